@@ -1,0 +1,55 @@
+# medreg: the two commands are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: install, migrate ./medreg.db, load reference + demo data, serve on http://127.0.0.1:8000
+demo: install
+	MEDREG_DATABASE_URL=$${MEDREG_DATABASE_URL:-sqlite:///./medreg.db} $(BIN)/medreg db upgrade
+	MEDREG_DATABASE_URL=$${MEDREG_DATABASE_URL:-sqlite:///./medreg.db} $(BIN)/medreg demo load
+	MEDREG_DATABASE_URL=$${MEDREG_DATABASE_URL:-sqlite:///./medreg.db} $(BIN)/medreg serve --host $(HOST) --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+	  echo "starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+
+lint: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests
+
+test-sqlite: install chromium
+	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: install chromium postgres
+	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+## make test: the whole suite on SQLite and on a fresh PostgreSQL database, browser tests included
+test: install chromium postgres
+	$(BIN)/lint-imports
+	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) medreg.db medreg.db-* var .pytest_cache

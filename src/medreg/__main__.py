@@ -1,0 +1,3 @@
+from medreg.cli import app
+
+app()

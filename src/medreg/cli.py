@@ -1,0 +1,34 @@
+"""The ``medreg`` command. Thin: each command opens a ``session_scope()`` and calls one service.
+
+Domain errors become exit codes (see ``medreg.core.errors``), never tracebacks.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from medreg.core import migrate
+from medreg.core.errors import DomainError
+
+app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply the migrations to MEDREG_DATABASE_URL (creates ./medreg.db by default)."""
+    migrate.upgrade(revision=revision)
+    typer.echo(f"database upgraded to {revision}")
+
+
+def fail(err: DomainError) -> None:
+    """Print a domain error as one clear line and exit with its code."""
+    where = f" [{err.field}]" if err.field else ""
+    typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(err.exit_code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

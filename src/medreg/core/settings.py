@@ -1,0 +1,37 @@
+"""Settings from the environment (``MEDREG_*``), via pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDREG_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./medreg.db",
+        description="SQLAlchemy URL. SQLite is the embedded default; PostgreSQL "
+        "(postgresql+psycopg://...) is the production database.",
+    )
+    secret_key: str = Field(
+        default="dev-insecure-change-me",
+        description="Signs session cookies and CSRF tokens. Must be set in production.",
+    )
+    file_store_dir: Path = Field(default=Path("./var/files"), description="Content-addressed dossier store.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, description="Largest accepted attachment.")
+    login_max_failures: int = Field(default=5, description="Failed logins allowed per window and username.")
+    login_window_seconds: int = Field(default=900, description="Window for login rate limiting.")
+    session_max_age_seconds: int = Field(default=8 * 3600)
+    cookie_secure: bool = Field(default=False, description="Set True behind HTTPS.")
+    default_locale: str = Field(default="zh_CN")
+    run_worker_in_process: bool = Field(default=True, description="Demo: run the job worker in the web process.")
+    sql_echo: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
