@@ -10,9 +10,14 @@ class DomainError(Exception):
     exit_code = 1
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None,
+                 params: dict | None = None):
+        """``message`` is an English msgid of the translation catalogue; ``{name}`` placeholders
+        are filled from ``params`` (the web layer translates the msgid first, then fills)."""
+        self.template = message
+        self.params = params or {}
+        self.message = message.format(**self.params) if self.params else message
+        super().__init__(self.message)
         self.field = field
         self.details = details or {}
 

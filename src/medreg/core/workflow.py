@@ -56,15 +56,15 @@ class TransitionTable:
         row = self.get(status, action)
         if row is None:
             raise InvalidTransition(
-                f"action '{action}' is not possible while the case is '{_value(status)}'",
-                field="action",
+                "Action '{action}' is not possible while the case is '{status}'.",
+                field="action", params={"action": action, "status": _value(status)},
                 details={"status": _value(status), "action": action,
                          "allowed": sorted(self.allowed_actions(status))},
             )
         if not row.roles & frozenset(roles):
             raise PermissionDenied(
-                f"action '{action}' needs one of the roles {sorted(row.roles)}",
-                field="action",
+                "Action '{action}' needs one of the roles: {roles}.",
+                field="action", params={"action": action, "roles": ", ".join(sorted(row.roles))},
                 details={"status": row.source, "action": action, "roles": sorted(row.roles)},
             )
         return row.target
