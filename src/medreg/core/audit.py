@@ -2,27 +2,34 @@
 
 Every state change and every edit of a regulatory record calls :func:`record` in the same
 transaction as the change. Each event carries the hash of the previous one, so editing,
-deleting or reordering any event breaks the chain, and :func:`verify` names the first bad one.
+deleting or reordering any event breaks the chain, and :func:`verify` names the events at fault.
+See ``docs/audit.md`` for the canonical JSON that is hashed and for what the chain can and
+cannot prove.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import date, datetime
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import Base
+from medreg.core.errors import ValidationFailed
 
 GENESIS_HASH = "0" * 64
+NAME_MAX, NOTE_MAX = 64, 2000  # column widths below; checked before the database sees them
 
 
 class AuditEvent(Base):
@@ -33,15 +40,15 @@ class AuditEvent(Base):
     seq: Mapped[int] = mapped_column(unique=True)
     at: Mapped[datetime]
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    actor_username: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    entity_type: Mapped[str] = mapped_column(String(64))
-    entity_id: Mapped[str] = mapped_column(String(64))
+    actor_username: Mapped[str] = mapped_column(String(NAME_MAX))
+    action: Mapped[str] = mapped_column(String(NAME_MAX))
+    entity_type: Mapped[str] = mapped_column(String(NAME_MAX))
+    entity_id: Mapped[str] = mapped_column(String(NAME_MAX))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
-    note: Mapped[str | None] = mapped_column(String(2000))
+    note: Mapped[str | None] = mapped_column(String(NOTE_MAX))
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), index=True)  # verify() follows prev_hash links
 
 
 class AuditHead(Base):
@@ -56,23 +63,43 @@ class AuditHead(Base):
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON values: what is stored is exactly what is hashed."""
+    """Plain JSON values: what is stored is exactly what is hashed.
+
+    Tz-aware datetimes are normalised to UTC (a value read back from the database hashes the
+    same as the one written); non-finite floats become strings (PostgreSQL's JSON rejects NaN).
+    """
+    if isinstance(value, Enum):
+        return jsonable(value.value)
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = [jsonable(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if hasattr(value, "model_dump"):  # Pydantic models
+        return jsonable(value.model_dump(mode="json"))
     return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    """The one canonical JSON text of a value (sorted keys, no spaces, UTF-8 characters kept).
+
+    Used for audit event hashes and for the content hash of electronic signatures."""
+    return json.dumps(jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def sha256_of(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
 def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict:
@@ -84,23 +111,41 @@ def event_hash(
     *, seq: int, at: datetime, actor_user_id: int | None, actor_username: str, action: str,
     entity_type: str, entity_id: str, before: Any, after: Any, note: str | None, prev_hash: str,
 ) -> str:
-    payload = {
-        "seq": seq, "at": at.isoformat(), "actor_user_id": actor_user_id,
+    return sha256_of({
+        "seq": seq, "at": at, "actor_user_id": actor_user_id,
         "actor_username": actor_username, "action": action, "entity_type": entity_type,
         "entity_id": entity_id, "before": before, "after": after, "note": note,
         "prev_hash": prev_hash,
-    }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    })
 
 
 def _head(session: Session) -> AuditHead:
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    """The head row, locked FOR UPDATE and re-read from the database.
+
+    ``populate_existing`` matters: a session that keeps objects across commits
+    (``expire_on_commit=False``) would otherwise reuse a stale ``last_seq``. A missing head is
+    created with INSERT ... ON CONFLICT DO NOTHING so two first writers cannot both create it.
+    """
+    stmt = (select(AuditHead).where(AuditHead.id == 1).with_for_update()
+            .execution_options(populate_existing=True))
+    head = session.execute(stmt).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
+        dialect = session.get_bind().dialect.name
+        values = {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}
+        if dialect in ("postgresql", "sqlite"):
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        else:  # pragma: no cover - other databases are not supported targets
+            session.add(AuditHead(**values))
+            session.flush()
+        head = session.execute(stmt).scalar_one()
     return head
+
+
+def _check_name(value: str, name: str, limit: int = NAME_MAX) -> None:
+    if not value or len(value) > limit:
+        raise ValidationFailed("'{name}' must be 1 to {limit} characters.", field=name,
+                               params={"name": name, "limit": limit})
 
 
 def record(
@@ -108,14 +153,17 @@ def record(
     *, before: dict | None = None, after: dict | None = None, note: str | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (never commits)."""
+    for value, name in ((action, "action"), (entity_type, "entity_type"), (str(entity_id), "entity_id"),
+                        (actor.username, "actor")):
+        _check_name(value, name)
+    if note is not None and len(note) > NOTE_MAX:
+        _check_name(note, "note", NOTE_MAX)
     head = _head(session)
-    at = utcnow()
     seq = head.last_seq + 1
-    before_j, after_j = jsonable(before), jsonable(after)
     fields = dict(
-        seq=seq, at=at, actor_user_id=actor.user_id, actor_username=actor.username, action=action,
-        entity_type=entity_type, entity_id=str(entity_id), before=before_j, after=after_j,
-        note=note, prev_hash=head.last_hash,
+        seq=seq, at=utcnow(), actor_user_id=actor.user_id, actor_username=actor.username,
+        action=action, entity_type=entity_type, entity_id=str(entity_id), before=jsonable(before),
+        after=jsonable(after), note=note, prev_hash=head.last_hash,
     )
     digest = event_hash(**fields)
     event = AuditEvent(**fields, hash=digest)
@@ -129,42 +177,150 @@ def record(
 class ChainProblem:
     seq: int | None
     event_id: int | None
-    kind: str  # edited | broken_link | missing | reordered | head_mismatch
+    kind: str  # edited | reordered | missing | broken_link | head_mismatch | head_missing
     message: str
+    action: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+
+
+@dataclass
+class ChainReport:
+    events: int = 0
+    head_seq: int | None = None
+    head_hash: str | None = None
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
 
 
 def verify(session: Session, *, batch: int = 5000) -> list[ChainProblem]:
     """Walk the chain in ``seq`` order; return every problem found (empty list: intact)."""
-    problems: list[ChainProblem] = []
-    prev_hash, expected_seq, last = GENESIS_HASH, 1, None
-    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    for ev in session.scalars(stmt):
-        if ev.seq != expected_seq:
-            kind = "missing" if ev.seq > expected_seq else "reordered"
-            problems.append(ChainProblem(ev.seq, ev.id, kind,
-                                         f"expected event #{expected_seq}, found #{ev.seq}"))
-        recomputed = event_hash(
-            seq=ev.seq, at=ev.at, actor_user_id=ev.actor_user_id, actor_username=ev.actor_username,
-            action=ev.action, entity_type=ev.entity_type, entity_id=ev.entity_id, before=ev.before,
-            after=ev.after, note=ev.note, prev_hash=ev.prev_hash,
-        )
-        if recomputed != ev.hash:
-            problems.append(ChainProblem(ev.seq, ev.id, "edited",
-                                         f"event #{ev.seq} ({ev.action} {ev.entity_type} "
-                                         f"{ev.entity_id}) does not match its hash: it was edited"))
-        if ev.prev_hash != prev_hash:
-            problems.append(ChainProblem(ev.seq, ev.id, "broken_link",
-                                         f"event #{ev.seq} does not follow the event before it "
-                                         "(an event was deleted, inserted or moved)"))
-        prev_hash, expected_seq, last = ev.hash, ev.seq + 1, ev
-    head = session.get(AuditHead, 1)
-    if head is not None and last is not None and (head.last_seq, head.last_hash) != (last.seq, last.hash):
-        problems.append(ChainProblem(head.last_seq, None, "head_mismatch",
-                                     f"the chain ends at #{last.seq} but the head records "
-                                     f"#{head.last_seq}: events were deleted from the end"))
-    if head is not None and last is None and head.last_seq:
-        problems.append(ChainProblem(head.last_seq, None, "head_mismatch", "every event was deleted"))
-    return problems
+    return verify_report(session, batch=batch).problems
+
+
+def verify_report(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Like :func:`verify`, with the number of events and the head (for the CLI).
+
+    Reads plain rows, never ORM objects, so events already loaded in the session cannot hide
+    changes made to the table behind its back."""
+    return _Walker(session, batch).run()
+
+
+def _problem(row: Any, kind: str, message: str, seq: int | None = None) -> ChainProblem:
+    return ChainProblem(row.seq if seq is None else seq, row.id, kind, message,
+                        row.action, row.entity_type, row.entity_id)
+
+
+def _label(row: Any) -> str:
+    return f"event #{row.seq} (id {row.id}, {row.action} {row.entity_type} {row.entity_id})"
+
+
+class _Walker:
+    def __init__(self, session: Session, batch: int):
+        self.session, self.batch = session, batch
+        self.table = AuditEvent.__table__
+
+    def _recompute(self, row: Any, seq: int | None = None) -> str:
+        return event_hash(
+            seq=row.seq if seq is None else seq, at=row.at, actor_user_id=row.actor_user_id,
+            actor_username=row.actor_username, action=row.action, entity_type=row.entity_type,
+            entity_id=row.entity_id, before=row.before, after=row.after, note=row.note,
+            prev_hash=row.prev_hash)
+
+    def _by_hash(self, digest: str) -> Any:
+        return self.session.execute(select(self.table).where(self.table.c.hash == digest).limit(1)).first()
+
+    def _position(self, row: Any, depth: int = 64) -> int | None:
+        """Where ``row`` was written: follow prev_hash links back to an event that still verifies
+        (or to the genesis), then replay the positions forward. None if the row was edited."""
+        pending, cur = [], row
+        for _ in range(depth):
+            if self._recompute(cur) == cur.hash:
+                base = cur.seq
+                break
+            pending.append(cur)
+            if cur.prev_hash == GENESIS_HASH:
+                base = 0
+                break
+            cur = self._by_hash(cur.prev_hash)
+            if cur is None:
+                return None
+        else:
+            return None
+        for pos, r in enumerate(reversed(pending), start=base + 1):
+            if self._recompute(r, pos) != r.hash:
+                return None
+        return base + len(pending)
+
+    def _rows(self):
+        c, last_seq = self.table.c, None
+        while True:
+            stmt = select(self.table).order_by(c.seq).limit(self.batch)
+            if last_seq is not None:
+                stmt = stmt.where(c.seq > last_seq)
+            rows = self.session.execute(stmt).all()
+            yield from rows
+            if len(rows) < self.batch:
+                return
+            last_seq = rows[-1].seq
+
+    def run(self) -> ChainReport:
+        report = ChainReport()
+        out = report.problems
+        prev_hash, expected, last = GENESIS_HASH, 1, None
+        for row in self._rows():
+            report.events += 1
+            explained = False
+            if row.seq != expected:
+                explained = True
+                out.append(ChainProblem(expected, None, "missing", f"event(s) #{expected}..#{row.seq - 1} "
+                                        f"are missing: deleted before {_label(row)}")
+                           if row.seq > expected else
+                           _problem(row, "reordered", f"{_label(row)} repeats a sequence number"))
+            if self._recompute(row) != row.hash:
+                explained = True
+                pos = self._position(row)
+                if pos is not None and pos != row.seq:
+                    out.append(_problem(row, "reordered", f"{_label(row)} was recorded as event #{pos}: "
+                                        "events were reordered"))
+                else:
+                    out.append(_problem(row, "edited", f"{_label(row)} does not match its hash: "
+                                        "it was edited"))
+            if row.prev_hash != prev_hash and not explained:
+                pred = self._by_hash(row.prev_hash) if row.prev_hash != GENESIS_HASH else None
+                pred_pos = self._position(pred) if pred is not None else (
+                    0 if row.prev_hash == GENESIS_HASH else None)
+                if pred_pos != row.seq - 1:  # a moved predecessor is reported on its own row
+                    suspect = last or row
+                    out.append(_problem(suspect, "broken_link", f"{_label(suspect)} was replaced or "
+                                        f"edited and re-hashed: event #{row.seq} does not link to it"))
+            prev_hash, expected, last = row.hash, row.seq + 1, row
+        self._check_head(report, last)
+        return report
+
+    def _check_head(self, report: ChainReport, last: Any) -> None:
+        head = self.session.execute(select(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)).first()
+        out = report.problems
+        if head is None:
+            if last is not None:
+                out.append(ChainProblem(None, None, "head_missing", "the audit head row was deleted: "
+                                        "the end of the chain is unprotected"))
+            return
+        report.head_seq, report.head_hash = head.last_seq, head.last_hash
+        last_seq = last.seq if last is not None else 0
+        if head.last_seq > last_seq:
+            out.append(ChainProblem(last_seq + 1, None, "head_mismatch",
+                                    f"event(s) #{last_seq + 1}..#{head.last_seq} were deleted from the "
+                                    f"end (the head records #{head.last_seq})"))
+        elif head.last_seq < last_seq:
+            out.append(_problem(last, "head_mismatch", f"{_label(last)} lies beyond the head "
+                                f"(#{head.last_seq}): events were appended outside record()"))
+        elif last is not None and head.last_hash != last.hash:
+            out.append(_problem(last, "head_mismatch", f"{_label(last)} was replaced or edited and "
+                                "re-hashed: the head records another hash"))
 
 
 def history(session: Session, entity_type: str, entity_id: Any) -> list[AuditEvent]:
@@ -172,4 +328,15 @@ def history(session: Session, entity_type: str, entity_id: Any) -> list[AuditEve
     stmt = (select(AuditEvent)
             .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
             .order_by(AuditEvent.seq))
+    return list(session.scalars(stmt))
+
+
+def recent(session: Session, *, entity_type: str | None = None, entity_id: Any = None,
+           limit: int = 50) -> list[AuditEvent]:
+    """The newest events first, optionally of one entity type and id (for ``medreg audit log``)."""
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if entity_type is not None:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == str(entity_id))
     return list(session.scalars(stmt))
