@@ -8,12 +8,14 @@ from __future__ import annotations
 import typer
 
 from medreg.core import migrate
+from medreg.core.audit_cli import app as audit_app
 from medreg.core.errors import DomainError
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 
 @db_app.command("upgrade")
