@@ -318,9 +318,15 @@ class _Walker:
         elif head.last_seq < last_seq:
             out.append(_problem(last, "head_mismatch", f"{_label(last)} lies beyond the head "
                                 f"(#{head.last_seq}): events were appended outside record()"))
-        elif last is not None and head.last_hash != last.hash:
+        elif last is not None and head.last_hash != last.hash and not self._moved_to_end(head):
             out.append(_problem(last, "head_mismatch", f"{_label(last)} was replaced or edited and "
                                 "re-hashed: the head records another hash"))
+
+
+    def _moved_to_end(self, head: Any) -> bool:
+        """The event the head names still exists at its recorded position (it was moved: reported)."""
+        named = self._by_hash(head.last_hash)
+        return named is not None and self._position(named) == head.last_seq
 
 
 def history(session: Session, entity_type: str, entity_id: Any) -> list[AuditEvent]:
