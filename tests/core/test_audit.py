@@ -284,3 +284,17 @@ def test_concurrent_writers_keep_the_chain_intact(engine, committed, dialect):
         seqs = s.scalars(select(AuditEvent.seq).where(AuditEvent.seq > base).order_by(AuditEvent.seq)).all()
         assert seqs == list(range(base + 1, base + 51))
         assert audit.verify(s) == []
+
+
+def test_cli_on_an_unmigrated_database_exits_1_without_traceback(engine, monkeypatch, tmp_path):
+    from medreg.core import db as core_db
+
+    monkeypatch.setenv("MEDREG_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    core_db.reset_engine()
+    try:
+        result = CliRunner().invoke(medreg_app, ["audit", "verify"])
+    finally:
+        monkeypatch.undo()
+        core_db.reset_engine()
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert "is the database migrated" in result.output

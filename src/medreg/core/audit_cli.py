@@ -1,14 +1,19 @@
 """``medreg audit``: verify the hash chain, read the trail.
 
 Exit codes: 0 the chain is intact; 7 (:data:`EXIT_CHAIN_BROKEN`) the chain is broken (each
-problem is printed, naming the event); 2 bad options. See ``docs/audit.md``.
+problem is printed, naming the event); 2 bad options; 1 the database cannot be read. See ``docs/audit.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from medreg.core import audit
 from medreg.core.clock import to_shanghai
@@ -17,6 +22,19 @@ from medreg.core.db import session_scope
 EXIT_CHAIN_BROKEN = 7
 
 app = typer.Typer(help="The hash-chained audit trail: verify it, read it.", no_args_is_help=True)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """``session_scope()``, with an unreachable or unmigrated database as one line and exit 1."""
+    try:
+        with session_scope() as session:
+            yield session
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        typer.secho(f"error: cannot read the audit trail ({reason}); is the database migrated "
+                    "(medreg db upgrade)?", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
 
 
 def _event_label(p: audit.ChainProblem) -> str:
@@ -31,7 +49,7 @@ def verify_cmd(
     batch: int = typer.Option(5000, min=100, max=100_000, help="Events read per query."),
 ) -> None:
     """Recompute every event's hash and link; exit 0 if intact, 7 if any event was altered."""
-    with session_scope() as session:
+    with _session() as session:
         report = audit.verify_report(session, batch=batch)
     if report.intact:
         typer.echo(f"audit chain intact: {report.events} events")
@@ -55,7 +73,7 @@ def log_cmd(
     if entity_id is not None and entity_type is None:
         typer.secho("error [entity-id]: --entity-id needs --entity-type", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
-    with session_scope() as session:
+    with _session() as session:
         events = audit.recent(session, entity_type=entity_type, entity_id=entity_id, limit=limit)
         table = Table(title=f"audit events ({len(events)}, newest first)")
         for col in ("seq", "at (Asia/Shanghai)", "actor", "action", "entity", "note"):
