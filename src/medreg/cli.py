@@ -7,15 +7,34 @@ from __future__ import annotations
 
 import typer
 
-from medreg.core import migrate
+from medreg.core import migrate, reference
 from medreg.core.audit_cli import app as audit_app
+from medreg.core.db import session_scope
 from medreg.core.errors import DomainError
+from medreg.demo import app as demo_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+
+
+reference_app = typer.Typer(help="Reference data shipped with medreg (see src/medreg/data/*/SOURCE.md).",
+                            no_args_is_help=True)
+app.add_typer(reference_app, name="reference")
+app.add_typer(demo_app, name="demo")
+
+
+@reference_app.command("load")
+def reference_load() -> None:
+    """Load (or refresh) the legal time limits and the catalogue sub-catalogues into the database."""
+    with session_scope() as session:
+        loaded = reference.load_all(session)
+    if not loaded:
+        typer.echo("reference data already up to date")
+    for name, rows in loaded.items():
+        typer.echo(f"loaded {name}: {rows} rows")
 
 
 @db_app.command("upgrade")
