@@ -22,10 +22,10 @@ Legal basis of the counting rules (see docs/clocks.md):
   最后一日。" -> :func:`add_months` clamps to the month end.
 - 民法典 第二百零三条: "期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日。" -> day, month
   and year periods ending on a rest day end on the next working day (``roll_forward``).
-- 行政许可法 第八十二条: "本法规定的行政机关实施行政许可的期限以工作日计算，不含法定节假日。" and SAMR Order 47
-  (2021) 第九十九条 "本办法规定的时限以工作日计算" -> :func:`add_working_days`.
-- SAMR Order 47 (2021) 第九十八条: the applicant's supplement time (申请人补充资料…所占用的时间) is not counted
-  in the working time limits -> pauses.
+- 行政许可法 第八十二条: "本法规定的行政机关实施行政许可的期限以工作日计算，不含法定节假日。" and
+  SAMR Order 47 (2021) 第九十九条 "本办法规定的时限以工作日计算" -> :func:`add_working_days`.
+- SAMR Order 47 (2021) 第九十八条: the applicant's supplement time (申请人补充资料…所占用的时间) is not
+  counted in the working time limits -> pauses.
 """
 
 from __future__ import annotations
@@ -214,7 +214,8 @@ def parse_unit(value: object, field: str = "unit") -> ClockUnit:
 class ClockStatus:
     """Where a clock stands on a day. ``used``/``left``/``paused_days`` count working days for
     ``working_days`` clocks, hours for ``hours`` clocks, and calendar days otherwise (also for months and
-    years). ``left`` is negative once overdue. ``provisional``: the count touches a year whose holiday
+    years). ``left`` is negative once overdue; a clock is never overdue while paused (the case waits on
+    the applicant). ``provisional``: the count touches a year whose holiday
     arrangement is estimated. ``due_at`` is set for ``hours`` clocks only."""
 
     started_on: date
@@ -259,7 +260,8 @@ def _windows(started_on: date, pauses: Iterable[tuple[date, date | None]],
 
 def clock_status(started_on: date, limit: int, unit: ClockUnit | str,
                  pauses: Iterable[tuple[date, date | None]], today: date, stopped_on: date | None = None,
-                 calendar: WorkingDayCalendar = DEFAULT_CALENDAR, *, roll_forward: bool = True) -> ClockStatus:
+                 calendar: WorkingDayCalendar = DEFAULT_CALENDAR, *,
+                 roll_forward: bool = True) -> ClockStatus:
     """The status of a day-based clock on ``today`` (or on ``stopped_on`` once stopped).
 
     Counting: the start day is not counted (民法典 第二百零一条). A pause ``(paused_on, resumed_on)`` does
@@ -310,7 +312,8 @@ def clock_status(started_on: date, limit: int, unit: ClockUnit | str,
     return ClockStatus(
         started_on=started_on, due_on=due, limit=limit, unit=u, used=used, left=left,
         paused=is_open and stopped_on is None, paused_days=paused_days, stopped_on=stopped_on,
-        overdue=asof > due, provisional=uses_calendar and calendar.is_provisional(max(due, asof)))
+        overdue=asof > due and not is_open,
+        provisional=uses_calendar and calendar.is_provisional(max(due, asof)))
 
 
 def hour_clock_status(started_at: datetime, hours: int, now: datetime,
