@@ -243,6 +243,7 @@ def test_stop_while_paused_keeps_the_pause_open(db):
     ({"legal_basis": ""}, "legal_basis"),
     ({"limit_value": 0}, "limit_value"),
     ({"limit_value": "5"}, "limit_value"),
+    ({"limit_value": 100, "limit_unit": "years"}, "limit_value"),  # due after 2100
     ({"limit_unit": "weeks"}, "limit_unit"),
     ({"name": "x" * 65}, "name"),
     ({"subject_id": None}, "subject_id"),

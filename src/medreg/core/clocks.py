@@ -16,6 +16,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from medreg.core.calendar import (
     DEFAULT_CALENDAR,
+    FIRST_YEAR,
+    LAST_YEAR,
     ClockStatus,
     ClockUnit,
     WorkingDayCalendar,
@@ -28,7 +30,7 @@ from medreg.core.db import Base
 from medreg.core.errors import InvalidTransition, ValidationFailed
 
 NAME_MAX, BASIS_MAX, REASON_MAX = 64, 200, 500
-LIMIT_MAX = 100_000
+LIMIT_MAX = 10_000
 
 
 class StatutoryClock(Base):
@@ -137,14 +139,20 @@ def start_clock(session: Session, *, subject_type: str, subject_id: object, name
         raise ValidationFailed("A clock in hours needs 'started_at'.", field="started_at")
     if started_on is None:
         raise ValidationFailed("'{name}' is required.", field="started_on", params={"name": "started_on"})
-    _day(started_on, "started_on")
+    if not FIRST_YEAR <= _day(started_on, "started_on").year <= LAST_YEAR:
+        raise ValidationFailed("'{name}' must fall between {first} and {last}.", field="started_on",
+                               params={"name": "started_on", "first": FIRST_YEAR, "last": LAST_YEAR})
     if running_clock(session, subject_type, subject_id, name) is not None:
         raise InvalidTransition("Clock '{name}' is already running for {subject}.", field="name",
                                 params={"name": name, "subject": f"{subject_type} {subject_id}"})
     clock = StatutoryClock(subject_type=subject_type, subject_id=subject_id, name=name,
                            limit_value=limit_value, limit_unit=unit.value, legal_basis=legal_basis,
                            started_on=started_on, started_at=started_at, roll_forward=bool(roll_forward))
-    status(clock, started_on, now=started_at)  # refuses dates the calendar cannot count
+    try:
+        status(clock, started_on, now=started_at)
+    except ValidationFailed:
+        raise ValidationFailed("The due date falls outside the years the working-day calendar knows.",
+                               field="limit_value") from None
     session.add(clock)
     session.flush()
     return clock
