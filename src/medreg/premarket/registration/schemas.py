@@ -1,0 +1,220 @@
+"""Pydantic shapes of registration: what users send (``*Create`` / ``*Update``) and what they read."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from medreg.premarket.registration.rules import ConditionalGround, ConsultationTopic, DeviceClass, Kind
+
+Text = Field(default=None, max_length=20_000)
+
+# Certificate items whose change needs a change registration (Order 47 Art.79 third para).
+CHANGEABLE_FIELDS = ("product_name", "model_spec", "structure_composition", "intended_use")
+
+
+def _check_changes(v: dict[str, str] | None) -> dict[str, str] | None:
+    if v is not None:
+        unknown = sorted(set(v) - set(CHANGEABLE_FIELDS))
+        if unknown:
+            raise ValueError(f"not a change-registration item: {', '.join(unknown)}")
+        if not v:
+            raise ValueError("name at least one item to change")
+        if any(not str(x).strip() for x in v.values()):
+            raise ValueError("a changed item cannot be empty")
+    return v
+
+
+class RegistrationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Kind = Kind.INITIAL
+    product_name: str | None = Field(default=None, min_length=1, max_length=200)
+    model_spec: str | None = Text
+    structure_composition: str | None = Text
+    intended_use: str | None = Text
+    device_class: DeviceClass | None = None
+    subcatalogue_code: str | None = Field(default=None, pattern=r"^(0[1-9]|1\d|2[0-2])$")
+    innovation_application_id: int | None = Field(default=None, ge=1)
+    registration_id: int | None = Field(default=None, ge=1)  # the certificate (change / renewal)
+    # Change registration: the certificate items to change and their new values (Order 47 Art.79).
+    changes: dict[str, str] | None = None
+
+    @field_validator("changes")
+    @classmethod
+    def _known_items(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_changes(v)
+
+
+class RegistrationUpdate(BaseModel):
+    """Edits of a draft (or of an application returned for corrections, Order 47 Art.53)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    product_name: str | None = Field(default=None, min_length=1, max_length=200)
+    model_spec: str | None = Text
+    structure_composition: str | None = Text
+    intended_use: str | None = Text
+    device_class: DeviceClass | None = None
+    subcatalogue_code: str | None = Field(default=None, pattern=r"^(0[1-9]|1\d|2[0-2])$")
+    changes: dict[str, str] | None = None
+
+    @field_validator("changes")
+    @classmethod
+    def _known_items(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_changes(v)
+
+
+class ConditionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    description: str = Field(min_length=1, max_length=2000)
+    due_on: date
+
+
+class ConditionalApproval(BaseModel):
+    """附条件批准 (Order 47 Art.61): the ground, the studies and their deadlines, optional shorter validity."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    ground: ConditionalGround
+    conditions: list[ConditionIn] = Field(min_length=1, max_length=50)
+    valid_until: date | None = None
+    reasons: str | None = Text
+
+
+class ConsultationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    innovation_application_id: int = Field(ge=1)
+    registration_application_id: int | None = Field(default=None, ge=1)
+    topic: ConsultationTopic
+    question: str = Field(min_length=1, max_length=20_000)
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RegistrationRead(_Read):
+    id: int
+    kind: str
+    registrant_org_id: int
+    product_name: str
+    model_spec: str | None
+    structure_composition: str | None
+    intended_use: str | None
+    device_class: str
+    subcatalogue_code: str
+    origin: str
+    innovation_application_id: int | None
+    registration_id: int | None
+    innovative: bool
+    priority: bool
+    priority_basis: str | None
+    changes: dict | None
+    status: str
+    acceptance_number: str | None
+    correction_notes: str | None
+    supplement_request: str | None
+    negative_reasons: str | None
+    objection_text: str | None
+    objection_answer: str | None
+    review_opinion: str | None
+    review_summary: str | None
+    decision: str | None
+    decision_reasons: str | None
+    conditional_ground: str | None
+    submitted_on: date | None
+    accepted_on: date | None
+    review_started_on: date | None
+    supplement_due_on: date | None
+    objection_due_on: date | None
+    review_completed_on: date | None
+    decided_on: date | None
+    withdrawn_on: date | None
+    version: int
+
+
+class ObligationRead(_Read):
+    id: int
+    certificate_id: int
+    description: str
+    due_on: date
+    status: str
+    evidence_sha256: str | None
+    evidence_note: str | None
+    fulfilled_on: date | None
+    version: int
+
+
+class ChangeDocumentRead(_Read):
+    id: int
+    certificate_id: int
+    application_id: int
+    issued_on: date
+    changes: dict
+
+
+class CertificateRead(_Read):
+    id: int
+    number: str
+    registrant_org_id: int
+    product_name: str
+    model_spec: str | None
+    structure_composition: str | None
+    intended_use: str | None
+    device_class: str
+    subcatalogue_code: str
+    origin: str
+    innovative: bool
+    conditional: bool
+    conditional_ground: str | None
+    approved_on: date
+    issued_on: date
+    valid_from: date
+    valid_until: date
+    status: str
+    deemed_renewal: bool
+    previous_certificate_id: int | None
+    renewal_deadline: date | None = None  # filled by the query (Order 47 Art.82)
+    obligations: list[ObligationRead] = []
+    change_documents: list[ChangeDocumentRead] = []
+
+
+class ConsultationRead(_Read):
+    id: int
+    innovation_application_id: int
+    registration_application_id: int | None
+    registrant_org_id: int
+    topic: str
+    question: str
+    status: str
+    answer: str | None
+    meeting_on: date | None
+    meeting_details: str | None
+    submitted_on: date
+    responded_on: date | None
+    closed_on: date | None
+    version: int
+
+
+class ClockRead(BaseModel):
+    name: str
+    legal_basis: str
+    started_on: date
+    due_on: date
+    used: int
+    left: int
+    paused: bool
+    overdue: bool
+    stopped_on: date | None
+
+
+class QueueItem(BaseModel):
+    """One case in the regulator's queue: which clock runs, when it is due."""
+
+    application: RegistrationRead
+    clock: ClockRead | None
+    overdue: bool
