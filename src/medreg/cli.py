@@ -11,19 +11,27 @@ from medreg.core import migrate, reference
 from medreg.core.audit_cli import app as audit_app
 from medreg.core.db import session_scope
 from medreg.core.errors import DomainError
+from medreg.core.jobs_cli import app as jobs_app
+from medreg.core.jobs_cli import worker_cmd
 from medreg.demo import app as demo_app
+from medreg.premarket.experts.cli import app as experts_app
+from medreg.premarket.innovation.cli import app as innovation_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker_cmd)
 
 
 reference_app = typer.Typer(help="Reference data shipped with medreg (see src/medreg/data/*/SOURCE.md).",
                             no_args_is_help=True)
 app.add_typer(reference_app, name="reference")
 app.add_typer(demo_app, name="demo")
+app.add_typer(innovation_app, name="innovation")
+app.add_typer(experts_app, name="experts")
 
 
 @reference_app.command("load")

@@ -1,0 +1,403 @@
+"""Background jobs stored in the database, with progress, checkpoints, retries and crash recovery.
+
+A handler is registered with ``@job_handler("kind")`` and receives a :class:`JobContext`. Progress
+and checkpoints are written in their own short transactions (visible to every session at once). A
+worker claims one job at a time (``run_once``): atomically (PostgreSQL ``FOR UPDATE SKIP LOCKED``;
+SQLite a conditional ``UPDATE``), and also reclaims ``running`` jobs whose heartbeat is older than the
+lease (the worker died) and resumes them from their last checkpoint. Semantics: docs/files-and-jobs.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, and_, func, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from medreg.core import audit
+from medreg.core.accounts import Role
+from medreg.core.actor import Actor
+from medreg.core.clock import utcnow
+from medreg.core.db import Base, session_scope
+from medreg.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+
+log = logging.getLogger(__name__)
+DEFAULT_LEASE_SECONDS = 60
+KIND_MAX, MESSAGE_MAX, ERROR_MAX = 64, 500, 4000
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(Base):
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KIND_MAX))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int | None]
+    message: Mapped[str | None] = mapped_column(String(MESSAGE_MAX))
+    checkpoint: Mapped[Any | None] = mapped_column(JSON)
+    result: Mapped[Any | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    @property
+    def fraction(self) -> float | None:
+        return min(1.0, self.done / self.total) if self.total else None
+
+
+# --- the registry -------------------------------------------------------------------------------------
+
+Handler = Callable[["JobContext"], None]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    kind: str
+    func: Handler
+    max_attempts: int
+    roles: frozenset[str]
+    validate: Callable[[dict], dict] | None
+
+
+_REGISTRY: dict[str, HandlerSpec] = {}
+
+
+def job_handler(kind: str, *, max_attempts: int = 3, roles: tuple[str, ...] = (Role.ADMIN,),
+                validate: Callable[[dict], dict] | None = None) -> Callable[[Handler], Handler]:
+    """Register ``func(ctx)`` for jobs of ``kind``. ``roles`` may enqueue it; ``validate(params)``
+    returns the cleaned params or raises ``ValidationFailed`` (checked at enqueue time)."""
+    if not kind or len(kind) > KIND_MAX or max_attempts < 1:
+        raise ValueError(f"bad job kind or max_attempts: {kind!r}, {max_attempts}")
+
+    def register(func: Handler) -> Handler:
+        old = _REGISTRY.get(kind)
+        if old and (old.func.__module__, old.func.__qualname__) != (func.__module__, func.__qualname__):
+            raise ValueError(f"job kind {kind!r} is already handled by {old.func.__qualname__}")
+        _REGISTRY[kind] = HandlerSpec(kind, func, max_attempts, frozenset(map(str, roles)), validate)
+        return func
+
+    return register
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def unregister(kind: str) -> None:
+    _REGISTRY.pop(kind, None)
+
+
+# --- the context a handler receives ------------------------------------------------------------------
+
+
+class JobLost(Exception):
+    """The job was cancelled, or taken over by another worker after the lease expired: stop now."""
+
+
+class JobContext:
+    def __init__(self, job_id: int, params: dict, checkpoint: Any, worker_id: str, attempt: int):
+        self.job_id, self.params, self.checkpoint = job_id, params, checkpoint
+        self.worker_id, self.attempt = worker_id, attempt
+        self.result: Any = None
+        self.lost = threading.Event()  # set by the heartbeat when the job is no longer ours
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A unit of work for the handler (commit on success, roll back on error)."""
+        self._check()
+        return session_scope()
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Record progress in its own transaction (visible to others at once)."""
+        self._write(_progress_values(done, total, message))
+
+    def save_checkpoint(self, state: Any, done: int | None = None, total: int | None = None,
+                        message: str | None = None, *, session: Session | None = None) -> None:
+        """Persist ``state`` (JSON) so that a retry resumes from it (``ctx.checkpoint``).
+
+        Without ``session``: its own transaction. With the handler's ``session``: committed
+        together with the work of that unit (exactly-once per unit)."""
+        values = {"checkpoint": audit.jsonable(state)}
+        if done is not None:
+            values.update(_progress_values(done, total, message))
+        self._write(values, session)
+        self.checkpoint = values["checkpoint"]
+
+    def set_result(self, result: Any) -> None:
+        """The outcome stored in ``job.result`` when the handler returns."""
+        self.result = audit.jsonable(result)
+
+    def _check(self) -> None:
+        if self.lost.is_set():
+            raise JobLost(f"job {self.job_id} was cancelled or taken over")
+
+    def _write(self, values: dict, session: Session | None = None) -> None:
+        self._check()
+        if not _fenced_update(self.job_id, self.worker_id, values, session):
+            self.lost.set()
+            raise JobLost(f"job {self.job_id} was cancelled or taken over")
+
+
+def _fenced_update(job_id: int, worker_id: str, values: dict, session: Session | None = None) -> bool:
+    """Update a running job only while this worker still owns it (and renew its heartbeat)."""
+    stmt = (update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.worker_id == worker_id)
+            .values(**values, heartbeat_at=utcnow()))
+    if session is not None:
+        return session.execute(stmt).rowcount == 1
+    with session_scope() as s:
+        return s.execute(stmt).rowcount == 1
+
+
+def _progress_values(done: int, total: int | None, message: str | None) -> dict:
+    values: dict = {"done": max(0, int(done))}
+    if total is not None:
+        values["total"] = max(0, int(total))
+    if message is not None:
+        values["message"] = message[:MESSAGE_MAX]
+    return values
+
+
+# --- service: enqueue, cancel, read ------------------------------------------------------------------
+
+
+def enqueue(session: Session, actor: Actor, kind: str, params: dict | None = None) -> Job:
+    """Queue a job (never commits; the worker sees it once the caller commits)."""
+    spec = _REGISTRY.get(kind)
+    if spec is None:
+        raise ValidationFailed("Unknown job kind '{kind}'; known kinds: {known}.", field="kind",
+                               params={"kind": kind, "known": ", ".join(registered_kinds()) or "none"})
+    if not actor.roles & spec.roles:
+        raise PermissionDenied("You may not start jobs of kind '{kind}'.", field="kind",
+                               params={"kind": kind})
+    params = dict(params or {})
+    if spec.validate is not None:
+        params = spec.validate(params)
+    job = Job(kind=kind, params=audit.jsonable(params), status=JobStatus.QUEUED,
+              max_attempts=spec.max_attempts, created_by_user_id=actor.user_id, created_at=utcnow())
+    session.add(job)
+    session.flush()
+    audit.record(session, actor, "job.enqueue", "job", job.id, after={"kind": kind, "params": job.params})
+    return job
+
+
+def get(session: Session, actor: Actor, job_id: int) -> Job:
+    """One job; an administrator sees every job, other users only their own."""
+    job = session.get(Job, job_id, populate_existing=True)
+    own = actor.user_id is not None and job is not None and job.created_by_user_id == actor.user_id
+    if job is None or not (actor.has(Role.ADMIN) or own):
+        raise NotFound("Job {id} not found.", field="job_id", params={"id": job_id})
+    return job
+
+
+def list_jobs(session: Session, actor: Actor, *, status: str | None = None, kind: str | None = None,
+              limit: int = 50) -> list[Job]:
+    stmt = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 1000)))
+    if not actor.has(Role.ADMIN):
+        stmt = stmt.where(Job.created_by_user_id == actor.user_id) if actor.user_id else stmt.where(False)
+    if status is not None:
+        if status not in set(JobStatus):
+            raise ValidationFailed("Unknown job status '{status}'.", field="status",
+                                   params={"status": status})
+        stmt = stmt.where(Job.status == status)
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
+    return list(session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+def cancel(session: Session, actor: Actor, job_id: int) -> Job:
+    """Cancel a queued or running job (a running handler stops at its next progress call)."""
+    job = get(session, actor, job_id)
+    before = job.status
+    stmt = (update(Job).where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow()))
+    if job.status in FINISHED or session.execute(stmt).rowcount != 1:  # conditional: races a finishing worker
+        session.refresh(job)
+        raise InvalidTransition("Job {id} is already {status}.", field="job_id",
+                                params={"id": job_id, "status": job.status})
+    session.refresh(job)
+    audit.record(session, actor, "job.cancel", "job", job.id, before={"status": before},
+                 after={"status": job.status})
+    return job
+
+
+# --- the worker ------------------------------------------------------------------------------------
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    kind: str
+    params: dict
+    checkpoint: Any
+    attempts: int
+    max_attempts: int
+
+
+def _fail_exhausted(session: Session, stale_before: datetime) -> None:
+    """Jobs whose worker died on their last allowed attempt fail instead of running again."""
+    session.execute(update(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before,
+                                      Job.attempts >= Job.max_attempts)
+                    .values(status=JobStatus.FAILED, finished_at=utcnow(), worker_id=None,
+                            error=func.coalesce(Job.error, "") + "worker lost (lease expired) on the "
+                            "last allowed attempt"))
+
+
+def _claim(worker_id: str, lease_seconds: float) -> _Claim | None:
+    now = utcnow()
+    stale_before = now - timedelta(seconds=lease_seconds)
+    claimable = or_(Job.status == JobStatus.QUEUED,
+                    and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before))
+    with session_scope() as s:
+        _fail_exhausted(s, stale_before)
+        pick = select(Job.id).where(claimable).order_by(Job.id).limit(1)
+        if s.get_bind().dialect.name == "postgresql":
+            job_id = s.scalar(pick.with_for_update(skip_locked=True))  # locked: ours alone
+            if job_id is None:
+                return None
+            where = [Job.id == job_id]
+        else:  # SQLite: one conditional UPDATE (a writer lock), re-checking the condition
+            where = [Job.id == pick.scalar_subquery(), claimable]
+        stmt = (update(Job).where(*where)
+                .values(status=JobStatus.RUNNING, worker_id=worker_id, heartbeat_at=now,
+                        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now))
+                .returning(Job.id, Job.kind, Job.params, Job.checkpoint, Job.attempts, Job.max_attempts))
+        row = s.execute(stmt).first()
+        return _Claim(*row) if row is not None else None
+
+
+class _Heartbeat(threading.Thread):
+    """Keeps the lease of a running job alive while its handler works; notices cancellation."""
+
+    def __init__(self, ctx: JobContext, interval: float):
+        super().__init__(name=f"job-{ctx.job_id}-heartbeat", daemon=True)
+        self.ctx, self.interval, self.stopped = ctx, interval, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                if not _fenced_update(self.ctx.job_id, self.ctx.worker_id, {}):
+                    self.ctx.lost.set()
+                    return
+            except Exception:  # a database hiccup: try again at the next beat
+                log.exception("heartbeat of job %s failed", self.ctx.job_id)
+
+
+def _finish(claim: _Claim, worker_id: str, values: dict, action: str | None, note: str | None = None) -> None:
+    with session_scope() as s:
+        rows = s.execute(update(Job).where(Job.id == claim.id, Job.status == JobStatus.RUNNING,
+                                           Job.worker_id == worker_id).values(**values)).rowcount
+        if rows == 1 and action:
+            audit.record(s, Actor.system(), action, "job", claim.id, after={"status": values["status"]},
+                         note=note)
+
+
+def _execute(claim: _Claim, worker_id: str, lease_seconds: float) -> None:
+    spec = _REGISTRY.get(claim.kind)
+    if spec is None:
+        _finish(claim, worker_id, dict(status=JobStatus.FAILED, finished_at=utcnow(),
+                                       error=f"no handler for job kind {claim.kind!r} in this worker"),
+                "job.failed")
+        return
+    ctx = JobContext(claim.id, dict(claim.params or {}), claim.checkpoint, worker_id, claim.attempts)
+    beat = _Heartbeat(ctx, max(0.05, lease_seconds / 3))
+    beat.start()
+    try:
+        spec.func(ctx)
+    except JobLost:
+        log.info("job %s stopped: cancelled or taken over", claim.id)
+    except (KeyboardInterrupt, SystemExit):  # shutting down: hand the job back, attempt not spent
+        _finish(claim, worker_id, dict(status=JobStatus.QUEUED, worker_id=None, heartbeat_at=None,
+                                       attempts=Job.attempts - 1), None)
+        raise
+    except Exception as exc:
+        error = "".join(traceback.format_exception(exc, limit=-5))[-ERROR_MAX:]
+        if claim.attempts < claim.max_attempts:  # retry from the last checkpoint
+            _finish(claim, worker_id, dict(status=JobStatus.QUEUED, worker_id=None, heartbeat_at=None,
+                                           error=error), None)
+        else:
+            _finish(claim, worker_id, dict(status=JobStatus.FAILED, finished_at=utcnow(), error=error),
+                    "job.failed", note=f"{type(exc).__name__}: {exc}"[:500])
+    else:
+        _finish(claim, worker_id, dict(status=JobStatus.SUCCEEDED, finished_at=utcnow(), result=ctx.result,
+                                       error=None), "job.succeeded")
+    finally:
+        beat.stopped.set()
+        beat.join(timeout=5)
+
+
+def run_once(worker_id: str | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> int | None:
+    """Claim and run one job; return its id, or None when there was nothing to do."""
+    worker_id = worker_id or default_worker_id()
+    claim = _claim(worker_id, lease_seconds)
+    if claim is None:
+        return None
+    log.info("worker %s runs job %s (%s), attempt %s", worker_id, claim.id, claim.kind, claim.attempts)
+    _execute(claim, worker_id, lease_seconds)
+    return claim.id
+
+
+class Worker:
+    def __init__(self, worker_id: str | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+        self.worker_id = worker_id or default_worker_id()
+        self.lease_seconds = lease_seconds
+
+    def run_once(self) -> int | None:
+        return run_once(self.worker_id, lease_seconds=self.lease_seconds)
+
+    def run_forever(self, poll_interval: float = 2.0, stop_event: threading.Event | None = None) -> None:
+        """Run jobs until ``stop_event`` is set; sleep ``poll_interval`` when the queue is empty."""
+        stop_event = stop_event or threading.Event()
+        while not stop_event.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:  # the database is away: log, wait, try again
+                log.exception("worker %s: claiming a job failed", self.worker_id)
+                ran = None
+            if ran is None:
+                stop_event.wait(poll_interval)
+
+
+def start_in_process_worker(poll_interval: float = 2.0) -> tuple[threading.Thread, threading.Event]:
+    """Start a daemon worker thread (demo web server); set the returned event to stop it."""
+    stop = threading.Event()
+    worker = Worker(f"{socket.gethostname()}:{os.getpid()}:in-process")
+    thread = threading.Thread(target=worker.run_forever, args=(poll_interval, stop),
+                              name="medreg-job-worker", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+from medreg.core import jobs_builtin  # noqa: E402,F401  (registers the built-in job kinds)
