@@ -16,6 +16,8 @@ from medreg.core.jobs_cli import worker_cmd
 from medreg.demo import app as demo_app
 from medreg.premarket.experts.cli import app as experts_app
 from medreg.premarket.innovation.cli import app as innovation_app
+from medreg.premarket.experts.cli import app as experts_app
+from medreg.premarket.innovation.cli import app as innovation_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
@@ -30,6 +32,8 @@ reference_app = typer.Typer(help="Reference data shipped with medreg (see src/me
                             no_args_is_help=True)
 app.add_typer(reference_app, name="reference")
 app.add_typer(demo_app, name="demo")
+app.add_typer(innovation_app, name="innovation")
+app.add_typer(experts_app, name="experts")
 app.add_typer(innovation_app, name="innovation")
 app.add_typer(experts_app, name="experts")
 
