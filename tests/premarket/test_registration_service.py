@@ -6,13 +6,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from medreg.core import audit, clocks
+from medreg.core import audit, clocks, files
 from medreg.core.calendar import add_working_days
 from medreg.core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from medreg.core.signatures import signatures_for
 from medreg.premarket.registration import queries, rules, service
 from medreg.premarket.registration.models import RegistrationCertificate
 from tests.premarket.test_registration_world import DAY0, build, initial, to_certificate, to_review_completed, wd
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture
@@ -259,13 +261,16 @@ def test_conditional_approval_obligations_and_late_flag(db, w):
     flagged = service.mark_late_obligations(db, w.cmde, date(2027, 1, 1))
     assert [o.status for o in flagged] == ["late"]
     ob = flagged[0]
+    report = files.store(db, w.registrant, filename="follow-up.pdf", data=PDF)
     with pytest.raises(PermissionDenied):
-        service.fulfil_obligation(db, w.other, ob.id, evidence_sha256="a" * 64)
+        service.fulfil_obligation(db, w.other, ob.id, evidence_file_id=report.id)
     with pytest.raises(ValidationFailed) as e:
-        service.fulfil_obligation(db, w.registrant, ob.id, evidence_sha256="not-a-hash")
-    assert e.value.field == "evidence_sha256"
-    service.fulfil_obligation(db, w.registrant, ob.id, evidence_sha256="a" * 64, on=date(2027, 2, 1))
-    assert ob.status == "fulfilled" and queries.late_obligations(db, w.cmde, date(2027, 2, 2)) == []
+        service.fulfil_obligation(db, w.registrant, ob.id, evidence_file_id=987654)
+    assert e.value.field == "evidence_file_id"
+    service.fulfil_obligation(db, w.registrant, ob.id, evidence_file_id=report.id, on=date(2027, 2, 1))
+    assert ob.status == "fulfilled" and ob.evidence_sha256 == report.sha256
+    assert queries.late_obligations(db, w.cmde, date(2027, 2, 2)) == []
+    assert audit.history(db, "post_approval_obligation", ob.id)[-1].note == "done late (Order 47 Art.63)"
 
 
 def test_withdrawal_stops_every_clock(db, w):

@@ -155,7 +155,8 @@ class PostApprovalObligation(Base):
     description: Mapped[str] = mapped_column(Text)
     due_on: Mapped[date] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|fulfilled|late
-    evidence_sha256: Mapped[str | None] = mapped_column(String(64))  # the file in the file store
+    evidence_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))  # core.files
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))  # copy, so the audit trail names it
     evidence_note: Mapped[str | None] = mapped_column(Text)
     fulfilled_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -143,6 +143,7 @@ class ObligationRead(_Read):
     description: str
     due_on: date
     status: str
+    evidence_file_id: int | None
     evidence_sha256: str | None
     evidence_note: str | None
     fulfilled_on: date | None

@@ -67,7 +67,7 @@ def create_application(session: Session, actor: Actor, data: RegistrationCreate 
         for f in ("product_name", "model_spec", "structure_composition", "intended_use", "subcatalogue_code"):
             setattr(app, f, getattr(d, f))
         app.device_class = d.device_class.value
-        inn = s.innovation_for(session, d.innovation_application_id, org.id, "innovation_application_id")
+        inn = s.innovation_for(session, actor, d.innovation_application_id, "innovation_application_id")
         if inn is not None:
             app.innovation_application_id, app.innovative, app.priority = inn.id, True, True
             app.priority_basis = PRIORITY_INITIAL
@@ -146,8 +146,7 @@ def submit(session: Session, actor: Actor, app_id: int, *, expected_version: int
                 raise ValidationFailed("'{name}' is required before submission (Order 47 Art.52).",
                                        field=f, params={"name": f})
         if app.innovation_application_id is not None:
-            s.innovation_for(session, app.innovation_application_id, app.registrant_org_id,
-                        "innovation_application_id")
+            s.innovation_for(session, actor, app.innovation_application_id, "innovation_application_id")
     else:
         _certificate_for(session, app.registration_id, app.registrant_org_id, today)
 

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreg.core import audit
+from medreg.core import audit, files
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from medreg.premarket.registration import rules
@@ -29,7 +29,8 @@ CERT_ENTITY, OBLIGATION_ENTITY = "registration_certificate", "post_approval_obli
 CERT_FIELDS = ("number", "product_name", "model_spec", "structure_composition", "intended_use",
                "device_class", "subcatalogue_code", "origin", "innovative", "conditional", "approved_on",
                "issued_on", "valid_from", "valid_until", "status", "deemed_renewal", "previous_certificate_id")
-OBLIGATION_FIELDS = ("certificate_id", "description", "due_on", "status", "evidence_sha256", "fulfilled_on")
+OBLIGATION_FIELDS = ("certificate_id", "description", "due_on", "status", "evidence_file_id", "evidence_sha256",
+                     "fulfilled_on")
 
 
 def _next_serial(session: Session, prefix: str) -> int:
@@ -167,11 +168,11 @@ def _obligation(session: Session, actor: Actor, obligation_id: int) -> PostAppro
     return ob
 
 
-def fulfil_obligation(session: Session, actor: Actor, obligation_id: int, *, evidence_sha256: str,
+def fulfil_obligation(session: Session, actor: Actor, obligation_id: int, *, evidence_file_id: int,
                       note: str | None = None, expected_version: int | None = None,
                       on: date | None = None) -> PostApprovalObligation:
-    """Art.62: the registrant completes a study and files the evidence (a file of the file store,
-    named by its SHA-256). Done after the deadline, it stays recorded as done late."""
+    """Art.62: the registrant completes a study and files the evidence: a file stored first with
+    ``medreg.core.files.store`` (its id). Done after the deadline, it is recorded as done late."""
     today = s.day(on)
     ob = _obligation(session, actor, obligation_id)
     if REGISTRANT not in actor.roles or actor.organisation_id != ob.certificate.registrant_org_id:
@@ -180,12 +181,16 @@ def fulfil_obligation(session: Session, actor: Actor, obligation_id: int, *, evi
     if ob.status == "fulfilled":
         raise InvalidTransition("Obligation {id} is already fulfilled.", field="obligation_id",
                                 params={"id": ob.id})
-    if not isinstance(evidence_sha256, str) or len(evidence_sha256) != 64 \
-            or any(c not in "0123456789abcdef" for c in evidence_sha256):
-        raise ValidationFailed("'evidence_sha256' must be the SHA-256 (64 hex digits) of a stored file.",
-                               field="evidence_sha256")
+    if not isinstance(evidence_file_id, int) or isinstance(evidence_file_id, bool):
+        raise ValidationFailed("'evidence_file_id' must name a stored file.", field="evidence_file_id")
+    try:
+        evidence = files.get(session, evidence_file_id)
+    except NotFound:
+        raise ValidationFailed("File {id} was not found in the file store.", field="evidence_file_id",
+                               params={"id": evidence_file_id}) from None
     before = audit.snapshot(ob, OBLIGATION_FIELDS)
-    ob.status, ob.fulfilled_on, ob.evidence_sha256 = "fulfilled", today, evidence_sha256
+    ob.status, ob.fulfilled_on = "fulfilled", today
+    ob.evidence_file_id, ob.evidence_sha256 = evidence.id, evidence.sha256
     ob.evidence_note = s.text(note, "note") if note else None
     session.flush()
     audit.record(session, actor, "fulfil", OBLIGATION_ENTITY, ob.id, before=before,

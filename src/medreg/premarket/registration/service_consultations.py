@@ -73,7 +73,7 @@ def request_consultation(session: Session, actor: Actor, data: ConsultationCreat
     today, d = s.day(on), s.parse(ConsultationCreate, data)
     if REGISTRANT not in actor.roles or actor.organisation_id is None:
         raise PermissionDenied("Only the applicant may ask for a consultation.", field="actor")
-    inn = s.innovation_for(session, d.innovation_application_id, actor.organisation_id, "innovation_application_id")
+    inn = s.innovation_for(session, actor, d.innovation_application_id, "innovation_application_id")
     if d.registration_application_id is not None:
         reg = session.get(RegistrationApplication, d.registration_application_id)
         if reg is None or reg.registrant_org_id != actor.organisation_id \

@@ -13,7 +13,7 @@ from medreg.core import audit, clocks
 from medreg.core.actor import Actor
 from medreg.core.clock import today_shanghai
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from medreg.premarket.innovation import models as innovation_models
+from medreg.premarket.innovation import queries as innovation_queries
 from medreg.premarket.registration import rules
 from medreg.premarket.registration.models import APPLICATION_FIELDS, RegistrationApplication
 from medreg.premarket.registration.states import ADMIN, OFFICE, PROVINCE, REGISTRANT, REVIEWER, TABLE, Status
@@ -134,13 +134,16 @@ def act(session: Session, actor: Actor, app: RegistrationApplication, action: st
 INNOVATION_APPROVED = "approved"  # innovation.states.Status.APPROVED (No.83 Art.11)
 
 
-def innovation_for(session: Session, innovation_id: int | None, org_id: int, field: str):
-    """The innovative application (table ``innovation_application``), if it is the applicant's own
-    and accepted into the special track (No.83 Art.11); else ValidationFailed on ``field``."""
+def innovation_for(session: Session, actor: Actor, innovation_id: int | None, field: str):
+    """The innovative application (read through ``innovation.queries``, with its tenancy) if it is the
+    applicant's own and accepted into the special track (No.83 Art.11); else ValidationFailed."""
     if innovation_id is None:
         return None
-    inn = session.get(innovation_models.InnovationApplication, innovation_id)
-    if inn is None or inn.registrant_org_id != org_id:
+    try:
+        inn = innovation_queries.get_for(session, actor, innovation_id).application
+    except NotFound:
+        inn = None
+    if inn is None or inn.registrant_org_id != actor.organisation_id:
         raise ValidationFailed("Innovative application {id} is not one of yours.", field=field,
                                params={"id": innovation_id})
     if inn.status != INNOVATION_APPROVED:
