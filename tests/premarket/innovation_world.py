@@ -38,12 +38,20 @@ class World:
 def draft_data(**overrides) -> dict:
     data = dict(
         product_name="Magnetically levitated ventricular assist device",
-        product_name_en="Maglev VAD", intended_use="Long-term circulatory support",
-        working_principle="Magnetic levitation of the impeller", technical_field="cardiovascular",
-        proposed_class="III", domestically_first=True, internationally_leading=True,
-        significant_clinical_value=True, innovation_statement="First maglev pump designed in China.",
-        patent_kind="granted", patent_number=PATENT, patent_grant_date=date(2021, 5, 10),
-        avoidance_request="")
+        product_name_en="Maglev VAD",
+        intended_use="Long-term circulatory support",
+        working_principle="Magnetic levitation of the impeller",
+        technical_field="cardiovascular",
+        proposed_class="III",
+        domestically_first=True,
+        internationally_leading=True,
+        significant_clinical_value=True,
+        innovation_statement="First maglev pump designed in China.",
+        patent_kind="granted",
+        patent_number=PATENT,
+        patent_grant_date=date(2021, 5, 10),
+        avoidance_request="",
+    )
     data.update(overrides)
     return data
 
@@ -56,37 +64,65 @@ def build(db: Session) -> World:
     reg2 = make_org(db, OrgKind.REGISTRANT, name="Other Device Co", province="Beijing")
     foreign = make_org(db, OrgKind.REGISTRANT, name="Berlin Medical GmbH", country="DE", province=None)
     w = World(
-        office=actor_for(make_user(db, Role.REVIEWER, org=office_org)), office_org_id=office_org.id,
+        office=actor_for(make_user(db, Role.REVIEWER, org=office_org)),
+        office_org_id=office_org.id,
         province=actor_for(make_user(db, Role.REVIEWER, org=bj)),
         other_province=actor_for(make_user(db, Role.REVIEWER, org=sh)),
-        registrant=actor_for(make_user(db, Role.REGISTRANT, org=reg)), registrant_org_id=reg.id,
+        registrant=actor_for(make_user(db, Role.REGISTRANT, org=reg)),
+        registrant_org_id=reg.id,
         other_registrant=actor_for(make_user(db, Role.REGISTRANT, org=reg2)),
-        foreign=actor_for(make_user(db, Role.REGISTRANT, org=foreign)), foreign_org_id=foreign.id)
+        foreign=actor_for(make_user(db, Role.REGISTRANT, org=foreign)),
+        foreign_org_id=foreign.id,
+    )
     hospital = make_org(db, OrgKind.HOSPITAL, name="Fuwai Hospital", province="Beijing")
     for i, name in enumerate(["Zhang Wei", "Li Na", "Wang Fang", "Chen Jie"]):
         user = make_user(db, Role.EXPERT, org=hospital)
-        row = experts.add_expert(db, w.office, {
-            "user_id": user.id, "name": name, "title": "Chief physician", "organisation_id": hospital.id,
-            "fields": ["cardiovascular", "active implants"], "birth_year": 1970 + i})
+        row = experts.add_expert(
+            db,
+            w.office,
+            {
+                "user_id": user.id,
+                "name": name,
+                "title": "Chief physician",
+                "organisation_id": hospital.id,
+                "fields": ["cardiovascular", "active implants"],
+                "birth_year": 1970 + i,
+            },
+        )
         w.experts.append((row, actor_for(user)))
     return w
 
 
-def attach_dossier(db: Session, actor: Actor, app_id: int, *, is_domestic: bool = True,
-                   patent_kind: str = "granted", skip: tuple[DocType, ...] = ()) -> None:
+def attach_dossier(
+    db: Session,
+    actor: Actor,
+    app_id: int,
+    *,
+    is_domestic: bool = True,
+    patent_kind: str = "granted",
+    skip: tuple[DocType, ...] = (),
+) -> None:
     for i, doc in enumerate(required_documents(is_domestic=is_domestic, patent_kind=patent_kind)):
         if doc in skip:
             continue
-        service.attach_document(db, actor, app_id, doc_type=doc.value, title=f"{doc.value} document",
-                                filename=f"{doc.value}.pdf", data=PDF + str(i).encode())
+        service.attach_document(
+            db,
+            actor,
+            app_id,
+            doc_type=doc.value,
+            title=f"{doc.value} document",
+            filename=f"{doc.value}.pdf",
+            data=PDF + str(i).encode(),
+        )
 
 
 def complete_draft(db: Session, w: World, actor: Actor | None = None, **overrides):
     actor = actor or w.registrant
     app = service.create_draft(db, actor, draft_data(**overrides))
     is_domestic = actor.organisation_id != w.foreign_org_id
-    attach_dossier(db, actor, app.id, is_domestic=is_domestic,
-                   patent_kind=overrides.get("patent_kind", "granted"))
+    attach_dossier(
+        db, actor, app.id, is_domestic=is_domestic, patent_kind=overrides.get("patent_kind", "granted")
+    )
     return app
 
 
@@ -103,7 +139,8 @@ def to_notice(db: Session, w: World, *, today: date = TODAY):
     assignments = service.assign_experts(db, w.office, app.id, [e.id for e, _ in w.experts[:3]], today=today)
     by_expert = {e.id: a for e, a in w.experts}
     for a in assignments:
-        service.give_opinion(db, by_expert[a.expert_id], a.id, "agree", "Truly novel and clinically valuable.",
-                             w.password)
+        service.give_opinion(
+            db, by_expert[a.expert_id], a.id, "agree", "Truly novel and clinically valuable.", w.password
+        )
     service.conclude(db, w.office, app.id, "propose", "The experts agree.", today=today)
     return app

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from medreg.premarket.experts.rules import (
-    ExpertProfile, Interest, conflicts, fitness, split_avoidance,
+    ExpertProfile,
+    Interest,
+    conflicts,
+    fitness,
+    split_avoidance,
 )
 
 TODAY = date(2025, 3, 3)
@@ -13,9 +17,17 @@ APPLICANT = 10
 
 
 def _expert(**kw) -> ExpertProfile:
-    base = dict(id=1, name="Zhang Wei", organisation_id=20, organisation_name="Fuwai Hospital",
-                senior_title=True, birth_year=1970, age_exempt=False, active=True,
-                fields=("cardiovascular",))
+    base = dict(
+        id=1,
+        name="Zhang Wei",
+        organisation_id=20,
+        organisation_name="Fuwai Hospital",
+        senior_title=True,
+        birth_year=1970,
+        age_exempt=False,
+        active=True,
+        fields=("cardiovascular",),
+    )
     base.update(kw)
     return ExpertProfile(**base)
 
@@ -32,13 +44,17 @@ def test_expert_of_the_applicant_itself():
 def test_current_consulting_conflicts_and_ended_one_does_not():
     current = Interest(APPLICANT, "consulting", "advisory board", date(2024, 1, 1), None)
     ended = Interest(APPLICANT, "consulting", "advisory board", date(2018, 1, 1), date(2020, 12, 31))
-    assert [c.article for c in conflicts(_expert(), APPLICANT, [current], [], TODAY)] == ["CMDE Art.10(4); Art.11"]
+    assert [c.article for c in conflicts(_expert(), APPLICANT, [current], [], TODAY)] == [
+        "CMDE Art.10(4); Art.11"
+    ]
     assert conflicts(_expert(), APPLICANT, [ended], [], TODAY) == []
 
 
 def test_past_gift_and_research_collaboration_conflict_forever():
     gift = Interest(APPLICANT, "gift", "conference travel", date(2015, 1, 1), date(2015, 1, 2))
-    research = Interest(APPLICANT, "research_collaboration", "animal study", date(2016, 1, 1), date(2017, 1, 1))
+    research = Interest(
+        APPLICANT, "research_collaboration", "animal study", date(2016, 1, 1), date(2017, 1, 1)
+    )
     found = conflicts(_expert(), APPLICANT, [gift, research], [], TODAY)
     assert [c.article for c in found] == ["CMDE Art.10(2); Art.11", "CMDE Art.10(1); Art.11"]
 
@@ -71,8 +87,9 @@ def test_fitness_age_boundary_and_exemption():
 
 
 def test_fitness_field_title_and_activity():
-    problems = fitness(_expert(senior_title=False, active=False, fields=("orthopaedics",)),
-                       "Cardiovascular", TODAY).problems
+    problems = fitness(
+        _expert(senior_title=False, active=False, fields=("orthopaedics",)), "Cardiovascular", TODAY
+    ).problems
     assert [p.article for p in problems] == ["CMDE Art.9(4); Art.10(7)", "CMDE Art.9(2)", "CMDE Art.9(2)"]
     assert fitness(_expert(), " cardiovascular ", TODAY).eligible  # case and spaces do not matter
     assert fitness(_expert(), None, TODAY).eligible  # no field given: not checked

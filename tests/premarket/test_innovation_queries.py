@@ -75,8 +75,13 @@ def test_public_notices_need_no_login(db, w):
 
 def test_objection_contact_is_for_the_office_only(db, w):
     app = to_notice(db, w)
-    service.file_objection(db, Actor.public(), app.notices[0].id, {
-        "name": "Dr X", "contact": "x@example.org", "text": "Not first in China: see product Y."}, today=TODAY)
+    service.file_objection(
+        db,
+        Actor.public(),
+        app.notices[0].id,
+        {"name": "Dr X", "contact": "x@example.org", "text": "Not first in China: see product Y."},
+        today=TODAY,
+    )
     assert queries.objections_for(db, w.office, app.id)[0].contact == "x@example.org"
     assert queries.objections_for(db, w.registrant, app.id)[0].contact is None
     detail = queries.get_for(db, w.office, app.id, today=TODAY)
@@ -93,14 +98,22 @@ def test_what_is_asked_of_the_registrant(db, w):
     service.submit(db, w.foreign, foreign.id, today=TODAY)
     service.request_supplement(db, w.office, foreign.id, "Provide the Chinese translation.", today=TODAY)
     ftasks = queries.what_is_asked_of(db, w.foreign, TODAY)
-    assert [(t.action, t.message) for t in ftasks] == [("provide_supplement", "Provide the Chinese translation.")]
+    assert [(t.action, t.message) for t in ftasks] == [
+        ("provide_supplement", "Provide the Chinese translation.")
+    ]
     assert queries.what_is_asked_of(db, w.office, TODAY) == []
 
 
 def test_timeline_has_events_and_clocks(db, w):
     app = to_accepted(db, w)
     tl = queries.timeline(db, w.registrant, app.id, today=TODAY)
-    assert [e.action for e in tl.events if e.action in ("submit", "province_pass", "accept")] == \
-        ["submit", "province_pass", "accept"]
-    assert {c.name for c in tl.clocks} == {"innovation.province_pre_review", "innovation.formal_check",
-                                          "innovation.review_opinion"}
+    assert [e.action for e in tl.events if e.action in ("submit", "province_pass", "accept")] == [
+        "submit",
+        "province_pass",
+        "accept",
+    ]
+    assert {c.name for c in tl.clocks} == {
+        "innovation.province_pre_review",
+        "innovation.formal_check",
+        "innovation.review_opinion",
+    }

@@ -15,11 +15,19 @@ GRANT = date(2021, 5, 10)
 
 def _input(**kw) -> EligibilityInput:
     base = EligibilityInput(
-        proposed_class="III", domestically_first=True, internationally_leading=True,
-        significant_clinical_value=True, innovation_statement="Maglev pump", patent_kind="granted",
-        patent_number="ZL202010123456.2", patent_grant_date=GRANT, search_report_no=None,
-        search_report_confirms=False, is_domestic=True,
-        document_types=frozenset(d.value for d in rules.BASE_DOSSIER))
+        proposed_class="III",
+        domestically_first=True,
+        internationally_leading=True,
+        significant_clinical_value=True,
+        innovation_statement="Maglev pump",
+        patent_kind="granted",
+        patent_number="ZL202010123456.2",
+        patent_grant_date=GRANT,
+        search_report_no=None,
+        search_report_confirms=False,
+        is_domestic=True,
+        document_types=frozenset(d.value for d in rules.BASE_DOSSIER),
+    )
     return replace(base, **kw)
 
 
@@ -30,18 +38,26 @@ def _unmet(result) -> dict[str, str]:
 def test_complete_application_is_eligible_and_every_criterion_cites_an_article():
     result = check_eligibility(_input(), date(2025, 3, 3))
     assert result.eligible
-    assert {c.key for c in result.criteria} == {"device_class", "innovation_claims", "patent_number",
-                                                 "patent_grant_window", "dossier"}
+    assert {c.key for c in result.criteria} == {
+        "device_class",
+        "innovation_claims",
+        "patent_number",
+        "patent_grant_window",
+        "dossier",
+    }
     assert all(c.article for c in result.criteria)
     assert result.as_dict()["eligible"] is True
 
 
-@pytest.mark.parametrize(("application_date", "ok"), [
-    (date(2026, 5, 10), True),   # exactly five years after the grant announcement: still in time
-    (date(2026, 5, 11), False),  # one day later: too late (No.83 Art.2(1), CMDE Art.7(3))
-    (GRANT, True),
-    (date(2021, 5, 9), False),   # before the grant: the date is wrong
-])
+@pytest.mark.parametrize(
+    ("application_date", "ok"),
+    [
+        (date(2026, 5, 10), True),  # exactly five years after the grant announcement: still in time
+        (date(2026, 5, 11), False),  # one day later: too late (No.83 Art.2(1), CMDE Art.7(3))
+        (GRANT, True),
+        (date(2021, 5, 9), False),  # before the grant: the date is wrong
+    ],
+)
 def test_five_year_patent_window(application_date, ok):
     result = check_eligibility(_input(), application_date)
     assert result.eligible is ok
@@ -61,8 +77,9 @@ def test_class_one_is_refused():
     assert "device_class" in _unmet(check_eligibility(_input(proposed_class=None), date(2025, 3, 3)))
 
 
-@pytest.mark.parametrize("missing", ["domestically_first", "internationally_leading",
-                                     "significant_clinical_value"])
+@pytest.mark.parametrize(
+    "missing", ["domestically_first", "internationally_leading", "significant_clinical_value"]
+)
 def test_all_three_innovation_claims_are_required(missing):
     unmet = _unmet(check_eligibility(_input(**{missing: False}), date(2025, 3, 3)))
     assert set(unmet) == {"innovation_claims"}
@@ -70,12 +87,16 @@ def test_all_three_innovation_claims_are_required(missing):
 
 
 def test_published_application_needs_a_confirming_search_report():
-    kw = dict(patent_kind="published_with_search_report", patent_grant_date=None,
-              document_types=frozenset(d.value for d in rules.BASE_DOSSIER) | {"search_report"})
+    kw = dict(
+        patent_kind="published_with_search_report",
+        patent_grant_date=None,
+        document_types=frozenset(d.value for d in rules.BASE_DOSSIER) | {"search_report"},
+    )
     unmet = _unmet(check_eligibility(_input(**kw, search_report_no="JS2024-001"), date(2025, 3, 3)))
     assert set(unmet) == {"search_report"}
-    ok = check_eligibility(_input(**kw, search_report_no="JS2024-001", search_report_confirms=True),
-                           date(2025, 3, 3))
+    ok = check_eligibility(
+        _input(**kw, search_report_no="JS2024-001", search_report_confirms=True), date(2025, 3, 3)
+    )
     assert ok.eligible
 
 
@@ -87,25 +108,30 @@ def test_licensed_patent_needs_the_licence_record():
 
 
 def test_dossier_lists_every_missing_document_with_its_article():
-    unmet = _unmet(check_eligibility(_input(document_types=frozenset({"application_form"})), date(2025, 3, 3)))
+    unmet = _unmet(
+        check_eligibility(_input(document_types=frozenset({"application_form"})), date(2025, 3, 3))
+    )
     assert "risk_analysis (No.83 Art.4(6); CMDE Art.7(7))" in unmet["dossier"]
     assert "agent_documents" not in unmet["dossier"]
     foreign = _unmet(check_eligibility(_input(is_domestic=False), date(2025, 3, 3)))
     assert "agent_documents" in foreign["dossier"]
 
 
-@pytest.mark.parametrize(("text", "ok"), [
-    ("ZL 2017 1 0601862.3", True),
-    ("ZL201710601862.3", True),
-    ("CN2017106018623", True),
-    ("201710601862.3", True),
-    ("ZL95115608.X", True),        # pre-2003 eight-digit number, check character X
-    ("ZL 2020 1 0123456.2", True),
-    ("ZL 2020 1 0123456.7", False),  # wrong check character
-    ("ZL2020101234", False),
-    ("US10123456B2", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("ZL 2017 1 0601862.3", True),
+        ("ZL201710601862.3", True),
+        ("CN2017106018623", True),
+        ("201710601862.3", True),
+        ("ZL95115608.X", True),  # pre-2003 eight-digit number, check character X
+        ("ZL 2020 1 0123456.2", True),
+        ("ZL 2020 1 0123456.7", False),  # wrong check character
+        ("ZL2020101234", False),
+        ("US10123456B2", False),
+        ("", False),
+    ],
+)
 def test_patent_numbers(text, ok):
     parsed = rules.parse_patent_number(text)
     assert isinstance(parsed, rules.PatentNumber) is ok
@@ -117,8 +143,9 @@ def test_utility_model_is_not_an_invention_patent():
     unmet = _unmet(check_eligibility(_input(patent_number=number), date(2025, 3, 3)))
     assert "utility model" in unmet["patent_number"]
     pct = "201780012345"
-    assert check_eligibility(_input(patent_number=f"{pct}.{rules.patent_check_char(pct)}"),
-                             date(2025, 3, 3)).eligible
+    assert check_eligibility(
+        _input(patent_number=f"{pct}.{rules.patent_check_char(pct)}"), date(2025, 3, 3)
+    ).eligible
 
 
 def test_acceptance_number():
@@ -141,13 +168,15 @@ def test_notice_end_date_counts_working_days_after_publication():
 
 
 def test_tenancy_predicate():
-    common = dict(actor_org_id=1, actor_province="Beijing", registrant_org_id=1, province="Beijing",
-                  assigned=False)
+    common = dict(
+        actor_org_id=1, actor_province="Beijing", registrant_org_id=1, province="Beijing", assigned=False
+    )
     assert rules.may_see(roles=frozenset({"registrant"}), status="draft", **common)
     assert not rules.may_see(roles=frozenset({"office"}), status="draft", **common)
     assert rules.may_see(roles=frozenset({"office"}), status="submitted", **common)
-    assert not rules.may_see(roles=frozenset({"province"}), status="submitted",
-                             **{**common, "actor_province": "Shanghai"})
+    assert not rules.may_see(
+        roles=frozenset({"province"}), status="submitted", **{**common, "actor_province": "Shanghai"}
+    )
     assert not rules.may_see(roles=frozenset({"expert"}), status="expert_review", **common)
     assert rules.may_see(roles=frozenset({"expert"}), status="expert_review", **{**common, "assigned": True})
     assert not rules.may_see(roles=frozenset({"public"}), status="approved", **common)

@@ -60,8 +60,16 @@ def test_domestic_happy_path(db, w):
     service.close_notice(db, w.office, app.id, today=after)
     assert app.status == Status.DECISION_PENDING and notice.closed_on == after
     assert review.open_pause is None
-    service.decide(db, w.office, app.id, approve=True, reasons=None, password=w.password,
-                   expected_version=app.version, today=after)
+    service.decide(
+        db,
+        w.office,
+        app.id,
+        approve=True,
+        reasons=None,
+        password=w.password,
+        expected_version=app.version,
+        today=after,
+    )
     assert app.status == Status.APPROVED and app.decided_on == after and review.stopped_on == after
     sig = db.get(signatures.ElectronicSignature, app.decision_signature_id)
     assert sig.meaning == "accepted_into_special_track"
@@ -82,9 +90,11 @@ def test_imported_goes_straight_to_the_office(db, w):
 
 
 def test_imported_dossier_needs_agent_documents(db, w):
-    app = service.create_draft(db, w.foreign, __import__("tests.premarket.innovation_world",
-                                                         fromlist=["draft_data"]).draft_data())
+    app = service.create_draft(
+        db, w.foreign, __import__("tests.premarket.innovation_world", fromlist=["draft_data"]).draft_data()
+    )
     from tests.premarket.innovation_world import attach_dossier
+
     attach_dossier(db, w.foreign, app.id, is_domestic=True)  # the domestic list lacks agent documents
     with pytest.raises(ValidationFailed) as err:
         service.submit(db, w.foreign, app.id, today=TODAY)
@@ -96,8 +106,9 @@ def test_imported_dossier_needs_agent_documents(db, w):
 def test_supplement_pauses_and_resumes_the_formal_check_clock(db, w):
     app = complete_draft(db, w, actor=w.foreign)
     service.submit(db, w.foreign, app.id, today=TODAY)
-    service.request_supplement(db, w.office, app.id, "Translate the IFU into Chinese (No.83 Art.4).",
-                               today=date(2025, 3, 4))
+    service.request_supplement(
+        db, w.office, app.id, "Translate the IFU into Chinese (No.83 Art.4).", today=date(2025, 3, 4)
+    )
     clock = _clock(db, app, "innovation.formal_check")
     assert app.status == Status.SUPPLEMENT_REQUESTED and clock.open_pause is not None
     # Paused: never overdue however long the applicant takes.
@@ -105,8 +116,15 @@ def test_supplement_pauses_and_resumes_the_formal_check_clock(db, w):
     with pytest.raises(ValidationFailed) as err:  # a supplement needs a document
         service.provide_supplement(db, w.foreign, app.id, "Done.", today=date(2025, 3, 20))
     assert err.value.field == "documents"
-    service.attach_document(db, w.foreign, app.id, doc_type="supplement", title="Chinese IFU",
-                            filename="ifu.pdf", data=b"%PDF-1.4\nsupplement\n%%EOF\n")
+    service.attach_document(
+        db,
+        w.foreign,
+        app.id,
+        doc_type="supplement",
+        title="Chinese IFU",
+        filename="ifu.pdf",
+        data=b"%PDF-1.4\nsupplement\n%%EOF\n",
+    )
     service.provide_supplement(db, w.foreign, app.id, "Chinese IFU attached.", today=date(2025, 3, 20))
     assert app.status == Status.SUBMITTED and clock.open_pause is None
     st = clocks.status(clock, date(2025, 3, 21))
@@ -117,13 +135,30 @@ def test_objections_must_be_answered_before_close(db, w):
     app = to_notice(db, w)
     notice = app.notices[0]
     from medreg.core.actor import Actor
-    obj = service.file_objection(db, Actor.public(), notice.id, {
-        "name": "Dr Objector", "contact": "objector@example.org",
-        "text": "A similar product is on the market in Europe since 2019."}, today=TODAY)
+
+    obj = service.file_objection(
+        db,
+        Actor.public(),
+        notice.id,
+        {
+            "name": "Dr Objector",
+            "contact": "objector@example.org",
+            "text": "A similar product is on the market in Europe since 2019.",
+        },
+        today=TODAY,
+    )
     with pytest.raises(Conflict):  # CMDE Art.27: the same objection twice
-        service.file_objection(db, Actor.public(), notice.id, {
-            "name": "Someone else", "contact": "else@example.org",
-            "text": "A similar  product is on the market in Europe since 2019."}, today=TODAY)
+        service.file_objection(
+            db,
+            Actor.public(),
+            notice.id,
+            {
+                "name": "Someone else",
+                "contact": "else@example.org",
+                "text": "A similar  product is on the market in Europe since 2019.",
+            },
+            today=TODAY,
+        )
     after = add_working_days(notice.ends_on, 1)
     with pytest.raises(InvalidTransition) as err:
         service.close_notice(db, w.office, app.id, today=after)
@@ -142,20 +177,29 @@ def test_notice_cannot_close_before_its_end_and_objections_only_during_it(db, w)
         service.close_notice(db, w.office, app.id, today=notice.ends_on)
     assert err.value.field == "today"
     from medreg.core.actor import Actor
+
     late = add_working_days(notice.ends_on, 1)
     with pytest.raises(InvalidTransition):
-        service.file_objection(db, Actor.public(), notice.id, {
-            "name": "Late", "contact": "late@example.org", "text": "Filed after the notice ended."}, today=late)
+        service.file_objection(
+            db,
+            Actor.public(),
+            notice.id,
+            {"name": "Late", "contact": "late@example.org", "text": "Filed after the notice ended."},
+            today=late,
+        )
     with pytest.raises(ValidationFailed) as err:
-        service.file_objection(db, Actor.public(), notice.id, {"name": "X", "contact": "x@y.z", "text": "short"},
-                               today=TODAY)
+        service.file_objection(
+            db, Actor.public(), notice.id, {"name": "X", "contact": "x@y.z", "text": "short"}, today=TODAY
+        )
     assert err.value.field == "text"
 
 
 def test_reject_is_signed_and_needs_reasons(db, w):
     app = to_accepted(db, w)
     # No.83 Art.8: no expert review for a false or confused file -> reject straight away.
-    service.conclude(db, w.office, app.id, "reject", "The dossier contradicts itself (Art.8(2)).", today=TODAY)
+    service.conclude(
+        db, w.office, app.id, "reject", "The dossier contradicts itself (Art.8(2)).", today=TODAY
+    )
     assert app.status == Status.REJECTION_PENDING
     with pytest.raises(InvalidTransition):
         service.decide(db, w.office, app.id, approve=True, reasons=None, password=w.password, today=TODAY)
@@ -163,11 +207,25 @@ def test_reject_is_signed_and_needs_reasons(db, w):
         service.decide(db, w.office, app.id, approve=False, reasons="", password=w.password, today=TODAY)
     assert err.value.field == "reasons"
     with pytest.raises(ValidationFailed) as err:
-        service.decide(db, w.office, app.id, approve=False, reasons="Contradictory dossier.", password="wrong",
-                       today=TODAY)
+        service.decide(
+            db,
+            w.office,
+            app.id,
+            approve=False,
+            reasons="Contradictory dossier.",
+            password="wrong",
+            today=TODAY,
+        )
     assert err.value.field == "password" and app.status == Status.REJECTION_PENDING
-    service.decide(db, w.office, app.id, approve=False, reasons="Contradictory dossier.", password=w.password,
-                   today=TODAY)
+    service.decide(
+        db,
+        w.office,
+        app.id,
+        approve=False,
+        reasons="Contradictory dossier.",
+        password=w.password,
+        today=TODAY,
+    )
     sig = db.get(signatures.ElectronicSignature, app.decision_signature_id)
     assert app.status == Status.REJECTED and sig.meaning == "rejected"
     assert signatures.verify_signature(sig, service.decision_content(app, False, "Contradictory dossier."))
@@ -228,7 +286,9 @@ def test_expert_sees_only_assigned(db, w):
 def test_optimistic_locking(db, w):
     app = complete_draft(db, w)
     seen = app.version
-    service.update_draft(db, w.registrant, app.id, {"product_name_en": "Maglev VAD II"}, expected_version=seen)
+    service.update_draft(
+        db, w.registrant, app.id, {"product_name_en": "Maglev VAD II"}, expected_version=seen
+    )
     with pytest.raises(Conflict) as err:
         service.submit(db, w.registrant, app.id, expected_version=seen, today=TODAY)
     assert err.value.field == "expected_version"
@@ -247,8 +307,9 @@ def test_bad_input_names_the_field(db, w):
     assert err.value.field == "proposed_class"
     app = complete_draft(db, w)
     with pytest.raises(ValidationFailed) as err:
-        service.attach_document(db, w.registrant, app.id, doc_type="selfie", title="t", filename="a.pdf",
-                                data=b"%PDF-1.4\n")
+        service.attach_document(
+            db, w.registrant, app.id, doc_type="selfie", title="t", filename="a.pdf", data=b"%PDF-1.4\n"
+        )
     assert err.value.field == "doc_type"
     with pytest.raises(PermissionDenied):
         service.create_draft(db, w.office, {"product_name": "X"})
@@ -266,13 +327,23 @@ def test_class_one_and_old_patent_cannot_be_submitted(db, w):
 def test_documents_only_in_draft_or_supplement(db, w):
     app = to_accepted(db, w)
     with pytest.raises(InvalidTransition):
-        service.attach_document(db, w.registrant, app.id, doc_type=DocType.OTHER_EVIDENCE.value,
-                                title="late", filename="late.pdf", data=b"%PDF-1.4\nlate\n")
+        service.attach_document(
+            db,
+            w.registrant,
+            app.id,
+            doc_type=DocType.OTHER_EVIDENCE.value,
+            title="late",
+            filename="late.pdf",
+            data=b"%PDF-1.4\nlate\n",
+        )
 
 
 def test_acceptance_numbers_run_per_year(db, w):
     a = to_accepted(db, w)
     b = to_accepted(db, w)
     c = to_accepted(db, w, today=date(2026, 1, 5))
-    assert (a.acceptance_no, b.acceptance_no, c.acceptance_no) == ("CQTS20250001", "CQTS20250002",
-                                                                    "CQTS20260001")
+    assert (a.acceptance_no, b.acceptance_no, c.acceptance_no) == (
+        "CQTS20250001",
+        "CQTS20250002",
+        "CQTS20260001",
+    )

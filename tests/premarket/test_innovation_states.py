@@ -8,9 +8,17 @@ from medreg.core.errors import InvalidTransition, PermissionDenied
 from medreg.premarket.innovation.states import ANYONE, TABLE, Status, next_status, submit_action
 
 S = Status
-R, P, O, E = "registrant", "province", "office", "expert"
-BEFORE_DECISION = (S.PROVINCE_REVIEW, S.SUBMITTED, S.SUPPLEMENT_REQUESTED, S.ACCEPTED, S.EXPERT_REVIEW,
-                   S.PUBLIC_NOTICE, S.DECISION_PENDING, S.REJECTION_PENDING)
+R, P, O, E = "registrant", "province", "office", "expert"  # noqa: E741
+BEFORE_DECISION = (
+    S.PROVINCE_REVIEW,
+    S.SUBMITTED,
+    S.SUPPLEMENT_REQUESTED,
+    S.ACCEPTED,
+    S.EXPERT_REVIEW,
+    S.PUBLIC_NOTICE,
+    S.DECISION_PENDING,
+    S.REJECTION_PENDING,
+)
 
 # Written out independently of states.py from No.83 and CMDE 2025 No.7 (see docs/innovation-review.md).
 EXPECTED = {
@@ -71,6 +79,10 @@ def test_submit_action_depends_on_the_applicant():
 
 
 def test_the_public_may_object_but_do_nothing_else():
-    allowed = {(s.value, a) for s in Status for a in TABLE.actions
-               if TABLE.get(s, a) and "public" in TABLE.get(s, a).roles}
+    allowed = {
+        (s.value, a)
+        for s in Status
+        for a in TABLE.actions
+        if TABLE.get(s, a) and "public" in TABLE.get(s, a).roles
+    }
     assert allowed == {("public_notice", "file_objection")}

@@ -38,7 +38,8 @@ class Expert(Base):
     user: Mapped[User] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     interests: Mapped[list[DeclaredInterest]] = relationship(
-        back_populates="expert", order_by="DeclaredInterest.id", lazy="selectin")
+        back_populates="expert", order_by="DeclaredInterest.id", lazy="selectin"
+    )
 
 
 class DeclaredInterest(Base):

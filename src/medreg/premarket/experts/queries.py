@@ -17,8 +17,15 @@ def _is_office(actor: Actor) -> bool:
     return "office" in actor.workflow_roles or actor.has(Role.ADMIN)
 
 
-def list_experts(session: Session, actor: Actor, *, active: bool | None = None,
-                 field_of_expertise: str | None = None, limit: int = 200, offset: int = 0) -> list[ExpertRead]:
+def list_experts(
+    session: Session,
+    actor: Actor,
+    *,
+    active: bool | None = None,
+    field_of_expertise: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[ExpertRead]:
     if not _is_office(actor):
         raise PermissionDenied("Only the innovation review office sees the expert pool.", field="actor")
     stmt = select(Expert).order_by(Expert.name, Expert.id)
@@ -28,7 +35,7 @@ def list_experts(session: Session, actor: Actor, *, active: bool | None = None,
     if field_of_expertise:
         wanted = field_of_expertise.strip().casefold()
         rows = [r for r in rows if wanted in {f.casefold() for f in r.fields}]
-    return rows[offset:offset + limit]
+    return rows[offset : offset + limit]
 
 
 def expert_of(session: Session, actor: Actor) -> Expert | None:
@@ -42,14 +49,21 @@ def assigned_application_ids(session: Session, actor: Actor) -> set[int]:
     """Applications assigned to the signed-in expert (tenancy: an expert sees only these)."""
     if actor.user_id is None:
         return set()
-    stmt = (select(ExpertAssignment.application_id).join(Expert, Expert.id == ExpertAssignment.expert_id)
-            .where(Expert.user_id == actor.user_id))
+    stmt = (
+        select(ExpertAssignment.application_id)
+        .join(Expert, Expert.id == ExpertAssignment.expert_id)
+        .where(Expert.user_id == actor.user_id)
+    )
     return set(session.scalars(stmt))
 
 
 def my_assignments(session: Session, actor: Actor, *, pending_only: bool = False) -> list[AssignmentRead]:
-    stmt = (select(ExpertAssignment).join(Expert, Expert.id == ExpertAssignment.expert_id)
-            .where(Expert.user_id == actor.user_id).order_by(ExpertAssignment.assigned_at))
+    stmt = (
+        select(ExpertAssignment)
+        .join(Expert, Expert.id == ExpertAssignment.expert_id)
+        .where(Expert.user_id == actor.user_id)
+        .order_by(ExpertAssignment.assigned_at)
+    )
     if actor.user_id is None:
         return []
     if pending_only:
@@ -59,15 +73,20 @@ def my_assignments(session: Session, actor: Actor, *, pending_only: bool = False
 
 def assignments_for(session: Session, application_id: int) -> list[ExpertAssignment]:
     """Every assignment on one application (the caller has checked the actor may see them)."""
-    stmt = (select(ExpertAssignment).where(ExpertAssignment.application_id == application_id)
-            .order_by(ExpertAssignment.id))
+    stmt = (
+        select(ExpertAssignment)
+        .where(ExpertAssignment.application_id == application_id)
+        .order_by(ExpertAssignment.id)
+    )
     return list(session.scalars(stmt))
 
 
 def get_assignment(session: Session, actor: Actor, assignment_id: int) -> ExpertAssignment:
     """One assignment: to the office, or to the expert it is assigned to (else NotFound)."""
     a = session.get(ExpertAssignment, assignment_id)
-    if a is None or not (_is_office(actor) or (actor.user_id is not None and a.expert.user_id == actor.user_id)):
+    if a is None or not (
+        _is_office(actor) or (actor.user_id is not None and a.expert.user_id == actor.user_id)
+    ):
         raise NotFound("Assignment {id} not found.", field="assignment_id", params={"id": assignment_id})
     return a
 

@@ -32,9 +32,14 @@ class InterestKind(enum.StrEnum):
 
 # Kinds that disqualify even after they ended: the text says "曾" (ever).
 _EVER = {InterestKind.RESEARCH_COLLABORATION: "CMDE Art.10(1)", InterestKind.GIFT: "CMDE Art.10(2)"}
-_ARTICLE = {InterestKind.EMPLOYMENT: "CMDE Art.10(1),(4)", InterestKind.CONSULTING: "CMDE Art.10(4)",
-            InterestKind.PATENT: "CMDE Art.10(1),(3)", InterestKind.SHAREHOLDING: "CMDE Art.10(3)",
-            InterestKind.OTHER: "CMDE Art.10(8)", **_EVER}
+_ARTICLE = {
+    InterestKind.EMPLOYMENT: "CMDE Art.10(1),(4)",
+    InterestKind.CONSULTING: "CMDE Art.10(4)",
+    InterestKind.PATENT: "CMDE Art.10(1),(3)",
+    InterestKind.SHAREHOLDING: "CMDE Art.10(3)",
+    InterestKind.OTHER: "CMDE Art.10(8)",
+    **_EVER,
+}
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,13 @@ def _current(interest: Interest, today: date) -> bool:
     return started and (interest.until is None or interest.until >= today)
 
 
-def conflicts(expert: ExpertProfile, applicant_org_id: int, declared_interests: Iterable[Interest],
-              avoidance_list: Iterable[str], today: date) -> list[Conflict]:
+def conflicts(
+    expert: ExpertProfile,
+    applicant_org_id: int,
+    declared_interests: Iterable[Interest],
+    avoidance_list: Iterable[str],
+    today: date,
+) -> list[Conflict]:
     """Every reason this expert must not review the applicant's file (empty list: none).
 
     - the expert works for the applicant itself (CMDE Art.10(1),(3): 利益一致性 / 利益冲突);
@@ -97,8 +107,9 @@ def conflicts(expert: ExpertProfile, applicant_org_id: int, declared_interests: 
     """
     out: list[Conflict] = []
     if expert.organisation_id is not None and expert.organisation_id == applicant_org_id:
-        out.append(Conflict("the expert belongs to the applicant's own organisation",
-                            "CMDE Art.10(1),(3); Art.11"))
+        out.append(
+            Conflict("the expert belongs to the applicant's own organisation", "CMDE Art.10(1),(3); Art.11")
+        )
     for i in declared_interests:
         if i.organisation_id != applicant_org_id:
             continue
@@ -107,19 +118,32 @@ def conflicts(expert: ExpertProfile, applicant_org_id: int, declared_interests: 
             when = f" since {i.since.isoformat()}" if i.since else ""
             until = f" until {i.until.isoformat()}" if i.until else ""
             detail = f": {i.description}" if i.description else ""
-            out.append(Conflict(f"declared {kind.value} interest in the applicant{when}{until}{detail}",
-                                _ARTICLE[kind] + "; Art.11"))
+            out.append(
+                Conflict(
+                    f"declared {kind.value} interest in the applicant{when}{until}{detail}",
+                    _ARTICLE[kind] + "; Art.11",
+                )
+            )
     name, org = _norm(expert.name), _norm(expert.organisation_name)
     for entry in avoidance_list:
         e = _norm(entry)
         if not e:
             continue
         if name and name in e:
-            out.append(Conflict(f"the applicant asked that this expert be avoided: '{entry.strip()}'",
-                                "CMDE Art.7(13)2; Art.11"))
+            out.append(
+                Conflict(
+                    f"the applicant asked that this expert be avoided: '{entry.strip()}'",
+                    "CMDE Art.7(13)2; Art.11",
+                )
+            )
         elif org and org in e:
-            out.append(Conflict(f"the applicant asked that experts of {expert.organisation_name} be "
-                                f"avoided: '{entry.strip()}'", "CMDE Art.7(13)2; Art.11"))
+            out.append(
+                Conflict(
+                    f"the applicant asked that experts of {expert.organisation_name} be "
+                    f"avoided: '{entry.strip()}'",
+                    "CMDE Art.7(13)2; Art.11",
+                )
+            )
     return out
 
 
@@ -137,12 +161,18 @@ def fitness(expert: ExpertProfile, field_of_application: str | None, today: date
         problems.append(Conflict("a senior professional title is required", "CMDE Art.9(2)"))
     age = age_on(expert.birth_year, today)
     if age >= MAX_AGE_EXCLUSIVE and not expert.age_exempt:
-        problems.append(Conflict(f"aged {age}: experts must be under {MAX_AGE_EXCLUSIVE} unless "
-                                 "senior experts or academicians", "CMDE Art.9(5)"))
+        problems.append(
+            Conflict(
+                f"aged {age}: experts must be under {MAX_AGE_EXCLUSIVE} unless "
+                "senior experts or academicians",
+                "CMDE Art.9(5)",
+            )
+        )
     wanted = _norm(field_of_application)
     if wanted and wanted not in {_norm(f) for f in expert.fields}:
-        problems.append(Conflict(f"field '{field_of_application}' is not among the expert's fields",
-                                 "CMDE Art.9(2)"))
+        problems.append(
+            Conflict(f"field '{field_of_application}' is not among the expert's fields", "CMDE Art.9(2)")
+        )
     return Fit(tuple(problems))
 
 

@@ -10,8 +10,16 @@ from medreg.premarket.experts.models import Opinion
 from medreg.premarket.experts.rules import InterestKind
 from medreg.premarket.innovation.schemas import parse
 
-__all__ = ["ExpertIn", "ExpertUpdate", "InterestIn", "OpinionIn", "ExpertRead", "CandidateRead",
-           "AssignmentRead", "parse"]
+__all__ = [
+    "ExpertIn",
+    "ExpertUpdate",
+    "InterestIn",
+    "OpinionIn",
+    "ExpertRead",
+    "CandidateRead",
+    "AssignmentRead",
+    "parse",
+]
 
 
 class ExpertIn(BaseModel):

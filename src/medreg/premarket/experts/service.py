@@ -31,8 +31,16 @@ from medreg.premarket.experts.schemas import (
     parse,
 )
 
-EXPERT_FIELDS = ("name", "title", "senior_title", "organisation_id", "fields", "birth_year",
-                 "age_exempt", "active")
+EXPERT_FIELDS = (
+    "name",
+    "title",
+    "senior_title",
+    "organisation_id",
+    "fields",
+    "birth_year",
+    "age_exempt",
+    "active",
+)
 ASSIGNMENT_FIELDS = ("application_id", "expert_id", "is_leader", "opinion", "reasoning", "signature_id")
 
 
@@ -69,7 +77,9 @@ def add_expert(session: Session, actor: Actor, data: ExpertIn | dict[str, Any]) 
     expert = Expert(**data.model_dump())
     session.add(expert)
     session.flush()
-    audit.record(session, actor, "add_expert", "expert", expert.id, after=audit.snapshot(expert, EXPERT_FIELDS))
+    audit.record(
+        session, actor, "add_expert", "expert", expert.id, after=audit.snapshot(expert, EXPERT_FIELDS)
+    )
     return expert
 
 
@@ -88,8 +98,15 @@ def update_expert(session: Session, actor: Actor, expert_id: int, data: ExpertUp
     for key, value in changes.items():
         setattr(expert, key, value)
     session.flush()
-    audit.record(session, actor, "update_expert", "expert", expert.id, before=before,
-                 after=audit.snapshot(expert, EXPERT_FIELDS))
+    audit.record(
+        session,
+        actor,
+        "update_expert",
+        "expert",
+        expert.id,
+        before=before,
+        after=audit.snapshot(expert, EXPERT_FIELDS),
+    )
     return expert
 
 
@@ -100,8 +117,9 @@ def get_expert(session: Session, expert_id: int) -> Expert:
     return expert
 
 
-def declare_interest(session: Session, actor: Actor, expert_id: int,
-                     data: InterestIn | dict[str, Any]) -> DeclaredInterest:
+def declare_interest(
+    session: Session, actor: Actor, expert_id: int, data: InterestIn | dict[str, Any]
+) -> DeclaredInterest:
     """CMDE Art.10: the expert (for itself) or the office records an interest."""
     expert = get_expert(session, expert_id)
     if expert.user_id != actor.user_id:
@@ -111,38 +129,68 @@ def declare_interest(session: Session, actor: Actor, expert_id: int,
     interest = DeclaredInterest(expert_id=expert.id, **data.model_dump())
     session.add(interest)
     session.flush()
-    audit.record(session, actor, "declare_interest", "expert", expert.id, after={
-        "interest_id": interest.id, **audit.snapshot(interest, ("organisation_id", "kind", "description",
-                                                                "since", "until"))})
+    audit.record(
+        session,
+        actor,
+        "declare_interest",
+        "expert",
+        expert.id,
+        after={
+            "interest_id": interest.id,
+            **audit.snapshot(interest, ("organisation_id", "kind", "description", "since", "until")),
+        },
+    )
     return interest
 
 
 def profile(expert: Expert) -> rules.ExpertProfile:
     return rules.ExpertProfile(
-        id=expert.id, name=expert.name, organisation_id=expert.organisation_id,
+        id=expert.id,
+        name=expert.name,
+        organisation_id=expert.organisation_id,
         organisation_name=expert.organisation.name if expert.organisation else None,
-        senior_title=expert.senior_title, birth_year=expert.birth_year, age_exempt=expert.age_exempt,
-        active=expert.active, fields=tuple(expert.fields or ()))
+        senior_title=expert.senior_title,
+        birth_year=expert.birth_year,
+        age_exempt=expert.age_exempt,
+        active=expert.active,
+        fields=tuple(expert.fields or ()),
+    )
 
 
 def _interests(expert: Expert) -> list[rules.Interest]:
-    return [rules.Interest(i.organisation_id, i.kind, i.description or "", i.since, i.until)
-            for i in expert.interests]
+    return [
+        rules.Interest(i.organisation_id, i.kind, i.description or "", i.since, i.until)
+        for i in expert.interests
+    ]
 
 
 def assess(expert: Expert, application: Reviewable, today: date) -> CandidateRead:
     """An expert seen against one application: fitness (Art.9) and conflicts (Art.10-11)."""
     fit = rules.fitness(profile(expert), application.technical_field, today)
-    found = rules.conflicts(profile(expert), application.registrant_org_id, _interests(expert),
-                            rules.split_avoidance(application.avoidance_request), today)
+    found = rules.conflicts(
+        profile(expert),
+        application.registrant_org_id,
+        _interests(expert),
+        rules.split_avoidance(application.avoidance_request),
+        today,
+    )
     return CandidateRead(
-        expert=ExpertRead.model_validate(expert), eligible=fit.eligible, conflicted=bool(found),
+        expert=ExpertRead.model_validate(expert),
+        eligible=fit.eligible,
+        conflicted=bool(found),
         problems=[Problem(reason=p.reason, article=p.article) for p in fit.problems],
-        conflicts=[Problem(reason=c.reason, article=c.article) for c in found])
+        conflicts=[Problem(reason=c.reason, article=c.article) for c in found],
+    )
 
 
-def candidate_experts(session: Session, actor: Actor, application: Reviewable, *,
-                      today: date | None = None, include_inactive: bool = False) -> list[CandidateRead]:
+def candidate_experts(
+    session: Session,
+    actor: Actor,
+    application: Reviewable,
+    *,
+    today: date | None = None,
+    include_inactive: bool = False,
+) -> list[CandidateRead]:
     """Every expert of the pool with why it may or may not review ``application`` (office only).
 
     Selectable candidates come first, then by name."""
@@ -155,16 +203,24 @@ def candidate_experts(session: Session, actor: Actor, application: Reviewable, *
     return sorted(out, key=lambda c: (not c.selectable, c.expert.name, c.expert.id))
 
 
-def assign(session: Session, actor: Actor, application: Reviewable, expert_ids: Iterable[int], *,
-           leader_id: int | None = None, today: date | None = None) -> list[ExpertAssignment]:
+def assign(
+    session: Session,
+    actor: Actor,
+    application: Reviewable,
+    expert_ids: Iterable[int],
+    *,
+    leader_id: int | None = None,
+    today: date | None = None,
+) -> list[ExpertAssignment]:
     """Assign at least :data:`rules.MIN_EXPERTS` experts; refuse ineligible or conflicted ones with
     the reason per expert (ValidationFailed, field ``expert_ids``). The caller checks the case status."""
     _require_office(actor)
     today = today or today_shanghai()
     ids = list(dict.fromkeys(int(i) for i in expert_ids))
     if len(ids) < rules.MIN_EXPERTS:
-        raise ValidationFailed("At least {n} experts are needed.", field="expert_ids",
-                               params={"n": rules.MIN_EXPERTS})
+        raise ValidationFailed(
+            "At least {n} experts are needed.", field="expert_ids", params={"n": rules.MIN_EXPERTS}
+        )
     experts = {e.id: e for e in session.scalars(select(Expert).where(Expert.id.in_(ids)))}
     refused: dict[str, list[dict]] = {}
     for eid in ids:
@@ -175,31 +231,46 @@ def assign(session: Session, actor: Actor, application: Reviewable, expert_ids: 
         if c.problems or c.conflicts:
             refused[str(eid)] = [p.model_dump() for p in c.problems + c.conflicts]
     if refused:
-        raise ValidationFailed("Some experts cannot review this application.", field="expert_ids",
-                               details={"experts": refused})
+        raise ValidationFailed(
+            "Some experts cannot review this application.", field="expert_ids", details={"experts": refused}
+        )
     if leader_id is not None and leader_id not in ids:
         raise ValidationFailed("The group leader must be one of the assigned experts.", field="leader_id")
-    taken = set(session.scalars(select(ExpertAssignment.expert_id)
-                                .where(ExpertAssignment.application_id == application.id)))
+    taken = set(
+        session.scalars(
+            select(ExpertAssignment.expert_id).where(ExpertAssignment.application_id == application.id)
+        )
+    )
     if taken & set(ids):
-        raise Conflict("Expert(s) already assigned to this application.", field="expert_ids",
-                       details={"already": sorted(taken & set(ids))})
+        raise Conflict(
+            "Expert(s) already assigned to this application.",
+            field="expert_ids",
+            details={"already": sorted(taken & set(ids))},
+        )
     leader = leader_id if leader_id is not None else ids[0]
     out = []
     for eid in ids:
-        a = ExpertAssignment(application_id=application.id, expert_id=eid, assigned_by=actor.user_id,
-                             is_leader=eid == leader)
+        a = ExpertAssignment(
+            application_id=application.id, expert_id=eid, assigned_by=actor.user_id, is_leader=eid == leader
+        )
         session.add(a)
         out.append(a)
     session.flush()
     for a in out:
-        audit.record(session, actor, "assign_expert", "expert_assignment", a.id,
-                     after=audit.snapshot(a, ASSIGNMENT_FIELDS))
+        audit.record(
+            session,
+            actor,
+            "assign_expert",
+            "expert_assignment",
+            a.id,
+            after=audit.snapshot(a, ASSIGNMENT_FIELDS),
+        )
     return out
 
 
-def give_opinion(session: Session, actor: Actor, assignment_id: int, opinion: str, reasoning: str,
-                 password: str) -> ExpertAssignment:
+def give_opinion(
+    session: Session, actor: Actor, assignment_id: int, opinion: str, reasoning: str, password: str
+) -> ExpertAssignment:
     """The assigned expert's signed opinion (CMDE Art.17), once. Others get NotFound (tenancy)."""
     data = parse(OpinionIn, {"opinion": opinion, "reasoning": reasoning})
     a = session.get(ExpertAssignment, assignment_id)
@@ -208,17 +279,41 @@ def give_opinion(session: Session, actor: Actor, assignment_id: int, opinion: st
     if a.submitted_at is not None:
         raise Conflict("The opinion was already given.", field="assignment_id")
     content = opinion_content(a, data.opinion.value, data.reasoning)
-    sig = signatures.sign(session, actor, password=password, meaning=signatures.SignatureMeaning.OPINION_GIVEN,
-                          entity_type="expert_assignment", entity_id=a.id, content=content)
+    sig = signatures.sign(
+        session,
+        actor,
+        password=password,
+        meaning=signatures.SignatureMeaning.OPINION_GIVEN,
+        entity_type="expert_assignment",
+        entity_id=a.id,
+        content=content,
+    )
     before = audit.snapshot(a, ASSIGNMENT_FIELDS)
-    a.opinion, a.reasoning, a.submitted_at, a.signature_id = data.opinion.value, data.reasoning, utcnow(), sig.id
+    a.opinion, a.reasoning, a.submitted_at, a.signature_id = (
+        data.opinion.value,
+        data.reasoning,
+        utcnow(),
+        sig.id,
+    )
     session.flush()
-    audit.record(session, actor, "give_opinion", "expert_assignment", a.id, before=before,
-                 after=audit.snapshot(a, ASSIGNMENT_FIELDS))
+    audit.record(
+        session,
+        actor,
+        "give_opinion",
+        "expert_assignment",
+        a.id,
+        before=before,
+        after=audit.snapshot(a, ASSIGNMENT_FIELDS),
+    )
     return a
 
 
 def opinion_content(a: ExpertAssignment, opinion: str | None = None, reasoning: str | None = None) -> dict:
     """What the expert signs (and what ``signatures.verify_signature`` checks later)."""
-    return {"application_id": a.application_id, "assignment_id": a.id, "expert_id": a.expert_id,
-            "opinion": opinion or a.opinion, "reasoning": reasoning or a.reasoning}
+    return {
+        "application_id": a.application_id,
+        "assignment_id": a.id,
+        "expert_id": a.expert_id,
+        "opinion": opinion or a.opinion,
+        "reasoning": reasoning or a.reasoning,
+    }

@@ -27,8 +27,10 @@ class TerminationGround(enum.StrEnum):
     EXPERT_MEETING_DECISION = "expert_meeting_decision"  # (七) 经专家审查会议讨论确定不宜再按照本程序管理
 
 
-TERMINATION_ITEMS = {g: f"No.83 Art.22({n})" for g, n in zip(
-    TerminationGround, ("一", "二", "三", "四", "五", "六", "七"), strict=True)}
+TERMINATION_ITEMS = {
+    g: f"No.83 Art.22({n})"
+    for g, n in zip(TerminationGround, ("一", "二", "三", "四", "五", "六", "七"), strict=True)
+}
 
 
 class InnovationApplication(Base):
@@ -78,9 +80,11 @@ class InnovationApplication(Base):
 
     registrant: Mapped[Organisation] = relationship(lazy="joined")
     documents: Mapped[list[ApplicationDocument]] = relationship(
-        back_populates="application", order_by="ApplicationDocument.id")
+        back_populates="application", order_by="ApplicationDocument.id"
+    )
     notices: Mapped[list[PublicNotice]] = relationship(
-        back_populates="application", order_by="PublicNotice.id")
+        back_populates="application", order_by="PublicNotice.id"
+    )
 
 
 class ApplicationDocument(Base):

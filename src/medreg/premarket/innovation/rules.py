@@ -86,8 +86,13 @@ def required_documents(*, is_domestic: bool, patent_kind: str | None) -> dict[Do
 # write "CN" + the digits. Only kinds 1 and 8 are invention patents (No.83 Art.2(1): 发明专利).
 _PATENT_RE = re.compile(r"^(?:ZL|CN)?(\d{8}|\d{12})\.?([0-9X])$")
 INVENTION_KINDS = frozenset({"1", "8"})
-_KIND_NAMES = {"1": "invention", "2": "utility model", "3": "design", "8": "PCT invention",
-               "9": "PCT utility model"}
+_KIND_NAMES = {
+    "1": "invention",
+    "2": "utility model",
+    "3": "design",
+    "8": "PCT invention",
+    "9": "PCT utility model",
+}
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,10 @@ def parse_patent_number(text: str) -> PatentNumber | str:
     compact = re.sub(r"[\s\u3000]", "", text or "").upper()
     m = _PATENT_RE.match(compact)
     if not m:
-        return ("not a Chinese patent application number (e.g. ZL 2017 1 0601862.3: "
-                "12 digits and a check character, CNIPA ZC 0006-2003)")
+        return (
+            "not a Chinese patent application number (e.g. ZL 2017 1 0601862.3: "
+            "12 digits and a check character, CNIPA ZC 0006-2003)"
+        )
     digits, check = m.groups()
     if patent_check_char(digits) != check:
         return f"check character should be {patent_check_char(digits)} (CNIPA ZC 0006-2003)"
@@ -155,9 +162,12 @@ class Eligibility:
         return [c for c in self.criteria if not c.met]
 
     def as_dict(self) -> dict:
-        return {"eligible": self.eligible,
-                "criteria": [{"key": c.key, "met": c.met, "article": c.article, "reason": c.reason}
-                             for c in self.criteria]}
+        return {
+            "eligible": self.eligible,
+            "criteria": [
+                {"key": c.key, "met": c.met, "article": c.article, "reason": c.reason} for c in self.criteria
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -179,23 +189,33 @@ class EligibilityInput:
 def input_from(app, *, is_domestic: bool, document_types: Iterable[str]) -> EligibilityInput:
     """The eligibility facts of any object carrying the application's attributes (e.g. the table row)."""
     return EligibilityInput(
-        proposed_class=app.proposed_class, domestically_first=bool(app.domestically_first),
+        proposed_class=app.proposed_class,
+        domestically_first=bool(app.domestically_first),
         internationally_leading=bool(app.internationally_leading),
         significant_clinical_value=bool(app.significant_clinical_value),
-        innovation_statement=app.innovation_statement, patent_kind=app.patent_kind,
-        patent_number=app.patent_number, patent_grant_date=app.patent_grant_date,
-        search_report_no=app.search_report_no, search_report_confirms=bool(app.search_report_confirms),
-        is_domestic=is_domestic, document_types=frozenset(document_types))
+        innovation_statement=app.innovation_statement,
+        patent_kind=app.patent_kind,
+        patent_number=app.patent_number,
+        patent_grant_date=app.patent_grant_date,
+        search_report_no=app.search_report_no,
+        search_report_confirms=bool(app.search_report_confirms),
+        is_domestic=is_domestic,
+        document_types=frozenset(document_types),
+    )
 
 
 def check_eligibility(app: EligibilityInput, application_date: date) -> Eligibility:
     """Every criterion of No.83 Art.2 and Art.4 that can be checked on the file, met or not."""
-    return Eligibility(tuple([
-        _class_criterion(app.proposed_class),
-        _claims_criterion(app),
-        *_patent_criteria(app, application_date),
-        _dossier_criterion(app),
-    ]))
+    return Eligibility(
+        tuple(
+            [
+                _class_criterion(app.proposed_class),
+                _claims_criterion(app),
+                *_patent_criteria(app, application_date),
+                _dossier_criterion(app),
+            ]
+        )
+    )
 
 
 def _class_criterion(proposed_class: str | None) -> Criterion:
@@ -203,23 +223,37 @@ def _class_criterion(proposed_class: str | None) -> Criterion:
     if proposed_class in (DeviceClass.II, DeviceClass.III):
         return Criterion("device_class", True, art, f"class {proposed_class} device")
     if proposed_class == DeviceClass.I:
-        return Criterion("device_class", False, art,
-                         "class I devices cannot use the special review (class II or III only)")
+        return Criterion(
+            "device_class", False, art, "class I devices cannot use the special review (class II or III only)"
+        )
     return Criterion("device_class", False, art, "the proposed class (II or III) is missing")
 
 
 def _claims_criterion(app: EligibilityInput) -> Criterion:
-    missing = [name for name, ok in (("domestically first", app.domestically_first),
-                                     ("internationally leading", app.internationally_leading),
-                                     ("significant clinical value", app.significant_clinical_value))
-               if not ok]
+    missing = [
+        name
+        for name, ok in (
+            ("domestically first", app.domestically_first),
+            ("internationally leading", app.internationally_leading),
+            ("significant clinical value", app.significant_clinical_value),
+        )
+        if not ok
+    ]
     if not (app.innovation_statement or "").strip():
         missing.append("a statement of the innovation")
     if missing:
-        return Criterion("innovation_claims", False, "No.83 Art.2(3)",
-                         "all three innovation criteria are required; missing: " + ", ".join(missing))
-    return Criterion("innovation_claims", True, "No.83 Art.2(3)",
-                     "domestically first, internationally leading, significant clinical value")
+        return Criterion(
+            "innovation_claims",
+            False,
+            "No.83 Art.2(3)",
+            "all three innovation criteria are required; missing: " + ", ".join(missing),
+        )
+    return Criterion(
+        "innovation_claims",
+        True,
+        "No.83 Art.2(3)",
+        "domestically first, internationally leading, significant clinical value",
+    )
 
 
 def _patent_criteria(app: EligibilityInput, application_date: date) -> list[Criterion]:
@@ -231,19 +265,31 @@ def _patent_criteria(app: EligibilityInput, application_date: date) -> list[Crit
     if isinstance(parsed, str):
         return [Criterion("patent_number", False, art, parsed)]
     if not parsed.is_invention:
-        return [Criterion("patent_number", False, art,
-                          f"{parsed} is a {_KIND_NAMES[parsed.kind]} application; an invention "
-                          "patent (发明专利) is required")]
+        return [
+            Criterion(
+                "patent_number",
+                False,
+                art,
+                f"{parsed} is a {_KIND_NAMES[parsed.kind]} application; an invention "
+                "patent (发明专利) is required",
+            )
+        ]
     out = [Criterion("patent_number", True, art, f"{parsed}: invention patent application")]
     if kind in (PatentKind.GRANTED, PatentKind.LICENSED):
         out.append(_grant_window(app.patent_grant_date, application_date))
     else:
         ok = bool((app.search_report_no or "").strip()) and app.search_report_confirms
-        out.append(Criterion(
-            "search_report", ok, "No.83 Art.2(1); CMDE Art.7(3)3",
-            "search report of the CNIPA search and consultation centre confirms novelty and "
-            "inventiveness" if ok else "a CNIPA search report number confirming novelty and "
-            "inventiveness of the core technical solution is required"))
+        out.append(
+            Criterion(
+                "search_report",
+                ok,
+                "No.83 Art.2(1); CMDE Art.7(3)3",
+                "search report of the CNIPA search and consultation centre confirms novelty and inventiveness"
+                if ok
+                else "a CNIPA search report number confirming novelty and "
+                "inventiveness of the core technical solution is required",
+            )
+        )
     return out
 
 
@@ -255,18 +301,26 @@ def _grant_window(grant: date | None, application_date: date) -> Criterion:
         return Criterion("patent_grant_window", False, art, "the grant announcement date is in the future")
     limit = add_years(grant, PATENT_WINDOW_YEARS)
     if application_date > limit:
-        return Criterion("patent_grant_window", False, art,
-                         f"more than {PATENT_WINDOW_YEARS} years since the grant announcement "
-                         f"({grant.isoformat()}; last day {limit.isoformat()})")
-    return Criterion("patent_grant_window", True, art,
-                     f"granted {grant.isoformat()}, within {PATENT_WINDOW_YEARS} years "
-                     f"(last day {limit.isoformat()})")
+        return Criterion(
+            "patent_grant_window",
+            False,
+            art,
+            f"more than {PATENT_WINDOW_YEARS} years since the grant announcement "
+            f"({grant.isoformat()}; last day {limit.isoformat()})",
+        )
+    return Criterion(
+        "patent_grant_window",
+        True,
+        art,
+        f"granted {grant.isoformat()}, within {PATENT_WINDOW_YEARS} years (last day {limit.isoformat()})",
+    )
 
 
 def _dossier_criterion(app: EligibilityInput) -> Criterion:
     required = required_documents(is_domestic=app.is_domestic, patent_kind=app.patent_kind)
-    missing = [f"{doc.value} ({article})" for doc, article in required.items()
-               if doc.value not in app.document_types]
+    missing = [
+        f"{doc.value} ({article})" for doc, article in required.items() if doc.value not in app.document_types
+    ]
     if missing:
         return Criterion("dossier", False, "No.83 Art.4; CMDE Art.7", "missing: " + "; ".join(missing))
     return Criterion("dossier", True, "No.83 Art.4; CMDE Art.7", "all required documents filed")
@@ -300,10 +354,17 @@ def notice_is_open(starts_on: date, ends_on: date, today: date) -> bool:
     return starts_on <= today <= ends_on
 
 
-
 # --- tenancy (pure: the service checks one record, the queries build the same filter in SQL) -----
-def may_see(*, roles: frozenset[str], actor_org_id: int | None, actor_province: str | None,
-            registrant_org_id: int, province: str | None, status: str, assigned: bool) -> bool:
+def may_see(
+    *,
+    roles: frozenset[str],
+    actor_org_id: int | None,
+    actor_province: str | None,
+    registrant_org_id: int,
+    province: str | None,
+    status: str,
+    assigned: bool,
+) -> bool:
     """Who may see an application: the registrant its own organisation's; a provincial reviewer those
     of its province that reached it; the office every submitted one; an expert those assigned to it."""
     if "registrant" in roles and actor_org_id == registrant_org_id:

@@ -23,10 +23,14 @@ def parse(model: type[M], data: Any) -> M:
         errors = exc.errors()
         first = errors[0]
         name = ".".join(str(p) for p in first["loc"]) or None
-        raise ValidationFailed("Invalid value for '{name}': {reason}", field=name,
-                               params={"name": name or "input", "reason": first["msg"]},
-                               details={"errors": [{"field": ".".join(str(p) for p in e["loc"]),
-                                                    "reason": e["msg"]} for e in errors]}) from None
+        raise ValidationFailed(
+            "Invalid value for '{name}': {reason}",
+            field=name,
+            params={"name": name or "input", "reason": first["msg"]},
+            details={
+                "errors": [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in errors]
+            },
+        ) from None
 
 
 class DraftIn(BaseModel):

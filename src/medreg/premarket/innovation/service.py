@@ -50,22 +50,30 @@ def create_draft(session: Session, actor: Actor, data: DraftIn | dict[str, Any])
     if not actor.has(Role.REGISTRANT) or actor.organisation_id is None:
         raise PermissionDenied("Only a registrant can apply for the special review.", field="actor")
     data = parse(DraftIn, data)
-    app = InnovationApplication(registrant_org_id=actor.organisation_id, status=Status.DRAFT,
-                                **data.model_dump())
+    app = InnovationApplication(
+        registrant_org_id=actor.organisation_id, status=Status.DRAFT, **data.model_dump()
+    )
     session.add(app)
     session.flush()
     audit.record(session, actor, "create_draft", SUBJECT, app.id, after=audit.snapshot(app, FIELDS))
     return app
 
 
-def update_draft(session: Session, actor: Actor, app_id: int, data: DraftUpdate | dict[str, Any], *,
-                 expected_version: int | None = None) -> InnovationApplication:
+def update_draft(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    data: DraftUpdate | dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> InnovationApplication:
     app = load(session, actor, app_id)
     if actor.organisation_id != app.registrant_org_id or not actor.has(Role.REGISTRANT):
         raise PermissionDenied("Only the applicant can edit its draft.", field="actor")
     if app.status not in EDITABLE:
-        raise InvalidTransition("Only a draft can be edited (status '{status}').", field="action",
-                                params={"status": app.status})
+        raise InvalidTransition(
+            "Only a draft can be edited (status '{status}').", field="action", params={"status": app.status}
+        )
     check_version(app, expected_version)
     changes = parse(DraftUpdate, data).model_dump(exclude_unset=True)
     if changes.get("product_name", "") is None:
@@ -74,36 +82,70 @@ def update_draft(session: Session, actor: Actor, app_id: int, data: DraftUpdate 
     for key, value in changes.items():
         setattr(app, key, value)
     session.flush()
-    audit.record(session, actor, "update_draft", SUBJECT, app.id, before=before,
-                 after=audit.snapshot(app, FIELDS))
+    audit.record(
+        session, actor, "update_draft", SUBJECT, app.id, before=before, after=audit.snapshot(app, FIELDS)
+    )
     return app
 
 
-def attach_document(session: Session, actor: Actor, app_id: int, *, doc_type: str, title: str,
-                    filename: str, data: bytes | BinaryIO, declared_mime: str | None = None,
-                    ) -> ApplicationDocument:
+def attach_document(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    *,
+    doc_type: str,
+    title: str,
+    filename: str,
+    data: bytes | BinaryIO,
+    declared_mime: str | None = None,
+) -> ApplicationDocument:
     """Add a dossier document (No.83 Art.4) to a draft, or in answer to a supplement request."""
     app = load(session, actor, app_id)
     if actor.organisation_id != app.registrant_org_id or not actor.has(Role.REGISTRANT):
         raise PermissionDenied("Only the applicant can add documents.", field="actor")
     if app.status not in DOCUMENTS_OPEN:
-        raise InvalidTransition("Documents cannot be added while the application is '{status}'.",
-                                field="action", params={"status": app.status})
+        raise InvalidTransition(
+            "Documents cannot be added while the application is '{status}'.",
+            field="action",
+            params={"status": app.status},
+        )
     meta = parse(DocumentIn, {"doc_type": doc_type, "title": title, "filename": filename})
     stored = files.store(session, actor, filename=meta.filename, data=data, declared_mime=declared_mime)
-    doc = ApplicationDocument(application_id=app.id, stored_file_id=stored.id, doc_type=meta.doc_type.value,
-                              title=meta.title, uploaded_by=actor.user_id)
+    doc = ApplicationDocument(
+        application_id=app.id,
+        stored_file_id=stored.id,
+        doc_type=meta.doc_type.value,
+        title=meta.title,
+        uploaded_by=actor.user_id,
+    )
     session.add(doc)
     session.flush()
     session.refresh(app, ["documents"])
-    audit.record(session, actor, "attach_document", SUBJECT, app.id, after={
-        "document_id": doc.id, "doc_type": doc.doc_type, "title": doc.title, "stored_file_id": stored.id,
-        "sha256": stored.sha256})
+    audit.record(
+        session,
+        actor,
+        "attach_document",
+        SUBJECT,
+        app.id,
+        after={
+            "document_id": doc.id,
+            "doc_type": doc.doc_type,
+            "title": doc.title,
+            "stored_file_id": stored.id,
+            "sha256": stored.sha256,
+        },
+    )
     return doc
 
 
-def submit(session: Session, actor: Actor, app_id: int, *, expected_version: int | None = None,
-           today: date | None = None) -> InnovationApplication:
+def submit(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """No.83 Art.5: domestic applicants to their province, overseas ones to NMPA directly."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
@@ -114,77 +156,153 @@ def submit(session: Session, actor: Actor, app_id: int, *, expected_version: int
     if org.is_domestic and not org.province:
         raise ValidationFailed("The applicant's province is not known.", field="province")
     require_eligible(app, today)
-    transition(session, actor, app, action, expected_version, submitted_on=today,
-         province=org.province if org.is_domestic else None)
+    transition(
+        session,
+        actor,
+        app,
+        action,
+        expected_version,
+        submitted_on=today,
+        province=org.province if org.is_domestic else None,
+    )
     start_clock(session, app, PROVINCE_CLOCK if org.is_domestic else FORMAL_CLOCK, today)
     return app
 
 
 # --- province and formal check ----------------------------------------------------------------
-def province_pass(session: Session, actor: Actor, app_id: int, opinion: str, *,
-                  expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def province_pass(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    opinion: str,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     today = today or today_shanghai()
     app = load(session, actor, app_id)
-    transition(session, actor, app, "province_pass", expected_version, province_opinion=required_text(opinion, "opinion"))
+    transition(
+        session,
+        actor,
+        app,
+        "province_pass",
+        expected_version,
+        province_opinion=required_text(opinion, "opinion"),
+    )
     stop_clock(session, app, PROVINCE_CLOCK, today)
     start_clock(session, app, FORMAL_CLOCK, today)
     return app
 
 
-def province_refuse(session: Session, actor: Actor, app_id: int, reasons: str, *,
-                    expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def province_refuse(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    reasons: str,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     today = today or today_shanghai()
     app = load(session, actor, app_id)
-    transition(session, actor, app, "province_refuse", expected_version, province_opinion=required_text(reasons, "reasons"),
-         decided_on=today)
+    transition(
+        session,
+        actor,
+        app,
+        "province_refuse",
+        expected_version,
+        province_opinion=required_text(reasons, "reasons"),
+        decided_on=today,
+    )
     stop_clock(session, app, PROVINCE_CLOCK, today)
     return app
 
 
 def _next_acceptance_no(session: Session, year: int) -> str:
     """The next CQTS number of ``year`` (No.83 Art.6); the counter row is locked while numbering."""
-    stmt = (select(AcceptanceCounter).where(AcceptanceCounter.year == year).with_for_update()
-            .execution_options(populate_existing=True))
+    stmt = (
+        select(AcceptanceCounter)
+        .where(AcceptanceCounter.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     counter = session.execute(stmt).scalar_one_or_none()
     if counter is None:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(AcceptanceCounter).values(year=year, last_serial=0)
-                        .on_conflict_do_nothing(index_elements=["year"]))
+        session.execute(
+            insert(AcceptanceCounter)
+            .values(year=year, last_serial=0)
+            .on_conflict_do_nothing(index_elements=["year"])
+        )
         counter = session.execute(stmt).scalar_one()
     counter.last_serial += 1
     return rules.acceptance_number(year, counter.last_serial)
 
 
-def accept(session: Session, actor: Actor, app_id: int, *, expected_version: int | None = None,
-           today: date | None = None) -> InnovationApplication:
+def accept(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """No.83 Art.6, CMDE Art.6-7: the formal check passes; the application gets its CQTS number."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
     TABLE.next_status(app.status, "accept", actor.workflow_roles)
     check_version(app, expected_version)
     require_eligible(app, app.submitted_on or today)
-    transition(session, actor, app, "accept", expected_version, accepted_on=today,
-         acceptance_no=_next_acceptance_no(session, today.year))
+    transition(
+        session,
+        actor,
+        app,
+        "accept",
+        expected_version,
+        accepted_on=today,
+        acceptance_no=_next_acceptance_no(session, today.year),
+    )
     stop_clock(session, app, FORMAL_CLOCK, today)
     start_clock(session, app, REVIEW_CLOCK, today)
     return app
 
 
-def request_supplement(session: Session, actor: Actor, app_id: int, items: str, *,
-                       expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def request_supplement(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    items: str,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """Tell the applicant everything to correct at once (Order 47 Art.53(3) by analogy); pauses the clock."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
-    transition(session, actor, app, "request_supplement", expected_version, supplement_request=required_text(items, "items"),
-         supplement_requested_at=utcnow())
+    transition(
+        session,
+        actor,
+        app,
+        "request_supplement",
+        expected_version,
+        supplement_request=required_text(items, "items"),
+        supplement_requested_at=utcnow(),
+    )
     clock = running_clock(session, app, FORMAL_CLOCK)
     if clock is not None:
         clocks.pause_clock(session, clock, today, "supplement requested from the applicant")
     return app
 
 
-def provide_supplement(session: Session, actor: Actor, app_id: int, note: str, *,
-                       expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def provide_supplement(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    note: str,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """The applicant answers with at least one document added since the request; resumes the clock."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
@@ -194,19 +312,40 @@ def provide_supplement(session: Session, actor: Actor, app_id: int, note: str, *
     since = app.supplement_requested_at
     if not any(since is None or d.uploaded_at >= since for d in app.documents):
         raise ValidationFailed("Attach the supplementary documents first.", field="documents")
-    transition(session, actor, app, "provide_supplement", expected_version, note=required_text(note, "note", maximum=2000))
+    transition(
+        session,
+        actor,
+        app,
+        "provide_supplement",
+        expected_version,
+        note=required_text(note, "note", maximum=2000),
+    )
     clock = running_clock(session, app, FORMAL_CLOCK)
     if clock is not None and clock.open_pause is not None:
         clocks.resume_clock(session, clock, today)
     return app
 
 
-def refuse_acceptance(session: Session, actor: Actor, app_id: int, reasons: str, *,
-                      expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def refuse_acceptance(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    reasons: str,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     today = today or today_shanghai()
     app = load(session, actor, app_id)
-    transition(session, actor, app, "refuse_acceptance", expected_version, decision_reasons=required_text(reasons, "reasons"),
-         decided_on=today)
+    transition(
+        session,
+        actor,
+        app,
+        "refuse_acceptance",
+        expected_version,
+        decision_reasons=required_text(reasons, "reasons"),
+        decided_on=today,
+    )
     stop_clock(session, app, FORMAL_CLOCK, today)
     return app
 
@@ -225,8 +364,29 @@ from medreg.premarket.innovation.service_review import (  # noqa: E402  (re-expo
     withdraw,
 )
 
-__all__ = ["create_draft", "update_draft", "attach_document", "submit", "province_pass", "province_refuse",
-           "accept", "request_supplement", "provide_supplement", "refuse_acceptance", "assign_experts",
-           "give_opinion", "conclude", "file_objection", "answer_objection", "close_notice", "decide",
-           "withdraw", "terminate", "eligibility", "eligibility_input", "load", "decision_content",
-           "open_notice"]
+__all__ = [
+    "create_draft",
+    "update_draft",
+    "attach_document",
+    "submit",
+    "province_pass",
+    "province_refuse",
+    "accept",
+    "request_supplement",
+    "provide_supplement",
+    "refuse_acceptance",
+    "assign_experts",
+    "give_opinion",
+    "conclude",
+    "file_objection",
+    "answer_objection",
+    "close_notice",
+    "decide",
+    "withdraw",
+    "terminate",
+    "eligibility",
+    "eligibility_input",
+    "load",
+    "decision_content",
+    "open_notice",
+]

@@ -43,22 +43,36 @@ from medreg.premarket.innovation.states import TABLE, Status
 SignatureMeaning = signatures.SignatureMeaning
 
 
-def assign_experts(session: Session, actor: Actor, app_id: int, expert_ids: Iterable[int], *,
-                   leader_id: int | None = None, expected_version: int | None = None,
-                   today: date | None = None) -> list[ExpertAssignment]:
+def assign_experts(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    expert_ids: Iterable[int],
+    *,
+    leader_id: int | None = None,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> list[ExpertAssignment]:
     """No.83 Art.8, CMDE Art.9-11: at least three eligible experts without conflicts of interest."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
     TABLE.next_status(app.status, "assign_experts", actor.workflow_roles)
     check_version(app, expected_version)
     assignments = experts.assign(session, actor, app, expert_ids, leader_id=leader_id, today=today)
-    transition(session, actor, app, "assign_experts", expected_version,
-               note="experts: " + ", ".join(str(a.expert_id) for a in assignments))
+    transition(
+        session,
+        actor,
+        app,
+        "assign_experts",
+        expected_version,
+        note="experts: " + ", ".join(str(a.expert_id) for a in assignments),
+    )
     return assignments
 
 
-def give_opinion(session: Session, actor: Actor, assignment_id: int, opinion: str, reasoning: str,
-                 password: str) -> ExpertAssignment:
+def give_opinion(
+    session: Session, actor: Actor, assignment_id: int, opinion: str, reasoning: str, password: str
+) -> ExpertAssignment:
     """The assigned expert's signed opinion, while the application is under expert review (CMDE Art.17)."""
     a = expert_queries.get_assignment(session, actor, assignment_id)
     app = load(session, actor, a.application_id)
@@ -66,9 +80,18 @@ def give_opinion(session: Session, actor: Actor, assignment_id: int, opinion: st
     return experts.give_opinion(session, actor, assignment_id, opinion, reasoning, password)
 
 
-def conclude(session: Session, actor: Actor, app_id: int, outcome: str, reasons: str, *,
-             determined_class: str | None = None, notice_working_days: int = rules.MIN_NOTICE_WORKING_DAYS,
-             expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def conclude(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    outcome: str,
+    reasons: str,
+    *,
+    determined_class: str | None = None,
+    notice_working_days: int = rules.MIN_NOTICE_WORKING_DAYS,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """The office's conclusion (CMDE Art.19): ``propose`` publishes the notice (No.83 Art.10, CMDE
     Art.20) and pauses the review clock (No.83 Art.9); ``reject`` awaits the signed rejection.
     A rejection straight from ``accepted`` covers the no-expert-review grounds of No.83 Art.8."""
@@ -82,14 +105,21 @@ def conclude(session: Session, actor: Actor, app_id: int, outcome: str, reasons:
     reasons = required_text(reasons, "reasons")
     tally = expert_queries.tally(session, app.id)
     if app.status == Status.EXPERT_REVIEW and tally["pending"]:
-        raise InvalidTransition("{n} expert opinion(s) are still missing.", field="action",
-                                params={"n": tally["pending"]}, details=tally)
+        raise InvalidTransition(
+            "{n} expert opinion(s) are still missing.",
+            field="action",
+            params={"n": tally["pending"]},
+            details=tally,
+        )
     note = f"opinions: {tally['agree']} agree, {tally['disagree']} disagree"
     if outcome == "reject":
-        return transition(session, actor, app, action, expected_version, note=note, conclusion_reasons=reasons)
+        return transition(
+            session, actor, app, action, expected_version, note=note, conclusion_reasons=reasons
+        )
     if tally["agree"] <= tally["disagree"]:
-        raise ValidationFailed("The experts did not agree by majority (CMDE Art.17).", field="outcome",
-                               details=tally)
+        raise ValidationFailed(
+            "The experts did not agree by majority (CMDE Art.17).", field="outcome", details=tally
+        )
     cls = determined_class or app.proposed_class
     if cls not in (rules.DeviceClass.II, rules.DeviceClass.III):  # No.83 Art.12
         raise ValidationFailed("The determined class must be II or III.", field="determined_class")
@@ -97,13 +127,27 @@ def conclude(session: Session, actor: Actor, app_id: int, outcome: str, reasons:
         ends_on = rules.notice_end_date(today, notice_working_days)
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="notice_working_days") from None
-    transition(session, actor, app, action, expected_version, note=note, conclusion_reasons=reasons,
-               determined_class=cls)
+    transition(
+        session,
+        actor,
+        app,
+        action,
+        expected_version,
+        note=note,
+        conclusion_reasons=reasons,
+        determined_class=cls,
+    )
     notice = PublicNotice(application_id=app.id, starts_on=today, ends_on=ends_on)
     session.add(notice)
     session.flush()
-    audit.record(session, actor, "publish_notice", SUBJECT, app.id, after={
-        "notice_id": notice.id, "starts_on": today, "ends_on": ends_on})
+    audit.record(
+        session,
+        actor,
+        "publish_notice",
+        SUBJECT,
+        app.id,
+        after={"notice_id": notice.id, "starts_on": today, "ends_on": ends_on},
+    )
     review = running_clock(session, app, REVIEW_CLOCK)
     if review is not None:
         clocks.pause_clock(session, review, today, "public notice and objections (No.83 Art.9)")
@@ -115,8 +159,9 @@ def open_notice(app: InnovationApplication) -> PublicNotice | None:
     return next((n for n in app.notices if n.closed_on is None), None)
 
 
-def file_objection(session: Session, actor: Actor, notice_id: int, data: ObjectionIn | dict, *,
-                   today: date | None = None) -> Objection:
+def file_objection(
+    session: Session, actor: Actor, notice_id: int, data: ObjectionIn | dict, *, today: date | None = None
+) -> Objection:
     """Anyone, without login, within the notice period (No.83 Art.10, CMDE Art.24(1), Art.25).
     The same objection is not accepted twice (CMDE Art.27)."""
     today = today or today_shanghai()
@@ -126,9 +171,11 @@ def file_objection(session: Session, actor: Actor, notice_id: int, data: Objecti
     app = notice.application
     TABLE.next_status(app.status, "file_objection", actor.workflow_roles | {"public"})
     if notice.closed_on is not None or not rules.notice_is_open(notice.starts_on, notice.ends_on, today):
-        raise InvalidTransition("Objections are accepted from {start} to {end} (CMDE Art.25).",
-                                field="notice_id", params={"start": notice.starts_on.isoformat(),
-                                                           "end": notice.ends_on.isoformat()})
+        raise InvalidTransition(
+            "Objections are accepted from {start} to {end} (CMDE Art.25).",
+            field="notice_id",
+            params={"start": notice.starts_on.isoformat(), "end": notice.ends_on.isoformat()},
+        )
     data = parse(ObjectionIn, data)
     same = " ".join(data.text.split()).casefold()
     if any(" ".join(o.text.split()).casefold() == same for o in notice.objections):
@@ -137,9 +184,20 @@ def file_objection(session: Session, actor: Actor, notice_id: int, data: Objecti
     session.add(obj)
     session.flush()
     session.refresh(notice, ["objections"])
-    audit.record(session, actor, "file_objection", SUBJECT, app.id,
-                 after={"objection_id": obj.id, "notice_id": notice.id, "name": obj.name,
-                        "organisation": obj.organisation, "text": obj.text})
+    audit.record(
+        session,
+        actor,
+        "file_objection",
+        SUBJECT,
+        app.id,
+        after={
+            "objection_id": obj.id,
+            "notice_id": notice.id,
+            "name": obj.name,
+            "organisation": obj.organisation,
+            "text": obj.text,
+        },
+    )
     return obj
 
 
@@ -155,13 +213,25 @@ def answer_objection(session: Session, actor: Actor, objection_id: int, answer: 
     obj.answer = required_text(answer, "answer")
     obj.answered_at, obj.answered_by_user_id = utcnow(), actor.user_id
     session.flush()
-    audit.record(session, actor, "answer_objection", SUBJECT, app.id,
-                 after={"objection_id": obj.id, "answer": obj.answer})
+    audit.record(
+        session,
+        actor,
+        "answer_objection",
+        SUBJECT,
+        app.id,
+        after={"objection_id": obj.id, "answer": obj.answer},
+    )
     return obj
 
 
-def close_notice(session: Session, actor: Actor, app_id: int, *, expected_version: int | None = None,
-                 today: date | None = None) -> InnovationApplication:
+def close_notice(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """After the last day of the notice, once every objection is answered; resumes the review clock."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
@@ -170,14 +240,27 @@ def close_notice(session: Session, actor: Actor, app_id: int, *, expected_versio
     if notice is None:  # pragma: no cover - conclude() always opens one
         raise InvalidTransition("There is no open notice.", field="action")
     if today <= notice.ends_on:
-        raise InvalidTransition("The notice runs until {end} (No.83 Art.10).", field="today",
-                                params={"end": notice.ends_on.isoformat()})
+        raise InvalidTransition(
+            "The notice runs until {end} (No.83 Art.10).",
+            field="today",
+            params={"end": notice.ends_on.isoformat()},
+        )
     unanswered = [o.id for o in notice.objections if o.answered_at is None]
     if unanswered:
-        raise InvalidTransition("{n} objection(s) are not answered yet.", field="objections",
-                                params={"n": len(unanswered)}, details={"unanswered": unanswered})
-    transition(session, actor, app, "close_notice", expected_version,
-               note=f"notice {notice.id}: {len(notice.objections)} objection(s)")
+        raise InvalidTransition(
+            "{n} objection(s) are not answered yet.",
+            field="objections",
+            params={"n": len(unanswered)},
+            details={"unanswered": unanswered},
+        )
+    transition(
+        session,
+        actor,
+        app,
+        "close_notice",
+        expected_version,
+        note=f"notice {notice.id}: {len(notice.objections)} objection(s)",
+    )
     notice.closed_on = today
     stop_clock(session, app, NOTICE_CLOCK, today)
     review = running_clock(session, app, REVIEW_CLOCK)
@@ -189,13 +272,28 @@ def close_notice(session: Session, actor: Actor, app_id: int, *, expected_versio
 
 def decision_content(app: InnovationApplication, approve: bool, reasons: str | None) -> dict:
     """What the office signs (No.83 Art.11): the record, the decision and its reasons."""
-    return {"application_id": app.id, "acceptance_no": app.acceptance_no, "product_name": app.product_name,
-            "registrant_org_id": app.registrant_org_id, "determined_class": app.determined_class,
-            "decision": "approve" if approve else "reject", "reasons": reasons or ""}
+    return {
+        "application_id": app.id,
+        "acceptance_no": app.acceptance_no,
+        "product_name": app.product_name,
+        "registrant_org_id": app.registrant_org_id,
+        "determined_class": app.determined_class,
+        "decision": "approve" if approve else "reject",
+        "reasons": reasons or "",
+    }
 
 
-def decide(session: Session, actor: Actor, app_id: int, *, approve: bool, reasons: str | None, password: str,
-           expected_version: int | None = None, today: date | None = None) -> InnovationApplication:
+def decide(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    *,
+    approve: bool,
+    reasons: str | None,
+    password: str,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """The final decision, electronically signed (No.83 Art.10-11); a rejection needs reasons."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
@@ -204,21 +302,50 @@ def decide(session: Session, actor: Actor, app_id: int, *, approve: bool, reason
     check_version(app, expected_version)
     reasons = required_text(reasons, "reasons") if not approve or (reasons or "").strip() else None
     meaning = SignatureMeaning.ACCEPTED_INTO_SPECIAL_TRACK if approve else SignatureMeaning.REJECTED
-    sig = signatures.sign(session, actor, password=password, meaning=meaning, entity_type=SUBJECT,
-                          entity_id=app.id, content=decision_content(app, approve, reasons))
-    transition(session, actor, app, action, expected_version, decided_on=today, decision_reasons=reasons,
-               decision_signature_id=sig.id)
+    sig = signatures.sign(
+        session,
+        actor,
+        password=password,
+        meaning=meaning,
+        entity_type=SUBJECT,
+        entity_id=app.id,
+        content=decision_content(app, approve, reasons),
+    )
+    transition(
+        session,
+        actor,
+        app,
+        action,
+        expected_version,
+        decided_on=today,
+        decision_reasons=reasons,
+        decision_signature_id=sig.id,
+    )
     stop_clock(session, app, REVIEW_CLOCK, today)
     return app
 
 
-def withdraw(session: Session, actor: Actor, app_id: int, reason: str, *, expected_version: int | None = None,
-             today: date | None = None) -> InnovationApplication:
+def withdraw(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> InnovationApplication:
     """The applicant withdraws before the decision, giving its reason (No.83 Art.6, CMDE Art.23)."""
     today = today or today_shanghai()
     app = load(session, actor, app_id)
-    transition(session, actor, app, "withdraw", expected_version, withdrawal_reason=required_text(reason, "reason"),
-               decided_on=today)
+    transition(
+        session,
+        actor,
+        app,
+        "withdraw",
+        expected_version,
+        withdrawal_reason=required_text(reason, "reason"),
+        decided_on=today,
+    )
     notice = open_notice(app)
     if notice is not None:
         notice.closed_on = today
@@ -228,15 +355,32 @@ def withdraw(session: Session, actor: Actor, app_id: int, reason: str, *, expect
     return app
 
 
-def terminate(session: Session, actor: Actor, app_id: int, ground: str, reasons: str, *,
-              expected_version: int | None = None) -> InnovationApplication:
+def terminate(
+    session: Session,
+    actor: Actor,
+    app_id: int,
+    ground: str,
+    reasons: str,
+    *,
+    expected_version: int | None = None,
+) -> InnovationApplication:
     """NMPA ends the procedure on one of the grounds of No.83 Art.22 and tells the applicant."""
     app = load(session, actor, app_id)
     if ground not in set(TerminationGround):
-        raise ValidationFailed("Unknown termination ground '{ground}'.", field="ground",
-                               params={"ground": str(ground)},
-                               details={"allowed": {g.value: TERMINATION_ITEMS[g] for g in TerminationGround}})
+        raise ValidationFailed(
+            "Unknown termination ground '{ground}'.",
+            field="ground",
+            params={"ground": str(ground)},
+            details={"allowed": {g.value: TERMINATION_ITEMS[g] for g in TerminationGround}},
+        )
     g = TerminationGround(ground)
-    return transition(session, actor, app, "terminate", expected_version, note=TERMINATION_ITEMS[g],
-                      termination_ground=g.value, termination_reasons=required_text(reasons, "reasons"))
-
+    return transition(
+        session,
+        actor,
+        app,
+        "terminate",
+        expected_version,
+        note=TERMINATION_ITEMS[g],
+        termination_ground=g.value,
+        termination_reasons=required_text(reasons, "reasons"),
+    )

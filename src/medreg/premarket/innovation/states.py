@@ -35,53 +35,82 @@ class Status(enum.StrEnum):
 
 REGISTRANT, PROVINCE, OFFICE, EXPERT, PUBLIC = "registrant", "province", "office", "expert", "public"
 # Art.10 of No.83 / Art.24(1) of CMDE: "任何机构或个人" may object to a notice: every role.
-ANYONE = frozenset({PUBLIC, REGISTRANT, PROVINCE, OFFICE, EXPERT, "reviewer", "inspector",
-                    "monitoring_centre", "hospital", "admin"})
+ANYONE = frozenset(
+    {
+        PUBLIC,
+        REGISTRANT,
+        PROVINCE,
+        OFFICE,
+        EXPERT,
+        "reviewer",
+        "inspector",
+        "monitoring_centre",
+        "hospital",
+        "admin",
+    }
+)
 
 # Before the decision the applicant may withdraw (No.83 Art.6 second paragraph; CMDE Art.23).
-_WITHDRAWABLE = (Status.PROVINCE_REVIEW, Status.SUBMITTED, Status.SUPPLEMENT_REQUESTED,
-                 Status.ACCEPTED, Status.EXPERT_REVIEW, Status.PUBLIC_NOTICE,
-                 Status.DECISION_PENDING, Status.REJECTION_PENDING)
+_WITHDRAWABLE = (
+    Status.PROVINCE_REVIEW,
+    Status.SUBMITTED,
+    Status.SUPPLEMENT_REQUESTED,
+    Status.ACCEPTED,
+    Status.EXPERT_REVIEW,
+    Status.PUBLIC_NOTICE,
+    Status.DECISION_PENDING,
+    Status.REJECTION_PENDING,
+)
 
-TABLE = TransitionTable({
-    # No.83 Art.5: a domestic applicant applies to its provincial bureau ...
-    (Status.DRAFT, "submit"): (Status.PROVINCE_REVIEW, {REGISTRANT}),
-    # ... an overseas applicant applies to NMPA directly (Art.5 second paragraph).
-    (Status.DRAFT, "submit_imported"): (Status.SUBMITTED, {REGISTRANT}),
-    # No.83 Art.5: preliminary opinion within 20 working days; eligible files are forwarded.
-    (Status.PROVINCE_REVIEW, "province_pass"): (Status.SUBMITTED, {PROVINCE}),
-    (Status.PROVINCE_REVIEW, "province_refuse"): (Status.PROVINCE_REFUSED, {PROVINCE}),
-    # No.83 Art.6, CMDE Art.6-7: formal check and acceptance (CQTS number).
-    (Status.SUBMITTED, "accept"): (Status.ACCEPTED, {OFFICE}),
-    (Status.SUBMITTED, "request_supplement"): (Status.SUPPLEMENT_REQUESTED, {OFFICE}),
-    (Status.SUPPLEMENT_REQUESTED, "provide_supplement"): (Status.SUBMITTED, {REGISTRANT}),
-    (Status.SUBMITTED, "refuse_acceptance"): (Status.ACCEPTANCE_REFUSED, {OFFICE}),
-    # No.83 Art.8, CMDE Art.9-12: the office organises the expert review.
-    (Status.ACCEPTED, "assign_experts"): (Status.EXPERT_REVIEW, {OFFICE}),
-    (Status.EXPERT_REVIEW, "give_opinion"): (Status.EXPERT_REVIEW, {EXPERT}),
-    # CMDE Art.19-20: conclusion 'agree' -> public notice; 'disagree' -> rejection.
-    (Status.EXPERT_REVIEW, "conclude_propose"): (Status.PUBLIC_NOTICE, {OFFICE}),
-    (Status.EXPERT_REVIEW, "conclude_reject"): (Status.REJECTION_PENDING, {OFFICE}),
-    # No.83 Art.8 / CMDE Art.13: no expert review for false, confused, mismatched files etc.
-    (Status.ACCEPTED, "conclude_reject"): (Status.REJECTION_PENDING, {OFFICE}),
-    # No.83 Art.10, CMDE Art.24-26: objections during the notice, studied before the decision.
-    (Status.PUBLIC_NOTICE, "file_objection"): (Status.PUBLIC_NOTICE, ANYONE),
-    (Status.PUBLIC_NOTICE, "answer_objection"): (Status.PUBLIC_NOTICE, {OFFICE}),
-    (Status.PUBLIC_NOTICE, "close_notice"): (Status.DECISION_PENDING, {OFFICE}),
-    # No.83 Art.10-11: final decision, told to the applicant via the CMDE website.
-    (Status.DECISION_PENDING, "approve"): (Status.APPROVED, {OFFICE}),
-    (Status.DECISION_PENDING, "reject"): (Status.REJECTED, {OFFICE}),
-    (Status.REJECTION_PENDING, "reject"): (Status.REJECTED, {OFFICE}),
-    # No.83 Art.22: termination of the procedure after approval.
-    (Status.APPROVED, "terminate"): (Status.TERMINATED, {OFFICE}),
-    **{(s, "withdraw"): (Status.WITHDRAWN, {REGISTRANT}) for s in _WITHDRAWABLE},
-})
+TABLE = TransitionTable(
+    {
+        # No.83 Art.5: a domestic applicant applies to its provincial bureau ...
+        (Status.DRAFT, "submit"): (Status.PROVINCE_REVIEW, {REGISTRANT}),
+        # ... an overseas applicant applies to NMPA directly (Art.5 second paragraph).
+        (Status.DRAFT, "submit_imported"): (Status.SUBMITTED, {REGISTRANT}),
+        # No.83 Art.5: preliminary opinion within 20 working days; eligible files are forwarded.
+        (Status.PROVINCE_REVIEW, "province_pass"): (Status.SUBMITTED, {PROVINCE}),
+        (Status.PROVINCE_REVIEW, "province_refuse"): (Status.PROVINCE_REFUSED, {PROVINCE}),
+        # No.83 Art.6, CMDE Art.6-7: formal check and acceptance (CQTS number).
+        (Status.SUBMITTED, "accept"): (Status.ACCEPTED, {OFFICE}),
+        (Status.SUBMITTED, "request_supplement"): (Status.SUPPLEMENT_REQUESTED, {OFFICE}),
+        (Status.SUPPLEMENT_REQUESTED, "provide_supplement"): (Status.SUBMITTED, {REGISTRANT}),
+        (Status.SUBMITTED, "refuse_acceptance"): (Status.ACCEPTANCE_REFUSED, {OFFICE}),
+        # No.83 Art.8, CMDE Art.9-12: the office organises the expert review.
+        (Status.ACCEPTED, "assign_experts"): (Status.EXPERT_REVIEW, {OFFICE}),
+        (Status.EXPERT_REVIEW, "give_opinion"): (Status.EXPERT_REVIEW, {EXPERT}),
+        # CMDE Art.19-20: conclusion 'agree' -> public notice; 'disagree' -> rejection.
+        (Status.EXPERT_REVIEW, "conclude_propose"): (Status.PUBLIC_NOTICE, {OFFICE}),
+        (Status.EXPERT_REVIEW, "conclude_reject"): (Status.REJECTION_PENDING, {OFFICE}),
+        # No.83 Art.8 / CMDE Art.13: no expert review for false, confused, mismatched files etc.
+        (Status.ACCEPTED, "conclude_reject"): (Status.REJECTION_PENDING, {OFFICE}),
+        # No.83 Art.10, CMDE Art.24-26: objections during the notice, studied before the decision.
+        (Status.PUBLIC_NOTICE, "file_objection"): (Status.PUBLIC_NOTICE, ANYONE),
+        (Status.PUBLIC_NOTICE, "answer_objection"): (Status.PUBLIC_NOTICE, {OFFICE}),
+        (Status.PUBLIC_NOTICE, "close_notice"): (Status.DECISION_PENDING, {OFFICE}),
+        # No.83 Art.10-11: final decision, told to the applicant via the CMDE website.
+        (Status.DECISION_PENDING, "approve"): (Status.APPROVED, {OFFICE}),
+        (Status.DECISION_PENDING, "reject"): (Status.REJECTED, {OFFICE}),
+        (Status.REJECTION_PENDING, "reject"): (Status.REJECTED, {OFFICE}),
+        # No.83 Art.22: termination of the procedure after approval.
+        (Status.APPROVED, "terminate"): (Status.TERMINATED, {OFFICE}),
+        **{(s, "withdraw"): (Status.WITHDRAWN, {REGISTRANT}) for s in _WITHDRAWABLE},
+    }
+)
 
 # Statuses in which the registrant may still edit or add dossier documents.
 EDITABLE = frozenset({Status.DRAFT})
 DOCUMENTS_OPEN = frozenset({Status.DRAFT, Status.SUPPLEMENT_REQUESTED})
-FINAL = frozenset({Status.PROVINCE_REFUSED, Status.ACCEPTANCE_REFUSED, Status.APPROVED,
-                   Status.REJECTED, Status.WITHDRAWN, Status.TERMINATED})
+FINAL = frozenset(
+    {
+        Status.PROVINCE_REFUSED,
+        Status.ACCEPTANCE_REFUSED,
+        Status.APPROVED,
+        Status.REJECTED,
+        Status.WITHDRAWN,
+        Status.TERMINATED,
+    }
+)
 
 
 def next_status(status: Status | str, action: str, roles) -> Status:
