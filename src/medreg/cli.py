@@ -13,17 +13,18 @@ from medreg.core.db import session_scope
 from medreg.core.errors import DomainError
 from medreg.core.jobs_cli import app as jobs_app
 from medreg.core.jobs_cli import worker_cmd
+from medreg.core.users_cli import app as users_app
 from medreg.demo import app as demo_app
 from medreg.premarket.experts.cli import app as experts_app
 from medreg.premarket.innovation.cli import app as innovation_app
-from medreg.premarket.experts.cli import app as experts_app
-from medreg.premarket.innovation.cli import app as innovation_app
+from medreg.premarket.registration.cli import app as registration_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker_cmd)
 
@@ -34,8 +35,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(demo_app, name="demo")
 app.add_typer(innovation_app, name="innovation")
 app.add_typer(experts_app, name="experts")
-app.add_typer(innovation_app, name="innovation")
-app.add_typer(experts_app, name="experts")
+app.add_typer(registration_app, name="registration")
 
 
 @reference_app.command("load")
@@ -54,6 +54,16 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     """Apply the migrations to MEDREG_DATABASE_URL (creates ./medreg.db by default)."""
     migrate.upgrade(revision=revision)
     typer.echo(f"database upgraded to {revision}")
+
+
+@app.command("serve")
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="TCP port."),
+          reload: bool = typer.Option(False, help="Restart on code changes (development).")) -> None:
+    """Run the web application (uvicorn with the medreg.web.app:create_app factory)."""
+    import uvicorn
+
+    uvicorn.run("medreg.web.app:create_app", factory=True, host=host, port=port, reload=reload)
 
 
 def fail(err: DomainError) -> None:

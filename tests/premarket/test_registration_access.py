@@ -55,19 +55,22 @@ def test_public_and_registrants_cannot_create_or_decide(db, w):
         service.start_review(db, w.cmde, app.id)
 
 
-@pytest.mark.parametrize("data,field", [
-    (initial(device_class="I"), "device_class"),
-    (initial(subcatalogue_code="23"), "subcatalogue_code"),
-    (initial(product_name=""), "product_name"),
-    (initial(product_name=None), "product_name"),
-    (initial(kind="transfer"), "kind"),
-    (initial(colour="red"), "colour"),
-    (initial(registration_id=1), "registration_id"),
-    ({"kind": "change", "registration_id": 99999, "changes": {"model_spec": "X"}}, "registration_id"),
-    ({"kind": "change", "registration_id": 1, "changes": {"manufacturer": "X"}}, "changes"),
-    ({"kind": "renewal"}, "registration_id"),
-    (initial(innovation_application_id=424242), "innovation_application_id"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        (initial(device_class="I"), "device_class"),
+        (initial(subcatalogue_code="23"), "subcatalogue_code"),
+        (initial(product_name=""), "product_name"),
+        (initial(product_name=None), "product_name"),
+        (initial(kind="transfer"), "kind"),
+        (initial(colour="red"), "colour"),
+        (initial(registration_id=1), "registration_id"),
+        ({"kind": "change", "registration_id": 99999, "changes": {"model_spec": "X"}}, "registration_id"),
+        ({"kind": "change", "registration_id": 1, "changes": {"manufacturer": "X"}}, "changes"),
+        ({"kind": "renewal"}, "registration_id"),
+        (initial(innovation_application_id=424242), "innovation_application_id"),
+    ],
+)
 def test_bad_input_names_the_field(db, w, data, field):
     with pytest.raises(ValidationFailed) as e:
         service.create_application(db, w.registrant, data, on=DAY0)
@@ -114,10 +117,14 @@ def test_concurrent_writers_hit_the_version_column(db, w, engine):
     app = service.create_application(db, w.registrant, initial(), on=DAY0)
     db.flush()
     from medreg.premarket.registration.models import RegistrationApplication
+
     row = db.get(RegistrationApplication, app.id)
     # simulate another writer: bump the version behind the ORM's back
-    db.execute(RegistrationApplication.__table__.update()
-               .where(RegistrationApplication.__table__.c.id == app.id).values(version=row.version + 1))
+    db.execute(
+        RegistrationApplication.__table__.update()
+        .where(RegistrationApplication.__table__.c.id == app.id)
+        .values(version=row.version + 1)
+    )
     row.model_spec = "stale edit"
     with pytest.raises(StaleDataError):
         db.flush()
@@ -129,8 +136,9 @@ def test_reviewer_queue_sorted_and_overdue_flagged(db, w):
     service.submit(db, w.registrant, slow.id, on=DAY0)  # acceptance due wd(5)
     fast = service.create_application(db, w.registrant, initial(product_name="Later"), on=DAY0)
     service.submit(db, w.registrant, fast.id, on=wd(3))  # due wd(8)
-    prio = service.create_application(db, w.registrant, initial(product_name="Innovative",
-                                                                innovation_application_id=w.innovation_id))
+    prio = service.create_application(
+        db, w.registrant, initial(product_name="Innovative", innovation_application_id=w.innovation_id)
+    )
     service.submit(db, w.registrant, prio.id, on=wd(3))  # due wd(8), priority first at equal dates
     other_ii = service.create_application(db, w.registrant, initial(device_class="II", product_name="II"))
     service.submit(db, w.registrant, other_ii.id, on=wd(1))
@@ -144,9 +152,16 @@ def test_reviewer_queue_sorted_and_overdue_flagged(db, w):
 
 # ---- consultations (No.83 Art.17-19) -------------------------------------------------------------
 def test_consultation_written_answer_with_service_target_clock(db, w):
-    c = service.request_consultation(db, w.registrant, {
-        "innovation_application_id": w.innovation_id, "topic": "clinical_trial_protocol",
-        "question": "Is a single-arm trial with a performance goal acceptable?"}, on=DAY0)
+    c = service.request_consultation(
+        db,
+        w.registrant,
+        {
+            "innovation_application_id": w.innovation_id,
+            "topic": "clinical_trial_protocol",
+            "question": "Is a single-arm trial with a performance goal acceptable?",
+        },
+        on=DAY0,
+    )
     assert c.status == "submitted"
     clock = queries.consultation_clock(db, w.registrant, c.id, DAY0)
     assert clock.due_on == wd(20) and "not statutory" in clock.legal_basis
@@ -156,8 +171,9 @@ def test_consultation_written_answer_with_service_target_clock(db, w):
         service.answer_consultation(db, w.registrant, c.id, "yes")
     with pytest.raises(NotFound):
         queries.get_consultation(db, w.other, c.id)
-    service.answer_consultation(db, w.cmde, c.id, "Acceptable with a 6-month endpoint.",
-                                expected_version=c.version, on=wd(4))
+    service.answer_consultation(
+        db, w.cmde, c.id, "Acceptable with a 6-month endpoint.", expected_version=c.version, on=wd(4)
+    )
     assert (c.status, c.responded_on) == ("answered", wd(4))
     assert not clocks.clocks_for(db, "consultation", c.id)[0].is_running
     assert [x.id for x in queries.list_consultations(db, w.registrant)] == [c.id]
@@ -165,9 +181,12 @@ def test_consultation_written_answer_with_service_target_clock(db, w):
 
 
 def test_consultation_meeting_and_minutes(db, w):
-    c = service.request_consultation(db, w.registrant, {
-        "innovation_application_id": w.innovation_id, "topic": "major_safety", "question": "Haemolysis?"},
-        on=DAY0)
+    c = service.request_consultation(
+        db,
+        w.registrant,
+        {"innovation_application_id": w.innovation_id, "topic": "major_safety", "question": "Haemolysis?"},
+        on=DAY0,
+    )
     with pytest.raises(ValidationFailed) as e:
         service.schedule_meeting(db, w.cmde, c.id, meeting_on=date(2025, 1, 1), details="room 3", on=DAY0)
     assert e.value.field == "meeting_on"
@@ -183,21 +202,35 @@ def test_consultation_meeting_and_minutes(db, w):
 
 def test_consultation_requires_an_accepted_innovative_device_and_open_case(db, w):
     with pytest.raises(ValidationFailed) as e:
-        service.request_consultation(db, w.registrant, {"innovation_application_id": w.innovation_id,
-                                                        "topic": "pricing", "question": "?"})
+        service.request_consultation(
+            db,
+            w.registrant,
+            {"innovation_application_id": w.innovation_id, "topic": "pricing", "question": "?"},
+        )
     assert e.value.field == "topic"
     with pytest.raises(ValidationFailed) as e:
-        service.request_consultation(db, w.other, {"innovation_application_id": w.innovation_id,
-                                                   "topic": "other", "question": "?"})
+        service.request_consultation(
+            db, w.other, {"innovation_application_id": w.innovation_id, "topic": "other", "question": "?"}
+        )
     assert e.value.field == "innovation_application_id"
     app, _ = to_certificate(db, w, w.registrant, initial(innovation_application_id=w.innovation_id))
     with pytest.raises(ValidationFailed) as e:  # after the decision: no more consultation on it
-        service.request_consultation(db, w.registrant, {"innovation_application_id": w.innovation_id,
-                                                        "registration_application_id": app.id,
-                                                        "topic": "other", "question": "?"})
+        service.request_consultation(
+            db,
+            w.registrant,
+            {
+                "innovation_application_id": w.innovation_id,
+                "registration_application_id": app.id,
+                "topic": "other",
+                "question": "?",
+            },
+        )
     assert e.value.field == "registration_application_id"
     db.get(InnovationApplication, w.innovation_id).status = "terminated"
     db.flush()
     with pytest.raises(ValidationFailed):
-        service.request_consultation(db, w.registrant, {"innovation_application_id": w.innovation_id,
-                                                        "topic": "other", "question": "?"})
+        service.request_consultation(
+            db,
+            w.registrant,
+            {"innovation_application_id": w.innovation_id, "topic": "other", "question": "?"},
+        )

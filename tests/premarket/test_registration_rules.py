@@ -44,8 +44,17 @@ EXPECTED = {
     ("review_completed", "refuse"): ("refused", AUTH),
     ("approved", "issue_certificate"): ("certificate_issued", AUTH),
 }
-WITHDRAWABLE = ["draft", "submitted", "correction_requested", "accepted", "in_review", "supplement_requested",
-                "negative_notice", "objection_review", "review_completed"]
+WITHDRAWABLE = [
+    "draft",
+    "submitted",
+    "correction_requested",
+    "accepted",
+    "in_review",
+    "supplement_requested",
+    "negative_notice",
+    "objection_review",
+    "review_completed",
+]
 for _s in WITHDRAWABLE:
     EXPECTED[(_s, "withdraw")] = ("withdrawn", {"registrant"})
 for _s in WITHDRAWABLE[1:]:
@@ -83,31 +92,41 @@ def test_final_statuses_have_no_way_out():
 
 def test_consultation_table():
     assert CONSULTATION_TABLE.next_status("submitted", "answer", {"office"}) == "answered"
-    assert CONSULTATION_TABLE.next_status("meeting_scheduled", "issue_minutes", {"reviewer"}) == "minutes_issued"
+    assert (
+        CONSULTATION_TABLE.next_status("meeting_scheduled", "issue_minutes", {"reviewer"}) == "minutes_issued"
+    )
     assert CONSULTATION_TABLE.next_status("minutes_issued", "confirm_minutes", {"registrant"}) == "closed"
     with pytest.raises(PermissionDenied):
         CONSULTATION_TABLE.next_status("submitted", "answer", {"registrant"})
     with pytest.raises(InvalidTransition):
         CONSULTATION_TABLE.next_status("answered", "answer", {"office"})
-    for s in (ConsultationStatus.ANSWERED, ConsultationStatus.CLOSED, ConsultationStatus.DECLINED,
-              ConsultationStatus.WITHDRAWN):
+    for s in (
+        ConsultationStatus.ANSWERED,
+        ConsultationStatus.CLOSED,
+        ConsultationStatus.DECLINED,
+        ConsultationStatus.WITHDRAWN,
+    ):
         assert CONSULTATION_TABLE.allowed_actions(s) == []
 
 
 # ---- certificate numbers (Order 47 Art.115) ----------------------------------------------------------
-@pytest.mark.parametrize("cls,origin,province,expected", [
-    ("III", "domestic", "Beijing", "国械注准20243060007"),
-    ("II", "imported", None, "国械注进20242060007"),
-    ("III", "imported", None, "国械注进20243060007"),
-    ("III", "hk_macao_taiwan", None, "国械注许20243060007"),
-    ("II", "hk_macao_taiwan", None, "国械注许20242060007"),
-    ("II", "domestic", "Beijing", "京械注准20242060007"),
-    ("II", "domestic", "广东省", "粤械注准20242060007"),
-    ("II", "domestic", "Shanghai", "沪械注准20242060007"),
-])
+@pytest.mark.parametrize(
+    "cls,origin,province,expected",
+    [
+        ("III", "domestic", "Beijing", "国械注准20243060007"),
+        ("II", "imported", None, "国械注进20242060007"),
+        ("III", "imported", None, "国械注进20243060007"),
+        ("III", "hk_macao_taiwan", None, "国械注许20243060007"),
+        ("II", "hk_macao_taiwan", None, "国械注许20242060007"),
+        ("II", "domestic", "Beijing", "京械注准20242060007"),
+        ("II", "domestic", "广东省", "粤械注准20242060007"),
+        ("II", "domestic", "Shanghai", "沪械注准20242060007"),
+    ],
+)
 def test_certificate_number_format(cls, origin, province, expected):
-    n = rules.certificate_number(device_class=cls, origin=origin, province=province, year=2024,
-                                 subcatalogue="06", serial=7)
+    n = rules.certificate_number(
+        device_class=cls, origin=origin, province=province, year=2024, subcatalogue="06", serial=7
+    )
     assert str(n) == expected
     back = rules.parse_certificate_number(expected)
     assert back == n and back.origin == rules.Origin(origin)
@@ -121,11 +140,25 @@ def test_origin_from_country():
         assert rules.origin_of(c) is rules.Origin.HK_MACAO_TAIWAN
 
 
-@pytest.mark.parametrize("bad", [
-    "国械注准2024306000", "国械注准202430600071", "X械注准20243060007", "京械注准20243060007",
-    "京械注进20242060007", "国械注准20242060007", "国械注准20243230007", "国械注准20243000007",
-    "国械注准20244060007", "国械注准20243060000", "国械备20240001", "", None, 123,
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "国械注准2024306000",
+        "国械注准202430600071",
+        "X械注准20243060007",
+        "京械注准20243060007",
+        "京械注进20242060007",
+        "国械注准20242060007",
+        "国械注准20243230007",
+        "国械注准20243000007",
+        "国械注准20244060007",
+        "国械注准20243060000",
+        "国械备20240001",
+        "",
+        None,
+        123,
+    ],
+)
 def test_bad_certificate_numbers(bad):
     with pytest.raises(ValidationFailed) as e:
         rules.parse_certificate_number(bad)
@@ -134,16 +167,19 @@ def test_bad_certificate_numbers(bad):
 
 def test_number_needs_known_province_and_valid_parts():
     with pytest.raises(ValidationFailed) as e:
-        rules.certificate_number(device_class="II", origin="domestic", province="Atlantis", year=2024,
-                                 subcatalogue="01", serial=1)
+        rules.certificate_number(
+            device_class="II", origin="domestic", province="Atlantis", year=2024, subcatalogue="01", serial=1
+        )
     assert e.value.field == "province"
     with pytest.raises(ValidationFailed) as e:
-        rules.certificate_number(device_class="III", origin="domestic", province=None, year=2024,
-                                 subcatalogue="23", serial=1)
+        rules.certificate_number(
+            device_class="III", origin="domestic", province=None, year=2024, subcatalogue="23", serial=1
+        )
     assert e.value.field == "subcatalogue_code"
     with pytest.raises(ValidationFailed) as e:
-        rules.certificate_number(device_class="I", origin="domestic", province=None, year=2024,
-                                 subcatalogue="01", serial=1)
+        rules.certificate_number(
+            device_class="I", origin="domestic", province=None, year=2024, subcatalogue="01", serial=1
+        )
     assert e.value.field == "device_class"
 
 
@@ -173,9 +209,15 @@ def test_deemed_renewal_and_refusal_grounds():
     assert not rules.renewal_deemed_granted(**kw, today=until)
     assert rules.renewal_deemed_granted(**kw, today=date(2026, 3, 15))
     assert not rules.renewal_deemed_granted(**{**kw, "decided": True}, today=date(2026, 3, 15))
-    assert not rules.renewal_deemed_granted(**{**kw, "applied_on": date(2025, 10, 1)}, today=date(2026, 3, 15))
-    assert rules.renewal_refusal_grounds(valid_until=until, applied_on=date(2025, 6, 1), open_conditions=0) == []
-    grounds = rules.renewal_refusal_grounds(valid_until=until, applied_on=date(2025, 12, 1), open_conditions=2)
+    assert not rules.renewal_deemed_granted(
+        **{**kw, "applied_on": date(2025, 10, 1)}, today=date(2026, 3, 15)
+    )
+    assert (
+        rules.renewal_refusal_grounds(valid_until=until, applied_on=date(2025, 6, 1), open_conditions=0) == []
+    )
+    grounds = rules.renewal_refusal_grounds(
+        valid_until=until, applied_on=date(2025, 12, 1), open_conditions=2
+    )
     assert [g.split(":")[0] for g in grounds] == ["Order 47 Art.83(1)", "Order 47 Art.83(3)"]
 
 
@@ -207,8 +249,10 @@ def test_supplement_and_objection_periods():
 def test_conditions_checked():
     dec, until = date(2024, 1, 10), date(2029, 1, 9)
     ok = [rules.Condition("complete the 2-year follow-up study", date(2026, 1, 10))]
-    assert rules.check_conditions("rare_disease", ok, decided_on=dec, valid_until=until) is \
-        rules.ConditionalGround.RARE_DISEASE
+    assert (
+        rules.check_conditions("rare_disease", ok, decided_on=dec, valid_until=until)
+        is rules.ConditionalGround.RARE_DISEASE
+    )
     with pytest.raises(ValidationFailed) as e:
         rules.check_conditions("cheap", ok, decided_on=dec, valid_until=until)
     assert e.value.field == "conditional_ground"
@@ -216,8 +260,9 @@ def test_conditions_checked():
         rules.check_conditions("rare_disease", [], decided_on=dec, valid_until=until)
     assert e.value.field == "conditions"
     with pytest.raises(ValidationFailed) as e:
-        rules.check_conditions("rare_disease", [rules.Condition("x", date(2030, 1, 1))], decided_on=dec,
-                               valid_until=until)
+        rules.check_conditions(
+            "rare_disease", [rules.Condition("x", date(2030, 1, 1))], decided_on=dec, valid_until=until
+        )
     assert e.value.field == "conditions[0].due_on"
 
 
@@ -232,4 +277,6 @@ def test_obligation_late_flag():
 def test_acceptance_number_convention():
     assert rules.acceptance_number(kind="initial", origin="domestic", year=2024, serial=12) == "CQZ2400012"
     assert rules.acceptance_number(kind="change", origin="imported", year=2025, serial=3) == "JQB2500003"
-    assert rules.acceptance_number(kind="renewal", origin="hk_macao_taiwan", year=2025, serial=3) == "JQY2500003"
+    assert (
+        rules.acceptance_number(kind="renewal", origin="hk_macao_taiwan", year=2025, serial=3) == "JQY2500003"
+    )

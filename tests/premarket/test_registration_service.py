@@ -12,7 +12,14 @@ from medreg.core.errors import Conflict, InvalidTransition, PermissionDenied, Va
 from medreg.core.signatures import signatures_for
 from medreg.premarket.registration import queries, rules, service
 from medreg.premarket.registration.models import RegistrationCertificate
-from tests.premarket.test_registration_world import DAY0, build, initial, to_certificate, to_review_completed, wd
+from tests.premarket.test_registration_world import (
+    DAY0,
+    build,
+    initial,
+    to_certificate,
+    to_review_completed,
+    wd,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -27,8 +34,9 @@ def _clock(db, app, name):
 
 
 def test_full_path_of_an_innovative_class_iii_device(db, w):
-    app = service.create_application(db, w.registrant, initial(innovation_application_id=w.innovation_id),
-                                     on=DAY0)
+    app = service.create_application(
+        db, w.registrant, initial(innovation_application_id=w.innovation_id), on=DAY0
+    )
     assert (app.status, app.innovative, app.priority) == ("draft", True, True)
     assert "No.83 Art.20-21" in app.priority_basis
     service.submit(db, w.registrant, app.id, expected_version=app.version, on=DAY0)
@@ -52,8 +60,16 @@ def test_full_path_of_an_innovative_class_iii_device(db, w):
     assert cert.innovative and cert.innovation_application_id == w.innovation_id
     assert [c.is_running for c in clocks.clocks_for(db, "registration_application", app.id)] == [False] * 5
     actions = [e.action for e in audit.history(db, "registration_application", app.id)]
-    assert actions == ["create", "submit", "accept", "start_review", "complete_review", "sign", "approve",
-                       "issue_certificate"]
+    assert actions == [
+        "create",
+        "submit",
+        "accept",
+        "start_review",
+        "complete_review",
+        "sign",
+        "approve",
+        "issue_certificate",
+    ]
     sig = signatures_for(db, "registration_application", app.id)[0]
     assert sig.meaning == "approved" and app.decision_signature_id == sig.id
     assert [e.action for e in audit.history(db, "registration_certificate", cert.id)] == ["issue_initial"]
@@ -63,8 +79,11 @@ def test_serials_count_within_the_prefix(db, w):
     _, c1 = to_certificate(db, w, w.registrant, initial())
     _, c2 = to_certificate(db, w, w.registrant, initial(product_name="Second pump"))
     _, c3 = to_certificate(db, w, w.registrant, initial(product_name="Scanner", subcatalogue_code="06"))
-    assert [c1.number, c2.number, c3.number] == ["国械注准20253120001", "国械注准20253120002",
-                                                 "国械注准20253060001"]
+    assert [c1.number, c2.number, c3.number] == [
+        "国械注准20253120001",
+        "国械注准20253120002",
+        "国械注准20253060001",
+    ]
 
 
 def test_review_clock_pauses_for_supplements_and_restarts_with_60_days(db, w):
@@ -141,8 +160,9 @@ def test_negative_conclusion_objection_and_signed_refusal(db, w):
     with pytest.raises(ValidationFailed) as e:
         service.refuse(db, w.cmde, app.id, password="wrong", reasons="Safety not demonstrated (Art.59(1)).")
     assert e.value.field == "password"
-    service.refuse(db, w.cmde, app.id, password=w.password, reasons="Safety not demonstrated (Art.59(1)).",
-                   on=wd(67))
+    service.refuse(
+        db, w.cmde, app.id, password=w.password, reasons="Safety not demonstrated (Art.59(1)).", on=wd(67)
+    )
     assert app.status == "refused"
     assert signatures_for(db, "registration_application", app.id)[-1].meaning == "rejected"
 
@@ -163,9 +183,14 @@ def test_class_ii_domestic_is_handled_by_its_province(db, w):
     assert cert.number == "京械注准20252070001"
 
 
-@pytest.mark.parametrize("who,cls,expected", [("foreign", "III", "国械注进20253120001"),
-                                              ("foreign", "II", "国械注进20252120001"),
-                                              ("hk", "III", "国械注许20253120001")])
+@pytest.mark.parametrize(
+    "who,cls,expected",
+    [
+        ("foreign", "III", "国械注进20253120001"),
+        ("foreign", "II", "国械注进20252120001"),
+        ("hk", "III", "国械注许20253120001"),
+    ],
+)
 def test_imported_and_hk_macao_taiwan_numbers(db, w, who, cls, expected):
     _, cert = to_certificate(db, w, getattr(w, who), initial(device_class=cls))
     assert cert.number == expected
@@ -173,15 +198,25 @@ def test_imported_and_hk_macao_taiwan_numbers(db, w, who, cls, expected):
 
 def test_change_registration_of_an_innovative_device(db, w):
     app, cert = to_certificate(db, w, w.registrant, initial(innovation_application_id=w.innovation_id))
-    change = service.create_application(db, w.registrant, {
-        "kind": "change", "registration_id": cert.id,
-        "changes": {"model_spec": "HM-3; HM-3S; HM-3P", "intended_use": "Also bridge to transplant"}},
-        on=wd(60))
+    change = service.create_application(
+        db,
+        w.registrant,
+        {
+            "kind": "change",
+            "registration_id": cert.id,
+            "changes": {"model_spec": "HM-3; HM-3S; HM-3P", "intended_use": "Also bridge to transplant"},
+        },
+        on=wd(60),
+    )
     assert change.registration_id == cert.id and change.innovation_application_id == w.innovation_id
     assert change.priority and "No.83 Art.24" in change.priority_basis
     with pytest.raises(Conflict):  # one open change per certificate
-        service.create_application(db, w.registrant, {"kind": "change", "registration_id": cert.id,
-                                                      "changes": {"product_name": "X"}}, on=wd(60))
+        service.create_application(
+            db,
+            w.registrant,
+            {"kind": "change", "registration_id": cert.id, "changes": {"product_name": "X"}},
+            on=wd(60),
+        )
     service.submit(db, w.registrant, change.id, on=wd(60))
     service.accept(db, w.cmde, change.id, on=wd(61))
     assert change.acceptance_number == "CQB2500001"
@@ -200,7 +235,9 @@ def test_change_registration_of_an_innovative_device(db, w):
 def test_renewal_keeps_the_number_and_art84_dates(db, w):
     app, cert = to_certificate(db, w, w.registrant, initial())
     applied = rules.renewal_deadline(cert.valid_until)
-    ren = service.create_application(db, w.registrant, {"kind": "renewal", "registration_id": cert.id}, on=applied)
+    ren = service.create_application(
+        db, w.registrant, {"kind": "renewal", "registration_id": cert.id}, on=applied
+    )
     service.submit(db, w.registrant, ren.id, on=applied)
     service.accept(db, w.cmde, ren.id, on=applied)
     service.start_review(db, w.cmde, ren.id, on=applied)
@@ -216,8 +253,9 @@ def test_renewal_keeps_the_number_and_art84_dates(db, w):
 def test_late_renewal_must_be_refused_and_timely_undecided_is_deemed_granted(db, w):
     _, late_cert = to_certificate(db, w, w.registrant, initial())
     late = rules.renewal_deadline(late_cert.valid_until).replace(day=28)
-    ren = service.create_application(db, w.registrant, {"kind": "renewal", "registration_id": late_cert.id},
-                                     on=late)
+    ren = service.create_application(
+        db, w.registrant, {"kind": "renewal", "registration_id": late_cert.id}, on=late
+    )
     service.submit(db, w.registrant, ren.id, on=late)
     service.accept(db, w.cmde, ren.id, on=late)
     service.start_review(db, w.cmde, ren.id, on=late)
@@ -228,28 +266,45 @@ def test_late_renewal_must_be_refused_and_timely_undecided_is_deemed_granted(db,
     # A second certificate, renewal applied in time, never decided: deemed granted after expiry.
     _, cert = to_certificate(db, w, w.registrant, initial(product_name="Pump 2"))
     applied = rules.renewal_deadline(cert.valid_until)
-    ren2 = service.create_application(db, w.registrant, {"kind": "renewal", "registration_id": cert.id},
-                                      on=applied)
+    ren2 = service.create_application(
+        db, w.registrant, {"kind": "renewal", "registration_id": cert.id}, on=applied
+    )
     service.submit(db, w.registrant, ren2.id, on=applied)
     service.accept(db, w.cmde, ren2.id, on=applied)
     from medreg.core.actor import Actor
+
     assert service.apply_deemed_renewals(db, Actor.system(), cert.valid_until) == []
-    done = service.apply_deemed_renewals(db, Actor.system(), date.fromordinal(cert.valid_until.toordinal() + 1))
+    done = service.apply_deemed_renewals(
+        db, Actor.system(), date.fromordinal(cert.valid_until.toordinal() + 1)
+    )
     assert [c.number for c in done] == [cert.number] and done[0].deemed_renewal
-    assert ren2.status == "certificate_issued" and done[0].valid_from.toordinal() == cert.valid_until.toordinal() + 1
+    assert (
+        ren2.status == "certificate_issued"
+        and done[0].valid_from.toordinal() == cert.valid_until.toordinal() + 1
+    )
 
 
 def test_conditional_approval_obligations_and_late_flag(db, w):
     app = to_review_completed(db, w, w.registrant, initial())
     with pytest.raises(ValidationFailed) as e:
-        service.approve_conditionally(db, w.cmde, app.id, {"ground": "rare_disease", "conditions": []},
-                                      password=w.password, on=wd(35))
+        service.approve_conditionally(
+            db, w.cmde, app.id, {"ground": "rare_disease", "conditions": []}, password=w.password, on=wd(35)
+        )
     assert e.value.field == "conditions"
-    service.approve_conditionally(db, w.cmde, app.id, {
-        "ground": "life_threatening",
-        "conditions": [{"description": "Complete the 2-year pivotal follow-up", "due_on": "2027-06-30"},
-                       {"description": "Registry of the first 500 implants", "due_on": "2026-12-31"}]},
-        password=w.password, on=wd(35))
+    service.approve_conditionally(
+        db,
+        w.cmde,
+        app.id,
+        {
+            "ground": "life_threatening",
+            "conditions": [
+                {"description": "Complete the 2-year pivotal follow-up", "due_on": "2027-06-30"},
+                {"description": "Registry of the first 500 implants", "due_on": "2026-12-31"},
+            ],
+        },
+        password=w.password,
+        on=wd(35),
+    )
     cert = service.issue_certificate(db, w.cmde, app.id, on=wd(36))
     assert cert.conditional and cert.conditional_ground == "life_threatening"
     assert [o.due_on for o in cert.obligations] == [date(2026, 12, 31), date(2027, 6, 30)]
@@ -286,6 +341,7 @@ def test_withdrawal_stops_every_clock(db, w):
 
 def test_certificate_rows_are_public(db, w):
     from medreg.core.actor import Actor
+
     _, cert = to_certificate(db, w, w.registrant, initial())
     pub = Actor.public()
     assert [c.number for c in queries.list_certificates(db, pub)] == [cert.number]

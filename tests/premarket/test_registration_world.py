@@ -43,8 +43,12 @@ def build(db: Session) -> World:
     other = make_org(db, OrgKind.REGISTRANT, name="Other Device Co", province="Beijing")
     foreign = make_org(db, OrgKind.REGISTRANT, name="Berlin Medical GmbH", country="DE", province=None)
     hk = make_org(db, OrgKind.REGISTRANT, name="Kowloon Devices Ltd", country="HK", province=None)
-    inn = InnovationApplication(registrant_org_id=reg.id, product_name="Maglev ventricular assist device",
-                                proposed_class="III", status="approved")
+    inn = InnovationApplication(
+        registrant_org_id=reg.id,
+        product_name="Maglev ventricular assist device",
+        proposed_class="III",
+        status="approved",
+    )
     db.add(inn)
     db.flush()
     return World(
@@ -55,33 +59,42 @@ def build(db: Session) -> World:
         other=actor_for(make_user(db, Role.REGISTRANT, org=other)),
         foreign=actor_for(make_user(db, Role.REGISTRANT, org=foreign)),
         hk=actor_for(make_user(db, Role.REGISTRANT, org=hk)),
-        innovation_id=inn.id)
+        innovation_id=inn.id,
+    )
 
 
 def initial(**over) -> dict:
-    data = dict(kind="initial", product_name="Maglev ventricular assist device", model_spec="HM-3; HM-3S",
-                structure_composition="Pump, controller, driveline, batteries",
-                intended_use="Long-term circulatory support in advanced heart failure",
-                device_class="III", subcatalogue_code="12")
+    data = dict(
+        kind="initial",
+        product_name="Maglev ventricular assist device",
+        model_spec="HM-3; HM-3S",
+        structure_composition="Pump, controller, driveline, batteries",
+        intended_use="Long-term circulatory support in advanced heart failure",
+        device_class="III",
+        subcatalogue_code="12",
+    )
     data.update(over)
     return data
 
 
-def to_review_completed(db: Session, w: World, applicant: Actor, data: dict, *, regulator: Actor | None = None,
-                        start: date = DAY0):
+def to_review_completed(
+    db: Session, w: World, applicant: Actor, data: dict, *, regulator: Actor | None = None, start: date = DAY0
+):
     """Create, submit, accept, review and complete with a favourable opinion; returns the application."""
     reg = regulator or w.cmde
     app = service.create_application(db, applicant, data, on=start)
     service.submit(db, applicant, app.id, on=start)
     service.accept(db, reg, app.id, on=wd(2, start))
     service.start_review(db, reg, app.id, on=wd(4, start))
-    service.complete_review(db, reg, app.id, "Safe and effective; technical requirements agreed.",
-                            on=wd(30, start))
+    service.complete_review(
+        db, reg, app.id, "Safe and effective; technical requirements agreed.", on=wd(30, start)
+    )
     return app
 
 
-def to_certificate(db: Session, w: World, applicant: Actor, data: dict, *, regulator: Actor | None = None,
-                   start: date = DAY0):
+def to_certificate(
+    db: Session, w: World, applicant: Actor, data: dict, *, regulator: Actor | None = None, start: date = DAY0
+):
     reg = regulator or w.cmde
     app = to_review_completed(db, w, applicant, data, regulator=reg, start=start)
     service.approve(db, reg, app.id, password=w.password, on=wd(35, start))

@@ -13,14 +13,39 @@ from medreg.core.clock import utcnow
 from medreg.core.db import Base
 from medreg.premarket.registration.states import ConsultationStatus, Status
 
-APPLICATION_FIELDS = ("kind", "registrant_org_id", "product_name", "model_spec", "structure_composition",
-                      "intended_use", "device_class", "subcatalogue_code", "origin",
-                      "innovation_application_id", "registration_id", "innovative", "priority",
-                      "priority_basis", "status", "acceptance_number", "submitted_on", "accepted_on",
-                      "review_started_on", "supplement_requested_on", "supplement_due_on",
-                      "supplement_received_on", "objection_due_on", "objection_filed_on", "review_opinion",
-                      "review_completed_on", "decision", "decided_on", "decision_reasons",
-                      "conditional_ground", "withdrawn_on")
+APPLICATION_FIELDS = (
+    "kind",
+    "registrant_org_id",
+    "product_name",
+    "model_spec",
+    "structure_composition",
+    "intended_use",
+    "device_class",
+    "subcatalogue_code",
+    "origin",
+    "innovation_application_id",
+    "registration_id",
+    "innovative",
+    "priority",
+    "priority_basis",
+    "status",
+    "acceptance_number",
+    "submitted_on",
+    "accepted_on",
+    "review_started_on",
+    "supplement_requested_on",
+    "supplement_due_on",
+    "supplement_received_on",
+    "objection_due_on",
+    "objection_filed_on",
+    "review_opinion",
+    "review_completed_on",
+    "decision",
+    "decided_on",
+    "decision_reasons",
+    "conditional_ground",
+    "withdrawn_on",
+)
 
 
 class RegistrationApplication(Base):
@@ -41,10 +66,12 @@ class RegistrationApplication(Base):
     province: Mapped[str | None] = mapped_column(String(32))  # the registrant's, for domestic Class II
     # No.83 Art.20: an application of an approved innovative device is marked 创新医疗器械.
     innovation_application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("innovation_application.id"), index=True)
+        ForeignKey("innovation_application.id"), index=True
+    )
     # For change and renewal: the certificate being changed or renewed.
     registration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("registration_certificate.id", use_alter=True), index=True)
+        ForeignKey("registration_certificate.id", use_alter=True), index=True
+    )
     innovative: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[bool] = mapped_column(default=False)  # No.83 Art.21, Art.24
     priority_basis: Mapped[str | None] = mapped_column(String(200))
@@ -85,7 +112,8 @@ class RegistrationApplication(Base):
 
     registrant: Mapped[Organisation] = relationship(lazy="joined")
     certificate: Mapped[RegistrationCertificate | None] = relationship(
-        foreign_keys=[registration_id], lazy="joined")
+        foreign_keys=[registration_id], lazy="joined"
+    )
 
 
 class RegistrationCertificate(Base):
@@ -125,9 +153,11 @@ class RegistrationCertificate(Base):
 
     registrant: Mapped[Organisation] = relationship(lazy="joined")
     obligations: Mapped[list[PostApprovalObligation]] = relationship(
-        back_populates="certificate", order_by="PostApprovalObligation.due_on")
+        back_populates="certificate", order_by="PostApprovalObligation.due_on"
+    )
     change_documents: Mapped[list[ChangeDocument]] = relationship(
-        back_populates="certificate", order_by="ChangeDocument.id")
+        back_populates="certificate", order_by="ChangeDocument.id"
+    )
 
 
 class ChangeDocument(Base):
@@ -173,9 +203,12 @@ class Consultation(Base):
     __tablename__ = "consultation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    innovation_application_id: Mapped[int] = mapped_column(ForeignKey("innovation_application.id"), index=True)
+    innovation_application_id: Mapped[int] = mapped_column(
+        ForeignKey("innovation_application.id"), index=True
+    )
     registration_application_id: Mapped[int | None] = mapped_column(
-        ForeignKey("registration_application.id"), index=True)
+        ForeignKey("registration_application.id"), index=True
+    )
     registrant_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     topic: Mapped[str] = mapped_column(String(32))  # rules.ConsultationTopic
     question: Mapped[str] = mapped_column(Text)

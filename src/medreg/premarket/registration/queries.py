@@ -36,8 +36,11 @@ _REGULATOR = frozenset({"office", "province", "reviewer", "admin"})
 
 def _scope(stmt, actor: Actor):
     """Filter a select of applications to what ``actor`` may see (None: nothing)."""
-    own = (RegistrationApplication.registrant_org_id == actor.organisation_id
-           if REGISTRANT in actor.roles and actor.organisation_id is not None else None)
+    own = (
+        RegistrationApplication.registrant_org_id == actor.organisation_id
+        if REGISTRANT in actor.roles and actor.organisation_id is not None
+        else None
+    )
     if actor.workflow_roles & _REGULATOR:
         seen = RegistrationApplication.status != Status.DRAFT.value
         return stmt.where(or_(seen, own) if own is not None else seen)
@@ -52,9 +55,17 @@ def _app(session: Session, actor: Actor, app_id: int) -> RegistrationApplication
     return app
 
 
-def list_applications(session: Session, actor: Actor, *, status: str | None = None, kind: str | None = None,
-                      q: str | None = None, priority: bool | None = None, limit: int = 50,
-                      offset: int = 0) -> list[RegistrationRead]:
+def list_applications(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    q: str | None = None,
+    priority: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[RegistrationRead]:
     stmt = _scope(select(RegistrationApplication), actor)
     if stmt is None:
         return []
@@ -66,9 +77,15 @@ def list_applications(session: Session, actor: Actor, *, status: str | None = No
         stmt = stmt.where(RegistrationApplication.priority.is_(priority))
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(RegistrationApplication.product_name.ilike(like),
-                              RegistrationApplication.acceptance_number.ilike(like)))
-    stmt = stmt.order_by(RegistrationApplication.id.desc()).limit(max(1, min(limit, 500))).offset(max(0, offset))
+        stmt = stmt.where(
+            or_(
+                RegistrationApplication.product_name.ilike(like),
+                RegistrationApplication.acceptance_number.ilike(like),
+            )
+        )
+    stmt = (
+        stmt.order_by(RegistrationApplication.id.desc()).limit(max(1, min(limit, 500))).offset(max(0, offset))
+    )
     return [RegistrationRead.model_validate(a) for a in session.scalars(stmt).unique()]
 
 
@@ -78,8 +95,17 @@ def get_application(session: Session, actor: Actor, app_id: int) -> Registration
 
 def _clock_read(clock, today: date) -> ClockRead:
     st = clocks.status(clock, today)
-    return ClockRead(name=clock.name, legal_basis=clock.legal_basis, started_on=st.started_on, due_on=st.due_on,
-                     used=st.used, left=st.left, paused=st.paused, overdue=st.overdue, stopped_on=st.stopped_on)
+    return ClockRead(
+        name=clock.name,
+        legal_basis=clock.legal_basis,
+        started_on=st.started_on,
+        due_on=st.due_on,
+        used=st.used,
+        left=st.left,
+        paused=st.paused,
+        overdue=st.overdue,
+        stopped_on=st.stopped_on,
+    )
 
 
 def application_clocks(session: Session, actor: Actor, app_id: int, today: date) -> list[ClockRead]:
@@ -98,23 +124,37 @@ def reviewer_queue(session: Session, actor: Actor, today: date) -> list[QueueIte
     priority (innovative) cases first, No.83 Art.21). Registrants and the public get nothing."""
     if not actor.workflow_roles & _REGULATOR:
         return []
-    stmt = (select(RegistrationApplication)
-            .where(RegistrationApplication.status.in_([x.value for x in REGULATOR_TURN])))
+    stmt = select(RegistrationApplication).where(
+        RegistrationApplication.status.in_([x.value for x in REGULATOR_TURN])
+    )
     items = []
     for app in session.scalars(stmt).unique():
-        running = [c for c in clocks.clocks_for(session, ENTITY, app.id)
-                   if c.is_running and c.name not in _APPLICANT_CLOCKS]
+        running = [
+            c
+            for c in clocks.clocks_for(session, ENTITY, app.id)
+            if c.is_running and c.name not in _APPLICANT_CLOCKS
+        ]
         reads = sorted((_clock_read(c, today) for c in running), key=lambda r: r.due_on)
         if app.status == Status.NEGATIVE_NOTICE:  # waiting for the applicant until the window ends
-            obj = [c for c in clocks.clocks_for(session, ENTITY, app.id) if c.is_running
-                   and c.name == "registration.objection"]
+            obj = [
+                c
+                for c in clocks.clocks_for(session, ENTITY, app.id)
+                if c.is_running and c.name == "registration.objection"
+            ]
             reads = [_clock_read(c, today) for c in obj]
         clock = reads[0] if reads else None
-        items.append(QueueItem(application=RegistrationRead.model_validate(app), clock=clock,
-                               overdue=bool(clock and clock.overdue and not clock.paused)))
+        items.append(
+            QueueItem(
+                application=RegistrationRead.model_validate(app),
+                clock=clock,
+                overdue=bool(clock and clock.overdue and not clock.paused),
+            )
+        )
     far = date.max
-    return sorted(items, key=lambda i: (i.clock.due_on if i.clock else far, not i.application.priority,
-                                        i.application.id))
+    return sorted(
+        items,
+        key=lambda i: (i.clock.due_on if i.clock else far, not i.application.priority, i.application.id),
+    )
 
 
 # ---- certificates (public) -----------------------------------------------------------------------
@@ -125,34 +165,51 @@ def _cert_read(cert: RegistrationCertificate) -> CertificateRead:
     return out
 
 
-def list_certificates(session: Session, actor: Actor, *, q: str | None = None, registrant_org_id: int | None = None,
-                      status: str | None = None, limit: int = 50, offset: int = 0) -> list[CertificateRead]:
+def list_certificates(
+    session: Session,
+    actor: Actor,
+    *,
+    q: str | None = None,
+    registrant_org_id: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CertificateRead]:
     """Issued certificates are public (Order 47 Art.12); anyone may list them."""
     stmt = select(RegistrationCertificate)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(RegistrationCertificate.number.ilike(like),
-                              RegistrationCertificate.product_name.ilike(like)))
+        stmt = stmt.where(
+            or_(RegistrationCertificate.number.ilike(like), RegistrationCertificate.product_name.ilike(like))
+        )
     if registrant_org_id is not None:
         stmt = stmt.where(RegistrationCertificate.registrant_org_id == registrant_org_id)
     if status:
         stmt = stmt.where(RegistrationCertificate.status == status)
-    stmt = stmt.order_by(RegistrationCertificate.id.desc()).limit(max(1, min(limit, 500))).offset(max(0, offset))
+    stmt = (
+        stmt.order_by(RegistrationCertificate.id.desc()).limit(max(1, min(limit, 500))).offset(max(0, offset))
+    )
     return [_cert_read(c) for c in session.scalars(stmt).unique()]
 
 
 def get_certificate(session: Session, actor: Actor, certificate_id: int) -> CertificateRead:
     cert = session.get(RegistrationCertificate, certificate_id) if isinstance(certificate_id, int) else None
     if cert is None:
-        raise NotFound("Certificate {id} was not found.", field="certificate_id", params={"id": certificate_id})
+        raise NotFound(
+            "Certificate {id} was not found.", field="certificate_id", params={"id": certificate_id}
+        )
     return _cert_read(cert)
 
 
 def certificate_by_number(session: Session, actor: Actor, number: str) -> CertificateRead:
     """The current certificate bearing ``number`` (a renewal keeps the number: the latest period)."""
     parsed = rules.parse_certificate_number(number)
-    stmt = (select(RegistrationCertificate).where(RegistrationCertificate.number == str(parsed))
-            .order_by(RegistrationCertificate.valid_from.desc()).limit(1))
+    stmt = (
+        select(RegistrationCertificate)
+        .where(RegistrationCertificate.number == str(parsed))
+        .order_by(RegistrationCertificate.valid_from.desc())
+        .limit(1)
+    )
     cert = session.scalars(stmt).first()
     if cert is None:
         raise NotFound("No certificate numbered {number}.", field="number", params={"number": str(parsed)})
@@ -160,17 +217,23 @@ def certificate_by_number(session: Session, actor: Actor, number: str) -> Certif
 
 
 def obligations_for(session: Session, actor: Actor, certificate_id: int) -> list[ObligationRead]:
-    stmt = (select(PostApprovalObligation).where(PostApprovalObligation.certificate_id == certificate_id)
-            .order_by(PostApprovalObligation.due_on, PostApprovalObligation.id))
+    stmt = (
+        select(PostApprovalObligation)
+        .where(PostApprovalObligation.certificate_id == certificate_id)
+        .order_by(PostApprovalObligation.due_on, PostApprovalObligation.id)
+    )
     return [ObligationRead.model_validate(o) for o in session.scalars(stmt).unique()]
 
 
 def late_obligations(session: Session, actor: Actor, today: date) -> list[ObligationRead]:
     """Obligations of conditional approvals not fulfilled by their deadline (Order 47 Art.63), oldest
     first. A registrant sees its own; the regulator all."""
-    stmt = (select(PostApprovalObligation).join(PostApprovalObligation.certificate)
-            .where(PostApprovalObligation.status.in_(("open", "late")), PostApprovalObligation.due_on < today)
-            .order_by(PostApprovalObligation.due_on, PostApprovalObligation.id))
+    stmt = (
+        select(PostApprovalObligation)
+        .join(PostApprovalObligation.certificate)
+        .where(PostApprovalObligation.status.in_(("open", "late")), PostApprovalObligation.due_on < today)
+        .order_by(PostApprovalObligation.due_on, PostApprovalObligation.id)
+    )
     if not actor.workflow_roles & _REGULATOR:
         if REGISTRANT not in actor.roles or actor.organisation_id is None:
             return []
@@ -179,8 +242,15 @@ def late_obligations(session: Session, actor: Actor, today: date) -> list[Obliga
 
 
 # ---- consultations -------------------------------------------------------------------------------
-def list_consultations(session: Session, actor: Actor, *, innovation_application_id: int | None = None,
-                       status: str | None = None, limit: int = 50, offset: int = 0) -> list[ConsultationRead]:
+def list_consultations(
+    session: Session,
+    actor: Actor,
+    *,
+    innovation_application_id: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ConsultationRead]:
     stmt = select(Consultation)
     if not actor.workflow_roles & {OFFICE, "admin"}:
         if REGISTRANT not in actor.roles or actor.organisation_id is None:
@@ -196,10 +266,14 @@ def list_consultations(session: Session, actor: Actor, *, innovation_application
 
 def get_consultation(session: Session, actor: Actor, consultation_id: int) -> ConsultationRead:
     c = session.get(Consultation, consultation_id) if isinstance(consultation_id, int) else None
-    allowed = c is not None and ((actor.workflow_roles & {OFFICE, "admin"}) or (
-        REGISTRANT in actor.roles and actor.organisation_id == c.registrant_org_id))
+    allowed = c is not None and (
+        (actor.workflow_roles & {OFFICE, "admin"})
+        or (REGISTRANT in actor.roles and actor.organisation_id == c.registrant_org_id)
+    )
     if not allowed:
-        raise NotFound("Consultation {id} was not found.", field="consultation_id", params={"id": consultation_id})
+        raise NotFound(
+            "Consultation {id} was not found.", field="consultation_id", params={"id": consultation_id}
+        )
     return ConsultationRead.model_validate(c)
 
 

@@ -70,8 +70,9 @@ VALIDITY_YEARS = 5  # Order 47 Art.58 second para; 739 Art.22
 RENEWAL_LEAD_MONTHS = 6  # Order 47 Art.82; 739 Art.22: apply at least 6 months before expiry
 # No.83 Art.19 and CMDE 2025 No.7 Art.31 only say 及时 (promptly): NO statutory limit exists.
 # medreg service target, NOT a legal time limit: answer or schedule within 20 working days.
-CONSULTATION_SERVICE_TARGET = Limit(20, "working_days",
-                                    "medreg service target (not statutory): No.83 Art.19 says 及时")
+CONSULTATION_SERVICE_TARGET = Limit(
+    20, "working_days", "medreg service target (not statutory): No.83 Art.19 says 及时"
+)
 
 
 def review_limit(device_class: str, *, after_supplement: bool = False) -> Limit:
@@ -91,8 +92,11 @@ def parse_class(value: object, field: str = "device_class") -> DeviceClass:
     try:
         return DeviceClass(value)
     except ValueError:
-        raise ValidationFailed("'{name}' must be II or III (Class I is filed, not registered: Order 47 "
-                               "Art.8).", field=field, params={"name": field}) from None
+        raise ValidationFailed(
+            "'{name}' must be II or III (Class I is filed, not registered: Order 47 Art.8).",
+            field=field,
+            params={"name": field},
+        ) from None
 
 
 # ---- who decides ----------------------------------------------------------------------------------
@@ -115,17 +119,69 @@ def decided_by_province(device_class: str, origin: str) -> bool:
 # 31 provincial-level divisions of the mainland and the one-character abbreviation used on
 # certificates (×1 of Order 47 Art.115 for domestic Class II). Keys: pinyin and Chinese names.
 PROVINCE_ABBREVIATIONS: dict[str, str] = {
-    "beijing": "京", "tianjin": "津", "hebei": "冀", "shanxi": "晋", "inner mongolia": "蒙",
-    "liaoning": "辽", "jilin": "吉", "heilongjiang": "黑", "shanghai": "沪", "jiangsu": "苏",
-    "zhejiang": "浙", "anhui": "皖", "fujian": "闽", "jiangxi": "赣", "shandong": "鲁", "henan": "豫",
-    "hubei": "鄂", "hunan": "湘", "guangdong": "粤", "guangxi": "桂", "hainan": "琼", "chongqing": "渝",
-    "sichuan": "川", "guizhou": "黔", "yunnan": "滇", "tibet": "藏", "xizang": "藏", "shaanxi": "陕",
-    "gansu": "甘", "qinghai": "青", "ningxia": "宁", "xinjiang": "新",
-    "北京": "京", "天津": "津", "河北": "冀", "山西": "晋", "内蒙古": "蒙", "辽宁": "辽", "吉林": "吉",
-    "黑龙江": "黑", "上海": "沪", "江苏": "苏", "浙江": "浙", "安徽": "皖", "福建": "闽", "江西": "赣",
-    "山东": "鲁", "河南": "豫", "湖北": "鄂", "湖南": "湘", "广东": "粤", "广西": "桂", "海南": "琼",
-    "重庆": "渝", "四川": "川", "贵州": "黔", "云南": "滇", "西藏": "藏", "陕西": "陕", "甘肃": "甘",
-    "青海": "青", "宁夏": "宁", "新疆": "新",
+    "beijing": "京",
+    "tianjin": "津",
+    "hebei": "冀",
+    "shanxi": "晋",
+    "inner mongolia": "蒙",
+    "liaoning": "辽",
+    "jilin": "吉",
+    "heilongjiang": "黑",
+    "shanghai": "沪",
+    "jiangsu": "苏",
+    "zhejiang": "浙",
+    "anhui": "皖",
+    "fujian": "闽",
+    "jiangxi": "赣",
+    "shandong": "鲁",
+    "henan": "豫",
+    "hubei": "鄂",
+    "hunan": "湘",
+    "guangdong": "粤",
+    "guangxi": "桂",
+    "hainan": "琼",
+    "chongqing": "渝",
+    "sichuan": "川",
+    "guizhou": "黔",
+    "yunnan": "滇",
+    "tibet": "藏",
+    "xizang": "藏",
+    "shaanxi": "陕",
+    "gansu": "甘",
+    "qinghai": "青",
+    "ningxia": "宁",
+    "xinjiang": "新",
+    "北京": "京",
+    "天津": "津",
+    "河北": "冀",
+    "山西": "晋",
+    "内蒙古": "蒙",
+    "辽宁": "辽",
+    "吉林": "吉",
+    "黑龙江": "黑",
+    "上海": "沪",
+    "江苏": "苏",
+    "浙江": "浙",
+    "安徽": "皖",
+    "福建": "闽",
+    "江西": "赣",
+    "山东": "鲁",
+    "河南": "豫",
+    "湖北": "鄂",
+    "湖南": "湘",
+    "广东": "粤",
+    "广西": "桂",
+    "海南": "琼",
+    "重庆": "渝",
+    "四川": "川",
+    "贵州": "黔",
+    "云南": "滇",
+    "西藏": "藏",
+    "陕西": "陕",
+    "甘肃": "甘",
+    "青海": "青",
+    "宁夏": "宁",
+    "新疆": "新",
 }
 NATIONAL = "国"
 FORM_CHARS = {Origin.DOMESTIC: "准", Origin.IMPORTED: "进", Origin.HK_MACAO_TAIWAN: "许"}
@@ -136,8 +192,11 @@ def province_abbreviation(province: str | None) -> str:
     for suffix in (" province", "省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区"):
         key = key.removesuffix(suffix)
     if key not in PROVINCE_ABBREVIATIONS:
-        raise ValidationFailed("Unknown province '{province}': cannot form the certificate number "
-                               "(Order 47 Art.115).", field="province", params={"province": province or ""})
+        raise ValidationFailed(
+            "Unknown province '{province}': cannot form the certificate number (Order 47 Art.115).",
+            field="province",
+            params={"province": province or ""},
+        )
     return PROVINCE_ABBREVIATIONS[key]
 
 
@@ -145,8 +204,10 @@ def province_abbreviation(province: str | None) -> str:
 # ×1械注×2××××3×4××5××××6: ×1 国 (domestic III, imported II/III) or the province abbreviation
 # (domestic II); ×2 准/进/许; ××××3 year of first registration; ×4 class; ××5 sub-catalogue code
 # (分类编码, 01-22 of the 医疗器械分类目录); ××××6 serial of first registration.
-NUMBER_RE = re.compile(r"^(?P<x1>[\u4e00-\u9fff])械注(?P<x2>[准进许])(?P<year>\d{4})(?P<cls>[23])"
-                       r"(?P<code>\d{2})(?P<serial>\d{4})$")
+NUMBER_RE = re.compile(
+    r"^(?P<x1>[\u4e00-\u9fff])械注(?P<x2>[准进许])(?P<year>\d{4})(?P<cls>[23])"
+    r"(?P<code>\d{2})(?P<serial>\d{4})$"
+)
 _ABBREVS = frozenset(PROVINCE_ABBREVIATIONS.values())
 
 
@@ -173,8 +234,9 @@ class CertificateNumber:
         return f"{self.issuer}械注{self.form}{self.year:04d}{digit}{self.subcatalogue}{self.serial:04d}"
 
 
-def certificate_number(*, device_class: str, origin: str, province: str | None, year: int,
-                       subcatalogue: str, serial: int) -> CertificateNumber:
+def certificate_number(
+    *, device_class: str, origin: str, province: str | None, year: int, subcatalogue: str, serial: int
+) -> CertificateNumber:
     """Build a number by Order 47 Art.115 (validated)."""
     cls, org = parse_class(device_class), Origin(origin)
     issuer = province_abbreviation(province) if decided_by_province(cls, org) else NATIONAL
@@ -189,8 +251,9 @@ def certificate_number(*, device_class: str, origin: str, province: str | None, 
 def check_subcatalogue(code: object, field: str = "subcatalogue_code") -> str:
     """××5: the 22 sub-catalogues of the 医疗器械分类目录 (CFDA 2017 No.104): 01-22."""
     if not isinstance(code, str) or not re.fullmatch(r"\d{2}", code) or not 1 <= int(code) <= 22:
-        raise ValidationFailed("'{name}' must be a sub-catalogue code 01 to 22.", field=field,
-                               params={"name": field})
+        raise ValidationFailed(
+            "'{name}' must be a sub-catalogue code 01 to 22.", field=field, params={"name": field}
+        )
     return code
 
 
@@ -198,20 +261,34 @@ def parse_certificate_number(text: object, field: str = "number") -> Certificate
     """Parse and validate a number of the Order 47 Art.115 format (raises ValidationFailed)."""
     m = NUMBER_RE.match(text.strip()) if isinstance(text, str) else None
     if m is None:
-        raise ValidationFailed("'{value}' is not a registration certificate number of the form "
-                               "×1械注×2××××3×4××5××××6 (Order 47 Art.115).", field=field,
-                               params={"value": str(text)[:40]})
+        raise ValidationFailed(
+            "'{value}' is not a registration certificate number of the form "
+            "×1械注×2××××3×4××5××××6 (Order 47 Art.115).",
+            field=field,
+            params={"value": str(text)[:40]},
+        )
     x1, x2 = m["x1"], m["x2"]
     cls = DeviceClass.III if m["cls"] == "3" else DeviceClass.II
     if x1 != NATIONAL and x1 not in _ABBREVS:
-        raise ValidationFailed("'{value}' names no issuing authority (×1 must be 国 or a province "
-                               "abbreviation, Order 47 Art.115).", field=field, params={"value": text})
+        raise ValidationFailed(
+            "'{value}' names no issuing authority (×1 must be 国 or a province "
+            "abbreviation, Order 47 Art.115).",
+            field=field,
+            params={"value": text},
+        )
     if x1 != NATIONAL and (x2 != "准" or cls is not DeviceClass.II):
-        raise ValidationFailed("'{value}': a provincial number is only for domestic Class II (准, class 2; "
-                               "Order 47 Art.8, Art.115).", field=field, params={"value": text})
+        raise ValidationFailed(
+            "'{value}': a provincial number is only for domestic Class II (准, class 2; "
+            "Order 47 Art.8, Art.115).",
+            field=field,
+            params={"value": text},
+        )
     if x1 == NATIONAL and x2 == "准" and cls is DeviceClass.II:
-        raise ValidationFailed("'{value}': domestic Class II is registered by the province, not 国 "
-                               "(Order 47 Art.8, Art.115).", field=field, params={"value": text})
+        raise ValidationFailed(
+            "'{value}': domestic Class II is registered by the province, not 国 (Order 47 Art.8, Art.115).",
+            field=field,
+            params={"value": text},
+        )
     check_subcatalogue(m["code"], field)
     if int(m["serial"]) == 0:
         raise ValidationFailed("'{value}': the serial cannot be 0000.", field=field, params={"value": text})
@@ -247,8 +324,9 @@ def renewal_deemed_granted(*, valid_until: date, applied_on: date, decided: bool
     return renewal_applied_in_time(valid_until, applied_on) and not decided and today > valid_until
 
 
-def renewal_refusal_grounds(*, valid_until: date, applied_on: date, open_conditions: int,
-                            new_standard_unmet: bool = False) -> list[str]:
+def renewal_refusal_grounds(
+    *, valid_until: date, applied_on: date, open_conditions: int, new_standard_unmet: bool = False
+) -> list[str]:
     """Order 47 Art.83 / 739 Art.22 third para: why a renewal must be refused (empty: none)."""
     out = []
     if not renewal_applied_in_time(valid_until, applied_on):
@@ -288,26 +366,37 @@ class Condition:
     due_on: date
 
 
-def check_conditions(ground: object, conditions: list[Condition], *, decided_on: date,
-                     valid_until: date) -> ConditionalGround:
+def check_conditions(
+    ground: object, conditions: list[Condition], *, decided_on: date, valid_until: date
+) -> ConditionalGround:
     """Order 47 Art.61: a conditional approval needs a ground and states the post-market studies and
     their deadlines on the certificate; each deadline falls after the decision, within the validity."""
     try:
         g = ConditionalGround(ground)
     except ValueError:
-        raise ValidationFailed("'conditional_ground' must be one of: {allowed} (Order 47 Art.61).",
-                               field="conditional_ground",
-                               params={"allowed": ", ".join(x.value for x in ConditionalGround)}) from None
+        raise ValidationFailed(
+            "'conditional_ground' must be one of: {allowed} (Order 47 Art.61).",
+            field="conditional_ground",
+            params={"allowed": ", ".join(x.value for x in ConditionalGround)},
+        ) from None
     if not conditions:
-        raise ValidationFailed("A conditional approval must state the studies to complete and their "
-                               "deadlines (Order 47 Art.61).", field="conditions")
+        raise ValidationFailed(
+            "A conditional approval must state the studies to complete and their "
+            "deadlines (Order 47 Art.61).",
+            field="conditions",
+        )
     for i, c in enumerate(conditions):
         if not c.description.strip():
-            raise ValidationFailed("Each condition needs a description.", field=f"conditions[{i}].description")
+            raise ValidationFailed(
+                "Each condition needs a description.", field=f"conditions[{i}].description"
+            )
         if not decided_on < c.due_on <= valid_until:
-            raise ValidationFailed("The deadline of a condition must fall after the decision and within the "
-                                   "certificate's validity (until {until}).", field=f"conditions[{i}].due_on",
-                                   params={"until": valid_until.isoformat()})
+            raise ValidationFailed(
+                "The deadline of a condition must fall after the decision and within the "
+                "certificate's validity (until {until}).",
+                field=f"conditions[{i}].due_on",
+                params={"until": valid_until.isoformat()},
+            )
     return g
 
 

@@ -74,7 +74,7 @@ class ConditionIn(BaseModel):
 
 
 class ConditionalApproval(BaseModel):
-    """附条件批准 (Order 47 Art.61): the ground, the studies and their deadlines, optional shorter validity."""
+    """附条件批准 (Order 47 Art.61): ground, studies with deadlines, optional shorter validity."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -29,8 +29,16 @@ SUPPLEMENT = ("registration.supplement", rules.SUPPLEMENT_PERIOD)  # the applica
 OBJECTION = ("registration.objection", rules.OBJECTION_PERIOD)  # the applicant's 15 days
 DECISION = ("registration.decision", rules.DECISION)
 CERTIFICATE = ("registration.certificate", rules.CERTIFICATE_ISSUE)
-ALL_CLOCKS = (ACCEPTANCE, FORWARDING, REVIEW, REVIEW_AFTER_SUPPLEMENT, SUPPLEMENT, OBJECTION, DECISION,
-              CERTIFICATE)
+ALL_CLOCKS = (
+    ACCEPTANCE,
+    FORWARDING,
+    REVIEW,
+    REVIEW_AFTER_SUPPLEMENT,
+    SUPPLEMENT,
+    OBJECTION,
+    DECISION,
+    CERTIFICATE,
+)
 REGULATOR_ROLES = frozenset({OFFICE, PROVINCE, REVIEWER, ADMIN})
 
 
@@ -48,14 +56,18 @@ def parse(schema: type[pydantic.BaseModel], data: Any) -> Any:
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(x) for x in err["loc"]) or "body"
-        raise ValidationFailed("'{name}' is not valid: {reason}", field=field,
-                               params={"name": field, "reason": err["msg"]}) from None
+        raise ValidationFailed(
+            "'{name}' is not valid: {reason}", field=field, params={"name": field, "reason": err["msg"]}
+        ) from None
 
 
 def text(value: Any, field: str, *, minimum: int = 1, maximum: int = 20_000) -> str:
     if not isinstance(value, str) or not minimum <= len(value.strip()) <= maximum:
-        raise ValidationFailed("'{name}' must be {minimum} to {maximum} characters.", field=field,
-                               params={"name": field, "minimum": minimum, "maximum": maximum})
+        raise ValidationFailed(
+            "'{name}' must be {minimum} to {maximum} characters.",
+            field=field,
+            params={"name": field, "minimum": minimum, "maximum": maximum},
+        )
     return value.strip()
 
 
@@ -65,27 +77,33 @@ def is_regulator(actor: Actor) -> bool:
 
 def visible(actor: Actor, app: RegistrationApplication) -> bool:
     """Registrant: its own organisation's cases; regulator: every case once submitted; public: none."""
-    if actor.organisation_id is not None and actor.organisation_id == app.registrant_org_id \
-            and REGISTRANT in actor.roles:
+    if (
+        actor.organisation_id is not None
+        and actor.organisation_id == app.registrant_org_id
+        and REGISTRANT in actor.roles
+    ):
         return True
     return is_regulator(actor) and app.status != Status.DRAFT
 
 
-def load(session: Session, actor: Actor, app_id: Any, expected_version: int | None = None
-         ) -> RegistrationApplication:
+def load(
+    session: Session, actor: Actor, app_id: Any, expected_version: int | None = None
+) -> RegistrationApplication:
     app = session.get(RegistrationApplication, app_id) if isinstance(app_id, int) else None
     if app is None or not visible(actor, app):
-        raise NotFound("Registration application {id} was not found.", field="app_id",
-                       params={"id": app_id})
+        raise NotFound("Registration application {id} was not found.", field="app_id", params={"id": app_id})
     check_version(app, expected_version)
     return app
 
 
 def check_version(record: Any, expected_version: int | None) -> None:
     if expected_version is not None and record.version != expected_version:
-        raise Conflict("The record was changed by someone else (version {current}, you saw {seen}); "
-                       "reload and try again.", field="expected_version",
-                       params={"current": record.version, "seen": expected_version})
+        raise Conflict(
+            "The record was changed by someone else (version {current}, you saw {seen}); "
+            "reload and try again.",
+            field="expected_version",
+            params={"current": record.version, "seen": expected_version},
+        )
 
 
 def check_jurisdiction(actor: Actor, app: RegistrationApplication, action: str) -> None:
@@ -105,8 +123,11 @@ def check_jurisdiction(actor: Actor, app: RegistrationApplication, action: str) 
         ok = OFFICE in roles
         authority = "NMPA and CMDE"
     if not ok:
-        raise PermissionDenied("This case is handled by {authority} (Order 47 Art.8).", field="actor",
-                               params={"authority": authority})
+        raise PermissionDenied(
+            "This case is handled by {authority} (Order 47 Art.8).",
+            field="actor",
+            params={"authority": authority},
+        )
 
 
 def _same_province(a: str | None, b: str | None) -> bool:
@@ -116,8 +137,15 @@ def _same_province(a: str | None, b: str | None) -> bool:
         return False
 
 
-def act(session: Session, actor: Actor, app: RegistrationApplication, action: str,
-        mutate=None, *, note: str | None = None) -> RegistrationApplication:
+def act(
+    session: Session,
+    actor: Actor,
+    app: RegistrationApplication,
+    action: str,
+    mutate=None,
+    *,
+    note: str | None = None,
+) -> RegistrationApplication:
     """Check the table and the jurisdiction, apply ``mutate(app)``, set the status, audit, flush."""
     target = TABLE.next_status(app.status, action, actor.workflow_roles)
     check_jurisdiction(actor, app, action)
@@ -126,8 +154,16 @@ def act(session: Session, actor: Actor, app: RegistrationApplication, action: st
         mutate(app)
     app.status = Status(target).value
     session.flush()
-    audit.record(session, actor, action, ENTITY, app.id, before=before,
-                 after=audit.snapshot(app, APPLICATION_FIELDS), note=note)
+    audit.record(
+        session,
+        actor,
+        action,
+        ENTITY,
+        app.id,
+        before=before,
+        after=audit.snapshot(app, APPLICATION_FIELDS),
+        note=note,
+    )
     return app
 
 
@@ -144,23 +180,41 @@ def innovation_for(session: Session, actor: Actor, innovation_id: int | None, fi
     except NotFound:
         inn = None
     if inn is None or inn.registrant_org_id != actor.organisation_id:
-        raise ValidationFailed("Innovative application {id} is not one of yours.", field=field,
-                               params={"id": innovation_id})
+        raise ValidationFailed(
+            "Innovative application {id} is not one of yours.", field=field, params={"id": innovation_id}
+        )
     if inn.status != INNOVATION_APPROVED:
-        raise ValidationFailed("Innovative application {id} is '{status}', not accepted into the special "
-                               "track (No.83 Art.11, Art.22).", field=field,
-                               params={"id": innovation_id, "status": inn.status})
+        raise ValidationFailed(
+            "Innovative application {id} is '{status}', not accepted into the special "
+            "track (No.83 Art.11, Art.22).",
+            field=field,
+            params={"id": innovation_id, "status": inn.status},
+        )
     return inn
 
 
 # ---- clocks --------------------------------------------------------------------------------------
-def start(session: Session, app: RegistrationApplication, spec: tuple, on: date,
-          limit: rules.Limit | None = None, *, subject_type: str = ENTITY) -> clocks.StatutoryClock:
+def start(
+    session: Session,
+    app: RegistrationApplication,
+    spec: tuple,
+    on: date,
+    limit: rules.Limit | None = None,
+    *,
+    subject_type: str = ENTITY,
+) -> clocks.StatutoryClock:
     name, default = spec
     lim = limit or default
-    return clocks.start_clock(session, subject_type=subject_type, subject_id=app.id, name=name,
-                              limit_value=lim.value, limit_unit=lim.unit, legal_basis=lim.basis,
-                              started_on=on)
+    return clocks.start_clock(
+        session,
+        subject_type=subject_type,
+        subject_id=app.id,
+        name=name,
+        limit_value=lim.value,
+        limit_unit=lim.unit,
+        legal_basis=lim.basis,
+        started_on=on,
+    )
 
 
 def running(session: Session, app: Any, spec: tuple, *, subject_type: str = ENTITY):

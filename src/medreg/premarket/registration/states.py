@@ -41,54 +41,82 @@ AUTHORITY = frozenset({OFFICE, PROVINCE})  # the accepting and deciding administ
 SYSTEM = frozenset({ADMIN})
 
 # Art.55: the applicant may withdraw before the licensing decision is made.
-_WITHDRAWABLE = (Status.DRAFT, Status.SUBMITTED, Status.CORRECTION_REQUESTED, Status.ACCEPTED,
-                 Status.IN_REVIEW, Status.SUPPLEMENT_REQUESTED, Status.NEGATIVE_NOTICE,
-                 Status.OBJECTION_REVIEW, Status.REVIEW_COMPLETED)
+_WITHDRAWABLE = (
+    Status.DRAFT,
+    Status.SUBMITTED,
+    Status.CORRECTION_REQUESTED,
+    Status.ACCEPTED,
+    Status.IN_REVIEW,
+    Status.SUPPLEMENT_REQUESTED,
+    Status.NEGATIVE_NOTICE,
+    Status.OBJECTION_REVIEW,
+    Status.REVIEW_COMPLETED,
+)
 # Art.82 second para / 739 Art.22: a renewal not decided before expiry is deemed granted.
 _UNDECIDED = _WITHDRAWABLE[1:]
 
-TABLE = TransitionTable({
-    (Status.DRAFT, "submit"): (Status.SUBMITTED, {REGISTRANT}),
-    # Art.53: accept, ask once for all corrections (within 5 WD), or refuse to accept.
-    (Status.SUBMITTED, "accept"): (Status.ACCEPTED, AUTHORITY),
-    (Status.SUBMITTED, "request_corrections"): (Status.CORRECTION_REQUESTED, AUTHORITY),
-    (Status.SUBMITTED, "refuse_acceptance"): (Status.ACCEPTANCE_REFUSED, AUTHORITY),
-    # Art.53(3): no correction notice within 5 WD -> accepted as of the day of receipt.
-    (Status.SUBMITTED, "deem_accepted"): (Status.ACCEPTED, SYSTEM | AUTHORITY),
-    (Status.CORRECTION_REQUESTED, "provide_corrections"): (Status.SUBMITTED, {REGISTRANT}),
-    # Art.91: forwarded to the technical review body; review starts.
-    (Status.ACCEPTED, "start_review"): (Status.IN_REVIEW, {REVIEWER}),
-    # Art.54: supplements, once, all at once; applicant has 1 year.
-    (Status.IN_REVIEW, "request_supplement"): (Status.SUPPLEMENT_REQUESTED, {REVIEWER}),
-    (Status.SUPPLEMENT_REQUESTED, "provide_supplement"): (Status.IN_REVIEW, {REGISTRANT}),
-    # Art.54 third para: no supplement within 1 year -> review terminated, registration refused.
-    (Status.SUPPLEMENT_REQUESTED, "terminate_review"): (Status.REFUSED, AUTHORITY | SYSTEM),
-    # Art.57: intended negative conclusion -> 15 WD to object; objection time not counted.
-    (Status.IN_REVIEW, "propose_negative"): (Status.NEGATIVE_NOTICE, {REVIEWER}),
-    (Status.NEGATIVE_NOTICE, "file_objection"): (Status.OBJECTION_REVIEW, {REGISTRANT}),
-    (Status.NEGATIVE_NOTICE, "close_objection_window"): (Status.REVIEW_COMPLETED, {REVIEWER}),
-    (Status.OBJECTION_REVIEW, "uphold_objection"): (Status.IN_REVIEW, {REVIEWER}),
-    (Status.OBJECTION_REVIEW, "dismiss_objection"): (Status.REVIEW_COMPLETED, {REVIEWER}),
-    (Status.IN_REVIEW, "complete_review"): (Status.REVIEW_COMPLETED, {REVIEWER}),
-    # Art.58, Art.94 (20 WD); conditional approval Art.61-63 / 739 Art.19.
-    (Status.REVIEW_COMPLETED, "approve"): (Status.APPROVED, AUTHORITY),
-    (Status.REVIEW_COMPLETED, "approve_conditionally"): (Status.APPROVED, AUTHORITY),
-    (Status.REVIEW_COMPLETED, "refuse"): (Status.REFUSED, AUTHORITY),
-    # Art.95: certificate (or change document, Art.81) issued within 10 WD of the decision.
-    (Status.APPROVED, "issue_certificate"): (Status.CERTIFICATE_ISSUED, AUTHORITY),
-    **{(s, "withdraw"): (Status.WITHDRAWN, {REGISTRANT}) for s in _WITHDRAWABLE},
-    **{(s, "deem_renewed"): (Status.CERTIFICATE_ISSUED, SYSTEM | AUTHORITY) for s in _UNDECIDED},
-})
+TABLE = TransitionTable(
+    {
+        (Status.DRAFT, "submit"): (Status.SUBMITTED, {REGISTRANT}),
+        # Art.53: accept, ask once for all corrections (within 5 WD), or refuse to accept.
+        (Status.SUBMITTED, "accept"): (Status.ACCEPTED, AUTHORITY),
+        (Status.SUBMITTED, "request_corrections"): (Status.CORRECTION_REQUESTED, AUTHORITY),
+        (Status.SUBMITTED, "refuse_acceptance"): (Status.ACCEPTANCE_REFUSED, AUTHORITY),
+        # Art.53(3): no correction notice within 5 WD -> accepted as of the day of receipt.
+        (Status.SUBMITTED, "deem_accepted"): (Status.ACCEPTED, SYSTEM | AUTHORITY),
+        (Status.CORRECTION_REQUESTED, "provide_corrections"): (Status.SUBMITTED, {REGISTRANT}),
+        # Art.91: forwarded to the technical review body; review starts.
+        (Status.ACCEPTED, "start_review"): (Status.IN_REVIEW, {REVIEWER}),
+        # Art.54: supplements, once, all at once; applicant has 1 year.
+        (Status.IN_REVIEW, "request_supplement"): (Status.SUPPLEMENT_REQUESTED, {REVIEWER}),
+        (Status.SUPPLEMENT_REQUESTED, "provide_supplement"): (Status.IN_REVIEW, {REGISTRANT}),
+        # Art.54 third para: no supplement within 1 year -> review terminated, registration refused.
+        (Status.SUPPLEMENT_REQUESTED, "terminate_review"): (Status.REFUSED, AUTHORITY | SYSTEM),
+        # Art.57: intended negative conclusion -> 15 WD to object; objection time not counted.
+        (Status.IN_REVIEW, "propose_negative"): (Status.NEGATIVE_NOTICE, {REVIEWER}),
+        (Status.NEGATIVE_NOTICE, "file_objection"): (Status.OBJECTION_REVIEW, {REGISTRANT}),
+        (Status.NEGATIVE_NOTICE, "close_objection_window"): (Status.REVIEW_COMPLETED, {REVIEWER}),
+        (Status.OBJECTION_REVIEW, "uphold_objection"): (Status.IN_REVIEW, {REVIEWER}),
+        (Status.OBJECTION_REVIEW, "dismiss_objection"): (Status.REVIEW_COMPLETED, {REVIEWER}),
+        (Status.IN_REVIEW, "complete_review"): (Status.REVIEW_COMPLETED, {REVIEWER}),
+        # Art.58, Art.94 (20 WD); conditional approval Art.61-63 / 739 Art.19.
+        (Status.REVIEW_COMPLETED, "approve"): (Status.APPROVED, AUTHORITY),
+        (Status.REVIEW_COMPLETED, "approve_conditionally"): (Status.APPROVED, AUTHORITY),
+        (Status.REVIEW_COMPLETED, "refuse"): (Status.REFUSED, AUTHORITY),
+        # Art.95: certificate (or change document, Art.81) issued within 10 WD of the decision.
+        (Status.APPROVED, "issue_certificate"): (Status.CERTIFICATE_ISSUED, AUTHORITY),
+        **{(s, "withdraw"): (Status.WITHDRAWN, {REGISTRANT}) for s in _WITHDRAWABLE},
+        **{(s, "deem_renewed"): (Status.CERTIFICATE_ISSUED, SYSTEM | AUTHORITY) for s in _UNDECIDED},
+    }
+)
 
 EDITABLE = frozenset({Status.DRAFT, Status.CORRECTION_REQUESTED})
 FINAL = frozenset({Status.ACCEPTANCE_REFUSED, Status.CERTIFICATE_ISSUED, Status.REFUSED, Status.WITHDRAWN})
 # Statuses in which the regulator has the ball (the reviewer queue).
-REGULATOR_TURN = frozenset({Status.SUBMITTED, Status.ACCEPTED, Status.IN_REVIEW, Status.NEGATIVE_NOTICE,
-                            Status.OBJECTION_REVIEW, Status.REVIEW_COMPLETED, Status.APPROVED})
+REGULATOR_TURN = frozenset(
+    {
+        Status.SUBMITTED,
+        Status.ACCEPTED,
+        Status.IN_REVIEW,
+        Status.NEGATIVE_NOTICE,
+        Status.OBJECTION_REVIEW,
+        Status.REVIEW_COMPLETED,
+        Status.APPROVED,
+    }
+)
 # No.83 Art.17-18: consultations before acceptance and during technical review.
-CONSULTABLE = frozenset({Status.DRAFT, Status.SUBMITTED, Status.CORRECTION_REQUESTED, Status.ACCEPTED,
-                         Status.IN_REVIEW, Status.SUPPLEMENT_REQUESTED, Status.NEGATIVE_NOTICE,
-                         Status.OBJECTION_REVIEW})
+CONSULTABLE = frozenset(
+    {
+        Status.DRAFT,
+        Status.SUBMITTED,
+        Status.CORRECTION_REQUESTED,
+        Status.ACCEPTED,
+        Status.IN_REVIEW,
+        Status.SUPPLEMENT_REQUESTED,
+        Status.NEGATIVE_NOTICE,
+        Status.OBJECTION_REVIEW,
+    }
+)
 
 
 def next_status(status: Status | str, action: str, roles) -> Status:
@@ -106,20 +134,27 @@ class ConsultationStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-CONSULTATION_TABLE = TransitionTable({
-    (ConsultationStatus.SUBMITTED, "answer"): (ConsultationStatus.ANSWERED, {OFFICE, REVIEWER}),
-    (ConsultationStatus.SUBMITTED, "schedule_meeting"): (ConsultationStatus.MEETING_SCHEDULED,
-                                                         {OFFICE, REVIEWER}),
-    (ConsultationStatus.SUBMITTED, "decline"): (ConsultationStatus.DECLINED, {OFFICE, REVIEWER}),
-    (ConsultationStatus.SUBMITTED, "withdraw"): (ConsultationStatus.WITHDRAWN, {REGISTRANT}),
-    (ConsultationStatus.MEETING_SCHEDULED, "issue_minutes"): (ConsultationStatus.MINUTES_ISSUED,
-                                                              {OFFICE, REVIEWER}),
-    (ConsultationStatus.MEETING_SCHEDULED, "withdraw"): (ConsultationStatus.WITHDRAWN, {REGISTRANT}),
-    (ConsultationStatus.MINUTES_ISSUED, "confirm_minutes"): (ConsultationStatus.CLOSED, {REGISTRANT}),
-})
+CONSULTATION_TABLE = TransitionTable(
+    {
+        (ConsultationStatus.SUBMITTED, "answer"): (ConsultationStatus.ANSWERED, {OFFICE, REVIEWER}),
+        (ConsultationStatus.SUBMITTED, "schedule_meeting"): (
+            ConsultationStatus.MEETING_SCHEDULED,
+            {OFFICE, REVIEWER},
+        ),
+        (ConsultationStatus.SUBMITTED, "decline"): (ConsultationStatus.DECLINED, {OFFICE, REVIEWER}),
+        (ConsultationStatus.SUBMITTED, "withdraw"): (ConsultationStatus.WITHDRAWN, {REGISTRANT}),
+        (ConsultationStatus.MEETING_SCHEDULED, "issue_minutes"): (
+            ConsultationStatus.MINUTES_ISSUED,
+            {OFFICE, REVIEWER},
+        ),
+        (ConsultationStatus.MEETING_SCHEDULED, "withdraw"): (ConsultationStatus.WITHDRAWN, {REGISTRANT}),
+        (ConsultationStatus.MINUTES_ISSUED, "confirm_minutes"): (ConsultationStatus.CLOSED, {REGISTRANT}),
+    }
+)
 
-CONSULTATION_OPEN = frozenset({ConsultationStatus.SUBMITTED, ConsultationStatus.MEETING_SCHEDULED,
-                               ConsultationStatus.MINUTES_ISSUED})
+CONSULTATION_OPEN = frozenset(
+    {ConsultationStatus.SUBMITTED, ConsultationStatus.MEETING_SCHEDULED, ConsultationStatus.MINUTES_ISSUED}
+)
 
 
 def next_consultation_status(status: ConsultationStatus | str, action: str, roles) -> ConsultationStatus:
