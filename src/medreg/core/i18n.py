@@ -51,16 +51,33 @@ def catalogue_path(locale: str) -> Path:
 
 @cache
 def get_translations(locale: str) -> NullTranslations:
-    """The gettext object of one locale, compiled in memory from its ``.po`` file."""
-    path = catalogue_path(locale)
-    if locale not in LOCALES or not path.exists():
+    """The gettext object of one locale, compiled in memory from its ``.po`` files.
+
+    ``messages.po`` holds the kernel's strings; each domain may keep its own catalogue beside it
+    (``innovation.po``, ``registration.po`` …) so that teams do not edit one file; all are merged.
+    """
+    if locale not in LOCALES or not catalogue_path(locale).exists():
         return NullTranslations()
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return Translations(fp=buf, domain=DOMAIN)
+    main: Translations | None = None
+    for path in catalogue_paths(locale):
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=locale, domain=DOMAIN)
+        buf = io.BytesIO()
+        write_mo(buf, catalog, use_fuzzy=False)
+        buf.seek(0)
+        part = Translations(fp=buf, domain=DOMAIN)
+        if main is None:
+            main = part
+        else:
+            main.merge(part)
+    return main or NullTranslations()
+
+
+def catalogue_paths(locale: str) -> list[Path]:
+    """``messages.po`` first, then the domain catalogues in name order."""
+    folder = catalogue_path(locale).parent
+    others = sorted(p for p in folder.glob("*.po") if p.name != f"{DOMAIN}.po")
+    return [catalogue_path(locale), *others]
 
 
 def reload_catalogues() -> None:
