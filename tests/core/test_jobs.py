@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, text, update
 from typer.testing import CliRunner
 
 from medreg.cli import app as medreg_app
-from medreg.core import jobs
+from medreg.core import files, jobs
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
@@ -27,6 +27,7 @@ from tests.factories import make_actor
 
 SYSTEM = Actor.system()
 EVENTS, HEAD, JOBS = AuditEvent.__table__, AuditHead.__table__, jobs.Job.__table__
+FILES = files.StoredFile.__table__
 
 
 class SimulatedCrash(BaseException):
@@ -74,10 +75,12 @@ def committed_jobs(engine):
         head = conn.execute(select(HEAD)).first()
         max_event = conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0
         max_job = conn.execute(select(func.max(JOBS.c.id))).scalar() or 0
+        max_file = conn.execute(select(func.max(FILES.c.id))).scalar() or 0
     PROCESSED.clear(), SEEN_FROM_OUTSIDE.clear(), PLAN.clear()
     yield
     with engine.begin() as conn:
         conn.execute(delete(JOBS).where(JOBS.c.id > max_job))
+        conn.execute(delete(FILES).where(FILES.c.id > max_file))
         conn.execute(delete(EVENTS).where(EVENTS.c.id > max_event))
         if head is None:
             conn.execute(delete(HEAD))
@@ -301,6 +304,29 @@ def test_audit_verify_job_resumes_from_its_checkpoint(engine, committed_jobs, mo
     assert saved[1] == first + 10  # resumed after the checkpoint, did not start again at seq 1
     job = _job(job_id)
     assert job.status == "succeeded" and job.result["intact"] is True and job.attempts == 2
+
+
+def test_files_verify_job_finds_damaged_and_missing_files(committed_jobs, monkeypatch, tmp_path):
+    from medreg.core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "file_store_dir", tmp_path / "store")
+    with session_scope() as s:
+        stored = [files.store(s, SYSTEM, filename=f"n{i}.txt", data=f"note {i}\n".encode())
+                  for i in range(12)]
+    job_id = _enqueue("files.verify", batch=10)
+    jobs.run_once("w1")
+    job = _job(job_id)
+    assert job.status == "succeeded" and job.result["intact"] is True and job.done == job.total >= 12
+    damaged = files.path_of(stored[3].sha256)
+    damaged.chmod(0o644)
+    damaged.write_bytes(b"note X\n")
+    files.path_of(stored[11].sha256).unlink()
+    job_id = _enqueue("files.verify", batch=10)
+    jobs.run_once("w1")
+    result = _job(job_id).result
+    assert result["intact"] is False and result["problem_count"] == 2
+    assert {(p["file_id"], p["problem"]) for p in result["problems"]} == {
+        (stored[3].id, "hash_mismatch"), (stored[11].id, "missing")}
 
 
 def test_cli_enqueue_list_show_cancel_and_worker(committed_jobs):

@@ -1,4 +1,6 @@
-"""Built-in job kinds. ``audit.verify``: walk the audit hash chain in batches, with progress and a
+"""Built-in job kinds: ``audit.verify`` and ``files.verify`` (rehash every stored file).
+
+``audit.verify``: walk the audit hash chain in batches, with progress and a
 checkpoint after each batch (the last verified event's ``seq`` and hash), so a restarted worker
 resumes where it stopped. The detailed diagnosis of a broken chain is that of
 :func:`medreg.core.audit.verify_report`, the same as ``medreg audit verify``.
@@ -11,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from medreg.core import audit
+from medreg.core import audit, files
 from medreg.core.accounts import Role
 from medreg.core.errors import ValidationFailed
 from medreg.core.jobs import JobContext, job_handler
@@ -91,3 +93,40 @@ def verify_audit_chain(ctx: JobContext) -> None:
     ctx.set_result({"events": state["checked"], "intact": not problems, "head_seq": head_seq,
                     "head_hash": head_hash, "problems": problems[:PROBLEMS_KEPT],
                     "problem_count": len(problems)})
+
+
+def _validate_files(params: dict) -> dict:
+    unknown = set(params) - {"batch"}
+    if unknown:
+        raise ValidationFailed("Unknown parameter(s) for files.verify: {names}.", field="params",
+                               params={"names": ", ".join(sorted(unknown))})
+    return _validate_verify(params)
+
+
+@job_handler("files.verify", roles=(Role.ADMIN,), validate=_validate_files)
+def verify_stored_files(ctx: JobContext) -> None:
+    """Rehash every stored file on disk (``files.verify``), in id order, checkpointing the last id."""
+    batch = int(ctx.params.get("batch", 1000))
+    state = ctx.checkpoint or {"last_id": 0, "checked": 0, "problem_count": 0, "problems": []}
+    with ctx.session() as s:
+        total = s.scalar(select(func.count()).select_from(files.StoredFile)) or 0
+    while True:
+        with ctx.session() as s:
+            rows = list(s.scalars(select(files.StoredFile).where(files.StoredFile.id > state["last_id"])
+                                  .order_by(files.StoredFile.id).limit(batch)))
+        for row in rows:
+            check = files.verify(row)
+            if not check.ok:
+                state["problem_count"] += 1
+                state["problems"] = (state["problems"] + [asdict(check)])[:PROBLEMS_KEPT]
+            state["last_id"], state["checked"] = row.id, state["checked"] + 1
+        if rows:
+            ctx.save_checkpoint(state, done=state["checked"], total=max(total, state["checked"]),
+                                message=f"verified files up to id {state['last_id']}")
+        if len(rows) < batch:
+            break
+    ctx.progress(state["checked"], max(total, state["checked"]),
+                 "all files intact" if not state["problem_count"]
+                 else f"{state['problem_count']} damaged or missing file(s)")
+    ctx.set_result({"files": state["checked"], "intact": not state["problem_count"],
+                    "problem_count": state["problem_count"], "problems": state["problems"]})
