@@ -66,6 +66,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     uvicorn.run("medreg.web.app:create_app", factory=True, host=host, port=port, reload=reload)
 
 
+@db_app.command("revision")
+def db_revision(message: str = typer.Argument(..., help="What the migration changes.")) -> None:
+    """Developers: autogenerate a migration from the models (compare against MEDREG_DATABASE_URL)."""
+    migrate.revision(message)
+
+
 def fail(err: DomainError) -> None:
     """Print a domain error as one clear line and exit with its code."""
     where = f" [{err.field}]" if err.field else ""
