@@ -68,6 +68,15 @@ def _start_worker(settings: Settings):
     return start()
 
 
+def _stop_worker(handle) -> None:
+    """``start_in_process_worker()`` returns ``(thread, stop_event)``: signal, then wait briefly."""
+    if handle is None:
+        return
+    thread, stop = handle
+    stop.set()
+    thread.join(timeout=10)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -78,9 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            stop = getattr(worker, "stop", None)
-            if callable(stop):
-                stop()
+            _stop_worker(worker)
 
     app = FastAPI(title="medreg", version="0.1.0", lifespan=lifespan,
                   description="高端医疗器械全生命周期监管 · whole life-cycle regulation of high-end "

@@ -1,0 +1,1 @@
+"""Tests of the web kernel: auth, CSRF, errors, i18n, pages."""
