@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from medreg.core import audit, clocks
+from medreg.core.accounts import Organisation
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound
 from medreg.premarket.registration import rules
@@ -160,6 +161,7 @@ def reviewer_queue(session: Session, actor: Actor, today: date) -> list[QueueIte
 # ---- certificates (public) -----------------------------------------------------------------------
 def _cert_read(cert: RegistrationCertificate) -> CertificateRead:
     out = CertificateRead.model_validate(cert)
+    out.registrant_name = cert.registrant.name if cert.registrant else None
     if cert.status == "valid":
         out.renewal_deadline = rules.renewal_deadline(cert.valid_until)
     return out
@@ -179,8 +181,12 @@ def list_certificates(
     stmt = select(RegistrationCertificate)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(
-            or_(RegistrationCertificate.number.ilike(like), RegistrationCertificate.product_name.ilike(like))
+        stmt = stmt.join(Organisation, Organisation.id == RegistrationCertificate.registrant_org_id).where(
+            or_(
+                RegistrationCertificate.number.ilike(like),
+                RegistrationCertificate.product_name.ilike(like),
+                Organisation.name.ilike(like),
+            )
         )
     if registrant_org_id is not None:
         stmt = stmt.where(RegistrationCertificate.registrant_org_id == registrant_org_id)
@@ -239,6 +245,36 @@ def late_obligations(session: Session, actor: Actor, today: date) -> list[Obliga
             return []
         stmt = stmt.where(RegistrationCertificate.registrant_org_id == actor.organisation_id)
     return [ObligationRead.model_validate(o) for o in session.scalars(stmt).unique()]
+
+
+def list_obligations(
+    session: Session,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[ObligationRead]:
+    """Post-approval obligations (Order 47 Art.61-63), earliest deadline first, with the certificate
+    number. A registrant sees its own; the regulator all; the public nothing."""
+    stmt = select(PostApprovalObligation).join(PostApprovalObligation.certificate)
+    if not actor.workflow_roles & _REGULATOR:
+        if REGISTRANT not in actor.roles or actor.organisation_id is None:
+            return []
+        stmt = stmt.where(RegistrationCertificate.registrant_org_id == actor.organisation_id)
+    if status:
+        stmt = stmt.where(PostApprovalObligation.status == status)
+    stmt = (
+        stmt.order_by(PostApprovalObligation.due_on, PostApprovalObligation.id)
+        .limit(max(1, min(limit, 500)))
+        .offset(max(0, offset))
+    )
+    out = []
+    for ob in session.scalars(stmt).unique():
+        read = ObligationRead.model_validate(ob)
+        read.certificate_number = ob.certificate.number
+        out.append(read)
+    return out
 
 
 # ---- consultations -------------------------------------------------------------------------------

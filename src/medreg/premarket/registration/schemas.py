@@ -148,6 +148,7 @@ class ObligationRead(_Read):
     evidence_note: str | None
     fulfilled_on: date | None
     version: int
+    certificate_number: str | None = None  # filled by list_obligations
 
 
 class ChangeDocumentRead(_Read):
@@ -180,6 +181,7 @@ class CertificateRead(_Read):
     deemed_renewal: bool
     previous_certificate_id: int | None
     renewal_deadline: date | None = None  # filled by the query (Order 47 Art.82)
+    registrant_name: str | None = None  # filled by the query (public look-up)
     obligations: list[ObligationRead] = []
     change_documents: list[ChangeDocumentRead] = []
 

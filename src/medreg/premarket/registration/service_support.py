@@ -130,6 +130,27 @@ def check_jurisdiction(actor: Actor, app: RegistrationApplication, action: str) 
         )
 
 
+# Acts done by the system or under conditions the form cannot know; offered only where they apply.
+_SYSTEM_ACTS = frozenset({"deem_accepted", "deem_renewed", "terminate_review"})
+
+
+def allowed_actions(session: Session, actor: Actor, app_id: Any) -> list[str]:
+    """The actions ``actor`` may take on the application now: the transition table for its roles,
+    then ownership and jurisdiction (Order 47 Art.8). The services still check everything again."""
+    app = load(session, actor, app_id)
+    out = []
+    for action in TABLE.allowed_actions(app.status, actor.workflow_roles):
+        if action in _SYSTEM_ACTS and not (action == "terminate_review" and app.supplement_due_on
+                                           and day(None) > app.supplement_due_on):
+            continue
+        try:
+            check_jurisdiction(actor, app, action)
+        except PermissionDenied:
+            continue
+        out.append(action)
+    return out
+
+
 def _same_province(a: str | None, b: str | None) -> bool:
     try:
         return rules.province_abbreviation(a) == rules.province_abbreviation(b)
