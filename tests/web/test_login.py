@@ -51,6 +51,7 @@ def test_rate_limited_with_the_right_password(client, reviewer, db):
         assert login(client, reviewer.username, "wrong password").status_code == 401
     response = login(client, reviewer.username, PASSWORD)
     assert response.status_code == 429
+    assert response.headers["retry-after"] == str(get_settings().login_window_seconds)
     assert "登录失败次数过多" in response.text and 'data-error="rate_limited"' in response.text
     assert client.get("/api/me").status_code == 401
     assert _attempts(db, reviewer.username) == [False] * (limit + 1)
@@ -70,6 +71,7 @@ def test_failed_attempts_are_committed_by_the_real_request_transaction(engine):
             assert login(client, username, PASSWORD).status_code == 429
             token = client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
             assert token.status_code == 429 and token.json()["error"] == "rate_limited"
+            assert token.headers["retry-after"]
         with session_scope() as s:
             rows = s.scalars(select(LoginAttempt.succeeded).where(LoginAttempt.username == username)).all()
         assert rows == [False] * (limit + 2)

@@ -26,7 +26,7 @@ from medreg.core.errors import NotFound
 from medreg.core.i18n import LOCALES, _, normalise_locale, translate_error
 from medreg.core.settings import get_settings
 from medreg.core.templating import LANG_COOKIE, nav_for, render, request_locale
-from medreg.web.errors import error_body
+from medreg.web.errors import error_body, error_headers
 
 pages = pages_router(tags=["pages"])
 api = api_router(prefix="/api", tags=["auth"])
@@ -69,7 +69,7 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
                       {"next": safe_next(next), "username": username[:64],
                        "error": translate_error(result.error, request_locale(request)),
                        "error_code": result.error.code},
-                      status_code=result.error.http_status)
+                      status_code=result.error.http_status, headers=error_headers(result.error))
     login_session(request, result.user)
     return RedirectResponse(safe_next(next), status_code=303)
 
@@ -111,7 +111,8 @@ def create_token(body: TokenRequest, request: Request, session: Session = Depend
     result = auth.check_login(session, username=body.username, password=body.password,
                               client=client_of(request))
     if not result.ok:  # returned, not raised: the failed attempt is committed
-        return JSONResponse(error_body(result.error), status_code=result.error.http_status)
+        return JSONResponse(error_body(result.error), status_code=result.error.http_status,
+                            headers=error_headers(result.error))
     actor = Actor.from_user(result.user)
     token = auth.issue_token(session, actor, result.user.id, body.name,
                              timedelta(days=body.expires_in_days))

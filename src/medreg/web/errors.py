@@ -18,8 +18,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medreg.core import i18n
-from medreg.core.errors import Conflict, DomainError, NotAuthenticated, NotFound, ValidationFailed
+from medreg.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from medreg.core.i18n import _
+from medreg.core.settings import get_settings
 from medreg.core.templating import render, request_locale
 
 log = logging.getLogger(__name__)
@@ -39,11 +47,18 @@ def error_body(err: DomainError) -> dict:
     return {"error": err.code, "message": err.message, "field": err.field, "details": err.details}
 
 
+def error_headers(err: DomainError) -> dict[str, str]:
+    if isinstance(err, NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(err, RateLimited):
+        return {"Retry-After": str(get_settings().login_window_seconds)}
+    return {}
+
+
 def error_response(request: Request, err: DomainError) -> Response:
     """The one place a DomainError becomes a response."""
     if is_api(request):
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(err, NotAuthenticated) else None
-        return JSONResponse(error_body(err), status_code=err.http_status, headers=headers)
+        return JSONResponse(error_body(err), status_code=err.http_status, headers=error_headers(err))
     if (isinstance(err, NotAuthenticated) and request.method == "GET"
             and not request.headers.get("hx-request")):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -53,8 +68,9 @@ def error_response(request: Request, err: DomainError) -> Response:
                "status": err.http_status}
     if request.headers.get("hx-request"):
         return render(request, "errors/_message.html", context, status_code=err.http_status,
-                      headers={"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
-    return render(request, "errors/error.html", context, status_code=err.http_status)
+                      headers={"HX-Retarget": "#messages", "HX-Reswap": "innerHTML", **error_headers(err)})
+    return render(request, "errors/error.html", context, status_code=err.http_status,
+                  headers=error_headers(err))
 
 
 def field_of(loc: tuple | list) -> str:
