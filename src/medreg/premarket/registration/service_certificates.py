@@ -351,6 +351,15 @@ def cancel_certificate(
         raise NotFound(
             "Certificate {id} was not found.", field="certificate_id", params={"id": certificate_id}
         )
+    # Order 47 Art.8: only the authority that issues this certificate cancels it (the registrant's
+    # province for domestic Class II, NMPA otherwise); a bureau may not cancel a national certificate.
+    roles = actor.workflow_roles
+    if "admin" not in roles and not (
+        ("province" in roles and s._same_province(actor.province, cert.registrant.province))
+        if rules.decided_by_province(cert.device_class, cert.origin)
+        else "office" in roles
+    ):
+        raise PermissionDenied("Only the deciding authority cancels a certificate.", field="actor")
     s.check_version(cert, expected_version)
     if cert.status != "valid":
         raise Conflict(
