@@ -145,8 +145,13 @@ def build_world(db: Session) -> World:
     inspectorate = make_org(db, OrgKind.PROVINCIAL_BUREAU, name="Beijing inspectorate", province="Beijing")
     centre = make_org(db, OrgKind.MONITORING_CENTRE, name="National ADR monitoring centre", province=None)
     actors = {
-        "A": w.registrant, "B": w.other_registrant, "PA": w.province, "PO": w.other_province,
-        "OFF": w.office, "EXA": w.experts[0][1], "EXU": w.experts[3][1],
+        "A": w.registrant,
+        "B": w.other_registrant,
+        "PA": w.province,
+        "PO": w.other_province,
+        "OFF": w.office,
+        "EXA": w.experts[0][1],
+        "EXU": w.experts[3][1],
         "HOS": actor_for(make_user(db, Role.HOSPITAL, org=hospital)),
         "INS": actor_for(make_user(db, Role.INSPECTOR, org=inspectorate)),
         "MON": actor_for(make_user(db, Role.MONITORING_CENTRE, org=centre)),
@@ -166,8 +171,15 @@ def build_world(db: Session) -> World:
     isvc.submit(db, a, inv["supplement"], today=t)
     isvc.province_pass(db, w.province, inv["supplement"], "Meets Art.2 of No.83.", today=t)
     isvc.request_supplement(db, off, inv["supplement"], "Add the clinical summary.", today=t)
-    isvc.attach_document(db, a, inv["supplement"], doc_type="supplement", title="Clinical summary",
-                         filename="summary.pdf", data=iw.PDF + b"supplement")
+    isvc.attach_document(
+        db,
+        a,
+        inv["supplement"],
+        doc_type="supplement",
+        title="Clinical summary",
+        filename="summary.pdf",
+        data=iw.PDF + b"supplement",
+    )
     inv["accepted"] = iw.to_accepted(db, w).id
     inv["expert_review"] = iw.to_accepted(db, w).id
     rows = isvc.assign_experts(db, off, inv["expert_review"], [e.id for e, _ in w.experts[:3]], today=t)
@@ -175,9 +187,13 @@ def build_world(db: Session) -> World:
     inv["notice"] = iw.to_notice(db, w).id
     notice_id = iq.get_for(db, off, inv["notice"]).notices[0].id
     world.ids["notice"] = notice_id
-    obj = isvc.file_objection(db, Actor.public(), notice_id, {"name": "Dr Objector", "contact": "obj@example.org",
-                                                              "text": "The patent does not cover the pump."},
-                              today=t)
+    obj = isvc.file_objection(
+        db,
+        Actor.public(),
+        notice_id,
+        {"name": "Dr Objector", "contact": "obj@example.org", "text": "The patent does not cover the pump."},
+        today=t,
+    )
     world.ids["objection"] = obj.id
     inv["decision_pending"] = iw.to_notice(db, w).id
     isvc.close_notice(db, off, inv["decision_pending"], today=AFTER_NOTICE)
@@ -203,10 +219,16 @@ def _build_registration(db: Session, world: World) -> None:
         rsvc.start_review(db, off, reg[name], on=wd(4, d0))
         rsvc.complete_review(db, off, reg[name], "Safe and effective.", on=wd(30, d0))
     rsvc.approve_conditionally(
-        db, off, reg["conditional"],
-        {"ground": "life_threatening",
-         "conditions": [{"description": "Complete the 2-year follow-up", "due_on": "2027-06-30"}]},
-        password=PASSWORD, on=wd(35, d0))
+        db,
+        off,
+        reg["conditional"],
+        {
+            "ground": "life_threatening",
+            "conditions": [{"description": "Complete the 2-year follow-up", "due_on": "2027-06-30"}],
+        },
+        password=PASSWORD,
+        on=wd(35, d0),
+    )
     cert = rsvc.issue_certificate(db, off, reg["conditional"], on=wd(38, d0))
     world.ids["certificate"] = cert.id
     pa = world.actors["PA"]  # domestic Class II: the Beijing bureau decides (Order 47 Art.8)
@@ -220,8 +242,15 @@ def _build_registration(db: Session, world: World) -> None:
     world.ids["obligation"] = rq.obligations_for(db, off, cert.id)[0].id
     world.ids["evidence"] = files.store(db, a, filename="follow-up.pdf", data=iw.PDF + b"evidence").id
     world.ids["consultation"] = rsvc.request_consultation(
-        db, a, {"innovation_application_id": world.inv["approved"], "topic": "clinical_trial_protocol",
-                "question": "Is a single-arm trial acceptable?"}, on=d0).id
+        db,
+        a,
+        {
+            "innovation_application_id": world.inv["approved"],
+            "topic": "clinical_trial_protocol",
+            "question": "Is a single-arm trial acceptable?",
+        },
+        on=d0,
+    ).id
 
 
 # --- the actions (one callable per matrix row) ------------------------------------------------------
@@ -256,86 +285,134 @@ ACTIONS = {
     ("innovation draft", "list"): lambda db, w, x: listed(iq.list_for(db, x), w.inv["draft"]),
     ("innovation draft", "view"): lambda db, w, x: iq.get_for(db, x, w.inv["draft"]),
     ("innovation draft", "update_draft"): lambda db, w, x: isvc.update_draft(
-        db, x, w.inv["draft"], {"product_name": "Renamed"}),
+        db, x, w.inv["draft"], {"product_name": "Renamed"}
+    ),
     ("innovation draft", "submit"): lambda db, w, x: isvc.submit(db, x, w.inv["draft"], today=T),
     ("innovation draft", "withdraw"): lambda db, w, x: isvc.withdraw(db, x, w.inv["draft"], R, today=T),
     ("innovation province_review", "view"): lambda db, w, x: iq.get_for(db, x, w.inv["province_review"]),
     ("innovation province_review", "province_pass"): lambda db, w, x: isvc.province_pass(
-        db, x, w.inv["province_review"], R, today=T),
+        db, x, w.inv["province_review"], R, today=T
+    ),
     ("innovation province_review", "province_refuse"): lambda db, w, x: isvc.province_refuse(
-        db, x, w.inv["province_review"], R, today=T),
+        db, x, w.inv["province_review"], R, today=T
+    ),
     ("innovation submitted", "list"): lambda db, w, x: listed(iq.list_for(db, x), w.inv["submitted"]),
     ("innovation submitted", "view"): lambda db, w, x: iq.get_for(db, x, w.inv["submitted"]),
     ("innovation submitted", "timeline"): lambda db, w, x: iq.timeline(db, x, w.inv["submitted"]),
     ("innovation submitted", "accept"): lambda db, w, x: isvc.accept(db, x, w.inv["submitted"], today=T),
     ("innovation submitted", "request_supplement"): lambda db, w, x: isvc.request_supplement(
-        db, x, w.inv["submitted"], R, today=T),
+        db, x, w.inv["submitted"], R, today=T
+    ),
     ("innovation submitted", "refuse_acceptance"): lambda db, w, x: isvc.refuse_acceptance(
-        db, x, w.inv["submitted"], R, today=T),
-    ("innovation submitted", "withdraw"): lambda db, w, x: isvc.withdraw(db, x, w.inv["submitted"], R, today=T),
+        db, x, w.inv["submitted"], R, today=T
+    ),
+    ("innovation submitted", "withdraw"): lambda db, w, x: isvc.withdraw(
+        db, x, w.inv["submitted"], R, today=T
+    ),
     ("innovation supplement_req.", "provide_supplement"): lambda db, w, x: isvc.provide_supplement(
-        db, x, w.inv["supplement"], "Summary attached.", today=T),
+        db, x, w.inv["supplement"], "Summary attached.", today=T
+    ),
     ("innovation accepted", "assign_experts"): lambda db, w, x: isvc.assign_experts(
-        db, x, w.inv["accepted"], [e.id for e, _ in w.w.experts[:3]], today=T),
+        db, x, w.inv["accepted"], [e.id for e, _ in w.w.experts[:3]], today=T
+    ),
     ("innovation expert_review", "view"): lambda db, w, x: iq.get_for(db, x, w.inv["expert_review"]),
     ("innovation expert_review", "see_expert_identity"): _visible_assignments,
     ("innovation expert_review", "conclude"): lambda db, w, x: isvc.conclude(
-        db, x, w.inv["expert_review"], "reject", R, today=T),
+        db, x, w.inv["expert_review"], "reject", R, today=T
+    ),
     ("expert assignment", "view"): lambda db, w, x: expert_queries.get_assignment(db, x, w.ids["assignment"]),
     ("expert assignment", "give_opinion"): lambda db, w, x: isvc.give_opinion(
-        db, x, w.ids["assignment"], "agree", "Novel and valuable.", PASSWORD),
+        db, x, w.ids["assignment"], "agree", "Novel and valuable.", PASSWORD
+    ),
     ("expert pool", "list"): lambda db, w, x: expert_queries.list_experts(db, x),
     ("public notice", "list"): lambda db, w, x: listed(iq.public_notices(db, T), w.ids["notice"]),
     ("public notice", "file_objection"): lambda db, w, x: isvc.file_objection(
-        db, x, w.ids["notice"], {"name": "Someone", "contact": "s@example.org", "text": "Another objection."},
-        today=T),
+        db,
+        x,
+        w.ids["notice"],
+        {"name": "Someone", "contact": "s@example.org", "text": "Another objection."},
+        today=T,
+    ),
     ("public notice", "list_objections"): lambda db, w, x: iq.objections_for(db, x, w.inv["notice"]),
     ("public notice", "answer_objection"): lambda db, w, x: isvc.answer_objection(
-        db, x, w.ids["objection"], "The patent covers the pump (claim 3)."),
+        db, x, w.ids["objection"], "The patent covers the pump (claim 3)."
+    ),
     ("public notice", "close_notice"): lambda db, w, x: isvc.close_notice(db, x, w.inv["notice"], today=T),
     ("innovation decision_pending", "decide"): lambda db, w, x: isvc.decide(
-        db, x, w.inv["decision_pending"], approve=True, reasons=None, password=PASSWORD, today=LATER),
+        db, x, w.inv["decision_pending"], approve=True, reasons=None, password=PASSWORD, today=LATER
+    ),
     ("innovation approved", "terminate"): lambda db, w, x: isvc.terminate(
-        db, x, w.inv["approved"], "applicant_request", R),
+        db, x, w.inv["approved"], "applicant_request", R
+    ),
     ("dossier document (draft)", "download"): lambda db, w, x: document_response(
-        db, x, w.inv["draft"], w.ids["doc_draft"]),
+        db, x, w.inv["draft"], w.ids["doc_draft"]
+    ),
     ("dossier document (submitted)", "download"): lambda db, w, x: document_response(
-        db, x, w.inv["submitted"], w.ids["doc_submitted"]),
+        db, x, w.inv["submitted"], w.ids["doc_submitted"]
+    ),
     ("dossier document (submitted)", "attach"): lambda db, w, x: isvc.attach_document(
-        db, x, w.inv["submitted"], doc_type="supplement", title="Late", filename="late.pdf", data=iw.PDF + b"late"),
+        db,
+        x,
+        w.inv["submitted"],
+        doc_type="supplement",
+        title="Late",
+        filename="late.pdf",
+        data=iw.PDF + b"late",
+    ),
     ("registration (new)", "create"): lambda db, w, x: rsvc.create_application(db, x, initial(), on=T),
     ("registration draft", "list"): lambda db, w, x: listed(rq.list_applications(db, x), w.reg["draft"]),
     ("registration draft", "view"): lambda db, w, x: rq.get_application(db, x, w.reg["draft"]),
     ("registration draft", "update"): lambda db, w, x: rsvc.update_application(
-        db, x, w.reg["draft"], {"model_spec": "HM-4"}),
+        db, x, w.reg["draft"], {"model_spec": "HM-4"}
+    ),
     ("registration draft", "submit"): lambda db, w, x: rsvc.submit(db, x, w.reg["draft"], on=T),
-    ("registration submitted", "list"): lambda db, w, x: listed(rq.list_applications(db, x), w.reg["submitted"]),
+    ("registration submitted", "list"): lambda db, w, x: listed(
+        rq.list_applications(db, x), w.reg["submitted"]
+    ),
     ("registration submitted", "view"): lambda db, w, x: rq.get_application(db, x, w.reg["submitted"]),
     ("registration submitted", "history"): lambda db, w, x: rq.application_history(db, x, w.reg["submitted"]),
-    ("registration submitted", "accept"): lambda db, w, x: rsvc.accept(db, x, w.reg["submitted"], on=wd(2, T)),
-    ("registration submitted", "withdraw"): lambda db, w, x: rsvc.withdraw(db, x, w.reg["submitted"], R, on=T),
+    ("registration submitted", "accept"): lambda db, w, x: rsvc.accept(
+        db, x, w.reg["submitted"], on=wd(2, T)
+    ),
+    ("registration submitted", "withdraw"): lambda db, w, x: rsvc.withdraw(
+        db, x, w.reg["submitted"], R, on=T
+    ),
     ("registration accepted", "start_review"): lambda db, w, x: rsvc.start_review(
-        db, x, w.reg["accepted"], on=wd(4, T)),
+        db, x, w.reg["accepted"], on=wd(4, T)
+    ),
     ("registration review_completed", "approve"): lambda db, w, x: rsvc.approve(
-        db, x, w.reg["review_completed"], password=PASSWORD, on=wd(35, T)),
+        db, x, w.reg["review_completed"], password=PASSWORD, on=wd(35, T)
+    ),
     ("certificate", "list"): lambda db, w, x: listed(rq.list_certificates(db, x), w.ids["certificate"]),
     ("certificate", "view"): lambda db, w, x: rq.get_certificate(db, x, w.ids["certificate"]),
     ("certificate", "cancel"): lambda db, w, x: cancel_certificate(db, x, w.ids["certificate"], R),
     ("certificate (class II)", "cancel"): lambda db, w, x: cancel_certificate(db, x, w.ids["cert_class2"], R),
     ("obligation", "list"): lambda db, w, x: listed(rq.list_obligations(db, x), w.ids["obligation"]),
     ("obligation", "of_certificate"): lambda db, w, x: listed(
-        rq.obligations_for(db, x, w.ids["certificate"]), w.ids["obligation"]),
+        rq.obligations_for(db, x, w.ids["certificate"]), w.ids["obligation"]
+    ),
     ("obligation", "fulfil"): lambda db, w, x: rsvc.fulfil_obligation(
-        db, x, w.ids["obligation"], evidence_file_id=w.ids["evidence"], on=date(2026, 1, 5)),
+        db, x, w.ids["obligation"], evidence_file_id=w.ids["evidence"], on=date(2026, 1, 5)
+    ),
     ("obligation", "mark_late"): lambda db, w, x: rsvc.mark_late_obligations(db, x, date(2027, 7, 1)),
     ("consultation (new)", "request"): lambda db, w, x: rsvc.request_consultation(
-        db, x, {"innovation_application_id": w.inv["approved"], "topic": "major_safety",
-                "question": "Haemolysis limits?"}, on=T),
+        db,
+        x,
+        {
+            "innovation_application_id": w.inv["approved"],
+            "topic": "major_safety",
+            "question": "Haemolysis limits?",
+        },
+        on=T,
+    ),
     ("consultation", "list"): lambda db, w, x: listed(rq.list_consultations(db, x), w.ids["consultation"]),
     ("consultation", "view"): lambda db, w, x: rq.get_consultation(db, x, w.ids["consultation"]),
     ("consultation", "answer"): lambda db, w, x: rsvc.answer_consultation(
-        db, x, w.ids["consultation"], "A single-arm trial is acceptable.", on=T),
-    ("consultation", "withdraw"): lambda db, w, x: rsvc.withdraw_consultation(db, x, w.ids["consultation"], on=T),
+        db, x, w.ids["consultation"], "A single-arm trial is acceptable.", on=T
+    ),
+    ("consultation", "withdraw"): lambda db, w, x: rsvc.withdraw_consultation(
+        db, x, w.ids["consultation"], on=T
+    ),
 }
 
 
@@ -384,8 +461,9 @@ def cell(world_session):
 CASES = [(res, act, role, exp[role]) for res, act, exp in parse_matrix() for role in ROLES]
 
 
-@pytest.mark.parametrize("resource,action,role,expected", CASES,
-                         ids=[f"{r}|{a}|{who}" for r, a, who, _ in CASES])
+@pytest.mark.parametrize(
+    "resource,action,role,expected", CASES, ids=[f"{r}|{a}|{who}" for r, a, who, _ in CASES]
+)
 def test_matrix(cell, resource, action, role, expected):
     db, world = cell
     fn = ACTIONS[(resource, action)]
