@@ -45,9 +45,9 @@ def import_optional(module_name: str):
         raise
 
 
-def include_domain_routers(app: FastAPI, modules: tuple[str, ...] = DOMAIN_ROUTERS) -> list[str]:
+def include_domain_routers(app: FastAPI, modules: tuple[str, ...] | None = None) -> list[str]:
     included = []
-    for name in modules:
+    for name in DOMAIN_ROUTERS if modules is None else modules:
         module = import_optional(name)
         if module is None:
             log.info("router module %s not present; skipped", name)
