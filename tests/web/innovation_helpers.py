@@ -53,9 +53,12 @@ def web_world(db: Session) -> WebWorld:
 
 def upload_dossier(client: TestClient, headers: dict, app_id: int, *, is_domestic: bool = True) -> None:
     for i, doc in enumerate(required_documents(is_domestic=is_domestic, patent_kind="granted")):
-        r = client.post(f"/api/innovation/applications/{app_id}/documents", headers=headers,
-                        data={"doc_type": doc.value, "title": f"{doc.value} file"},
-                        files={"file": (f"{doc.value}.pdf", PDF + f"web{i}".encode(), "application/pdf")})
+        r = client.post(
+            f"/api/innovation/applications/{app_id}/documents",
+            headers=headers,
+            data={"doc_type": doc.value, "title": f"{doc.value} file"},
+            files={"file": (f"{doc.value}.pdf", PDF + f"web{i}".encode(), "application/pdf")},
+        )
         assert r.status_code == 201, r.text
 
 
@@ -81,4 +84,54 @@ def log_in(client: TestClient, actor: Actor) -> str:
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "page carries a csrf_token field"
+    return match.group(1)
+
+
+def browser(app, actor: Actor | None = None) -> tuple[TestClient, str]:
+    """A separate browser (cookie jar) logged in as ``actor`` (anonymous if None), and its CSRF token."""
+    client = TestClient(app, follow_redirects=False)
+    if actor is None:
+        return client, csrf_from(client.get("/login").text)
+    return client, log_in(client, actor)
+
+
+def to_stage(db: Session, ww: WebWorld, stage: str):
+    """An application moved by the services (real legal day) to ``stage``: draft, submitted
+    (province_review), accepted, expert_review, public_notice. Committed for the web requests."""
+    from medreg.premarket.innovation import service
+    from tests.premarket.innovation_world import complete_draft
+
+    w = ww.w
+    app = complete_draft(db, w, patent_grant_date=GRANTED)
+    steps = ["draft", "province_review", "accepted", "expert_review", "public_notice"]
+    if steps.index(stage) >= 1:
+        service.submit(db, w.registrant, app.id)
+    if steps.index(stage) >= 2:
+        service.province_pass(db, w.province, app.id, "Meets Art.2 of No.83.")
+        service.accept(db, w.office, app.id)
+    if steps.index(stage) >= 3:
+        service.assign_experts(db, w.office, app.id, [e.id for e, _a in w.experts[:3]])
+    if steps.index(stage) >= 4:
+        from medreg.premarket.experts import queries as eq
+
+        by_user = {a.user_id: a for _e, a in w.experts}
+        for e, _a in w.experts[:3]:
+            mine = eq.my_assignments(db, by_user[e.user_id])
+            service.give_opinion(
+                db, by_user[e.user_id], mine[0].id, "agree", "Novel and valuable.", w.password
+            )
+        service.conclude(db, w.office, app.id, "propose", "The experts agree.")
+    db.commit()
+    return app
+
+
+def version_in(html: str) -> str:
+    match = re.search(r'data-testid="version">(\d+)<', html)
+    assert match, "the case page shows the version"
+    return match.group(1)
+
+
+def status_in(html: str) -> str:
+    match = re.search(r'data-testid="status" data-status="([a-z_]+)"', html)
+    assert match, "the page shows the status"
     return match.group(1)

@@ -33,8 +33,11 @@ def test_whole_flow_through_the_api(client, ww, db, monkeypatch):
     app_id, v = app["id"], app["version"]
     assert app["status"] == "draft" and app["patent_number"].startswith("ZL")
 
-    r = client.patch(f"{API}/applications/{app_id}", headers=reg,
-                     json={"intended_use": "Bridge to transplant", "expected_version": v})
+    r = client.patch(
+        f"{API}/applications/{app_id}",
+        headers=reg,
+        json={"intended_use": "Bridge to transplant", "expected_version": v},
+    )
     assert r.status_code == 200 and r.json()["intended_use"] == "Bridge to transplant"
     upload_dossier(client, reg, app_id)
     elig = client.get(f"{API}/applications/{app_id}/eligibility", headers=reg).json()
@@ -49,19 +52,26 @@ def test_whole_flow_through_the_api(client, ww, db, monkeypatch):
     assert [q["application_id"] for q in queue] == [app_id] and queue[0]["due_on"]
 
     v = r.json()["version"]
-    r = client.post(f"{API}/applications/{app_id}/province-pass", headers=prov,
-                    json={"opinion": "Meets Art.2 of No.83.", "expected_version": v})
+    r = client.post(
+        f"{API}/applications/{app_id}/province-pass",
+        headers=prov,
+        json={"opinion": "Meets Art.2 of No.83.", "expected_version": v},
+    )
     assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
-    r = client.post(f"{API}/applications/{app_id}/accept", headers=office,
-                    json={"expected_version": r.json()["version"]})
+    r = client.post(
+        f"{API}/applications/{app_id}/accept", headers=office, json={"expected_version": r.json()["version"]}
+    )
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
     assert r.json()["acceptance_no"].startswith("CQTS")
 
     cands = client.get("/api/experts/candidates", params={"application_id": app_id}, headers=office).json()
     chosen = [c["expert"]["id"] for c in cands if c["eligible"] and not c["conflicted"]][:3]
     assert len(chosen) == 3
-    r = client.post(f"{API}/applications/{app_id}/assign-experts", headers=office,
-                    json={"expert_ids": chosen, "expected_version": r.json()["version"]})
+    r = client.post(
+        f"{API}/applications/{app_id}/assign-experts",
+        headers=office,
+        json={"expert_ids": chosen, "expected_version": r.json()["version"]},
+    )
     assert r.status_code == 201, r.text
     detail = _status(client, ww, app_id)
     assert detail["application"]["status"] == "expert_review" and len(detail["assignments"]) == 3
@@ -71,15 +81,21 @@ def test_whole_flow_through_the_api(client, ww, db, monkeypatch):
         eh = ww.h(by_expert[eid])
         mine = client.get("/api/experts/assignments", params={"pending": True}, headers=eh).json()
         assert [m["application_id"] for m in mine] == [app_id]
-        r = client.post(f"/api/experts/assignments/{mine[0]['id']}/opinion", headers=eh,
-                        json={"opinion": opinion, "reasoning": "Reasoned opinion text.", "password": PASSWORD})
+        r = client.post(
+            f"/api/experts/assignments/{mine[0]['id']}/opinion",
+            headers=eh,
+            json={"opinion": opinion, "reasoning": "Reasoned opinion text.", "password": PASSWORD},
+        )
         assert r.status_code == 200 and r.json()["opinion"] == opinion, r.text
         assert r.json()["signature_id"]
     assert client.get("/api/experts/assignments", params={"pending": True}, headers=eh).json() == []
 
     v = _status(client, ww, app_id)["application"]["version"]
-    r = client.post(f"{API}/applications/{app_id}/conclude", headers=office,
-                    json={"outcome": "propose", "reasons": "Majority agrees.", "expected_version": v})
+    r = client.post(
+        f"{API}/applications/{app_id}/conclude",
+        headers=office,
+        json={"outcome": "propose", "reasons": "Majority agrees.", "expected_version": v},
+    )
     assert r.status_code == 200 and r.json()["status"] == "public_notice", r.text
 
     # The public: no login; the CSRF token comes with the notice list.
@@ -88,8 +104,12 @@ def test_whole_flow_through_the_api(client, ww, db, monkeypatch):
     assert r.status_code == 200
     notice = next(n for n in r.json() if n["application_id"] == app_id)
     assert notice["open"] and notice["product_name"] == draft()["product_name"]
-    body = {"name": "Li Lei", "organisation": "Some hospital", "contact": "li@example.org",
-            "text": "The claimed novelty was published in 2019."}
+    body = {
+        "name": "Li Lei",
+        "organisation": "Some hospital",
+        "contact": "li@example.org",
+        "text": "The claimed novelty was published in 2019.",
+    }
     assert client.post(f"{API}/notices/{notice['id']}/objections", json=body).status_code == 403
     token = r.headers["X-CSRF-Token"]
     r = client.post(f"{API}/notices/{notice['id']}/objections", json=body, headers={"X-CSRF-Token": token})
@@ -102,26 +122,41 @@ def test_whole_flow_through_the_api(client, ww, db, monkeypatch):
     v = _status(client, ww, app_id)["application"]["version"]
     r = client.post(f"{API}/applications/{app_id}/close-notice", headers=office, json={"expected_version": v})
     assert r.status_code == 409 and r.json()["field"] == "today"  # the notice still runs
-    r = client.post(f"{API}/objections/{objection_id}/answer", headers=office,
-                    json={"answer": "The 2019 paper describes a different pump."})
+    r = client.post(
+        f"{API}/objections/{objection_id}/answer",
+        headers=office,
+        json={"answer": "The 2019 paper describes a different pump."},
+    )
     assert r.status_code == 200 and r.json()["answered_at"], r.text
 
     move_today(monkeypatch, 30)
     r = client.post(f"{API}/applications/{app_id}/close-notice", headers=office, json={"expected_version": v})
     assert r.status_code == 200 and r.json()["status"] == "decision_pending", r.text
     v = r.json()["version"]
-    r = client.post(f"{API}/applications/{app_id}/decide", headers=office,
-                    json={"approve": True, "password": "wrong password", "expected_version": v})
+    r = client.post(
+        f"{API}/applications/{app_id}/decide",
+        headers=office,
+        json={"approve": True, "password": "wrong password", "expected_version": v},
+    )
     assert r.status_code == 422 and r.json()["field"] == "password"
-    r = client.post(f"{API}/applications/{app_id}/decide", headers=office,
-                    json={"approve": True, "password": PASSWORD, "expected_version": v})
+    r = client.post(
+        f"{API}/applications/{app_id}/decide",
+        headers=office,
+        json={"approve": True, "password": PASSWORD, "expected_version": v},
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     timeline = client.get(f"{API}/applications/{app_id}/timeline", headers=reg).json()
     actions = [e["action"] for e in timeline["events"]]
     assert actions[0] == "create_draft" and actions[-2:] == ["sign", "approve"]
-    r = client.post(f"{API}/applications/{app_id}/terminate", headers=office,
-                    json={"ground": "patent_rights_lost", "reasons": "The core patent was invalidated.",
-                          "expected_version": r.json()["version"]})
+    r = client.post(
+        f"{API}/applications/{app_id}/terminate",
+        headers=office,
+        json={
+            "ground": "patent_rights_lost",
+            "reasons": "The core patent was invalidated.",
+            "expected_version": r.json()["version"],
+        },
+    )
     assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
     assert db.scalar(select(func.count()).select_from(Objection)) >= 1
 
@@ -135,8 +170,10 @@ def test_documents_download_only_for_those_who_see_the_case(client, ww):
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert r.headers["content-type"] == "application/pdf"
     for other in (ww.other_registrant, ww.office):  # a draft is invisible to the office too
-        assert client.get(f"{API}/applications/{app_id}/documents/{doc['id']}",
-                          headers=ww.h(other)).status_code == 404
+        assert (
+            client.get(f"{API}/applications/{app_id}/documents/{doc['id']}", headers=ww.h(other)).status_code
+            == 404
+        )
     assert client.get(f"{API}/applications/{app_id}/documents/{doc['id']}").status_code == 401
 
 
@@ -144,8 +181,11 @@ def test_supplement_and_withdraw(client, ww, db):
     fh, office = ww.h(ww.foreign), ww.h(ww.office)
     app_id = client.post(f"{API}/applications", json=draft(), headers=fh).json()["id"]
     upload_dossier(client, fh, app_id, is_domestic=False)
-    r = client.patch(f"{API}/applications/{app_id}", json={"technical_field": "cardiac surgery",
-                                                          "expected_version": 1}, headers=fh)
+    r = client.patch(
+        f"{API}/applications/{app_id}",
+        json={"technical_field": "cardiac surgery", "expected_version": 1},
+        headers=fh,
+    )
     assert r.json()["version"] == 2
     r = client.post(f"{API}/applications/{app_id}/submit", json={"expected_version": 1}, headers=fh)
     assert r.status_code == 409 and r.json()["field"] == "expected_version"  # stale: someone edited
@@ -153,22 +193,37 @@ def test_supplement_and_withdraw(client, ww, db):
     v = _status(client, ww, app_id, ww.foreign)["application"]["version"]
     r = client.post(f"{API}/applications/{app_id}/submit", json={"expected_version": v}, headers=fh)
     assert r.json()["status"] == "submitted"  # overseas: straight to the office (No.83 Art.5)
-    r = client.post(f"{API}/applications/{app_id}/request-supplement", headers=office,
-                    json={"items": "Translate the IFU into Chinese.", "expected_version": r.json()["version"]})
+    r = client.post(
+        f"{API}/applications/{app_id}/request-supplement",
+        headers=office,
+        json={"items": "Translate the IFU into Chinese.", "expected_version": r.json()["version"]},
+    )
     assert r.json()["status"] == "supplement_requested"
     v = r.json()["version"]
-    r = client.post(f"{API}/applications/{app_id}/provide-supplement", headers=fh,
-                    json={"note": "Translated.", "expected_version": v})
+    r = client.post(
+        f"{API}/applications/{app_id}/provide-supplement",
+        headers=fh,
+        json={"note": "Translated.", "expected_version": v},
+    )
     assert r.status_code == 422 and r.json()["field"] == "documents"
-    r = client.post(f"{API}/applications/{app_id}/documents", headers=fh,
-                    data={"doc_type": "supplement", "title": "IFU (zh)"},
-                    files={"file": ("ifu-zh.pdf", b"%PDF-1.4\n% zh ifu\n%%EOF\n", "application/pdf")})
+    r = client.post(
+        f"{API}/applications/{app_id}/documents",
+        headers=fh,
+        data={"doc_type": "supplement", "title": "IFU (zh)"},
+        files={"file": ("ifu-zh.pdf", b"%PDF-1.4\n% zh ifu\n%%EOF\n", "application/pdf")},
+    )
     assert r.status_code == 201, r.text
-    r = client.post(f"{API}/applications/{app_id}/provide-supplement", headers=fh,
-                    json={"note": "Translated.", "expected_version": v})
+    r = client.post(
+        f"{API}/applications/{app_id}/provide-supplement",
+        headers=fh,
+        json={"note": "Translated.", "expected_version": v},
+    )
     assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
-    r = client.post(f"{API}/applications/{app_id}/withdraw", headers=fh,
-                    json={"reason": "Strategy changed.", "expected_version": r.json()["version"]})
+    r = client.post(
+        f"{API}/applications/{app_id}/withdraw",
+        headers=fh,
+        json={"reason": "Strategy changed.", "expected_version": r.json()["version"]},
+    )
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
     assert db.get(InnovationApplication, app_id).withdrawal_reason == "Strategy changed."
     n = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_id == str(app_id)))

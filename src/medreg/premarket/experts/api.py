@@ -39,11 +39,17 @@ class OpinionBody(BaseModel):
 
 
 @router.get("", response_model=list[ExpertRead])
-def list_experts(active: bool | None = None, field: str | None = Query(None, max_length=100),
-                 limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0),
-                 session: Session = Db, actor: Actor = Who):
-    return queries.list_experts(session, actor, active=active, field_of_expertise=field, limit=limit,
-                                offset=offset)
+def list_experts(
+    active: bool | None = None,
+    field: str | None = Query(None, max_length=100),
+    limit: int = Query(200, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Db,
+    actor: Actor = Who,
+):
+    return queries.list_experts(
+        session, actor, active=active, field_of_expertise=field, limit=limit, offset=offset
+    )
 
 
 @router.post("", response_model=ExpertRead, status_code=201)
@@ -80,6 +86,7 @@ def get_assignment(assignment_id: int, session: Session = Db, actor: Actor = Who
 
 @router.post("/assignments/{assignment_id}/opinion", response_model=AssignmentRead)
 def give_opinion(assignment_id: int, body: OpinionBody, session: Session = Db, actor: Actor = Who):
-    a = innovation.give_opinion(session, actor, assignment_id, body.opinion.value, body.reasoning,
-                                body.password)
+    a = innovation.give_opinion(
+        session, actor, assignment_id, body.opinion.value, body.reasoning, body.password
+    )
     return AssignmentRead.model_validate(a)

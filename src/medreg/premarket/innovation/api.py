@@ -106,9 +106,14 @@ Who = Depends(require_login)
 
 # --- read side ---------------------------------------------------------------------------------
 @router.get("/applications", response_model=list[ApplicationRead])
-def list_applications(status: str | None = None, q: str | None = Query(None, max_length=200),
-                      limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
-                      session: Session = Db, actor: Actor = Who):
+def list_applications(
+    status: str | None = None,
+    q: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    session: Session = Db,
+    actor: Actor = Who,
+):
     return queries.list_for(session, actor, status, q=q, limit=limit, offset=offset)
 
 
@@ -148,8 +153,13 @@ def get_tasks(session: Session = Db, actor: Actor = Who):
 
 
 @router.get("/notices", response_model=list[NoticeRead])
-def get_notices(request: Request, response: Response, current: bool = False, session: Session = Db,
-                actor: Actor = Depends(current_actor)):
+def get_notices(
+    request: Request,
+    response: Response,
+    current: bool = False,
+    session: Session = Db,
+    actor: Actor = Depends(current_actor),
+):
     response.headers[CSRF_HEADER] = csrf_token(request)
     return queries.public_notices(session, current_only=current)
 
@@ -167,11 +177,24 @@ def update_application(app_id: int, body: DraftPatch, session: Session = Db, act
 
 
 @router.post("/applications/{app_id}/documents", status_code=201)
-def attach_document(app_id: int, doc_type: DocType = Form(...), title: str = Form(..., max_length=200),
-                    file: UploadFile = File(...), session: Session = Db, actor: Actor = Who) -> dict:
-    doc = service.attach_document(session, actor, app_id, doc_type=doc_type.value, title=title,
-                                  filename=file.filename or "", data=file.file,
-                                  declared_mime=file.content_type)
+def attach_document(
+    app_id: int,
+    doc_type: DocType = Form(...),
+    title: str = Form(..., max_length=200),
+    file: UploadFile = File(...),
+    session: Session = Db,
+    actor: Actor = Who,
+) -> dict:
+    doc = service.attach_document(
+        session,
+        actor,
+        app_id,
+        doc_type=doc_type.value,
+        title=title,
+        filename=file.filename or "",
+        data=file.file,
+        declared_mime=file.content_type,
+    )
     return {"id": doc.id, "doc_type": doc.doc_type, "title": doc.title, "stored_file_id": doc.stored_file_id}
 
 
@@ -182,26 +205,31 @@ def submit(app_id: int, body: Versioned, session: Session = Db, actor: Actor = W
 
 @router.post("/applications/{app_id}/provide-supplement", response_model=ApplicationRead)
 def provide_supplement(app_id: int, body: NoteBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.provide_supplement(session, actor, app_id, body.note,
-                                            expected_version=body.expected_version))
+    return _read(
+        service.provide_supplement(session, actor, app_id, body.note, expected_version=body.expected_version)
+    )
 
 
 @router.post("/applications/{app_id}/withdraw", response_model=ApplicationRead)
 def withdraw(app_id: int, body: ReasonBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.withdraw(session, actor, app_id, body.reason, expected_version=body.expected_version))
+    return _read(
+        service.withdraw(session, actor, app_id, body.reason, expected_version=body.expected_version)
+    )
 
 
 # --- province and office -------------------------------------------------------------------------
 @router.post("/applications/{app_id}/province-pass", response_model=ApplicationRead)
 def province_pass(app_id: int, body: OpinionBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.province_pass(session, actor, app_id, body.opinion,
-                                       expected_version=body.expected_version))
+    return _read(
+        service.province_pass(session, actor, app_id, body.opinion, expected_version=body.expected_version)
+    )
 
 
 @router.post("/applications/{app_id}/province-refuse", response_model=ApplicationRead)
 def province_refuse(app_id: int, body: ReasonsBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.province_refuse(session, actor, app_id, body.reasons,
-                                         expected_version=body.expected_version))
+    return _read(
+        service.province_refuse(session, actor, app_id, body.reasons, expected_version=body.expected_version)
+    )
 
 
 @router.post("/applications/{app_id}/accept", response_model=ApplicationRead)
@@ -211,29 +239,47 @@ def accept(app_id: int, body: Versioned, session: Session = Db, actor: Actor = W
 
 @router.post("/applications/{app_id}/request-supplement", response_model=ApplicationRead)
 def request_supplement(app_id: int, body: ItemsBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.request_supplement(session, actor, app_id, body.items,
-                                            expected_version=body.expected_version))
+    return _read(
+        service.request_supplement(session, actor, app_id, body.items, expected_version=body.expected_version)
+    )
 
 
 @router.post("/applications/{app_id}/refuse-acceptance", response_model=ApplicationRead)
 def refuse_acceptance(app_id: int, body: ReasonsBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.refuse_acceptance(session, actor, app_id, body.reasons,
-                                           expected_version=body.expected_version))
+    return _read(
+        service.refuse_acceptance(
+            session, actor, app_id, body.reasons, expected_version=body.expected_version
+        )
+    )
 
 
 @router.post("/applications/{app_id}/assign-experts", status_code=201)
 def assign_experts(app_id: int, body: AssignBody, session: Session = Db, actor: Actor = Who) -> dict:
-    rows = service.assign_experts(session, actor, app_id, body.expert_ids, leader_id=body.leader_id,
-                                  expected_version=body.expected_version)
+    rows = service.assign_experts(
+        session,
+        actor,
+        app_id,
+        body.expert_ids,
+        leader_id=body.leader_id,
+        expected_version=body.expected_version,
+    )
     return {"assignments": [{"id": a.id, "expert_id": a.expert_id, "is_leader": a.is_leader} for a in rows]}
 
 
 @router.post("/applications/{app_id}/conclude", response_model=ApplicationRead)
 def conclude(app_id: int, body: ConcludeBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.conclude(session, actor, app_id, body.outcome, body.reasons,
-                                  determined_class=body.determined_class,
-                                  notice_working_days=body.notice_working_days,
-                                  expected_version=body.expected_version))
+    return _read(
+        service.conclude(
+            session,
+            actor,
+            app_id,
+            body.outcome,
+            body.reasons,
+            determined_class=body.determined_class,
+            notice_working_days=body.notice_working_days,
+            expected_version=body.expected_version,
+        )
+    )
 
 
 @router.post("/applications/{app_id}/close-notice", response_model=ApplicationRead)
@@ -243,14 +289,26 @@ def close_notice(app_id: int, body: Versioned, session: Session = Db, actor: Act
 
 @router.post("/applications/{app_id}/decide", response_model=ApplicationRead)
 def decide(app_id: int, body: DecideBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.decide(session, actor, app_id, approve=body.approve, reasons=body.reasons,
-                                password=body.password, expected_version=body.expected_version))
+    return _read(
+        service.decide(
+            session,
+            actor,
+            app_id,
+            approve=body.approve,
+            reasons=body.reasons,
+            password=body.password,
+            expected_version=body.expected_version,
+        )
+    )
 
 
 @router.post("/applications/{app_id}/terminate", response_model=ApplicationRead)
 def terminate(app_id: int, body: TerminateBody, session: Session = Db, actor: Actor = Who):
-    return _read(service.terminate(session, actor, app_id, body.ground.value, body.reasons,
-                                   expected_version=body.expected_version))
+    return _read(
+        service.terminate(
+            session, actor, app_id, body.ground.value, body.reasons, expected_version=body.expected_version
+        )
+    )
 
 
 @router.post("/objections/{objection_id}/answer", response_model=ObjectionRead)
@@ -260,7 +318,8 @@ def answer_objection(objection_id: int, body: AnswerBody, session: Session = Db,
 
 # --- anyone: objections during a notice (No.83 Art.10, CMDE Art.24-25) ---------------------------
 @router.post("/notices/{notice_id}/objections", status_code=201)
-def file_objection(notice_id: int, body: ObjectionIn, session: Session = Db,
-                   actor: Actor = Depends(current_actor)) -> dict:
+def file_objection(
+    notice_id: int, body: ObjectionIn, session: Session = Db, actor: Actor = Depends(current_actor)
+) -> dict:
     obj = service.file_objection(session, actor, notice_id, body)
     return {"id": obj.id, "notice_id": obj.notice_id, "submitted_at": obj.submitted_at}

@@ -61,6 +61,9 @@ ACTION_LABELS = {
     "attach_document": _("Document attached"),
     "publish_notice": _("Notice published"),
     "sign": _("Electronic signature"),
+    "conclude": _("Conclusion"),
+    "decide": _("Decision"),
+    "assign_expert": _("Expert assigned"),
 }
 
 CLOCK_LABELS = {
