@@ -174,6 +174,7 @@ def list_certificates(
     q: str | None = None,
     registrant_org_id: int | None = None,
     status: str | None = None,
+    application_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[CertificateRead]:
@@ -192,6 +193,8 @@ def list_certificates(
         stmt = stmt.where(RegistrationCertificate.registrant_org_id == registrant_org_id)
     if status:
         stmt = stmt.where(RegistrationCertificate.status == status)
+    if application_id is not None:  # the certificate an initial or renewal application produced
+        stmt = stmt.where(RegistrationCertificate.application_id == application_id)
     stmt = (
         stmt.order_by(RegistrationCertificate.id.desc()).limit(max(1, min(limit, 500))).offset(max(0, offset))
     )
