@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from medreg.core.settings import Settings, get_settings
-from medreg.web import auth_pages
+from medreg.web import auth_pages, jobs_pages
 from medreg.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -106,5 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_pages.pages)
     app.include_router(auth_pages.token_api)
     app.include_router(auth_pages.api)
+    app.include_router(jobs_pages.pages)
+    app.include_router(jobs_pages.api)
     app.state.domain_routers = include_domain_routers(app)
     return app
