@@ -15,9 +15,9 @@ from medreg.core.jobs_cli import app as jobs_app
 from medreg.core.jobs_cli import worker_cmd
 from medreg.core.users_cli import app as users_app
 from medreg.demo import app as demo_app
-from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.experts.cli import app as experts_app
 from medreg.premarket.innovation.cli import app as innovation_app
+from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.registration.cli import app as registration_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",

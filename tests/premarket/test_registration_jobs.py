@@ -36,7 +36,9 @@ class FakeContext:
 
 def test_runs_both_steps_as_the_system(db, monkeypatch):
     seen = []
-    monkeypatch.setattr(service, "mark_late_obligations", lambda s, a, t: seen.append(("late", a, t)) or [1, 2])
+    monkeypatch.setattr(
+        service, "mark_late_obligations", lambda s, a, t: seen.append(("late", a, t)) or [1, 2]
+    )
     monkeypatch.setattr(service, "apply_deemed_renewals", lambda s, a, t: seen.append(("renew", a, t)) or [])
     ctx = FakeContext(db, {"today": "2027-01-04"})
     registration_jobs.daily(ctx)
