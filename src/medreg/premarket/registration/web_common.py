@@ -44,7 +44,7 @@ ACTION_LABELS = {
     "uphold_objection": _("Uphold the objection"),
     "dismiss_objection": _("Dismiss the objection"),
     "complete_review": _("Give a favourable review opinion"),
-    "approve": _("Approve"),
+    "approve": _("Approve the registration"),
     "approve_conditionally": _("Approve with conditions"),
     "refuse": _("Refuse registration"),
     "issue_certificate": _("Issue the certificate"),
