@@ -76,18 +76,21 @@ def test_registrant_drafts_and_submits_through_the_forms(app, w, db):
     page = browser.get("/registration/new")
     assert page.status_code == 200 and 'id="application-form"' in page.text
     assert f'<option value="{w.innovation_id}"' in page.text  # the approved innovative application
-    created = post(browser, "/registration/new", {**initial(), "innovation_application_id": str(w.innovation_id)})
+    created = post(browser, "/registration/new",
+                   {**initial(), "innovation_application_id": str(w.innovation_id)})
     assert created.status_code == 303
     case_url = created.headers["location"].split("?")[0]
     case = browser.get(case_url)
     assert status_of(case.text) == "draft"
     assert 'data-testid="innovative"' in case.text and 'data-testid="priority"' in case.text
     assert 'data-action="submit"' in case.text and 'data-action="accept"' not in case.text
-    done = post(browser, f"{case_url}/act/submit", {"expected_version": version_in(case.text, "action-submit")})
+    done = post(browser, f"{case_url}/act/submit",
+                {"expected_version": version_in(case.text, "action-submit")})
     assert done.status_code == 303
     case = browser.get(case_url)
     assert status_of(case.text) == "submitted"
     assert 'data-clock="registration.acceptance"' in case.text and 'data-event="submit"' in case.text
+    assert re.search(r'<time datetime="[0-9T:.-]+\+08:00">', case.text)  # Beijing time
     assert "registration" in browser.get("/registration/").text
 
     # The other registrant may not know the case exists; the regulator sees it in the queue.
@@ -102,6 +105,9 @@ def test_registrant_drafts_and_submits_through_the_forms(app, w, db):
     assert {'data-action="accept"', 'data-action="request_corrections"'} <= set(
         re.findall(r'data-action="[a-z_]+"', office_case))
     assert 'data-action="withdraw"' not in office_case
+    # A provincial bureau sees the Class III case but may not act on it (Order 47 Art.8).
+    province_case = as_user(app, w.beijing.username).get(case_url).text
+    assert status_of(province_case) == "submitted" and 'data-action="accept"' not in province_case
 
 
 def test_bad_form_input_is_shown_next_to_its_field_and_nothing_is_written(app, w, db):
@@ -137,7 +143,8 @@ def test_signed_decision_needs_the_password_then_issues_the_certificate(app, w, 
     wrong = post(office, f"{url}/act/approve", {"expected_version": version, "password": "guess"})
     assert wrong.status_code == 422
     assert 'id="approve-password-error"' in wrong.text and status_of(wrong.text) == "review_completed"
-    stale = post(office, f"{url}/act/approve", {"expected_version": str(int(version) - 1), "password": PASSWORD})
+    stale = post(office, f"{url}/act/approve",
+                 {"expected_version": str(int(version) - 1), "password": PASSWORD})
     assert stale.status_code == 409 and 'data-field="expected_version"' in stale.text
     ok = post(office, f"{url}/act/approve", {"expected_version": version, "password": PASSWORD})
     assert ok.status_code == 303
@@ -190,12 +197,12 @@ def test_conditional_approval_shows_the_obligation_late_badge_and_fulfilment(app
     mine = registrant.get(cert_url.split("?")[0]).text
     assert 'data-testid="late"' in mine and 'id="apply-renewal"' in mine
     form_id = f"fulfil-{ob.id}"
+    cert_id = cert_url.split("/")[-1].split("?")[0]
     empty = post(registrant, f"/registration/obligations/{ob.id}/fulfil",
-                 {"expected_version": version_in(mine, form_id), "certificate_id": cert_url.split("/")[-1].split("?")[0]})
+                 {"expected_version": version_in(mine, form_id), "certificate_id": cert_id})
     assert empty.status_code == 422 and 'data-field="evidence"' in empty.text
     done = post(registrant, f"/registration/obligations/{ob.id}/fulfil",
-                {"expected_version": version_in(mine, form_id),
-                 "certificate_id": cert_url.split("/")[-1].split("?")[0]},
+                {"expected_version": version_in(mine, form_id), "certificate_id": cert_id},
                 files={"evidence": ("report.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
                                     "application/pdf")})
     assert done.status_code == 303, done.text

@@ -24,6 +24,7 @@ from medreg.core.clock import to_shanghai
 from medreg.core.deps import api_router, current_actor, get_session, require_login
 from medreg.premarket.registration import queries, rules, service, service_certificates
 from medreg.premarket.registration import service_support as support
+from medreg.premarket.registration.rules import ConditionalGround
 from medreg.premarket.registration.schemas import (
     CertificateRead,
     ClockRead,
@@ -36,7 +37,6 @@ from medreg.premarket.registration.schemas import (
     RegistrationRead,
     RegistrationUpdate,
 )
-from medreg.premarket.registration.rules import ConditionalGround
 
 router = api_router(prefix="/api/registration", tags=["registration"])
 

@@ -37,6 +37,7 @@ from medreg.premarket.registration.pages_forms import (
     render_consultations,
     see_other,
     text,
+    timeline_of,
     version_of,
 )
 from medreg.premarket.registration.web_common import labels
@@ -107,7 +108,7 @@ def case(request: Request, app_id: int, session: Session = Db, actor: Actor = Wh
 @router.get("/registration/{app_id:int}/timeline")
 def timeline(request: Request, app_id: int, session: Session = Db, actor: Actor = Who):
     return render(request, "registration/_timeline.html",
-                  {**labels(), "timeline": queries.application_history(session, actor, app_id)})
+                  {**labels(), "timeline": timeline_of(session, actor, app_id)})
 
 
 @router.post("/registration/{app_id:int}/act/{action}")
@@ -135,7 +136,8 @@ def queue(request: Request, session: Session = Db, actor: Actor = Regulator):
 
 @router.get("/registration/obligations")
 def obligations(request: Request, status: str | None = Query(default=None, max_length=16),
-                session: Session = Db, actor: Actor = Depends(require_roles("reviewer", "registrant", "admin"))):
+                session: Session = Db,
+                actor: Actor = Depends(require_roles("reviewer", "registrant", "admin"))):
     items = queries.list_obligations(session, actor, status=status or None, limit=500)
     return render(request, "registration/obligations.html",
                   {**labels(), "items": items, "status": status, "today": today_shanghai()})

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from medreg.core.actor import Actor
-from medreg.core.clock import today_shanghai
+from medreg.core.clock import to_shanghai, today_shanghai
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
 from medreg.core.templating import render, request_locale
@@ -50,8 +50,10 @@ class FormError:
         return self.form == form and (name is None or self.field == name)
 
 
-def form_error(request: Request, form: str, err: DomainError, values: FormData | dict | None = None) -> FormError:
-    kept = {k: v for k, v in (values or {}).items() if k not in ("csrf_token", "password") and isinstance(v, str)}
+def form_error(request: Request, form: str, err: DomainError,
+               values: FormData | dict | None = None) -> FormError:
+    kept = {k: v for k, v in (values or {}).items()
+            if k not in ("csrf_token", "password") and isinstance(v, str)}
     return FormError(form=form, message=translate_error(err, request_locale(request)), field=err.field,
                      code=err.code, values=kept, details=err.details)
 
@@ -187,6 +189,12 @@ ACTIONS = {
 SIGNED = frozenset({"approve", "approve_conditionally", "refuse"})
 
 
+def timeline_of(session: Session, actor: Actor, app_id: int) -> list[dict]:
+    """The audit events of an application, their instants in Beijing time."""
+    return [{"at": to_shanghai(e.at), "action": e.action, "actor": e.actor_username, "note": e.note}
+            for e in queries.application_history(session, actor, app_id)]
+
+
 def render_case(request: Request, session: Session, actor: Actor, app_id: int,
                 error: FormError | None = None, status_code: int = 200) -> Response:
     """The case page: fields, clocks, documents and notices, consultations, timeline, and the forms
@@ -202,7 +210,7 @@ def render_case(request: Request, session: Session, actor: Actor, app_id: int,
         "today": today,
         "clocks": queries.application_clocks(session, actor, app_id, today),
         "allowed": support.allowed_actions(session, actor, app_id),
-        "timeline": queries.application_history(session, actor, app_id),
+        "timeline": timeline_of(session, actor, app_id),
         "certificate": produced[0] if produced else None,
         "base_certificate": queries.get_certificate(session, actor, app.registration_id)
         if app.registration_id else None,
