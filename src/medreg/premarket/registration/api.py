@@ -11,11 +11,9 @@ with a 4xx status (``medreg.web.errors``).
 # see each body model as a real class, not as a string.
 
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from fastapi import Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from medreg.core import clock
@@ -24,23 +22,42 @@ from medreg.core.clock import to_shanghai
 from medreg.core.deps import api_router, current_actor, get_session, require_login
 from medreg.premarket.registration import queries, rules, service, service_certificates
 from medreg.premarket.registration import service_support as support
-from medreg.premarket.registration.rules import ConditionalGround
+from medreg.premarket.registration.api_bodies import (
+    MAX_ID,
+    AnswerBody,
+    ApplicationDetail,
+    ApproveBody,
+    ConditionalBody,
+    ConsultationBody,
+    ConsultationDetail,
+    CreateBody,
+    FulfilBody,
+    MeetingBody,
+    MinutesBody,
+    NotesBody,
+    ObjectionBody,
+    ObligationOut,
+    ReasonBody,
+    ReasonsBody,
+    RefuseBody,
+    RequestBody,
+    SummaryBody,
+    TimelineEvent,
+    UpdateBody,
+    Versioned,
+)
 from medreg.premarket.registration.schemas import (
     CertificateRead,
-    ClockRead,
-    ConditionIn,
     ConsultationCreate,
     ConsultationRead,
     ObligationRead,
     QueueItem,
     RegistrationCreate,
     RegistrationRead,
-    RegistrationUpdate,
 )
 
 router = api_router(prefix="/api/registration", tags=["registration"])
 
-MAX_ID = 2**31 - 1  # the integer columns' range: larger ids are bad input, not a database error
 AppId = Path(ge=1, le=MAX_ID, description="registration application id")
 CertId = Path(ge=1, le=MAX_ID, description="certificate id")
 ObligationId = Path(ge=1, le=MAX_ID, description="obligation id")
@@ -49,132 +66,6 @@ Word = Query(default=None, max_length=32, pattern=r"^[a-z_]+$")
 Search = Query(default=None, max_length=200, pattern=r"^[^\x00]*$")
 Limit = Query(default=50, ge=1, le=500)
 Offset = Query(default=0, ge=0, le=1_000_000)
-
-
-def _no_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL: refuse it here, as bad input."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text cannot contain NUL characters")
-    if isinstance(value, dict):
-        for v in value.values():
-            _no_nul(v)
-    elif isinstance(value, list):
-        for v in value:
-            _no_nul(v)
-    return value
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_nul(cls, data: Any) -> Any:
-        return _no_nul(data)
-
-
-class Versioned(Body):
-    expected_version: int = Field(ge=1, le=MAX_ID, description="the version you saw")
-
-
-def _text(**kw) -> Any:
-    return Field(min_length=1, max_length=20_000, **kw)
-
-
-class CreateBody(Body, RegistrationCreate):
-    innovation_application_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    registration_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-
-
-class UpdateBody(Versioned, RegistrationUpdate):
-    pass
-
-
-class NotesBody(Versioned):
-    notes: str = _text()
-
-
-class ReasonsBody(Versioned):
-    reasons: str = _text()
-
-
-class ReasonBody(Versioned):
-    reason: str = _text()
-
-
-class RequestBody(Versioned):
-    request: str = _text()
-
-
-class ObjectionBody(Versioned):
-    objection: str = _text()
-
-
-class AnswerBody(Versioned):
-    answer: str = _text()
-
-
-class SummaryBody(Versioned):
-    summary: str = _text()
-
-
-class ApproveBody(Versioned):
-    password: str = Field(min_length=1, max_length=1024)
-    reasons: str | None = Field(default=None, max_length=20_000)
-
-
-class RefuseBody(Versioned):
-    password: str = Field(min_length=1, max_length=1024)
-    reasons: str = _text()
-
-
-class ConditionalBody(Versioned):
-    password: str = Field(min_length=1, max_length=1024)
-    ground: ConditionalGround
-    conditions: list[ConditionIn] = Field(min_length=1, max_length=50)
-    valid_until: date | None = None
-    reasons: str | None = Field(default=None, max_length=20_000)
-
-
-class MeetingBody(Versioned):
-    meeting_on: date
-    details: str = _text()
-
-
-class MinutesBody(Versioned):
-    minutes: str = _text()
-
-
-class FulfilBody(Versioned):
-    evidence_file_id: int = Field(ge=1, le=MAX_ID)
-    note: str | None = Field(default=None, max_length=20_000)
-
-
-class ConsultationBody(Body, ConsultationCreate):
-    innovation_application_id: int = Field(ge=1, le=MAX_ID)
-    registration_application_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-
-
-class ApplicationDetail(BaseModel):
-    application: RegistrationRead
-    clocks: list[ClockRead]
-    allowed_actions: list[str]
-
-
-class TimelineEvent(BaseModel):
-    at: datetime  # Asia/Shanghai
-    actor: str
-    action: str
-    note: str | None
-
-
-class ObligationOut(ObligationRead):
-    late: bool  # Order 47 Art.63: not fulfilled by its deadline (or fulfilled after it)
-
-
-class ConsultationDetail(BaseModel):
-    consultation: ConsultationRead
-    clock: ClockRead | None
 
 
 def _today() -> date:
