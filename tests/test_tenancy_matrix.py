@@ -502,3 +502,91 @@ def test_docs_print_the_same_matrix():
     for res, act, exp in parse_matrix():
         row = " ".join([res, act, *(exp[r] for r in ROLES)])
         assert re.sub(r"\s+", " ", row) in cells, f"docs/security-model.md lacks the row: {row}"
+    for route, exp in parse_http_matrix():
+        row = " ".join([f"`{route}`", *(str(exp[r]) for r in ROLES)])
+        assert row in cells, f"docs/security-model.md lacks the HTTP row: {row}"
+
+
+# --- the same policy over HTTP, for a sample of routes ----------------------------------------------
+# Status codes as each role (bearer token for /api, session cookie for pages): 401 = API without
+# login, 303 = a page redirecting the public to /login. Placeholders name ids of the world.
+HTTP_MATRIX = """
+route                                                   A   B   PA  PO  OFF EXA EXU HOS INS MON ADM PUB
+/api/innovation/applications/{inv.submitted}            200 404 200 404 200 404 404 404 404 404 404 401
+/api/innovation/applications/{inv.expert_review}        200 404 200 404 200 200 404 404 404 404 404 401
+/api/innovation/applications/{inv.draft}                200 404 404 404 404 404 404 404 404 404 404 401
+/innovation/{inv.submitted}                             200 404 200 404 200 404 404 404 404 404 404 303
+/innovation/{inv.draft}                                 200 404 404 404 404 404 404 404 404 404 404 303
+/innovation/{inv.submitted}/documents/{doc_submitted}   200 404 200 404 200 404 404 404 404 404 404 303
+/api/innovation/applications/{inv.notice}/objections    200 404 200 404 200 200 404 404 404 404 404 401
+/public/notices                                         200 200 200 200 200 200 200 200 200 200 200 200
+/api/registration/applications/{reg.submitted}          200 404 200 200 200 404 404 404 404 404 200 401
+/api/registration/applications/{reg.draft}              200 404 404 404 404 404 404 404 404 404 404 401
+/registration/{reg.submitted}                           200 404 200 200 200 404 404 404 404 404 200 303
+/api/registration/certificates/{certificate}            200 200 200 200 200 200 200 200 200 200 200 200
+/api/registration/consultations/{consultation}          200 404 404 404 200 404 404 404 404 404 200 401
+/registration/consultations/{consultation}              200 404 404 404 200 404 404 404 404 404 200 303
+/api/experts                                            403 403 403 403 200 403 403 403 403 403 200 401
+/api/experts/assignments/{assignment}                   404 404 404 404 200 200 404 404 404 404 200 401
+"""
+
+
+def parse_http_matrix() -> list[tuple[str, dict[str, int]]]:
+    rows = []
+    for line in HTTP_MATRIX.strip().splitlines()[1:]:
+        route, *cells = line.split()
+        rows.append((route, dict(zip(ROLES, map(int, cells), strict=True))))
+    return rows
+
+
+def resolve(route: str, world: World) -> str:
+    def value(m: re.Match) -> str:
+        group, _, key = m.group(1).rpartition(".")
+        return str({"inv": world.inv, "reg": world.reg, "": world.ids}[group][key])
+
+    return re.sub(r"\{([\w.]+)\}", value, route)
+
+
+@pytest.fixture(scope="module")
+def http(world_session):
+    """An app bound to the module's world; a client per role (token for /api, cookie for pages)."""
+    from fastapi.testclient import TestClient
+
+    from medreg.core import auth
+    from medreg.web.app import create_app
+    from tests.web.conftest import bind_session, login
+
+    session, world = world_session
+    app = create_app()
+    bind_session(app, session)
+    tokens = {
+        r: auth.issue_token(session, a, a.user_id, "matrix") for r, a in world.actors.items() if a.user_id
+    }
+    session.commit()
+    clients = {}
+    for role, actor in world.actors.items():
+        client = TestClient(app, follow_redirects=False, raise_server_exceptions=False).__enter__()
+        if actor.user_id is not None:
+            assert login(client, actor.username).status_code == 303, role
+        clients[role] = client
+    yield world, clients, tokens
+    for client in clients.values():
+        client.__exit__(None, None, None)
+
+
+HTTP_CASES = [(route, role, exp[role]) for route, exp in parse_http_matrix() for role in ROLES]
+
+
+@pytest.mark.parametrize("route,role,expected", HTTP_CASES, ids=[f"{r}|{who}" for r, who, _ in HTTP_CASES])
+def test_http_matrix(http, route, role, expected):
+    world, clients, tokens = http
+    headers = (
+        {"Authorization": f"Bearer {tokens[role]}"} if route.startswith("/api/") and role in tokens else {}
+    )
+    client = clients[role]
+    if route.startswith("/api/") and headers:  # API as a token client (no cookie session involved)
+        client = clients["PUB"]
+    response = client.get(resolve(route, world), headers=headers)
+    assert response.status_code == expected, f"{ROLE_NAMES[role]} GET {route}: {response.text[:300]}"
+    if expected == 303:
+        assert response.headers["location"].startswith("/login?next=")
