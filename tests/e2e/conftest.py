@@ -132,8 +132,10 @@ def live_server() -> Iterator[LiveServer]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(live_server):
+    """Per module: Playwright's sync API runs an event loop while open, so it must be closed before
+    other browser tests (tests/web/test_browser.py) start their own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
