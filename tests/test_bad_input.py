@@ -82,14 +82,9 @@ def _walk(routes):
             yield r.path, r
 
 
-METADATA: dict[tuple[str, str, str], list] = {}  # (method, path, param) -> pydantic constraints
-
-
 def _flat(dependant, out, key=("", "")):
     for where, fields in (("path", dependant.path_params), ("query", dependant.query_params)):
         out += [Param(f.name, where, f.field_info.annotation, f.field_info.is_required()) for f in fields]
-        for f in fields:
-            METADATA.setdefault((*key, f.name), []).extend(f.field_info.metadata)
     for f in dependant.body_params:
         kind = type(f.field_info).__name__  # Body | Form | File
         where = {"Form": "form", "File": "file"}.get(kind, "json")
@@ -454,35 +449,9 @@ def get_cases(route: Route, world) -> list[tuple[str, str]]:
     return cases
 
 
-def unbounded_ids(route: Route) -> set[str]:
-    """Integer path parameters without an upper bound: a 40-digit id overflows the database integer
-    (SQLite OverflowError, PostgreSQL NumericValueOutOfRange) and becomes a 500. Known bug, reported;
-    bound them with ``Path(ge=1, le=2**63 - 1)`` as ``registration/api.py`` does (``MAX_ID``)."""
-    out = set()
-    for p in route.params:
-        bounded = any(getattr(m, "le", None) or getattr(m, "lt", None) for m in _metadata(route, p.name))
-        if p.where == "path" and _base_type(p.annotation) is int and not bounded:
-            out.add(f"huge {p.name}")
-    return out
-
-
-def _metadata(route: Route, name: str) -> list:
-    return METADATA.get((route.method, route.path, name), [])
-
-
 def finish(route: Route, problems: list[tuple[str, str]]) -> None:
-    """Fail on any problem; only the known unbounded-id bug alone makes an expected failure."""
-    known = unbounded_ids(route)
-    other = [
-        f"{who}: {what}" for who, what in problems if not (what.startswith("500") and _label(who) in known)
-    ]
-    assert not other, f"{route}:\n" + "\n".join(other)
-    if problems:
-        pytest.xfail(f"known bug: unbounded integer id in {route} gives 500: " + ", ".join(sorted(known)))
-
-
-def _label(who: str) -> str:
-    return who.split(" / ", 1)[-1]
+    """Fail on any problem (a 40-digit id included: ids are bounded by ``RecordId``, never a 500)."""
+    assert not problems, f"{route}:\n" + "\n".join(f"{who}: {what}" for who, what in problems)
 
 
 @pytest.mark.skipif(DISCOVERY_ERROR is None, reason="the app starts")

@@ -43,4 +43,5 @@ CASES = [
 @pytest.mark.parametrize(("what", "in_code", "law", "article", "trigger"), CASES, ids=[c[0] for c in CASES])
 def test_limit_in_code_equals_the_article(what, in_code, law, article, trigger):
     row = time_limit(law, article, trigger)
-    assert in_code == (row.limit_value, row.limit_unit), f"{what}: code {in_code}, {row.law} Art.{row.article}"
+    assert in_code == (row.limit_value, row.limit_unit), (
+        f"{what}: code {in_code}, {row.law} Art.{row.article}")

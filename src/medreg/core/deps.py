@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from medreg.core import auth
@@ -31,6 +32,11 @@ from medreg.core.db import get_sessionmaker
 from medreg.core.errors import NotAuthenticated, PermissionDenied
 from medreg.core.i18n import _
 from medreg.core.security import constant_time_equals, sha256_hex
+
+# Integer primary keys are PostgreSQL ``integer``: a larger id in a URL is bad input (422 naming the
+# parameter), never an overflow inside the database driver (a 500).
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_FIELD = "csrf_token"

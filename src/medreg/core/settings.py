@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(default=8 * 3600)
     cookie_secure: bool = Field(default=False, description="Set True behind HTTPS.")
     default_locale: str = Field(default="zh_CN")
-    run_worker_in_process: bool = Field(default=True, description="Demo: run the job worker in the web process.")
+    run_worker_in_process: bool = Field(default=True,
+                                        description="Demo: run the job worker in the web process.")
     sql_echo: bool = False
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from medreg.core import jobs
 from medreg.core.actor import Actor
-from medreg.core.deps import api_router, get_session, pages_router, require_login
+from medreg.core.deps import RecordId, api_router, get_session, pages_router, require_login
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
 
@@ -69,7 +69,7 @@ def api_list(status: str | None = None, kind: str | None = None, limit: int = 50
 
 
 @api.get("/{job_id}", response_model=JobRead)
-def api_get(job_id: int, session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+def api_get(job_id: RecordId, session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
     return JobRead.of(jobs.get(session, actor, job_id))
 
 
@@ -80,7 +80,8 @@ def api_start(body: JobStart, session: Session = Depends(get_session),
 
 
 @api.post("/{job_id}/cancel", response_model=JobRead)
-def api_cancel(job_id: int, session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+def api_cancel(job_id: RecordId, session: Session = Depends(get_session),
+               actor: Actor = Depends(require_login)):
     return JobRead.of(jobs.cancel(session, actor, job_id))
 
 
@@ -95,7 +96,7 @@ def page_list(request: Request, session: Session = Depends(get_session),
 
 
 @pages.get("/{job_id}", name="job")
-def page_detail(job_id: int, request: Request, session: Session = Depends(get_session),
+def page_detail(job_id: RecordId, request: Request, session: Session = Depends(get_session),
                 actor: Actor = Depends(require_login)) -> Response:
     return render(request, "jobs/detail.html",
                   {"job": jobs.get(session, actor, job_id), "status_labels": STATUS_LABELS})
@@ -109,7 +110,7 @@ def page_start(kind: str = Form(...), session: Session = Depends(get_session),
 
 
 @pages.post("/{job_id}/cancel")
-def page_cancel(job_id: int, session: Session = Depends(get_session),
+def page_cancel(job_id: RecordId, session: Session = Depends(get_session),
                 actor: Actor = Depends(require_login)) -> Response:
     jobs.cancel(session, actor, job_id)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

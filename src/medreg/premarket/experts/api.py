@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
-from medreg.core.deps import api_router, get_session, require_login
+from medreg.core.deps import RecordId, api_router, get_session, require_login
 from medreg.premarket.experts import queries, service
 from medreg.premarket.experts.models import Opinion
 from medreg.premarket.experts.schemas import (
@@ -58,13 +58,14 @@ def add_expert(body: ExpertIn, session: Session = Db, actor: Actor = Who):
 
 
 @router.patch("/{expert_id}", response_model=ExpertRead)
-def update_expert(expert_id: int, body: ExpertUpdate, session: Session = Db, actor: Actor = Who):
+def update_expert(expert_id: RecordId, body: ExpertUpdate, session: Session = Db, actor: Actor = Who):
     data = body.model_dump(exclude_unset=True)
     return ExpertRead.model_validate(service.update_expert(session, actor, expert_id, data))
 
 
 @router.post("/{expert_id}/interests", status_code=201)
-def declare_interest(expert_id: int, body: InterestIn, session: Session = Db, actor: Actor = Who) -> dict:
+def declare_interest(expert_id: RecordId, body: InterestIn, session: Session = Db,
+                     actor: Actor = Who) -> dict:
     interest = service.declare_interest(session, actor, expert_id, body)
     return {"id": interest.id, "expert_id": interest.expert_id, "kind": interest.kind}
 
@@ -80,12 +81,12 @@ def my_assignments(pending: bool = False, session: Session = Db, actor: Actor = 
 
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentRead)
-def get_assignment(assignment_id: int, session: Session = Db, actor: Actor = Who):
+def get_assignment(assignment_id: RecordId, session: Session = Db, actor: Actor = Who):
     return AssignmentRead.model_validate(queries.get_assignment(session, actor, assignment_id))
 
 
 @router.post("/assignments/{assignment_id}/opinion", response_model=AssignmentRead)
-def give_opinion(assignment_id: int, body: OpinionBody, session: Session = Db, actor: Actor = Who):
+def give_opinion(assignment_id: RecordId, body: OpinionBody, session: Session = Db, actor: Actor = Who):
     a = innovation.give_opinion(
         session, actor, assignment_id, body.opinion.value, body.reasoning, body.password
     )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from medreg.core.actor import Actor
-from medreg.core.deps import get_session, pages_router, require_login, require_roles
+from medreg.core.deps import RecordId, get_session, pages_router, require_login, require_roles
 from medreg.core.errors import DomainError
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
@@ -77,14 +77,14 @@ def _page(
 
 
 @router.get("/assignments/{assignment_id:int}")
-def assignment(request: Request, assignment_id: int, session: Session = Db, actor: Actor = Expert):
+def assignment(request: Request, assignment_id: RecordId, session: Session = Db, actor: Actor = Expert):
     return _page(request, session, actor, assignment_id)
 
 
 @router.post("/assignments/{assignment_id:int}/opinion")
 def give_opinion(
     request: Request,
-    assignment_id: int,
+    assignment_id: RecordId,
     form: FormData = Depends(posted),
     session: Session = Db,
     actor: Actor = Expert,

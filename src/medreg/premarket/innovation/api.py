@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
-from medreg.core.deps import CSRF_HEADER, api_router, csrf_token, current_actor, get_session, require_login
+from medreg.core.deps import (
+    CSRF_HEADER,
+    RecordId,
+    api_router,
+    csrf_token,
+    current_actor,
+    get_session,
+    require_login,
+)
 from medreg.premarket.innovation import queries, service
 from medreg.premarket.innovation.models import TerminationGround
 from medreg.premarket.innovation.rules import DeviceClass, DocType
@@ -118,27 +126,27 @@ def list_applications(
 
 
 @router.get("/applications/{app_id}", response_model=ApplicationDetail)
-def get_application(app_id: int, session: Session = Db, actor: Actor = Who):
+def get_application(app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return queries.get_for(session, actor, app_id)
 
 
 @router.get("/applications/{app_id}/eligibility")
-def get_eligibility(app_id: int, session: Session = Db, actor: Actor = Who) -> dict:
+def get_eligibility(app_id: RecordId, session: Session = Db, actor: Actor = Who) -> dict:
     return service.eligibility(session, actor, app_id).as_dict()
 
 
 @router.get("/applications/{app_id}/timeline", response_model=Timeline)
-def get_timeline(app_id: int, session: Session = Db, actor: Actor = Who):
+def get_timeline(app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return queries.timeline(session, actor, app_id)
 
 
 @router.get("/applications/{app_id}/objections", response_model=list[ObjectionRead])
-def get_objections(app_id: int, session: Session = Db, actor: Actor = Who):
+def get_objections(app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return queries.objections_for(session, actor, app_id)
 
 
 @router.get("/applications/{app_id}/documents/{document_id}")
-def download_document(app_id: int, document_id: int, session: Session = Db, actor: Actor = Who):
+def download_document(app_id: RecordId, document_id: RecordId, session: Session = Db, actor: Actor = Who):
     return document_response(session, actor, app_id, document_id)
 
 
@@ -171,14 +179,14 @@ def create_application(body: DraftIn, session: Session = Db, actor: Actor = Who)
 
 
 @router.patch("/applications/{app_id}", response_model=ApplicationRead)
-def update_application(app_id: int, body: DraftPatch, session: Session = Db, actor: Actor = Who):
+def update_application(app_id: RecordId, body: DraftPatch, session: Session = Db, actor: Actor = Who):
     data = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     return _read(service.update_draft(session, actor, app_id, data, expected_version=body.expected_version))
 
 
 @router.post("/applications/{app_id}/documents", status_code=201)
 def attach_document(
-    app_id: int,
+    app_id: RecordId,
     doc_type: DocType = Form(...),
     title: str = Form(..., max_length=200),
     file: UploadFile = File(...),
@@ -199,19 +207,19 @@ def attach_document(
 
 
 @router.post("/applications/{app_id}/submit", response_model=ApplicationRead)
-def submit(app_id: int, body: Versioned, session: Session = Db, actor: Actor = Who):
+def submit(app_id: RecordId, body: Versioned, session: Session = Db, actor: Actor = Who):
     return _read(service.submit(session, actor, app_id, expected_version=body.expected_version))
 
 
 @router.post("/applications/{app_id}/provide-supplement", response_model=ApplicationRead)
-def provide_supplement(app_id: int, body: NoteBody, session: Session = Db, actor: Actor = Who):
+def provide_supplement(app_id: RecordId, body: NoteBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.provide_supplement(session, actor, app_id, body.note, expected_version=body.expected_version)
     )
 
 
 @router.post("/applications/{app_id}/withdraw", response_model=ApplicationRead)
-def withdraw(app_id: int, body: ReasonBody, session: Session = Db, actor: Actor = Who):
+def withdraw(app_id: RecordId, body: ReasonBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.withdraw(session, actor, app_id, body.reason, expected_version=body.expected_version)
     )
@@ -219,33 +227,33 @@ def withdraw(app_id: int, body: ReasonBody, session: Session = Db, actor: Actor 
 
 # --- province and office -------------------------------------------------------------------------
 @router.post("/applications/{app_id}/province-pass", response_model=ApplicationRead)
-def province_pass(app_id: int, body: OpinionBody, session: Session = Db, actor: Actor = Who):
+def province_pass(app_id: RecordId, body: OpinionBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.province_pass(session, actor, app_id, body.opinion, expected_version=body.expected_version)
     )
 
 
 @router.post("/applications/{app_id}/province-refuse", response_model=ApplicationRead)
-def province_refuse(app_id: int, body: ReasonsBody, session: Session = Db, actor: Actor = Who):
+def province_refuse(app_id: RecordId, body: ReasonsBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.province_refuse(session, actor, app_id, body.reasons, expected_version=body.expected_version)
     )
 
 
 @router.post("/applications/{app_id}/accept", response_model=ApplicationRead)
-def accept(app_id: int, body: Versioned, session: Session = Db, actor: Actor = Who):
+def accept(app_id: RecordId, body: Versioned, session: Session = Db, actor: Actor = Who):
     return _read(service.accept(session, actor, app_id, expected_version=body.expected_version))
 
 
 @router.post("/applications/{app_id}/request-supplement", response_model=ApplicationRead)
-def request_supplement(app_id: int, body: ItemsBody, session: Session = Db, actor: Actor = Who):
+def request_supplement(app_id: RecordId, body: ItemsBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.request_supplement(session, actor, app_id, body.items, expected_version=body.expected_version)
     )
 
 
 @router.post("/applications/{app_id}/refuse-acceptance", response_model=ApplicationRead)
-def refuse_acceptance(app_id: int, body: ReasonsBody, session: Session = Db, actor: Actor = Who):
+def refuse_acceptance(app_id: RecordId, body: ReasonsBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.refuse_acceptance(
             session, actor, app_id, body.reasons, expected_version=body.expected_version
@@ -254,7 +262,7 @@ def refuse_acceptance(app_id: int, body: ReasonsBody, session: Session = Db, act
 
 
 @router.post("/applications/{app_id}/assign-experts", status_code=201)
-def assign_experts(app_id: int, body: AssignBody, session: Session = Db, actor: Actor = Who) -> dict:
+def assign_experts(app_id: RecordId, body: AssignBody, session: Session = Db, actor: Actor = Who) -> dict:
     rows = service.assign_experts(
         session,
         actor,
@@ -267,7 +275,7 @@ def assign_experts(app_id: int, body: AssignBody, session: Session = Db, actor: 
 
 
 @router.post("/applications/{app_id}/conclude", response_model=ApplicationRead)
-def conclude(app_id: int, body: ConcludeBody, session: Session = Db, actor: Actor = Who):
+def conclude(app_id: RecordId, body: ConcludeBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.conclude(
             session,
@@ -283,12 +291,12 @@ def conclude(app_id: int, body: ConcludeBody, session: Session = Db, actor: Acto
 
 
 @router.post("/applications/{app_id}/close-notice", response_model=ApplicationRead)
-def close_notice(app_id: int, body: Versioned, session: Session = Db, actor: Actor = Who):
+def close_notice(app_id: RecordId, body: Versioned, session: Session = Db, actor: Actor = Who):
     return _read(service.close_notice(session, actor, app_id, expected_version=body.expected_version))
 
 
 @router.post("/applications/{app_id}/decide", response_model=ApplicationRead)
-def decide(app_id: int, body: DecideBody, session: Session = Db, actor: Actor = Who):
+def decide(app_id: RecordId, body: DecideBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.decide(
             session,
@@ -303,7 +311,7 @@ def decide(app_id: int, body: DecideBody, session: Session = Db, actor: Actor = 
 
 
 @router.post("/applications/{app_id}/terminate", response_model=ApplicationRead)
-def terminate(app_id: int, body: TerminateBody, session: Session = Db, actor: Actor = Who):
+def terminate(app_id: RecordId, body: TerminateBody, session: Session = Db, actor: Actor = Who):
     return _read(
         service.terminate(
             session, actor, app_id, body.ground.value, body.reasons, expected_version=body.expected_version
@@ -312,14 +320,14 @@ def terminate(app_id: int, body: TerminateBody, session: Session = Db, actor: Ac
 
 
 @router.post("/objections/{objection_id}/answer", response_model=ObjectionRead)
-def answer_objection(objection_id: int, body: AnswerBody, session: Session = Db, actor: Actor = Who):
+def answer_objection(objection_id: RecordId, body: AnswerBody, session: Session = Db, actor: Actor = Who):
     return ObjectionRead.model_validate(service.answer_objection(session, actor, objection_id, body.answer))
 
 
 # --- anyone: objections during a notice (No.83 Art.10, CMDE Art.24-25) ---------------------------
 @router.post("/notices/{notice_id}/objections", status_code=201)
 def file_objection(
-    notice_id: int, body: ObjectionIn, session: Session = Db, actor: Actor = Depends(current_actor)
+    notice_id: RecordId, body: ObjectionIn, session: Session = Db, actor: Actor = Depends(current_actor)
 ) -> dict:
     obj = service.file_objection(session, actor, notice_id, body)
     return {"id": obj.id, "notice_id": obj.notice_id, "submitted_at": obj.submitted_at}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from medreg.core.actor import Actor
-from medreg.core.deps import current_actor, get_session, pages_router, require_login, require_roles
+from medreg.core.deps import RecordId, current_actor, get_session, pages_router, require_login, require_roles
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
@@ -122,7 +122,7 @@ def create(
 
 
 @router.get("/innovation/{app_id:int}/edit")
-def edit_form(request: Request, app_id: int, session: Session = Db, actor: Actor = Who):
+def edit_form(request: Request, app_id: RecordId, session: Session = Db, actor: Actor = Who):
     app = queries.get_for(session, actor, app_id).application
     return render(
         request, "innovation/form.html", {**draft_choices(), "app": app, "values": app.model_dump()}
@@ -130,7 +130,8 @@ def edit_form(request: Request, app_id: int, session: Session = Db, actor: Actor
 
 
 @router.post("/innovation/{app_id:int}/edit")
-def edit(request: Request, app_id: int, form: FormData = Form, session: Session = Db, actor: Actor = Who):
+def edit(request: Request, app_id: RecordId, form: FormData = Form, session: Session = Db,
+         actor: Actor = Who):
     try:
         service.update_draft(session, actor, app_id, draft_from_form(form), expected_version=version_of(form))
     except DomainError as err:
@@ -151,7 +152,8 @@ def edit(request: Request, app_id: int, form: FormData = Form, session: Session 
 
 
 @router.post("/innovation/{app_id:int}/documents")
-def upload(request: Request, app_id: int, form: FormData = Form, session: Session = Db, actor: Actor = Who):
+def upload(request: Request, app_id: RecordId, form: FormData = Form, session: Session = Db,
+           actor: Actor = Who):
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -180,7 +182,7 @@ def upload(request: Request, app_id: int, form: FormData = Form, session: Sessio
 
 
 @router.get("/innovation/{app_id:int}/documents/{document_id:int}")
-def download(app_id: int, document_id: int, session: Session = Db, actor: Actor = Who):
+def download(app_id: RecordId, document_id: RecordId, session: Session = Db, actor: Actor = Who):
     return document_response(session, actor, app_id, document_id)
 
 
@@ -195,12 +197,12 @@ def queue(
 
 
 @router.get("/innovation/{app_id:int}")
-def case(request: Request, app_id: int, session: Session = Db, actor: Actor = Who):
+def case(request: Request, app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return render_case(request, session, actor, app_id)
 
 
 @router.get("/innovation/{app_id:int}/timeline")
-def timeline(request: Request, app_id: int, session: Session = Db, actor: Actor = Who):
+def timeline(request: Request, app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return render(
         request,
         "innovation/_timeline.html",
@@ -277,7 +279,7 @@ ACTIONS: dict[str, Callable[[Session, Actor, int, FormData], object]] = {
 @router.post("/innovation/{app_id:int}/{action}")
 def act(
     request: Request,
-    app_id: int,
+    app_id: RecordId,
     action: str,
     form: FormData = Form,
     session: Session = Db,
@@ -298,7 +300,7 @@ def act(
 
 @router.post("/innovation/objections/{objection_id:int}/answer")
 def answer(
-    request: Request, objection_id: int, form: FormData = Form, session: Session = Db, actor: Actor = Who
+    request: Request, objection_id: RecordId, form: FormData = Form, session: Session = Db, actor: Actor = Who
 ) -> Response:
     app_id = _int(form.get("application_id"), "application_id")
     try:
@@ -331,7 +333,7 @@ def notices(request: Request, session: Session = Db, actor: Actor = Depends(curr
 @router.post("/public/notices/{notice_id:int}/objections")
 def object_to(
     request: Request,
-    notice_id: int,
+    notice_id: RecordId,
     form: FormData = Form,
     session: Session = Db,
     actor: Actor = Depends(current_actor),

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from medreg.core.deps import MAX_ID
 from medreg.premarket.registration.rules import ConditionalGround
 from medreg.premarket.registration.schemas import (
     ClockRead,
@@ -24,7 +25,6 @@ from medreg.premarket.registration.schemas import (
     RegistrationUpdate,
 )
 
-MAX_ID = 2**31 - 1  # the integer columns' range: larger ids are bad input, not a database error
 
 def _no_nul(value: Any) -> Any:
     """PostgreSQL text cannot hold NUL: refuse it here, as bad input."""

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from medreg.core import files
 from medreg.core.actor import Actor
 from medreg.core.clock import today_shanghai
-from medreg.core.deps import current_actor, get_session, pages_router, require_login, require_roles
+from medreg.core.deps import RecordId, current_actor, get_session, pages_router, require_login, require_roles
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
@@ -101,18 +101,18 @@ def create_application(request: Request, form: FormData = Form, session: Session
 
 
 @router.get("/registration/{app_id:int}")
-def case(request: Request, app_id: int, session: Session = Db, actor: Actor = Who):
+def case(request: Request, app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return render_case(request, session, actor, app_id)
 
 
 @router.get("/registration/{app_id:int}/timeline")
-def timeline(request: Request, app_id: int, session: Session = Db, actor: Actor = Who):
+def timeline(request: Request, app_id: RecordId, session: Session = Db, actor: Actor = Who):
     return render(request, "registration/_timeline.html",
                   {**labels(), "timeline": timeline_of(session, actor, app_id)})
 
 
 @router.post("/registration/{app_id:int}/act/{action}")
-def act(request: Request, app_id: int, action: str, form: FormData = Form, session: Session = Db,
+def act(request: Request, app_id: RecordId, action: str, form: FormData = Form, session: Session = Db,
         actor: Actor = Who):
     call = ACTIONS.get(action)
     if call is None:
@@ -145,13 +145,13 @@ def obligations(request: Request, status: str | None = Query(default=None, max_l
 
 # ---- certificates ----------------------------------------------------------------------------------
 @router.get("/registration/certificates/{certificate_id:int}")
-def certificate(request: Request, certificate_id: int, session: Session = Db,
+def certificate(request: Request, certificate_id: RecordId, session: Session = Db,
                 actor: Actor = Depends(current_actor)):
     return render_certificate(request, session, actor, certificate_id)
 
 
 @router.post("/registration/obligations/{obligation_id:int}/fulfil")
-def fulfil(request: Request, obligation_id: int, form: FormData = Form, session: Session = Db,
+def fulfil(request: Request, obligation_id: RecordId, form: FormData = Form, session: Session = Db,
            actor: Actor = Registrant):
     certificate_id = int(text(form, "certificate_id")) if text(form, "certificate_id").isdigit() else 0
     upload = form.get("evidence")
@@ -170,7 +170,7 @@ def fulfil(request: Request, obligation_id: int, form: FormData = Form, session:
 
 
 @router.post("/registration/certificates/{certificate_id:int}/cancel")
-def cancel(request: Request, certificate_id: int, form: FormData = Form, session: Session = Db,
+def cancel(request: Request, certificate_id: RecordId, form: FormData = Form, session: Session = Db,
            actor: Actor = Regulator):
     try:
         service_certificates.cancel_certificate(session, actor, certificate_id, text(form, "reason"),
@@ -210,12 +210,12 @@ def request_consultation(request: Request, form: FormData = Form, session: Sessi
 
 
 @router.get("/registration/consultations/{consultation_id:int}")
-def consultation(request: Request, consultation_id: int, session: Session = Db, actor: Actor = Who):
+def consultation(request: Request, consultation_id: RecordId, session: Session = Db, actor: Actor = Who):
     return render_consultation(request, session, actor, consultation_id)
 
 
 @router.post("/registration/consultations/{consultation_id:int}/act/{action}")
-def consultation_act(request: Request, consultation_id: int, action: str, form: FormData = Form,
+def consultation_act(request: Request, consultation_id: RecordId, action: str, form: FormData = Form,
                      session: Session = Db, actor: Actor = Who) -> Response:
     call = CONSULTATION_ACTIONS.get(action)
     if call is None:
