@@ -21,7 +21,7 @@ CASE_FIELDS = (
     "status", "reporter_org_id", "reporter_role", "registrant_org_id", "province", "outcome", "overseas",
     "cluster", "aware_at", "event_date", "device_name", "registration_number", "udi_di", "model",
     "lot_number", "serial_number", "first_submitted_at", "report_due_at", "late", "evaluation_due_at",
-    "final_submitted_at", "evaluation_late", "return_reason", "latest_version_no",
+    "final_submitted_at", "evaluation_late", "return_reason", "latest_version_no", "quality_score",
 )
 
 
@@ -59,6 +59,7 @@ class VigilanceCase(Base):
     final_submitted_at: Mapped[datetime | None]
     evaluation_late: Mapped[bool | None]
     return_reason: Mapped[str | None] = mapped_column(Text)
+    quality_score: Mapped[int | None]  # quality.score of the current version, refreshed on every save
     latest_version_no: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

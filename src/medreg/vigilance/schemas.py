@@ -157,3 +157,4 @@ class CaseRead(BaseModel):
     final_submitted_at: datetime | None
     evaluation_late: bool | None
     return_reason: str | None
+    quality_score: int | None

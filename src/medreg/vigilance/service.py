@@ -22,6 +22,7 @@ from medreg.core.errors import DomainError, InvalidTransition, PermissionDenied,
 from medreg.premarket.registration import queries as registration_queries
 from medreg.vigilance import deadlines as dl
 from medreg.vigilance.access import load, roles_on
+from medreg.vigilance.assessment import assess
 from medreg.vigilance.models import CASE_FIELDS, VigilanceCase, VigilanceReportCode, VigilanceReportVersion
 from medreg.vigilance.rules import CODE_FIELDS, missing_required
 from medreg.vigilance.schemas import ReportContent
@@ -151,6 +152,7 @@ def create_report(session: Session, actor: Actor, data: Any) -> VigilanceCase:
         )
     )
     _sync(session, case, content, stored, 1)
+    case.quality_score = assess(session, case, utcnow()).score
     session.flush()
     audit.record(session, actor, "create", ENTITY, case.id, after=audit.snapshot(case, CASE_FIELDS))
     return case
@@ -173,6 +175,7 @@ def update_draft(
     stored = _stored(content)
     case.versions[-1].content = stored
     _sync(session, case, content, stored, case.latest_version_no)
+    case.quality_score = assess(session, case, utcnow()).score
     session.flush()
     audit.record(
         session, actor, "update", ENTITY, case.id, before=before, after=audit.snapshot(case, CASE_FIELDS)
@@ -188,6 +191,7 @@ def _transition(
     if mutate:
         mutate(case)
     case.status = target
+    case.quality_score = assess(session, case, utcnow()).score
     session.flush()
     audit.record(
         session,

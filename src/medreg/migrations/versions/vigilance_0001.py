@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('final_submitted_at', medreg.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('evaluation_late', sa.Boolean(), nullable=True),
     sa.Column('return_reason', sa.Text(), nullable=True),
+    sa.Column('quality_score', sa.Integer(), nullable=True),
     sa.Column('latest_version_no', sa.Integer(), nullable=False),
     sa.Column('created_at', medreg.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', medreg.core.db.UTCDateTime(timezone=True), nullable=False),
