@@ -162,3 +162,22 @@ def test_clocks(client):  # noqa: F811
         params={"outcome": "death", "reporter_role": "registrant", "aware_at": "2025-09-24T11:00:00"},
     )
     assert r.status_code == 422
+
+
+def test_duplicates_and_clusters_over_http(client, people, db):  # noqa: F811
+    ids = []
+    for _ in range(3):
+        case = _post(client, "/api/vigilance/reports", people["hospital"], form(), 201)["case"]
+        ids.append(_post(client, f"/api/vigilance/reports/{case['id']}/submit", people["hospital"],
+                         {"expected_version": case["version"]})["case"]["id"])
+    pairs = client.get("/api/vigilance/duplicates", headers=people["national"]).json()
+    assert len(pairs) == 3 and pairs[0]["score"] == 1.0
+    clusters = client.get("/api/vigilance/clusters", headers=people["national"]).json()
+    assert clusters[0]["case_ids"] == ids and clusters[0]["lot"] == "LOT42"
+    r = client.post("/api/vigilance/duplicates/decide", headers=people["hospital"],
+                    json={"case_a": ids[0], "case_b": ids[1], "decision": "merged"})
+    assert r.status_code == 403
+    r = client.post("/api/vigilance/duplicates/decide", headers=people["province"],
+                    json={"case_a": ids[0], "case_b": ids[1], "decision": "merged"})
+    assert r.status_code == 201 and r.json()["decision"] == "merged"
+    assert client.get("/api/vigilance/duplicates?threshold=2", headers=people["national"]).status_code == 422

@@ -5,10 +5,9 @@ reporter and registrant, the IMDRF code picker and suggestions, and the statutor
 Thin routes: parse, one service or query call, return a schema. Errors are 4xx with field and reason.
 """
 
-from datetime import datetime
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
@@ -16,8 +15,7 @@ from medreg.core.clock import utcnow
 from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.i18n import translate
 from medreg.core.templating import request_locale
-from medreg.vigilance import aet_search, deadlines, queries, service
-from medreg.vigilance.aet import terminology
+from medreg.vigilance import deadlines, queries, service
 from medreg.vigilance.quality import Quality
 from medreg.vigilance.schemas import CaseRead, ReportContent, VersionRead
 from medreg.vigilance.states import VersionKind
@@ -46,11 +44,6 @@ class ReturnBody(Versioned):
 class VersionBody(Versioned):
     kind: VersionKind
     content: ReportContent
-
-
-class SuggestBody(Body):
-    narrative: str = Field(default="", max_length=20_000)
-    outcome: deadlines.Outcome | None = None
 
 
 class ReasonOut(BaseModel):
@@ -82,53 +75,6 @@ class DetailOut(SavedOut):
     allowed_actions: list[str]
 
 
-class TermOut(BaseModel):
-    code: str
-    annex: str
-    term: str
-    definition: str
-    level: int
-    selectable: bool
-    status: str
-
-
-class SearchOut(BaseModel):
-    query: str
-    release: str
-    note: str | None
-    hits: list[TermOut]
-
-
-class SuggestionOut(BaseModel):
-    code: str
-    term: str
-    annex: str
-    score: float
-    reason: str
-
-
-class SuggestOut(BaseModel):
-    note: str | None
-    suggestions: list[SuggestionOut]
-
-
-class DeadlineOut(BaseModel):
-    duty: str
-    description: str
-    article: str
-    limit: int
-    unit: str
-    due_on: str
-    due_at: datetime
-    rolled_due_on: str
-
-
-class ClocksOut(BaseModel):
-    deadlines: list[DeadlineOut]
-    no_duty: str | None = None
-    article: str | None = None
-
-
 def _quality(q: Quality, locale: str) -> QualityOut:
     return QualityOut(
         score=q.score,
@@ -155,18 +101,6 @@ def _quality(q: Quality, locale: str) -> QualityOut:
 def _saved(request: Request, session: Session, actor: Actor, case) -> SavedOut:
     q = queries.case_quality(session, actor, case.id, utcnow())
     return SavedOut(case=CaseRead.model_validate(case), quality=_quality(q, request_locale(request)))
-
-
-def _term(t) -> TermOut:
-    return TermOut(
-        code=t.code,
-        annex=t.annex,
-        term=t.term,
-        definition=t.definition,
-        level=t.level,
-        selectable=t.selectable,
-        status=t.status,
-    )
 
 
 # ---- reports --------------------------------------------------------------------------------------
@@ -293,87 +227,3 @@ def per_organisation(
     actor: Actor = Depends(require_login),
 ):
     return queries.per_organisation(session, actor, by)
-
-
-# ---- IMDRF code picker and suggestions ------------------------------------------------------------
-@router.get("/aet/search", response_model=SearchOut)
-def aet_search_route(
-    request: Request,
-    q: str = Query(max_length=200),
-    annex: str | None = Query(default=None, pattern=r"^[A-G]{1,7}$"),
-    selectable_only: bool = False,
-    limit: int = Query(default=20, ge=1, le=200),
-):
-    aet = terminology()
-    result = aet_search.search(aet, q, annexes=annex, selectable_only=selectable_only, limit=limit)
-    note = translate(result.note, request_locale(request)) if result.note else None
-    return SearchOut(
-        query=result.query, release=aet.version, note=note, hits=[_term(h.term) for h in result.hits]
-    )
-
-
-@router.get("/aet/codes/{code}")
-def aet_code(code: str = Path(max_length=8, pattern=r"^[A-Ga-g][0-9]{2,7}$"), request: Request = None):
-    aet = terminology()
-    check = aet.check(code)
-    t = aet.get(code)
-    return {
-        "code": code.upper(),
-        "valid": check.ok,
-        "reason": translate(check.reason, request_locale(request), **check.params) if check.reason else None,
-        "term": _term(t) if t else None,
-        "path": [_term(p) for p in aet.path(code)],
-        "children": [_term(c) for c in aet.children(code.upper())],
-    }
-
-
-@router.post("/aet/suggest", response_model=SuggestOut)
-def aet_suggest(body: SuggestBody, request: Request, actor: Actor = Depends(require_login)):
-    aet, locale = terminology(), request_locale(request)
-    out = aet_search.suggest(aet, body.narrative, outcome=body.outcome)
-    note = aet_search.no_chinese_note(aet, body.narrative)
-    return SuggestOut(
-        note=translate(note, locale) if note else None,
-        suggestions=[
-            SuggestionOut(
-                code=s.code,
-                term=s.term,
-                annex=s.annex,
-                score=s.score,
-                reason=translate(s.reason, locale, **s.params),
-            )
-            for s in out
-        ],
-    )
-
-
-# ---- statutory clocks (Order 1) -------------------------------------------------------------------
-@router.get("/clocks", response_model=ClocksOut)
-def clocks(
-    request: Request,
-    outcome: deadlines.Outcome,
-    reporter_role: deadlines.ReporterRole,
-    aware_at: AwareDatetime,
-    overseas: bool = False,
-    cluster: bool = False,
-):
-    locale = request_locale(request)
-    duties = deadlines.reporting_duties(outcome, reporter_role, overseas=overseas, cluster=cluster)
-    if isinstance(duties, deadlines.NoDuty):
-        return ClocksOut(deadlines=[], no_duty=translate(duties.reason, locale), article=duties.article)
-    out = []
-    for duty in duties:
-        d = deadlines.deadline(duty, aware_at)
-        out.append(
-            DeadlineOut(
-                duty=duty.key,
-                description=translate(duty.description, locale),
-                article=duty.article,
-                limit=duty.limit,
-                unit=duty.unit.value,
-                due_on=d.due_on.isoformat(),
-                due_at=d.due_at,
-                rolled_due_on=d.rolled_due_on.isoformat(),
-            )
-        )
-    return ClocksOut(deadlines=out)

@@ -18,10 +18,32 @@ from medreg.core.db import Base
 from medreg.vigilance.states import Status
 
 CASE_FIELDS = (
-    "status", "reporter_org_id", "reporter_role", "registrant_org_id", "province", "outcome", "overseas",
-    "cluster", "aware_at", "event_date", "device_name", "registration_number", "udi_di", "model",
-    "lot_number", "serial_number", "first_submitted_at", "report_due_at", "late", "evaluation_due_at",
-    "final_submitted_at", "evaluation_late", "return_reason", "latest_version_no", "quality_score",
+    "status",
+    "reporter_org_id",
+    "reporter_role",
+    "registrant_org_id",
+    "province",
+    "outcome",
+    "overseas",
+    "cluster",
+    "aware_at",
+    "event_date",
+    "device_name",
+    "registration_number",
+    "udi_di",
+    "model",
+    "lot_number",
+    "serial_number",
+    "first_submitted_at",
+    "report_due_at",
+    "late",
+    "evaluation_due_at",
+    "final_submitted_at",
+    "evaluation_late",
+    "return_reason",
+    "latest_version_no",
+    "quality_score",
+    "duplicate_of_id",
 )
 
 
@@ -60,6 +82,7 @@ class VigilanceCase(Base):
     evaluation_late: Mapped[bool | None]
     return_reason: Mapped[str | None] = mapped_column(Text)
     quality_score: Mapped[int | None]  # quality.score of the current version, refreshed on every save
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("vigilance_case.id"), index=True)
     latest_version_no: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -68,7 +91,8 @@ class VigilanceCase(Base):
     __mapper_args__ = {"version_id_col": version}
 
     versions: Mapped[list[VigilanceReportVersion]] = relationship(
-        back_populates="case", order_by="VigilanceReportVersion.version_no", cascade="all, delete-orphan")
+        back_populates="case", order_by="VigilanceReportVersion.version_no", cascade="all, delete-orphan"
+    )
 
 
 class VigilanceReportVersion(Base):
@@ -101,3 +125,19 @@ class VigilanceReportCode(Base):
     field: Mapped[str] = mapped_column(String(32))
     annex: Mapped[str] = mapped_column(String(1))
     code: Mapped[str] = mapped_column(String(8), index=True)
+
+
+class VigilanceDuplicateDecision(Base):
+    """A reviewer's decision on a likely duplicate pair (``case_a_id`` < ``case_b_id``)."""
+
+    __tablename__ = "vigilance_duplicate_decision"
+    __table_args__ = (UniqueConstraint("case_a_id", "case_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_a_id: Mapped[int] = mapped_column(ForeignKey("vigilance_case.id", ondelete="CASCADE"), index=True)
+    case_b_id: Mapped[int] = mapped_column(ForeignKey("vigilance_case.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(10))  # "merged" | "dismissed"
+    score: Mapped[float]
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Vigilance: adverse-event cases, their report versions and IMDRF codes (issue 7).
+"""Vigilance: adverse-event cases, their report versions, IMDRF codes and duplicate decisions (issue 7).
 
 Revision ID: vigilance_0001
 Revises: 0001_initial (revision 90c1afa3c9a2; the lead re-chains migrations when merging)
@@ -47,10 +47,12 @@ def upgrade() -> None:
     sa.Column('evaluation_late', sa.Boolean(), nullable=True),
     sa.Column('return_reason', sa.Text(), nullable=True),
     sa.Column('quality_score', sa.Integer(), nullable=True),
+    sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
     sa.Column('latest_version_no', sa.Integer(), nullable=False),
     sa.Column('created_at', medreg.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', medreg.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['duplicate_of_id'], ['vigilance_case.id'], name=op.f('fk_vigilance_case_duplicate_of_id_vigilance_case')),
     sa.ForeignKeyConstraint(['registrant_org_id'], ['organisation.id'], name=op.f('fk_vigilance_case_registrant_org_id_organisation')),
     sa.ForeignKeyConstraint(['reporter_org_id'], ['organisation.id'], name=op.f('fk_vigilance_case_reporter_org_id_organisation')),
     sa.ForeignKeyConstraint(['reporter_user_id'], ['user_account.id'], name=op.f('fk_vigilance_case_reporter_user_id_user_account')),
@@ -58,6 +60,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('vigilance_case', schema=None) as batch_op:
         batch_op.create_index('ix_vigilance_case_device', ['registration_number', 'lot_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vigilance_case_duplicate_of_id'), ['duplicate_of_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_vigilance_case_event_date'), ['event_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_vigilance_case_outcome'), ['outcome'], unique=False)
         batch_op.create_index(batch_op.f('ix_vigilance_case_province'), ['province'], unique=False)
@@ -65,6 +68,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_vigilance_case_reporter_org_id'), ['reporter_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_vigilance_case_status'), ['status'], unique=False)
         batch_op.create_index('ix_vigilance_case_udi_di', ['udi_di'], unique=False)
+
+    op.create_table('vigilance_duplicate_decision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_a_id', sa.Integer(), nullable=False),
+    sa.Column('case_b_id', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=False),
+    sa.Column('score', sa.Double(), nullable=False),
+    sa.Column('decided_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', medreg.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['case_a_id'], ['vigilance_case.id'], name=op.f('fk_vigilance_duplicate_decision_case_a_id_vigilance_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['case_b_id'], ['vigilance_case.id'], name=op.f('fk_vigilance_duplicate_decision_case_b_id_vigilance_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_user_id'], ['user_account.id'], name=op.f('fk_vigilance_duplicate_decision_decided_by_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vigilance_duplicate_decision')),
+    sa.UniqueConstraint('case_a_id', 'case_b_id', name=op.f('uq_vigilance_duplicate_decision_case_a_id'))
+    )
+    with op.batch_alter_table('vigilance_duplicate_decision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vigilance_duplicate_decision_case_a_id'), ['case_a_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vigilance_duplicate_decision_case_b_id'), ['case_b_id'], unique=False)
 
     op.create_table('vigilance_report_code',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -112,6 +134,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vigilance_report_code_case_id'))
 
     op.drop_table('vigilance_report_code')
+    with op.batch_alter_table('vigilance_duplicate_decision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vigilance_duplicate_decision_case_b_id'))
+        batch_op.drop_index(batch_op.f('ix_vigilance_duplicate_decision_case_a_id'))
+
+    op.drop_table('vigilance_duplicate_decision')
     with op.batch_alter_table('vigilance_case', schema=None) as batch_op:
         batch_op.drop_index('ix_vigilance_case_udi_di')
         batch_op.drop_index(batch_op.f('ix_vigilance_case_status'))
@@ -120,6 +147,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vigilance_case_province'))
         batch_op.drop_index(batch_op.f('ix_vigilance_case_outcome'))
         batch_op.drop_index(batch_op.f('ix_vigilance_case_event_date'))
+        batch_op.drop_index(batch_op.f('ix_vigilance_case_duplicate_of_id'))
         batch_op.drop_index('ix_vigilance_case_device')
 
     op.drop_table('vigilance_case')
