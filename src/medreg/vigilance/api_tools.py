@@ -11,7 +11,7 @@ from medreg.core.actor import Actor
 from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.i18n import translate
 from medreg.core.templating import request_locale
-from medreg.vigilance import aet_search, deadlines, review
+from medreg.vigilance import aet_search, deadlines, event_types, review
 from medreg.vigilance.aet import terminology
 from medreg.vigilance.api import MAX_ID, Body
 
@@ -235,3 +235,14 @@ def cluster_alerts(
             session, actor, min_events=min_events, window_days=window_days, by_province=by_province
         )
     ]
+
+
+# ---- imaging and AI event types -------------------------------------------------------------------
+@router.get("/event-types")
+def list_event_types(group: str | None = Query(default=None, pattern=r"^(imaging|ai)$")):
+    """Imaging and AI event types mapped onto IMDRF codes, with the reporting scope (Order 1 Art.18)."""
+    return {
+        "scope_article": event_types.SCOPE_ARTICLE,
+        "release": terminology().version,
+        "event_types": [r.__dict__ for r in event_types.event_types() if group in (None, r.group)],
+    }
