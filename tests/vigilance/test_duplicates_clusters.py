@@ -132,3 +132,9 @@ def test_by_province():
 def test_parameters_are_checked():
     with pytest.raises(ValueError):
         detect([], min_events=1)
+
+
+def test_different_devices_count_against():
+    a = ReportRow(1, D, registration_number="R1", narrative="x y z")
+    b = ReportRow(2, D, registration_number="R2", narrative="x y z")
+    assert score_pair(a, b).features["device"] == 0.0

@@ -8,7 +8,8 @@ each other are compared (sorted by date, a sliding window per block). Each compa
 
 | feature | weight | similarity |
 |---|---|---|
-| device identity | 0.20 | same UDI-DI 1.0; else same certificate and model 1.0, same certificate 0.8 |
+| device identity | 0.20 | same UDI-DI 1.0; else same certificate and model 1.0, same certificate 0.8; both
+|  |  | identified and different 0.0 |
 | lot / serial | 0.15 | same serial 1.0; same lot 0.8; both given and different 0.0 |
 | event date | 0.20 | 1 - days apart / (window_days + 1) |
 | patient | 0.15 | sex equal (0.5) + age within 1 year (0.5) |
@@ -87,8 +88,8 @@ def similarity(x: ReportRow, y: ReportRow, window_days: int = 30) -> dict[str, f
         and _norm(x.registration_number) == _norm(y.registration_number)
     ):
         f["device"] = 1.0 if x.model and _norm(x.model) == _norm(y.model) else 0.8
-    elif x.udi_di and y.udi_di:
-        f["device"] = 0.0
+    elif (x.udi_di and y.udi_di) or (x.registration_number and y.registration_number):
+        f["device"] = 0.0  # both identified, and not as the same device
     if x.serial and y.serial:
         f["lot_serial"] = 1.0 if _norm(x.serial) == _norm(y.serial) else 0.0
     elif x.lot and y.lot:
