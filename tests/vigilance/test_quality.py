@@ -8,7 +8,7 @@ import pytest
 
 from medreg.vigilance import quality as q
 from medreg.vigilance.aet import terminology
-from medreg.vigilance.service import _stored, parse_content
+from medreg.vigilance.service import parse_content, stored_form
 from tests.vigilance.world import form
 
 
@@ -17,7 +17,7 @@ def stored(**changes) -> dict:
     f = form(**changes)
     if codes is not None:
         f["codes"] = codes
-    return _stored(parse_content(f))
+    return stored_form(parse_content(f))
 
 
 def part(result: q.Quality, name: str) -> q.Part:

@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
 from medreg.core.deps import api_router, get_session, require_login
+from medreg.core.errors import ValidationFailed
 from medreg.core.i18n import translate
 from medreg.core.templating import request_locale
-from medreg.vigilance import aet_search, deadlines, event_types, review
+from medreg.vigilance import aet_search, deadlines, event_types, review, service_import
 from medreg.vigilance.aet import terminology
 from medreg.vigilance.api import MAX_ID, Body
 
 router = api_router(prefix="/api/vigilance", tags=["vigilance"])
+MAX_IMPORT_BYTES = 50 * 1024 * 1024  # larger files: the CLI
 
 
 class SuggestBody(Body):
@@ -246,3 +248,24 @@ def list_event_types(group: str | None = Query(default=None, pattern=r"^(imaging
         "release": terminology().version,
         "event_types": [r.__dict__ for r in event_types.event_types() if group in (None, r.group)],
     }
+
+
+# ---- bulk import ----------------------------------------------------------------------------------
+@router.post("/import", status_code=201)
+async def import_reports(
+    request: Request,
+    format: str = Query(pattern=r"^(csv|openfda)$"),
+    reporter_role: deadlines.ReporterRole = deadlines.ReporterRole.REGISTRANT,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    """The request body is the file (CSV or openFDA JSON, UTF-8). All or nothing: a file with bad rows is
+    refused (422) with every bad row in ``details.errors``."""
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ValidationFailed(
+            "The file is larger than {limit} bytes.", field="file", params={"limit": MAX_IMPORT_BYTES}
+        )
+    parsed = service_import.parse_file(raw, format, reporter_role=reporter_role.value)
+    result = service_import.import_reports(session, actor, parsed)
+    return {"created": result.created, "unmapped_fda_terms": result.unmapped}

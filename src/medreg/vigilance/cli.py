@@ -24,7 +24,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
-from medreg.vigilance import aet_search, deadlines, queries, service
+from medreg.vigilance import aet_search, deadlines, queries, service, service_import
 from medreg.vigilance.aet import terminology
 
 app = typer.Typer(
@@ -55,6 +55,8 @@ def acting(username: str | None) -> Iterator[tuple[Session, Actor]]:
     except DomainError as err:
         where = f" [{err.field}]" if err.field else ""
         typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
+        for e in err.details.get("errors", []):
+            typer.secho(f"  row {e['row']} [{e['field']}]: {e['reason']}", err=True)
         raise typer.Exit(err.exit_code) from None
 
 
@@ -188,3 +190,25 @@ def stats_cmd(user: str = USER, by: str = typer.Option("reporter", help="reporte
         for row in queries.per_organisation(session, actor, by):
             table.add_row(str(row["org_id"]), str(row["reports"]), str(row["late"]), str(row["mean_quality"]))
         console.print(table)
+
+
+@report_app.command("import")
+def import_cmd(
+    file: Path,
+    user: str = USER,
+    fmt: str = typer.Option("csv", "--format", help="csv | openfda"),
+    role: str = typer.Option("registrant", "--role", help="reporter role of the imported reports"),
+):
+    """Import a CSV or openFDA device-event JSON file as draft reports (all or nothing)."""
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        typer.secho(f"error [file]: {err}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    with acting(user) as (session, actor):
+        result = service_import.import_reports(
+            session, actor, service_import.parse_file(raw, fmt, reporter_role=role)
+        )
+    console.print(f"{len(result.created)} reports imported as drafts")
+    for term, n in sorted(result.unmapped.items()):
+        console.print(f"  unmapped FDA problem term: {term} ({n})", markup=False)

@@ -56,7 +56,7 @@ def content_of(version: VigilanceReportVersion) -> ReportContent:
     return parse_content({k: v for k, v in version.content.items() if k != "udi_parsed"})
 
 
-def _stored(content: ReportContent) -> dict:
+def stored_form(content: ReportContent) -> dict:
     """The form as JSON plus the UDI parsed into DI and PI (biip)."""
     out = content.model_dump(mode="json")
     if content.device.udi:
@@ -142,7 +142,7 @@ def create_report(session: Session, actor: Actor, data: Any) -> VigilanceCase:
     content = parse_content(data)
     org = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
     _check_role(actor, org, content)
-    stored = _stored(content)
+    stored = stored_form(content)
     case = VigilanceCase(reporter_org_id=org.id, reporter_user_id=actor.user_id, status=Status.DRAFT)
     session.add(case)
     session.flush()
@@ -172,7 +172,7 @@ def update_draft(
     org = session.get(Organisation, case.reporter_org_id)
     _check_role(actor, org, content)
     before = audit.snapshot(case, CASE_FIELDS)
-    stored = _stored(content)
+    stored = stored_form(content)
     case.versions[-1].content = stored
     _sync(session, case, content, stored, case.latest_version_no)
     case.quality_score = assess(session, case, utcnow()).score
@@ -315,7 +315,7 @@ def add_version(
             "A final report needs the registrant's evaluation.", field="evaluation.summary"
         )
     _ready(content, now)
-    stored = _stored(content)
+    stored = stored_form(content)
 
     def mutate(c: VigilanceCase) -> None:
         n = c.latest_version_no + 1
