@@ -4,6 +4,7 @@ duplicate candidates with the reviewer's merge / dismiss decision, and cluster a
 from datetime import datetime
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.errors import ValidationFailed
 from medreg.core.i18n import translate
 from medreg.core.templating import request_locale
-from medreg.vigilance import aet_search, deadlines, event_types, review, service_import
+from medreg.vigilance import aet_search, deadlines, event_types, export, review, service_import
 from medreg.vigilance.aet import terminology
 from medreg.vigilance.api import MAX_ID, Body
 
@@ -269,3 +270,26 @@ async def import_reports(
     parsed = service_import.parse_file(raw, format, reporter_role=reporter_role.value)
     result = service_import.import_reports(session, actor, parsed)
     return {"created": result.created, "unmapped_fda_terms": result.unmapped}
+
+
+# ---- export ---------------------------------------------------------------------------------------
+@router.get("/export")
+def export_reports(
+    format: str = Query(default="json", pattern=r"^(csv|json|fhir)$"),
+    status: str | None = Query(default=None, max_length=20, pattern=r"^[a-z_]+$"),
+    outcome: deadlines.Outcome | None = None,
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    """The reports the caller may see, as CSV, JSON rows or a FHIR R5 Bundle of AdverseEvent."""
+    items = export.cases(session, actor, status=status, outcome=outcome)
+    if format == "fhir":
+        return JSONResponse(export.to_fhir_bundle(items), media_type="application/fhir+json")
+    rows = [export.row(c) for c in items]
+    if format == "csv":
+        return Response(
+            export.to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="vigilance-reports.csv"'},
+        )
+    return rows

@@ -24,7 +24,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
-from medreg.vigilance import aet_search, deadlines, queries, service, service_import
+from medreg.vigilance import aet_search, deadlines, export, queries, service, service_import
 from medreg.vigilance.aet import terminology
 
 app = typer.Typer(
@@ -212,3 +212,25 @@ def import_cmd(
     console.print(f"{len(result.created)} reports imported as drafts")
     for term, n in sorted(result.unmapped.items()):
         console.print(f"  unmapped FDA problem term: {term} ({n})", markup=False)
+
+
+@app.command("export")
+def export_cmd(
+    user: str = USER,
+    fmt: str = typer.Option("csv", "--format", help="csv | json | fhir"),
+    out: Path = typer.Option(..., "--out", help="file to write"),
+):
+    """Export the reports the user may see (CSV, JSON rows or a FHIR R5 Bundle of AdverseEvent)."""
+    if fmt not in ("csv", "json", "fhir"):
+        typer.secho("error [format]: must be csv, json or fhir", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    with acting(user) as (session, actor):
+        items = export.cases(session, actor)
+        if fmt == "fhir":
+            text = json.dumps(export.to_fhir_bundle(items), ensure_ascii=False, indent=1)
+        elif fmt == "json":
+            text = json.dumps([export.row(c) for c in items], ensure_ascii=False, indent=1)
+        else:
+            text = export.to_csv([export.row(c) for c in items])
+    out.write_text(text, "utf-8")
+    console.print(f"{len(items)} reports written to {out}", markup=False)
