@@ -234,3 +234,17 @@ def export_cmd(
             text = export.to_csv([export.row(c) for c in items])
     out.write_text(text, "utf-8")
     console.print(f"{len(items)} reports written to {out}", markup=False)
+
+
+@app.command("demo")
+def demo_cmd(count: int = typer.Option(300, help="how many made-up reports"), seed: int = 63):
+    """Load made-up demo reports (labelled demo) filed by the demo hospitals."""
+    from medreg.vigilance import demo
+
+    try:
+        with session_scope() as session:
+            made = demo.load(session, count, seed)
+    except DomainError as err:
+        typer.secho(f"error [{err.field}]: {err.message}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(err.exit_code) from None
+    console.print(f"{made} demo reports loaded (made up)")
