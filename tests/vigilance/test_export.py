@@ -57,6 +57,11 @@ def test_export_api(client, db, w):  # noqa: F811
     assert r.json()["entry"][0]["resource"]["resourceType"] == "AdverseEvent"
     assert len(client.get("/api/vigilance/export", headers=h).json()) == 1
     assert client.get("/api/vigilance/export?format=xml", headers=h).status_code == 422
+    r = client.get("/api/vigilance/export?format=xlsx", headers=h)
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    assert [c.value for c in sheet[1]][:3] == ["id", "status", "reporter_role"] and sheet.max_row == 2
 
 
 def test_export_cli(db, w, tmp_path, monkeypatch):

@@ -228,3 +228,34 @@ def test_import_over_http_and_cli(db, tmp_path, monkeypatch):
         cli_app, ["vigilance", "report", "import", str(path), "--user", w.hospital.username]
     )
     assert res.exit_code == 0 and "1 reports imported" in res.output
+
+
+def _xlsx(rows) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(COLUMNS)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_with_excel_dates_and_numbers(db, w):
+    from datetime import date as d
+
+    row = [*GOOD[:5], d(2025, 3, 2), datetime(2025, 3, 3, 10, 0), *GOOD[7:10], 55]  # naive: Beijing time
+    result = service_import.import_reports(
+        db, w.hospital, service_import.parse_file(_xlsx([row, row]), "xlsx")
+    )
+    case = db.get(VigilanceCase, result.created[0])
+    assert case.aware_at == datetime(2025, 3, 3, 2, 0, tzinfo=UTC) and case.event_date == d(2025, 3, 2)
+    bad = [*row[:9], "E0101", 55]
+    with pytest.raises(ValidationFailed) as e:
+        service_import.import_reports(db, w.hospital, service_import.parse_file(_xlsx([row, bad]), "xlsx"))
+    assert [(x["row"], x["field"]) for x in e.value.details["errors"]] == [(2, "codes.device_problem")]
+    with pytest.raises(ValidationFailed) as e:
+        service_import.import_reports(db, w.hospital, service_import.parse_file(b"not a workbook", "xlsx"))
+    assert e.value.details["errors"][0]["field"] == "file"

@@ -19,6 +19,7 @@ from medreg.vigilance.api import MAX_ID, Body
 
 router = api_router(prefix="/api/vigilance", tags=["vigilance"])
 MAX_IMPORT_BYTES = 50 * 1024 * 1024  # larger files: the CLI
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SuggestBody(Body):
@@ -255,7 +256,7 @@ def list_event_types(group: str | None = Query(default=None, pattern=r"^(imaging
 @router.post("/import", status_code=201)
 async def import_reports(
     request: Request,
-    format: str = Query(pattern=r"^(csv|openfda)$"),
+    format: str = Query(pattern=r"^(csv|xlsx|openfda)$"),
     reporter_role: deadlines.ReporterRole = deadlines.ReporterRole.REGISTRANT,
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),
@@ -275,17 +276,23 @@ async def import_reports(
 # ---- export ---------------------------------------------------------------------------------------
 @router.get("/export")
 def export_reports(
-    format: str = Query(default="json", pattern=r"^(csv|json|fhir)$"),
+    format: str = Query(default="json", pattern=r"^(csv|xlsx|json|fhir)$"),
     status: str | None = Query(default=None, max_length=20, pattern=r"^[a-z_]+$"),
     outcome: deadlines.Outcome | None = None,
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),
 ):
-    """The reports the caller may see, as CSV, JSON rows or a FHIR R5 Bundle of AdverseEvent."""
+    """The reports the caller may see, as CSV, XLSX, JSON rows or a FHIR R5 Bundle of AdverseEvent."""
     items = export.cases(session, actor, status=status, outcome=outcome)
     if format == "fhir":
         return JSONResponse(export.to_fhir_bundle(items), media_type="application/fhir+json")
     rows = [export.row(c) for c in items]
+    if format == "xlsx":
+        return Response(
+            export.to_xlsx(rows),
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="vigilance-reports.xlsx"'},
+        )
     if format == "csv":
         return Response(
             export.to_csv(rows),

@@ -196,10 +196,10 @@ def stats_cmd(user: str = USER, by: str = typer.Option("reporter", help="reporte
 def import_cmd(
     file: Path,
     user: str = USER,
-    fmt: str = typer.Option("csv", "--format", help="csv | openfda"),
+    fmt: str = typer.Option("csv", "--format", help="csv | xlsx | openfda"),
     role: str = typer.Option("registrant", "--role", help="reporter role of the imported reports"),
 ):
-    """Import a CSV or openFDA device-event JSON file as draft reports (all or nothing)."""
+    """Import a CSV, XLSX or openFDA device-event JSON file as draft reports (all or nothing)."""
     try:
         raw = file.read_bytes()
     except OSError as err:
@@ -217,12 +217,12 @@ def import_cmd(
 @app.command("export")
 def export_cmd(
     user: str = USER,
-    fmt: str = typer.Option("csv", "--format", help="csv | json | fhir"),
+    fmt: str = typer.Option("csv", "--format", help="csv | xlsx | json | fhir"),
     out: Path = typer.Option(..., "--out", help="file to write"),
 ):
     """Export the reports the user may see (CSV, JSON rows or a FHIR R5 Bundle of AdverseEvent)."""
-    if fmt not in ("csv", "json", "fhir"):
-        typer.secho("error [format]: must be csv, json or fhir", err=True, fg=typer.colors.RED)
+    if fmt not in ("csv", "xlsx", "json", "fhir"):
+        typer.secho("error [format]: must be csv, xlsx, json or fhir", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
     with acting(user) as (session, actor):
         items = export.cases(session, actor)
@@ -230,9 +230,13 @@ def export_cmd(
             text = json.dumps(export.to_fhir_bundle(items), ensure_ascii=False, indent=1)
         elif fmt == "json":
             text = json.dumps([export.row(c) for c in items], ensure_ascii=False, indent=1)
+        elif fmt == "xlsx":
+            text = None
+            out.write_bytes(export.to_xlsx([export.row(c) for c in items]))
         else:
             text = export.to_csv([export.row(c) for c in items])
-    out.write_text(text, "utf-8")
+    if text is not None:
+        out.write_text(text, "utf-8")
     console.print(f"{len(items)} reports written to {out}", markup=False)
 
 

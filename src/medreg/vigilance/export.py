@@ -1,4 +1,4 @@
-"""Export the reports a user may see: flat rows as CSV or JSON, and FHIR R5 ``AdverseEvent`` resources
+"""Export the reports a user may see: flat rows as CSV, XLSX or JSON, and FHIR R5 ``AdverseEvent`` resources
 (validated with ``fhir.resources``). Read side: no writes.
 
 FHIR mapping: ``status`` completed for closed cases else in-progress; ``actuality`` actual; ``subject`` a
@@ -83,6 +83,19 @@ def to_csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
+    return buf.getvalue()
+
+
+def to_xlsx(rows: list[dict]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("reports")
+    ws.append(list(COLUMNS))
+    for r in rows:
+        ws.append([r.get(c) for c in COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
     return buf.getvalue()
 
 

@@ -1,8 +1,9 @@
 """Reading report files into report forms (pure): CSV with one column per form field, and openFDA
 device-event JSON (MAUDE, ``/device/event``). Validation happens in the service, row by row.
 
-CSV: a header of form paths (``reporter.role``, ``device.generic_name``, ``event.aware_at`` ...); code
-columns (``codes.device_problem``...) hold codes separated by spaces or ``|``; empty cells are left out.
+CSV or XLSX (first sheet): a header of form paths (``reporter.role``, ``device.generic_name``,
+``event.aware_at`` ...; an awareness time without a zone is Beijing time); code columns
+(``codes.device_problem``...) hold codes separated by spaces or ``|``; empty cells are left out.
 
 openFDA: each record of ``results`` becomes one form of an **overseas** event (Order 1 Art.27):
 ``event_type`` Death -> death, Injury -> serious_injury (21 CFR 803.3 "serious injury"), anything else ->
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from importlib.resources import files
 
@@ -44,15 +46,64 @@ class Parsed:
 
 
 def parse_csv(text: str) -> Parsed:
-    out = Parsed()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    for col in reader.fieldnames or []:
+    return parse_records(reader.fieldnames or [], reader)
+
+
+def _beijing(value: str) -> str:
+    """An awareness time without a zone is read as Beijing time (reports are filed in China)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the form's validation names the field
+    return value if parsed.tzinfo else parsed.isoformat() + "+08:00"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_xlsx(raw: bytes) -> Parsed:
+    """The first sheet of an .xlsx workbook: a header row of form paths, then one report per row."""
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        out = Parsed()
+        out.errors.append(RowError(0, "file", f"not an .xlsx workbook ({type(exc).__name__})"))
+        return out
+    rows = sheet.iter_rows(values_only=True)
+    header = [_cell(c).strip() for c in next(rows, ())]
+    while header and not header[-1]:
+        header.pop()
+    records = []
+    for values in rows:
+        cells = [_cell(v) for v in values]
+        if not any(c.strip() for c in cells):
+            continue
+        record = dict(zip(header, cells, strict=False))
+        if len([c for c in cells[len(header) :] if c.strip()]):
+            record[None] = cells[len(header) :]
+        records.append(record)
+    return parse_records(header, records)
+
+
+def parse_records(columns, records) -> Parsed:
+    out = Parsed()
+    for col in columns:
         section, _, name = col.partition(".")
         if section not in SECTIONS or not name:
             out.errors.append(RowError(0, col, "unknown column"))
     if out.errors:
         return out
-    for i, record in enumerate(reader, start=1):
+    for i, record in enumerate(records, start=1):
         if i > MAX_ROWS:
             out.errors.append(RowError(i, "file", f"more than {MAX_ROWS} rows"))
             break
@@ -67,6 +118,8 @@ def parse_csv(text: str) -> Parsed:
             section, _, name = col.partition(".")
             if section == "codes" and name in CODE_FIELDS:
                 form.setdefault(section, {})[name] = value.replace("|", " ").split()
+            elif col == "event.aware_at":
+                form.setdefault(section, {})[name] = _beijing(value)
             elif col in ("event.overseas", "event.cluster"):
                 form.setdefault(section, {})[name] = value.lower() in ("1", "true", "yes", "y")
             else:

@@ -29,6 +29,8 @@ class ImportResult:
 
 
 def parse_file(raw: bytes, fmt: str, *, reporter_role: str = "registrant") -> imports.Parsed:
+    if fmt == "xlsx":
+        return imports.parse_xlsx(raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -44,7 +46,7 @@ def parse_file(raw: bytes, fmt: str, *, reporter_role: str = "registrant") -> im
         codes = frozenset(t.code for t in terminology() if t.selectable)
         return imports.parse_openfda(data, known_codes=codes, reporter_role=reporter_role)
     raise ValidationFailed("'{name}' must be one of: {allowed}.", field="format",
-                           params={"name": "format", "allowed": "csv, openfda"})
+                           params={"name": "format", "allowed": "csv, xlsx, openfda"})
 
 
 def import_reports(session: Session, actor: Actor, parsed: imports.Parsed) -> ImportResult:
