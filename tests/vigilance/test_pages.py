@@ -106,3 +106,51 @@ def test_stale_version_and_foreign_report(app, users, db):  # noqa: F811
     other = make_user(db, Role.HOSPITAL, org=make_org(db, OrgKind.HOSPITAL))
     db.commit()
     assert _client(app, other, "en").get(url).status_code == 404
+
+
+def test_centre_review_and_registrant_final_report(app, db):  # noqa: F811
+    from datetime import timedelta
+
+    from medreg.vigilance import service
+    from tests.vigilance.world import AWARE, form, make_world
+
+    w = make_world(db)
+    ids = []
+    for _ in range(3):
+        case = service.create_report(
+            db, w.hospital, form(device__registrant_org_id=w.registrant.organisation_id)
+        )
+        ids.append(service.submit(db, w.hospital, case.id, now=AWARE + timedelta(days=1)).id)
+    from medreg.core.accounts import User
+
+    national = db.get(User, w.national.user_id)
+    registrant = db.get(User, w.registrant.user_id)
+    hospital = db.get(User, w.hospital.user_id)
+    db.commit()
+    c = _client(app, national, "zh_CN")
+    page = c.get("/vigilance/review").text
+    assert 'data-testid="duplicate-row"' in page and 'data-testid="cluster"' in page and "重复" in page
+    r = _post(
+        c, "/vigilance/review/decide", {"case_a": str(ids[0]), "case_b": str(ids[1]), "decision": "merged"}
+    )
+    assert r.status_code == 303
+    assert f'data-pair="{ids[0]}-{ids[1]}"' not in c.get("/vigilance/review").text
+    r = _post(
+        c, "/vigilance/review/decide", {"case_a": str(ids[0]), "case_b": str(ids[0]), "decision": "merged"}
+    )
+    assert r.status_code == 422
+    assert _client(app, hospital, "en").get("/vigilance/review").status_code == 403
+
+    reg = _client(app, registrant, "en")
+    page = reg.get(f"/vigilance/{ids[2]}").text
+    assert 'data-testid="final-form"' in page
+    version = re.search(r'name="expected_version" value="(\d+)"', page).group(1)
+    r = _post(reg, f"/vigilance/{ids[2]}/final", {"expected_version": version, "evaluation.summary": ""})
+    assert r.status_code == 422 and "evaluation" in r.text
+    r = _post(
+        reg,
+        f"/vigilance/{ids[2]}/final",
+        {"expected_version": version, "evaluation.summary": "Confirmed.", "codes.investigation_type": "B01"},
+    )
+    assert r.status_code == 303
+    assert "final" in reg.get(f"/vigilance/{ids[2]}").text

@@ -33,6 +33,7 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.experts.pages",
     "medreg.vigilance.api",
     "medreg.vigilance.api_tools",
+    "medreg.vigilance.pages_review",
     "medreg.vigilance.pages",
 )
 
