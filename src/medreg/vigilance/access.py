@@ -32,8 +32,11 @@ def roles_on(actor: Actor, case: VigilanceCase) -> frozenset[str]:
         out.add(ADMIN)
     if actor.organisation_id is not None and actor.organisation_id == case.reporter_org_id:
         out.add(REPORTER)
-    if (actor.has(Role.REGISTRANT) and actor.organisation_id is not None
-            and actor.organisation_id == case.registrant_org_id):
+    if (
+        actor.has(Role.REGISTRANT)
+        and actor.organisation_id is not None
+        and actor.organisation_id == case.registrant_org_id
+    ):
         out.add(REGISTRANT)
     if is_centre(actor):
         if actor.province is None:
@@ -61,19 +64,28 @@ def scope(stmt, actor: Actor):
     if is_centre(actor):
         return stmt.where(or_(own, VigilanceCase.status != Status.DRAFT))
     if actor.has(Role.REGISTRANT) and actor.organisation_id is not None:
-        return stmt.where(or_(own, (VigilanceCase.registrant_org_id == actor.organisation_id)
-                              & (VigilanceCase.status != Status.DRAFT)))
+        return stmt.where(
+            or_(
+                own,
+                (VigilanceCase.registrant_org_id == actor.organisation_id)
+                & (VigilanceCase.status != Status.DRAFT),
+            )
+        )
     if actor.organisation_id is None:
         return stmt.where(False)
     return stmt.where(own)
 
 
 def load(session: Session, actor: Actor, case_id: Any, expected_version: int | None = None) -> VigilanceCase:
-    case = session.get(VigilanceCase, case_id) if isinstance(case_id, int) else None
+    ok = isinstance(case_id, int) and 1 <= case_id <= 2**31 - 1  # a larger id would overflow the column
+    case = session.get(VigilanceCase, case_id) if ok else None
     if case is None or not visible(actor, case):
         raise NotFound("Adverse-event report {id} was not found.", field="case_id", params={"id": case_id})
     if expected_version is not None and case.version != expected_version:
-        raise Conflict("The record was changed by someone else (version {current}, you saw {seen}); "
-                       "reload and try again.", field="expected_version",
-                       params={"current": case.version, "seen": expected_version})
+        raise Conflict(
+            "The record was changed by someone else (version {current}, you saw {seen}); "
+            "reload and try again.",
+            field="expected_version",
+            params={"current": case.version, "seen": expected_version},
+        )
     return case

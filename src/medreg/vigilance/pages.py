@@ -5,7 +5,7 @@ page with its workflow actions. JSON twins: ``/api/vigilance/reports`` and ``/ap
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -22,6 +22,7 @@ from medreg.vigilance.deadlines import Outcome, ReporterRole
 
 router = pages_router(prefix="/vigilance", tags=["vigilance pages"])
 Db = Depends(get_session)
+CaseId = Path(ge=1, le=2**31 - 1, description="adverse-event case id")
 Login = Depends(require_login)
 
 register_nav(
@@ -178,15 +179,15 @@ def _page(request: Request, session: Session, actor: Actor, case_id: int, error=
 
 
 @router.get("/{case_id:int}")
-def report_page(request: Request, case_id: int, session: Session = Db, actor: Actor = Login):
+def report_page(request: Request, case_id: int = CaseId, session: Session = Db, actor: Actor = Login):
     return _page(request, session, actor, case_id)
 
 
 @router.post("/{case_id:int}/{action}")
 def act(
     request: Request,
-    case_id: int,
-    action: str,
+    case_id: int = CaseId,
+    action: str = Path(max_length=40, pattern=r"^[a-z_]+$"),
     form: FormData = Depends(posted),
     session: Session = Db,
     actor: Actor = Login,

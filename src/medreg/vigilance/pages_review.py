@@ -4,7 +4,7 @@ the registrant's final report (its evaluation, Order 1 Art.29). JSON twins: ``/a
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -20,6 +20,7 @@ from medreg.vigilance.pages import _page, posted
 
 router = pages_router(prefix="/vigilance", tags=["vigilance pages"])
 Db = Depends(get_session)
+CaseId = Path(ge=1, le=2**31 - 1, description="adverse-event case id")
 Centre = Depends(require_roles("monitoring_centre", "admin"))
 Registrant = Depends(require_roles("registrant"))
 
@@ -73,7 +74,7 @@ def decide(
 @router.post("/{case_id:int}/final")
 def final_report(
     request: Request,
-    case_id: int,
+    case_id: int = CaseId,
     form: FormData = Depends(posted),
     session: Session = Db,
     actor: Actor = Registrant,
