@@ -130,6 +130,7 @@ def test_centre_review_and_registrant_final_report(app, db):  # noqa: F811
     c = _client(app, national, "zh_CN")
     page = c.get("/vigilance/review").text
     assert 'data-testid="duplicate-row"' in page and 'data-testid="cluster"' in page and "重复" in page
+    assert 'data-testid="by-reporter-row"' in page and "逾期" in page
     r = _post(
         c, "/vigilance/review/decide", {"case_a": str(ids[0]), "case_b": str(ids[1]), "decision": "merged"}
     )

@@ -188,7 +188,12 @@ def stats_cmd(user: str = USER, by: str = typer.Option("reporter", help="reporte
     with acting(user) as (session, actor):
         table = Table("organisation", "reports", "late", "mean quality")
         for row in queries.per_organisation(session, actor, by):
-            table.add_row(str(row["org_id"]), str(row["reports"]), str(row["late"]), str(row["mean_quality"]))
+            table.add_row(
+                row["organisation"] or str(row["org_id"]),
+                str(row["reports"]),
+                str(row["late"]),
+                str(row["mean_quality"]),
+            )
         console.print(table)
 
 

@@ -1,4 +1,5 @@
-"""HTML pages for the monitoring centres (duplicate candidates with merge / dismiss, cluster alerts) and
+"""HTML pages for the monitoring centres (duplicate candidates with merge / dismiss, cluster alerts, late
+reports and mean quality per reporter and registrant) and
 the registrant's final report (its evaluation, Order 1 Art.29). JSON twins: ``/api/vigilance/duplicates``,
 ``/api/vigilance/clusters``, ``POST /api/vigilance/reports/{id}/versions``."""
 
@@ -15,7 +16,7 @@ from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
-from medreg.vigilance import review, service
+from medreg.vigilance import queries, review, service
 from medreg.vigilance.pages import _page, posted
 
 router = pages_router(prefix="/vigilance", tags=["vigilance pages"])
@@ -40,6 +41,8 @@ def _review(request: Request, session: Session, actor: Actor, error=None, status
         {
             "pairs": review.duplicate_candidates(session, actor),
             "clusters": review.cluster_alerts(session, actor),
+            "by_reporter": queries.per_organisation(session, actor, "reporter"),
+            "by_registrant": queries.per_organisation(session, actor, "registrant"),
             "error": error,
         },
         status_code=status_code,

@@ -9,7 +9,9 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from medreg.core import audit
+from medreg.core.accounts import Organisation
 from medreg.core.actor import Actor
+from medreg.core.errors import ValidationFailed
 from medreg.vigilance import quality
 from medreg.vigilance.access import load, roles_on, scope
 from medreg.vigilance.assessment import assess
@@ -77,6 +79,12 @@ def history(session: Session, actor: Actor, case_id: int) -> list[audit.AuditEve
 def per_organisation(session: Session, actor: Actor, by: str = "reporter") -> list[dict]:
     """Submitted reports, late reports and mean quality per reporter (``by="reporter"``) or per
     registrant (``by="registrant"``), within what ``actor`` may see."""
+    if by not in ("reporter", "registrant"):
+        raise ValidationFailed(
+            "'{name}' must be one of: {allowed}.",
+            field="by",
+            params={"name": "by", "allowed": "reporter, registrant"},
+        )
     col = VigilanceCase.reporter_org_id if by == "reporter" else VigilanceCase.registrant_org_id
     stmt = scope(
         select(
@@ -90,12 +98,21 @@ def per_organisation(session: Session, actor: Actor, by: str = "reporter") -> li
         .order_by(col),
         actor,
     )
+    rows = session.execute(stmt).all()
+    ids = [r.org_id for r in rows]
+    names = {
+        i: n
+        for i, n in session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+        )
+    }
     return [
         {
             "org_id": r.org_id,
+            "organisation": names.get(r.org_id),
             "reports": r.reports,
             "late": int(r.late),
             "mean_quality": round(float(r.mean_quality), 1) if r.mean_quality is not None else None,
         }
-        for r in session.execute(stmt)
+        for r in rows
     ]
