@@ -31,6 +31,10 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.registration.pages",
     "medreg.premarket.experts.api",
     "medreg.premarket.experts.pages",
+    "medreg.vigilance.api",
+    "medreg.vigilance.api_tools",
+    "medreg.vigilance.pages_review",
+    "medreg.vigilance.pages",
 )
 
 

@@ -1,0 +1,218 @@
+"""HTML pages of adverse-event reporting: the list (reporter: its own reports; registrant: reports on its
+devices; centres: all), a new-report form that shows the quality reasons after saving, and the report
+page with its workflow actions. JSON twins: ``/api/vigilance/reports`` and ``/api/vigilance/reports/{id}``.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from medreg.core.actor import Actor
+from medreg.core.clock import SHANGHAI, utcnow
+from medreg.core.deps import get_session, pages_router, require_login
+from medreg.core.errors import DomainError, ValidationFailed
+from medreg.core.i18n import _
+from medreg.core.templating import register_nav, render
+from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
+from medreg.vigilance import queries, service
+from medreg.vigilance.deadlines import Outcome, ReporterRole
+
+router = pages_router(prefix="/vigilance", tags=["vigilance pages"])
+Db = Depends(get_session)
+CaseId = Path(ge=1, le=2**31 - 1, description="adverse-event case id")
+Login = Depends(require_login)
+
+register_nav(
+    "/vigilance/",
+    _("Adverse events"),
+    roles=["hospital", "registrant", "monitoring_centre", "admin"],
+    description=_("Adverse-event reports: file, review, follow up"),
+    order=40,
+)
+
+STATUS_LABELS = {
+    "draft": _("Draft"),
+    "submitted": _("Submitted"),
+    "returned": _("Returned for correction"),
+    "at_national": _("With the national centre"),
+    "closed": _("Closed"),
+}
+OUTCOME_LABELS = {"death": _("Death"), "serious_injury": _("Serious injury"), "other": _("Other")}
+ROLE_LABELS = {
+    "registrant": _("Registrant"),
+    "agent": _("Agent of an overseas registrant"),
+    "distributor": _("Distributor"),
+    "using_entity": _("Using entity (hospital)"),
+    "other": _("Other unit or individual"),
+}
+ACTION_LABELS = {
+    "submit": _("Submit"),
+    "resubmit": _("Resubmit"),
+    "accept": _("Accept and forward"),
+    "return_for_correction": _("Return for correction"),
+    "close": _("Close the case"),
+}
+# Form inputs of the new-report page: "section.field" names, as the errors name them.
+TEXT_FIELDS = (
+    "device.generic_name",
+    "device.trade_name",
+    "device.registration_number",
+    "device.udi",
+    "device.model",
+    "device.lot_number",
+    "device.serial_number",
+    "event.province",
+)
+AREA_FIELDS = ("event.description", "event.device_problem", "event.actions_taken")
+CODE_INPUTS = ("codes.device_problem", "codes.health_effect", "codes.health_impact", "codes.component")
+
+
+async def posted(request: Request) -> FormData:
+    return await request.form()
+
+
+def _labels() -> dict:
+    return {
+        "status_labels": STATUS_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "role_labels": ROLE_LABELS,
+        "action_labels": ACTION_LABELS,
+        "text_fields": TEXT_FIELDS,
+        "area_fields": AREA_FIELDS,
+        "code_inputs": CODE_INPUTS,
+        "outcomes": [o.value for o in Outcome],
+        "roles": [r.value for r in ReporterRole],
+    }
+
+
+def content_from(form: FormData) -> dict:
+    """The flat form as the nested report form (empty inputs left out)."""
+    out: dict = {"reporter": {}, "device": {}, "patient": {}, "event": {}, "codes": {}}
+
+    def put(name: str, value):
+        section, field = name.split(".")
+        out[section][field] = value
+
+    for name in (
+        *TEXT_FIELDS,
+        *AREA_FIELDS,
+        "reporter.role",
+        "patient.sex",
+        "event.outcome",
+        "event.event_date",
+        "device.manufacture_date",
+        "device.expiry_date",
+    ):
+        value = str(form.get(name, "")).strip()
+        if value:
+            put(name, value)
+    for name in ("patient.age_years", "device.registrant_org_id"):
+        value = str(form.get(name, "")).strip()
+        if value:
+            try:
+                put(name, float(value) if name == "patient.age_years" else int(value))
+            except ValueError:
+                raise ValidationFailed(
+                    "'{name}' must be a number.", field=name, params={"name": name}
+                ) from None
+    aware = str(form.get("event.aware_at", "")).strip()
+    if aware:  # a datetime-local input: Beijing time
+        put("event.aware_at", aware if aware[-6:-5] in "+-" and ":" in aware[-3:] else aware + _offset())
+    for name in CODE_INPUTS:
+        codes = [c for c in str(form.get(name, "")).replace(",", " ").split() if c]
+        if codes:
+            put(name, codes)
+    return out
+
+
+def _offset() -> str:
+    return utcnow().astimezone(SHANGHAI).strftime("%z")[:3] + ":00"
+
+
+@router.get("/")
+def report_list(request: Request, session: Session = Db, actor: Actor = Login):
+    return render(request, "vigilance/list.html", {**_labels(), "cases": queries.list_cases(session, actor)})
+
+
+@router.get("/new")
+def new_report(request: Request, actor: Actor = Login):
+    return render(request, "vigilance/new.html", {**_labels(), "error": None, "values": {}})
+
+
+@router.post("/new")
+def create_report(
+    request: Request, form: FormData = Depends(posted), session: Session = Db, actor: Actor = Login
+) -> Response:
+    try:
+        case = service.create_report(session, actor, content_from(form))
+    except DomainError as err:
+        refused(session, err)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        return render(
+            request,
+            "vigilance/new.html",
+            {**_labels(), "values": values, "error": form_error(request, "report", err, form)},
+            status_code=err.http_status,
+        )
+    return see_other(f"/vigilance/{case.id}?saved=1")
+
+
+def _page(request: Request, session: Session, actor: Actor, case_id: int, error=None, status_code: int = 200):
+    case = queries.get_case(session, actor, case_id)
+    return render(
+        request,
+        "vigilance/case.html",
+        {
+            **_labels(),
+            "case": case,
+            "error": error,
+            "versions": queries.versions(session, actor, case_id),
+            "quality": queries.case_quality(session, actor, case_id, utcnow()),
+            "allowed": queries.allowed_actions(session, actor, case_id),
+            "saved": request.query_params.get("saved"),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/{case_id:int}")
+def report_page(request: Request, case_id: int = CaseId, session: Session = Db, actor: Actor = Login):
+    return _page(request, session, actor, case_id)
+
+
+@router.post("/{case_id:int}/{action}")
+def act(
+    request: Request,
+    case_id: int = CaseId,
+    action: str = Path(max_length=40, pattern=r"^[a-z_]+$"),
+    form: FormData = Depends(posted),
+    session: Session = Db,
+    actor: Actor = Login,
+) -> Response:
+    try:
+        version = version_of(form)
+        if action in ("submit", "resubmit"):
+            service.submit(session, actor, case_id, expected_version=version)
+        elif action == "accept":
+            service.accept(session, actor, case_id, expected_version=version)
+        elif action == "return_for_correction":
+            service.return_for_correction(
+                session, actor, case_id, str(form.get("reason", "")), expected_version=version
+            )
+        elif action == "close":
+            service.close(session, actor, case_id, expected_version=version)
+        else:
+            raise ValidationFailed(
+                "'{name}' must be one of: {allowed}.",
+                field="action",
+                params={"name": "action", "allowed": ", ".join(ACTION_LABELS)},
+            )
+    except DomainError as err:
+        refused(session, err)
+        return _page(
+            request, session, actor, case_id, form_error(request, action, err, form), err.http_status
+        )
+    return see_other(f"/vigilance/{case_id}?done={action}")
