@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
-from medreg.core.deps import api_router, get_session, require_login
+from medreg.core.deps import MAX_ID, api_router, get_session, require_login
 from medreg.core.i18n import translate
 from medreg.core.templating import request_locale
 from medreg.vigilance import deadlines, queries, service
@@ -21,7 +21,6 @@ from medreg.vigilance.schemas import CaseRead, ReportContent, VersionRead
 from medreg.vigilance.states import VersionKind
 
 router = api_router(prefix="/api/vigilance", tags=["vigilance"])
-MAX_ID = 2**31 - 1
 CaseId = Path(ge=1, le=MAX_ID, description="adverse-event case id")
 
 

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from medreg.core.actor import Actor
 from medreg.core.clock import SHANGHAI, utcnow
-from medreg.core.deps import get_session, pages_router, require_login
+from medreg.core.deps import MAX_ID, get_session, pages_router, require_login
 from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
@@ -22,7 +22,7 @@ from medreg.vigilance.deadlines import Outcome, ReporterRole
 
 router = pages_router(prefix="/vigilance", tags=["vigilance pages"])
 Db = Depends(get_session)
-CaseId = Path(ge=1, le=2**31 - 1, description="adverse-event case id")
+CaseId = Path(ge=1, le=MAX_ID, description="adverse-event case id")
 Login = Depends(require_login)
 
 register_nav(
