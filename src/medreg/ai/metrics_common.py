@@ -33,14 +33,14 @@ class Estimate:
 
     def to_dict(self) -> dict:
         """JSON-ready: NaN becomes None."""
-        out = {"metric": self.name, "estimate": _num(self.value), "ci_lower": _num(self.lower),
-               "ci_upper": _num(self.upper), "conf_level": self.conf_level, "method": self.method}
+        out = {"metric": self.name, "estimate": num(self.value), "ci_lower": num(self.lower),
+               "ci_upper": num(self.upper), "conf_level": self.conf_level, "method": self.method}
         if self.n is not None:
             out["count"], out["n"] = self.count, self.n
         return out
 
 
-def _num(x: float) -> float | None:
+def num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
