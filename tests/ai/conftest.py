@@ -21,3 +21,21 @@ def asah() -> dict[str, np.ndarray]:
         "ndka": np.array([float(r["ndka"]) for r in rows]),
         "female": np.array([r["gender"] == "Female" for r in rows]),
     }
+
+
+@pytest.fixture
+def app(db):
+    from medreg.web.app import create_app
+    from tests.web.conftest import bind_session
+
+    application = create_app()
+    bind_session(application, db)
+    return application
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
