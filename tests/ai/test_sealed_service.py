@@ -185,3 +185,26 @@ def test_triage_through_the_service():
     with pytest.raises(ValidationFailed) as e:
         service_runs.triage_change(["warp_drive"])
     assert e.value.field == "changes"
+
+
+def test_a_multiclass_run_is_scored_per_class(db, w):
+    grades = ["R0", "R1", "R2", "R3"]
+    rng = np.random.default_rng(4)
+    truth = rng.choice(grades, 60)
+    cases = [{"case_id": f"eye-{i:03d}", "label": str(g), "metadata": {}} for i, g in enumerate(truth)]
+    d = service.register_database(db, w.curator, {"code": "DR-GRADE", "name": "DR grading (synthetic)",
+                                                  "task": "multiclass", "modality": "fundus photograph"})
+    v = service.add_version(db, w.curator, d.id, {"provenance": "synthetic", "categories": grades,
+                                                  "cases": cases})
+    predicted = [g if rng.random() < 0.7 else grades[(grades.index(g) + 1) % 4] for g in truth]
+    body = {**run_body({}), "outputs": [{"case_id": c["case_id"], "class": p}
+                                        for c, p in zip(cases, predicted, strict=True)]}
+    run = service_runs.submit_run(db, w.reg_a, v.id, body)
+    order = sorted(range(60), key=lambda i: cases[i]["case_id"])
+    ref = report.multiclass_report([str(truth[i]) for i in order], [predicted[i] for i in order], grades,
+                                   ordinal=True)
+    assert run.metrics["metrics"] == audit.jsonable(ref["metrics"])
+    bad = {**body, "outputs": [{**body["outputs"][0], "class": "R9"}] + body["outputs"][1:]}
+    with pytest.raises(ValidationFailed) as e:
+        service_runs.submit_run(db, w.reg_b, v.id, bad)
+    assert e.value.field == "outputs.0.class"
