@@ -98,3 +98,11 @@ def test_twin_versions_give_complementary_metrics(db, twin):
     assert auc1 + auc2 == pytest.approx(1.0)
     c1, c2 = r1.metrics["confusion"], r2.metrics["confusion"]
     assert (c1["tp"], c1["fn"]) == (c2["fp"], c2["tn"])
+
+
+def test_operating_point_thresholds_and_roc_points_are_withheld(db, twin):
+    w, base, v1, _v2 = twin
+    run = service_runs.submit_run(db, w.reg_a, v1.id, run_body(scores_for(base)))
+    ops = run.metrics["operating_points"]
+    assert ops and all(op["threshold"] is None for op in ops)
+    assert not {"roc", "fpr", "tpr", "thresholds"} & set(run.metrics)

@@ -5,7 +5,9 @@ Fishing: a registrant who could re-run at will could learn a case's label by cha
 watching the counts move. Runs are therefore rate-limited per organisation and version
 (``RUN_LIMIT`` runs per ``RUN_WINDOW``; a medreg policy, no legal text sets it) and every run is kept
 (runs are immutable; nothing deletes them). Subgroups smaller than ``MIN_SUBGROUP`` cases are reported
-without metrics.
+without metrics; no ROC curve is returned (its steps at the registrant's own scores would spell out the
+labels) and the threshold of an operating point at a fixed specificity is withheld (the score just below
+it would be known to be a negative case).
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ def _score(db: EvalDatabase, version: EvalVersion, cases: list, outputs: dict, t
     s = np.array([outputs[c[0]] for c in cases], dtype=float)
     groups = {f: [c[2].get(f, "") for c in cases] for f in version.metadata_fields}
     body = report.binary_report(y, s, threshold=threshold, specificities=(0.9, 0.95), groups=groups or None)
+    for op in body.get("operating_points", []):
+        # the lowest qualifying threshold is one of the registrant's own scores, and the score just below
+        # it would then be known to belong to a negative case: the threshold is not returned
+        op["threshold"] = None
     for sub in body.get("subgroups", []):
         if sub["n"] < MIN_SUBGROUP:
             sub["metrics"], sub["flagged"], sub["suppressed"] = [], [], f"fewer than {MIN_SUBGROUP} cases"
