@@ -120,3 +120,42 @@ def test_triage_form(app, setup):
     r = reg.post("/ai/triage", data={"csrf_token": token})
     assert r.status_code == 422 and 'data-field="changes"' in r.text
     assert reg.post("/ai/triage", data={"changes": ["defect_fix"]}).status_code == 403  # no CSRF token
+
+
+def _cases_csv(cases) -> bytes:
+    lines = [f"{c['case_id']},{c['label']},{c['metadata']['site']},{c['metadata']['sex']}\n" for c in cases]
+    return ("case_id,label,site,sex\n" + "".join(lines)).encode()
+
+
+def test_the_test_centre_registers_a_database_and_seals_a_version(app, db, setup):
+    w, _cases, _v = setup
+    cur, token = browser(app, w.curator)
+    assert 'id="database-form"' in cur.get("/ai/").text
+    r = cur.post("/ai/databases", data={"csrf_token": token, "code": "CXR-PNEU", "name": "Chest X-ray",
+                                        "task": "binary", "modality": "X-ray"})
+    assert r.status_code == 303
+    page = cur.get("/ai/").text
+    db_id = re.search(r'<option value="(\d+)"[^>]*>CXR-PNEU</option>', page).group(1)
+    cases = synthetic_cases(30, seed=8)
+    r = cur.post("/ai/versions", data={"csrf_token": token, "database_id": db_id, "provenance": "synthetic",
+                                       "metadata_fields": "site, sex"},
+                 files={"cases": ("cases.csv", _cases_csv(cases), "text/csv")})
+    assert r.status_code == 303, r.text
+    version_page = cur.get(r.headers["location"]).text
+    assert 'data-testid="n-cases">30<' in version_page and 'data-intact="true"' in version_page
+    wrong = [{**cases[0], "label": "7"}] + cases[1:]
+    bad = cur.post("/ai/versions?lang=en", data={"csrf_token": token, "database_id": db_id, "provenance": "x",
+                                                 "metadata_fields": "site, sex"},
+                   files={"cases": ("cases.csv", _cases_csv(wrong), "text/csv")})
+    assert bad.status_code == 422 and 'id="version-error" data-field="cases.0.label"' in bad.text
+    assert "'7'" not in bad.text  # the refused label is not echoed
+    dup = cur.post("/ai/databases?lang=en", data={"csrf_token": token, "code": "CXR-PNEU", "name": "again",
+                                                  "task": "binary", "modality": "X-ray"})
+    assert dup.status_code == 409 and 'id="database-error" data-field="code"' in dup.text
+    reg, rtoken = browser(app, w.reg_a)
+    assert 'id="database-form"' not in reg.get("/ai/").text
+    denied = reg.post("/ai/databases", data={"csrf_token": rtoken, "code": "MINE", "name": "x",
+                                             "task": "binary", "modality": "CT"})
+    assert denied.status_code == 403
+    denied = reg.post("/ai/versions", data={"csrf_token": rtoken, "database_id": db_id, "provenance": "x"})
+    assert denied.status_code == 403

@@ -45,14 +45,14 @@ def is_curator(actor: Actor) -> bool:
                                      and actor.organisation_kind == OrgKind.REGULATOR_UNIT)
 
 
-def _need_curator(actor: Actor) -> None:
+def need_curator(actor: Actor) -> None:
     if not is_curator(actor):
         raise PermissionDenied(
             "Only the regulator or a designated test centre may curate evaluation databases.", field="actor")
 
 
 def register_database(session: Session, actor: Actor, data: DatabaseCreate | dict) -> EvalDatabase:
-    _need_curator(actor)
+    need_curator(actor)
     d = parse(DatabaseCreate, data)
     if session.scalar(select(EvalDatabase.id).where(EvalDatabase.code == d.code)) is not None:
         raise Conflict("An evaluation database with code '{code}' exists.", field="code",
@@ -107,7 +107,7 @@ def _check_cases(task: str, d: VersionCreate) -> None:
 
 def add_version(session: Session, actor: Actor, database_id: int, data: VersionCreate | dict) -> EvalVersion:
     """A new immutable version: cases with sealed labels, metadata and salts, and the Merkle root."""
-    _need_curator(actor)
+    need_curator(actor)
     db = get_database(session, database_id)
     d = parse(VersionCreate, data)
     _check_cases(db.task, d)
@@ -161,7 +161,7 @@ def sealed_cases(session: Session, version: EvalVersion) -> list[tuple[str, str,
 
 def verify_version(session: Session, actor: Actor, version_id: int) -> dict:
     """Recompute the Merkle root from the stored cases (curators): tamper evidence for a version."""
-    _need_curator(actor)
+    need_curator(actor)
     v = get_version(session, version_id)
     cases = sealed_cases(session, v)
     root = merkle.merkle_root([merkle.leaf_data(c, lab, meta, salt) for c, lab, meta, salt in cases])

@@ -33,6 +33,7 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.experts.pages",
     "medreg.ai.api",
     "medreg.ai.pages",
+    "medreg.ai.pages_curate",
 )
 
 
