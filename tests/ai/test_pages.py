@@ -56,6 +56,9 @@ def test_a_run_through_the_upload_form(app, db, setup):
     page = reg.get(url + "?lang=en").text
     assert 'data-intact="true"' in page and 'data-metric="auc"' in page and 'data-testid="subgroup"' in page
     assert '"label"' not in page
+    assert 'id="roc"' not in page  # the ROC steps would spell out the labels to the registrant
+    cur, _ = browser(app, w.curator)
+    assert 'id="roc"' in cur.get(url).text and "<polyline" in cur.get(url).text
     other, _ = browser(app, w.reg_b)
     assert other.get(url).status_code == 404
     assert re.search(r'data-run="\d+"', reg.get("/ai/runs").text)

@@ -208,3 +208,13 @@ def test_a_multiclass_run_is_scored_per_class(db, w):
     with pytest.raises(ValidationFailed) as e:
         service_runs.submit_run(db, w.reg_b, v.id, bad)
     assert e.value.field == "outputs.0.class"
+
+
+def test_the_roc_curve_is_for_curators_only(db, w):
+    cases = synthetic_cases(40)
+    _d, v = make_database(db, w, cases=cases)
+    run = service_runs.submit_run(db, w.reg_a, v.id, run_body(scores_for(cases)))
+    with pytest.raises(PermissionDenied):
+        service_runs.run_roc(db, w.reg_a, run.id)
+    roc = service_runs.run_roc(db, w.curator, run.id)
+    assert roc["fpr"][0] == 0 and roc["fpr"][-1] == 1 and roc["tpr"][-1] == 1

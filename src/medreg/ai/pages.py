@@ -124,7 +124,10 @@ def runs(request: Request, session: Session = Db, actor: Actor = Who):
 @router.get("/runs/{run_id:int}")
 def run_page(request: Request, run_id: int = RunId, session: Session = Db, actor: Actor = Who):
     run = service_runs.get_run(session, actor, run_id)
-    return render(request, "ai/run.html", {"run": run, "m": run.metrics,
+    roc = service_runs.run_roc(session, actor, run_id) if service.is_curator(actor) else None
+    points = " ".join(f"{20 + 260 * x:.1f},{280 - 260 * y:.1f}" for x, y in zip(roc["fpr"], roc["tpr"],
+                                                                               strict=True)) if roc else ""
+    return render(request, "ai/run.html", {"run": run, "m": run.metrics, "roc_points": points,
                                            "verify": service_runs.verify_run(session, actor, run_id)})
 
 

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 import medreg
 from medreg.ai import report
+from medreg.ai.metrics_roc import roc_curve
 from medreg.ai.models import EvalDatabase, EvalRun, EvalVersion
 from medreg.ai.schemas import RunSubmit
-from medreg.ai.service import get_version, is_curator, parse, sealed_cases
+from medreg.ai.service import get_version, is_curator, need_curator, parse, sealed_cases
 from medreg.ai.triage import triage
 from medreg.ai.triage_data import default_rules
 from medreg.core import audit
@@ -221,3 +222,18 @@ def triage_change(changes: list[str], evidence: dict | None = None) -> dict:
     except ValueError as err:
         raise ValidationFailed("The change description is not valid: {reason}", field="changes",
                                params={"reason": str(err)}) from None
+
+
+def run_roc(session: Session, actor: Actor, run_id: int, max_points: int = 200) -> dict:
+    """The ROC curve of a binary run, for curators and reviewers only: its steps at the registrant's own
+    scores would reveal the labels, so it is never shown to a registrant."""
+    need_curator(actor)
+    run = get_run(session, actor, run_id)
+    version = session.get(EvalVersion, run.version_id)
+    if session.get(EvalDatabase, version.database_id).task != "binary":
+        return {"fpr": [], "tpr": []}
+    cases = sealed_cases(session, version)
+    curve = roc_curve([int(c[1]) for c in cases], [run.outputs[c[0]] for c in cases])
+    step = max(1, len(curve.fpr) // max_points)
+    idx = sorted(set(range(0, len(curve.fpr), step)) | {len(curve.fpr) - 1})
+    return {"fpr": [curve.fpr[i] for i in idx], "tpr": [curve.tpr[i] for i in idx]}
