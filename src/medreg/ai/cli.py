@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,8 @@ import numpy as np
 import typer
 
 from medreg.ai import inputs, report
+from medreg.ai.cli_db import db_app, run_app
+from medreg.ai.csvfiles import read_rows, split_cols
 from medreg.core.errors import DomainError, ValidationFailed
 
 app = typer.Typer(help="AI devices: evaluation metrics, version comparison, platform equivalence.",
@@ -36,26 +37,13 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(err.exit_code) from None
 
 
-def _rows(path: Path, what: str) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            return [dict(r) for r in csv.DictReader(fh)]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ValidationFailed("Cannot read {path}: {reason}", field=what,
-                               params={"path": str(path), "reason": type(err).__name__}) from None
-
-
-def _split_cols(values: list[str] | None) -> list[str]:
-    return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
-
-
 def _print(obj: dict) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def _binary_inputs(labels: Path, outputs: Path, metadata: list[str] = ()):
-    lab = inputs.read_labels(_rows(labels, "labels"), metadata_cols=metadata, source=labels.name)
-    scores = inputs.read_scores(_rows(outputs, "outputs"), source=outputs.name)
+    lab = inputs.read_labels(read_rows(labels, "labels"), metadata_cols=metadata, source=labels.name)
+    scores = inputs.read_scores(read_rows(outputs, "outputs"), source=outputs.name)
     aligned = np.array(inputs.align(lab.case_ids, scores, source=outputs.name), dtype=float)
     return lab, aligned
 
@@ -85,16 +73,16 @@ def metrics_cmd(
         if ci not in ("wilson", "clopper-pearson"):
             raise ValidationFailed("'ci' must be wilson or clopper-pearson.", field="ci")
         if task == "multiclass":
-            cats = _split_cols([categories])
+            cats = split_cols([categories])
             if len(cats) < 2:
                 raise ValidationFailed("Give at least two --categories for a multiclass task.",
                                        field="categories")
-            lab = inputs.read_labels(_rows(labels, "labels"), task="multiclass", source=labels.name)
+            lab = inputs.read_labels(read_rows(labels, "labels"), task="multiclass", source=labels.name)
             bad = next((c for c, v in zip(lab.case_ids, lab.labels, strict=True) if v not in cats), None)
             if bad is not None:
                 raise ValidationFailed("The label of case '{case_id}' is not one of the categories.",
                                        field="label", params={"case_id": bad})
-            classes = inputs.read_classes(_rows(outputs, "outputs"), cats, source=outputs.name)
+            classes = inputs.read_classes(read_rows(outputs, "outputs"), cats, source=outputs.name)
             predicted = inputs.align(lab.case_ids, classes, source=outputs.name)
             _print(report.multiclass_report(list(lab.labels), predicted, cats, alpha=alpha, ci=ci,
                                             ordinal=ordinal))
@@ -104,7 +92,7 @@ def metrics_cmd(
         for t in specificity or []:
             if not 0 <= t <= 1:
                 raise ValidationFailed("'specificity' must lie within [0, 1].", field="specificity")
-        cols = _split_cols(subgroup_cols)
+        cols = split_cols(subgroup_cols)
         lab, scores = _binary_inputs(labels, outputs, cols)
         _print(report.binary_report(lab.binary(), scores, threshold=threshold, alpha=alpha, ci=ci,
                                     specificities=specificity or [], n_boot=bootstrap, seed=seed,
@@ -123,7 +111,7 @@ def compare_cmd(
     """Version B against version A on the same cases: McNemar, DeLong, non-inferiority verdicts."""
     with _errors():
         lab, a = _binary_inputs(labels, outputs_a)
-        scores_b = inputs.read_scores(_rows(outputs_b, "outputs_b"), source=outputs_b.name)
+        scores_b = inputs.read_scores(read_rows(outputs_b, "outputs_b"), source=outputs_b.name)
         b = np.array(inputs.align(lab.case_ids, scores_b, source=outputs_b.name), dtype=float)
         _need_auc(lab.binary())
         _print(report.comparison_report(lab.binary(), a, b, threshold=threshold, margin=margin, alpha=alpha))
@@ -144,12 +132,12 @@ def equivalence_cmd(
 ) -> None:
     """The same software version on two platforms: agreement, Bland-Altman, TOST, verdict with reasons."""
     with _errors():
-        sa = inputs.read_scores(_rows(outputs_a, "outputs_a"), source=outputs_a.name)
-        sb = inputs.read_scores(_rows(outputs_b, "outputs_b"), source=outputs_b.name)
+        sa = inputs.read_scores(read_rows(outputs_a, "outputs_a"), source=outputs_a.name)
+        sb = inputs.read_scores(read_rows(outputs_b, "outputs_b"), source=outputs_b.name)
         ids = list(sa)
         y = None
         if labels is not None:
-            lab = inputs.read_labels(_rows(labels, "labels"), source=labels.name)
+            lab = inputs.read_labels(read_rows(labels, "labels"), source=labels.name)
             ids = list(lab.case_ids)
             y = lab.binary()
             _need_auc(y)
@@ -167,3 +155,7 @@ def _need_auc(y: np.ndarray) -> None:
     if min(npos, y.size - npos) < 2:
         raise ValidationFailed("Comparing AUCs needs at least two positive and two negative cases.",
                                field="label")
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(run_app, name="run")
