@@ -114,3 +114,58 @@ def test_missing_column_and_bad_label(files):
     assert res.exit_code == 2 and "[site]" in res.stderr
     res = _run("metrics", "--labels", files["tmp"] / "nope.csv", "--outputs", files["a_csv"])
     assert res.exit_code == 2 and "[labels]" in res.stderr
+
+
+def _lines(path, header, rows):
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+@pytest.fixture
+def detection_files(tmp_path):
+    # the worked example of tests/ai/test_detection.py as CSV files
+    labels = _lines(tmp_path / "lesions.csv", "case_id,x,y,radius",
+                    ["img1,10,10,5", "img1,50,50,5", "img2,20,20,3", "img3,,,"])
+    marks = _lines(tmp_path / "marks.csv", "case_id,x,y,score",
+                   ["img1,11,11,0.9", "img1,12,9,0.8", "img1,30,30,0.7", "img1,50,54,0.4", "img2,24,20,0.6",
+                    "img2,20,21,0.3", "img3,5,5,0.5"])
+    return tmp_path, labels, marks
+
+
+def test_detection_metrics_from_csv(detection_files):
+    tmp, labels, marks = detection_files
+    det = ["metrics", "--task", "detection", "--labels", labels, "--outputs", marks]
+    res = _run(*det, "--fp-rates", "0.5,1")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["n_images"], out["n_lesions"]) == (3, 3)
+    assert [m["estimate"] for m in out["metrics"]] == pytest.approx([1 / 3, 1.0])
+    assert out["matching_rule"] == "centre distance <= lesion radius"
+    res = _run(*det, "--max-distance", 4.5, "--fp-rates", "0.5")
+    assert json.loads(res.stdout)["matching_rule"] == "centre distance <= 4.5"
+    boxes = _lines(tmp / "boxes.csv", "case_id,x0,y0,x1,y1", ["a,0,0,10,10", "b,,,,"])
+    boxmarks = _lines(tmp / "boxmarks.csv", "case_id,x0,y0,x1,y1,score", ["a,0,0,10,5,0.9", "b,1,1,2,2,0.2"])
+    res = _run("metrics", "--task", "detection", "--rule", "iou", "--iou", 0.5, "--labels", boxes,
+               "--outputs", boxmarks, "--fp-rates", "0.5")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["metrics"][0]["estimate"] == 1.0
+
+
+@pytest.mark.parametrize(("rows", "field"), [
+    (["img9,1,1,0.5"], "case_id"),
+    (["img1,1,1,7"], "score"),
+    (["img1,abc,1,0.5"], "x"),
+])
+def test_bad_detection_outputs(detection_files, rows, field):
+    tmp, labels, _marks = detection_files
+    bad = _lines(tmp / "bad.csv", "case_id,x,y,score", rows)
+    res = _run("metrics", "--task", "detection", "--labels", labels, "--outputs", bad)
+    assert res.exit_code == 2 and f"[{field}]" in res.stderr
+
+
+def test_bad_detection_options(detection_files):
+    _tmp, labels, marks = detection_files
+    for args, field in ((["--rule", "nearest"], "rule"), (["--fp-rates", "x"], "fp-rates"),
+                        (["--duplicates", "maybe"], "duplicates")):
+        res = _run("metrics", "--task", "detection", "--labels", labels, "--outputs", marks, *args)
+        assert res.exit_code == 2 and f"[{field}]" in res.stderr

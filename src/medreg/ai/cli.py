@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from medreg.ai import inputs, report
+from medreg.ai import inputs, inputs_detection, report
 from medreg.ai.cli_db import db_app, run_app
 from medreg.ai.csvfiles import read_rows, split_cols
+from medreg.ai.detection import CentreDistance, IoU
 from medreg.core.errors import DomainError, ValidationFailed
 
 app = typer.Typer(help="AI devices: evaluation metrics, version comparison, platform equivalence.",
@@ -57,7 +58,7 @@ def metrics_cmd(
     subgroup_cols: list[str] = typer.Option(None, "--subgroup-cols",
                                             help="Metadata columns of LABELS for subgroup metrics "
                                                  "(comma-separated or repeated)."),
-    task: str = typer.Option("binary", "--task", help="binary or multiclass."),
+    task: str = typer.Option("binary", "--task", help="binary, multiclass or detection."),
     categories: str = typer.Option("", "--categories",
                                    help="multiclass: the classes in order, comma-separated."),
     ordinal: bool = typer.Option(False, "--ordinal", help="multiclass: also weighted kappas."),
@@ -67,11 +68,21 @@ def metrics_cmd(
                                             help="Report the operating point at this specificity (repeat)."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, max=100_000, help="AUC bootstrap replicates."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    rule: str = typer.Option("centre", "--rule", help="detection: centre (distance) or iou."),
+    max_distance: float | None = typer.Option(None, "--max-distance", min=0.0,
+                                              help="detection: hit within this distance (else the radius)."),
+    iou: float = typer.Option(0.5, "--iou", min=0.01, max=1.0, help="detection: IoU threshold of a hit."),
+    fp_rates: str = typer.Option("0.125,0.25,0.5,1,2,4,8", "--fp-rates",
+                                 help="detection: false positives per image to report sensitivity at."),
+    duplicates: str = typer.Option("ignore", "--duplicates", help="detection: ignore or false-positive."),
 ) -> None:
     """Metrics of one set of outputs against reference labels, as JSON (estimate, CI, method)."""
     with _errors():
         if ci not in ("wilson", "clopper-pearson"):
             raise ValidationFailed("'ci' must be wilson or clopper-pearson.", field="ci")
+        if task == "detection":
+            _detection(labels, outputs, rule, max_distance, iou, fp_rates, duplicates, alpha)
+            return
         if task == "multiclass":
             cats = split_cols([categories])
             if len(cats) < 2:
@@ -88,7 +99,7 @@ def metrics_cmd(
                                             ordinal=ordinal))
             return
         if task != "binary":
-            raise ValidationFailed("'task' must be binary or multiclass.", field="task")
+            raise ValidationFailed("'task' must be binary, multiclass or detection.", field="task")
         for t in specificity or []:
             if not 0 <= t <= 1:
                 raise ValidationFailed("'specificity' must lie within [0, 1].", field="specificity")
@@ -159,3 +170,23 @@ def _need_auc(y: np.ndarray) -> None:
 
 app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
+
+
+def _detection(labels: Path, outputs: Path, rule: str, max_distance: float | None, iou: float, fp_rates: str,
+               duplicates: str, alpha: float) -> None:
+    if rule not in ("centre", "iou"):
+        raise ValidationFailed("'rule' must be centre or iou.", field="rule")
+    if duplicates not in ("ignore", "false-positive"):
+        raise ValidationFailed("'duplicates' must be ignore or false-positive.", field="duplicates")
+    try:
+        rates = [float(x) for x in split_cols([fp_rates])]
+    except ValueError:
+        rates = []
+    if not rates or any(not 0 < r <= 1000 for r in rates):
+        raise ValidationFailed("'fp-rates' must be positive numbers, comma-separated.", field="fp-rates")
+    boxes = rule == "iou"
+    truths = inputs_detection.read_lesions(read_rows(labels, "labels"), boxes=boxes,
+                                           need_radius=not boxes and max_distance is None)
+    marks = inputs_detection.read_marks(read_rows(outputs, "outputs"), truths, boxes=boxes)
+    matcher = IoU(iou) if boxes else CentreDistance(max_distance)
+    _print(report.detection_report(truths, marks, matcher, rates=rates, duplicates=duplicates, alpha=alpha))

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from medreg.ai.comparison import compare_versions, platform_equivalence
+from medreg.ai.detection import LUNA16_RATES, froc
 from medreg.ai.metrics_binary import binary_metrics, operating_point_at_specificity
 from medreg.ai.metrics_calibration import calibration
 from medreg.ai.metrics_common import num
@@ -97,3 +98,13 @@ def equivalence_report(scores_a, scores_b, *, labels=None, threshold: float = 0.
         "metric_differences": [d.to_dict() for d in eq.metric_differences],
         "score_margin": score_margin, "metric_margin": metric_margin,
     }
+
+
+def detection_report(truths, marks, rule, *, rates=LUNA16_RATES, duplicates: str = "ignore",
+                     alpha: float = 0.05) -> dict:
+    """FROC curve, lesion sensitivity at the stated false-positive rates (Wilson CI) and the CPM."""
+    f = froc(truths, marks, rule, duplicates)
+    return {"task": "detection", "matching_rule": f.rule, "duplicates": duplicates, "n_images": f.n_images,
+            "n_lesions": f.n_lesions, "metrics": [f.sensitivity_at(r, alpha).to_dict() for r in rates],
+            "cpm": {"rates": list(rates), "value": f.cpm(rates)},
+            "froc": {"fp_per_image": list(f.fp_per_image), "sensitivity": list(f.sensitivity)}}
