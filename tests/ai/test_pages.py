@@ -162,3 +162,21 @@ def test_the_test_centre_registers_a_database_and_seals_a_version(app, db, setup
     assert denied.status_code == 403
     denied = reg.post("/ai/versions", data={"csrf_token": rtoken, "database_id": db_id, "provenance": "x"})
     assert denied.status_code == 403
+
+
+def test_a_multiclass_run_page_lists_each_class(app, db, setup):
+    from medreg.ai import service
+
+    w, _cases, _v = setup
+    grades = ["R0", "R1", "R2"]
+    cases = [{"case_id": f"eye-{i:02d}", "label": grades[i % 3], "metadata": {}} for i in range(30)]
+    d = service.register_database(db, w.curator, {"code": "DR-3", "name": "DR", "task": "multiclass",
+                                                  "modality": "fundus"})
+    v = service.add_version(db, w.curator, d.id, {"provenance": "synthetic", "categories": grades,
+                                                  "cases": cases})
+    body = {**run_body({}), "outputs": [{"case_id": c["case_id"], "class": c["label"]} for c in cases]}
+    run = service_runs.submit_run(db, w.reg_a, v.id, body)
+    db.commit()
+    reg, _ = browser(app, w.reg_a)
+    page = reg.get(f"/ai/runs/{run.id}").text
+    assert all(f'data-class="{g}"' in page for g in grades)
