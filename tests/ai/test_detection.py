@@ -93,3 +93,24 @@ def test_iou_rule(mark, threshold, expected):
 def test_marks_on_unknown_images_are_refused():
     with pytest.raises(ValueError, match="unknown images"):
         froc(TRUTHS, {"nope": _marks([(0, 0)], [0.1])})
+
+
+def test_image_bootstrap_interval_is_seeded_and_brackets_the_point():
+    from medreg.ai.detection import lesion_sensitivity_bootstrap
+
+    rng = np.random.default_rng(0)
+    truths, marks = {}, {}
+    for i in range(60):
+        k = int(rng.integers(0, 3))
+        centres = rng.uniform(0, 100, (k, 2))
+        truths[f"im{i}"] = _truth(centres, [4] * k)
+        hits = [c + rng.normal(0, 1, 2) for c in centres if rng.random() < 0.7]
+        fps = [rng.uniform(0, 100, 2) for _ in range(int(rng.integers(0, 3)))]
+        locs = hits + fps
+        if locs:
+            marks[f"im{i}"] = _marks(locs, rng.uniform(0.5, 1, len(hits)).tolist()
+                                     + rng.uniform(0, 0.6, len(fps)).tolist())
+    est = lesion_sensitivity_bootstrap(truths, marks, 1.0, n_boot=300, seed=3)
+    assert est == lesion_sensitivity_bootstrap(truths, marks, 1.0, n_boot=300, seed=3)
+    assert est.value == pytest.approx(froc(truths, marks).sensitivity_at(1.0).value)
+    assert est.lower <= est.value <= est.upper and est.upper - est.lower > 0

@@ -171,3 +171,51 @@ def froc(truths: Mapping[str, ImageTruth], marks: Mapping[str, ImageMarks], rule
                 sensitivity=tuple(np.r_[0.0, tp / max(n_lesions, 1)].tolist()),
                 fp_per_image=tuple(np.r_[0.0, fp / max(n_images, 1)].tolist()),
                 detected=tuple(np.r_[0, tp].astype(int).tolist()))
+
+
+def _sens_at(scores: np.ndarray, status: np.ndarray, n_lesions: int, n_images: int, rate: float) -> float:
+    if n_lesions == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="mergesort")
+    s, st = scores[order], status[order]
+    if s.size == 0:
+        return 0.0
+    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
+    tp, fp = np.cumsum(st == TP)[last], np.cumsum(st == FP)[last]
+    ok = fp / n_images <= rate + 1e-12
+    return float(tp[ok].max() / n_lesions) if ok.any() else 0.0
+
+
+def lesion_sensitivity_bootstrap(truths: Mapping[str, ImageTruth], marks: Mapping[str, ImageMarks],
+                                 rate: float, rule=None, duplicates: str = "ignore", n_boot: int = 2000, seed: int = 0,
+                                 alpha: float = 0.05) -> Estimate:
+    """Lesion sensitivity at ``rate`` FP/image with a percentile interval from resampling **images**
+    (a cluster bootstrap: lesions of one image stay together), ``numpy.random.default_rng(seed)``.
+    The marks are matched once; each replicate pools the marks of the drawn images."""
+    if n_boot < 10:
+        raise ValueError("n_boot must be at least 10")
+    rule = rule or CentreDistance()
+    ids = sorted(truths)
+    per_scores, per_status = [], []
+    for i in ids:
+        m = marks.get(i)
+        if m is None:
+            per_scores.append(np.zeros(0))
+            per_status.append(np.zeros(0, np.int8))
+        else:
+            per_scores.append(np.asarray(m.scores, float))
+            per_status.append(match_image(rule, truths[i], m, duplicates))
+    lesions = np.array([truths[i].count for i in ids])
+    point = _sens_at(np.concatenate(per_scores), np.concatenate(per_status), int(lesions.sum()), len(ids),
+                     rate)
+    rng = np.random.default_rng(seed)
+    reps = np.empty(n_boot)
+    for b in range(n_boot):
+        draw = rng.integers(0, len(ids), len(ids))
+        reps[b] = _sens_at(np.concatenate([per_scores[j] for j in draw]),
+                           np.concatenate([per_status[j] for j in draw]), int(lesions[draw].sum()), len(ids),
+                           rate)
+    reps = reps[np.isfinite(reps)]
+    lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2]) if reps.size else (np.nan, np.nan)
+    return Estimate(f"lesion_sensitivity@{rate:g}fp", point, float(lo), float(hi),
+                    f"image bootstrap percentile (n={n_boot}, seed={seed})", conf_level=1 - alpha)
