@@ -187,8 +187,8 @@ def _sens_at(scores: np.ndarray, status: np.ndarray, n_lesions: int, n_images: i
 
 
 def lesion_sensitivity_bootstrap(truths: Mapping[str, ImageTruth], marks: Mapping[str, ImageMarks],
-                                 rate: float, rule=None, duplicates: str = "ignore", n_boot: int = 2000, seed: int = 0,
-                                 alpha: float = 0.05) -> Estimate:
+                                 rate: float, rule=None, duplicates: str = "ignore", n_boot: int = 2000,
+                                 seed: int = 0, alpha: float = 0.05) -> Estimate:
     """Lesion sensitivity at ``rate`` FP/image with a percentile interval from resampling **images**
     (a cluster bootstrap: lesions of one image stay together), ``numpy.random.default_rng(seed)``.
     The marks are matched once; each replicate pools the marks of the drawn images."""
