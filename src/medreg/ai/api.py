@@ -4,12 +4,21 @@
 No route returns a label, a case's metadata or a salt (tests/ai/test_api.py walks every route).
 """
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from medreg.ai import queries, service, service_runs
-from medreg.ai.schemas import DatabaseCreate, DatabaseRead, RunRead, RunSubmit, VersionCreate, VersionRead
+from medreg.ai import queries, service, service_evidence, service_runs
+from medreg.ai.schemas import (
+    DatabaseCreate,
+    DatabaseRead,
+    EvidenceCreate,
+    EvidenceRead,
+    RunRead,
+    RunSubmit,
+    VersionCreate,
+    VersionRead,
+)
 from medreg.core.actor import Actor
 from medreg.core.deps import api_router, get_session, require_login
 
@@ -18,6 +27,7 @@ MAX_ID = 2**31 - 1
 DbId = Path(ge=1, le=MAX_ID, description="evaluation database id")
 VersionId = Path(ge=1, le=MAX_ID, description="evaluation database version id")
 RunId = Path(ge=1, le=MAX_ID, description="evaluation run id")
+PackId = Path(ge=1, le=MAX_ID, description="evidence pack id")
 
 
 class PairBody(BaseModel):
@@ -122,3 +132,28 @@ def equivalence(body: EquivalenceBody, session: Session = Depends(get_session),
 @router.post("/triage")
 def triage(body: TriageBody, actor: Actor = Depends(require_login)) -> dict:
     return service_runs.triage_change(body.changes, body.evidence)
+
+
+@router.post("/evidence", response_model=EvidenceRead, status_code=201)
+def create_evidence(body: EvidenceCreate, session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_login)):
+    return EvidenceRead.model_validate(service_evidence.create_pack(session, actor, **body.model_dump()))
+
+
+@router.get("/evidence", response_model=list[EvidenceRead])
+def list_evidence(registration_reference: str | None = Query(None, max_length=64),
+                  session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return [EvidenceRead.model_validate(p) for p in service_evidence.list_packs(session, actor,
+                                                                               registration_reference)]
+
+
+@router.get("/evidence/{pack_id}", response_model=EvidenceRead)
+def get_evidence(pack_id: int = PackId, session: Session = Depends(get_session),
+                 actor: Actor = Depends(require_login)):
+    return EvidenceRead.model_validate(service_evidence.get_pack(session, actor, pack_id))
+
+
+@router.get("/evidence/{pack_id}/verify")
+def verify_evidence(pack_id: int = PackId, session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_login)) -> dict:
+    return service_evidence.verify_pack(session, actor, pack_id)

@@ -94,7 +94,30 @@ class EvalRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-IMMUTABLE = (EvalVersion, EvalCase, EvalLabel, EvalRun)
+class EvidencePack(Base):
+    """The evidence for a change registration: a comparison of two runs (versions or platforms), the change
+    described, and the triage decision, hashed and signed. ``registration_reference`` names the change
+    registration case it supports (acceptance or certificate number; the case lives in premarket)."""
+
+    __tablename__ = "ai_evidence_pack"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(24))  # version_change | platform_equivalence
+    run_a_id: Mapped[int] = mapped_column(ForeignKey("ai_eval_run.id"))
+    run_b_id: Mapped[int] = mapped_column(ForeignKey("ai_eval_run.id"))
+    changes: Mapped[list] = mapped_column(JSON)
+    evidence: Mapped[dict] = mapped_column(JSON)
+    decision: Mapped[dict] = mapped_column(JSON)
+    report: Mapped[dict] = mapped_column(JSON)
+    registration_reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    pack_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+IMMUTABLE = (EvalVersion, EvalCase, EvalLabel, EvalRun, EvidencePack)
 
 
 def _refuse_change(_mapper, _connection, target) -> None:

@@ -113,3 +113,32 @@ class RunRead(BaseModel):
     result_sha256: str
     signature: str
     created_at: datetime
+
+
+class EvidenceCreate(_In):
+    kind: Literal["version_change", "platform_equivalence"]
+    run_a: int = Field(ge=1, le=2**31 - 1)
+    run_b: int = Field(ge=1, le=2**31 - 1)
+    changes: list[str] = Field(min_length=1, max_length=30)
+    registration_reference: str | None = Field(default=None, max_length=64)
+    margin: float = Field(default=0.05, gt=0, lt=1)
+    score_margin: float = Field(default=0.05, gt=0, lt=1)
+    metric_margin: float = Field(default=0.02, gt=0, lt=1)
+
+
+class EvidenceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    organisation_id: int
+    kind: str
+    run_a_id: int
+    run_b_id: int
+    changes: list[str]
+    evidence: dict
+    decision: dict
+    report: dict
+    registration_reference: str | None
+    pack_sha256: str
+    signature: str
+    created_at: datetime

@@ -41,7 +41,7 @@ RUN_WINDOW = timedelta(hours=24)
 MIN_SUBGROUP = 20
 
 
-def _sign(result_sha256: str) -> str:
+def sign(result_sha256: str) -> str:
     return hmac.new(get_settings().secret_key.encode(), result_sha256.encode(), hashlib.sha256).hexdigest()
 
 
@@ -126,7 +126,7 @@ def submit_run(session: Session, actor: Actor, version_id: int, data: RunSubmit 
                   threshold=d.threshold, outputs=outputs, outputs_sha256=audit.sha256_of(outputs),
                   metrics=metrics, code_version=f"medreg {medreg.__version__}", created_at=now)
     run.result_sha256 = audit.sha256_of(_result_record(version, db, run))
-    run.signature = _sign(run.result_sha256)
+    run.signature = sign(run.result_sha256)
     session.add(run)
     session.flush()
     audit.record(session, actor, "ai.run.submit", RUN, run.id,
@@ -164,7 +164,7 @@ def verify_run(session: Session, actor: Actor, run_id: int) -> dict:
     result = audit.sha256_of(_result_record(version, db, run))
     checks = {"outputs_sha256": audit.sha256_of(run.outputs) == run.outputs_sha256,
               "result_sha256": result == run.result_sha256,
-              "signature": hmac.compare_digest(_sign(run.result_sha256), run.signature)}
+              "signature": hmac.compare_digest(sign(run.result_sha256), run.signature)}
     return {"run_id": run.id, "checks": checks, "intact": all(checks.values())}
 
 
