@@ -180,3 +180,26 @@ def test_a_multiclass_run_page_lists_each_class(app, db, setup):
     reg, _ = browser(app, w.reg_a)
     page = reg.get(f"/ai/runs/{run.id}").text
     assert all(f'data-class="{g}"' in page for g in grades)
+
+
+def test_an_evidence_pack_from_the_compare_page(app, db, setup):
+    w, cases, v = setup
+    s1 = scores_for(cases, seed=1)
+    r1 = service_runs.submit_run(db, w.reg_a, v.id, run_body(s1))
+    r3 = service_runs.submit_run(db, w.reg_a, v.id, run_body(scores_for(cases, seed=5, noise=0.1), "2.0"))
+    db.commit()
+    reg, token = browser(app, w.reg_a)
+    page = reg.get(f"/ai/compare?run_a={r1.id}&run_b={r3.id}").text
+    assert 'id="evidence-form"' in page
+    r = reg.post("/ai/evidence", data={"csrf_token": token, "run_a": str(r1.id), "run_b": str(r3.id),
+                                       "mode": "versions", "changes": ["training_data_added"],
+                                       "registration_reference": "CSZ2026-0001"})
+    assert r.status_code == 303, r.text
+    pack = reg.get(r.headers["location"] + "?lang=en").text
+    assert 'id="pack"' in pack and 'data-intact="true"' in pack and "CSZ2026-0001" in pack
+    other, _ = browser(app, w.reg_b)
+    assert other.get(r.headers["location"]).status_code == 404
+    bad = reg.post("/ai/evidence", data={"csrf_token": token, "run_a": "x", "run_b": str(r3.id)})
+    assert bad.status_code == 422 and 'data-field="run_a"' in bad.text
+    empty = reg.post("/ai/evidence", data={"csrf_token": token, "run_a": str(r1.id), "run_b": str(r3.id)})
+    assert empty.status_code == 422 and 'data-field="changes"' in empty.text

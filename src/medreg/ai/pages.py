@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from medreg.ai import queries, service, service_runs
+from medreg.ai import queries, service, service_evidence, service_runs
 from medreg.ai.triage_data import default_rules
 from medreg.core.actor import Actor
 from medreg.core.deps import get_session, pages_router, require_login
@@ -29,6 +29,7 @@ MAX_CSV = 20 * 1024 * 1024
 MAX_ID = 2**31 - 1
 VersionId = Path(ge=1, le=MAX_ID)
 RunId = Path(ge=1, le=MAX_ID)
+PackId = Path(ge=1, le=MAX_ID)
 
 register_nav("/ai/", _("AI evaluation"), roles=["reviewer", "admin", "registrant"],
              description=_("Sealed evaluation databases, runs, comparisons and change triage"), order=40)
@@ -146,6 +147,7 @@ def compare(request: Request, run_a: int | None = Query(None, ge=1, le=MAX_ID),
         except DomainError as err:
             error = _error(request, err)
     return render(request, "ai/compare.html", {"result": result, "error": error, "mode": mode,
+                                               "change_kinds": list(default_rules().change_kinds),
                                                "runs": service_runs.list_runs(session, actor),
                                                "run_a": run_a, "run_b": run_b, "margin": margin},
                   status_code=400 if error else 200)
@@ -180,3 +182,34 @@ def triage_post(request: Request, form: FormData = Form, actor: Actor = Who):
         ctx["error"] = _error(request, err)
         return render(request, "ai/triage.html", ctx, status_code=err.http_status)
     return render(request, "ai/triage.html", ctx)
+
+
+@router.post("/evidence")
+def create_evidence(request: Request, form: FormData = Form, session: Session = Db, actor: Actor = Who):
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        try:
+            run_a, run_b = int(values.get("run_a", "")), int(values.get("run_b", ""))
+        except ValueError:
+            raise ValidationFailed(_("Choose two runs."), field="run_a") from None
+        if not (1 <= run_a <= MAX_ID and 1 <= run_b <= MAX_ID):
+            raise ValidationFailed(_("Choose two runs."), field="run_a")
+        kind = "platform_equivalence" if values.get("mode") == "platforms" else "version_change"
+        pack = service_evidence.create_pack(session, actor, kind=kind, run_a=run_a, run_b=run_b,
+                                            changes=[str(c) for c in form.getlist("changes")],
+                                            registration_reference=values.get("registration_reference"))
+    except DomainError as err:
+        session.rollback()
+        if isinstance(err, NotFound):
+            raise
+        return render(request, "ai/evidence.html", {"pack": None, "error": _error(request, err)},
+                      status_code=err.http_status)
+    return RedirectResponse(f"/ai/evidence/{pack.id}", status_code=303)
+
+
+@router.get("/evidence/{pack_id:int}")
+def evidence(request: Request, pack_id: int = PackId, session: Session = Db, actor: Actor = Who):
+    pack = service_evidence.get_pack(session, actor, pack_id)
+    verify = service_evidence.verify_pack(session, actor, pack_id)
+    return render(request, "ai/evidence.html", {"pack": pack, "error": None, "verify": verify,
+                                                **_triage_context(request)})
