@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from medreg.ai.cli import app as ai_app
 from medreg.core import migrate, reference
 from medreg.core.audit_cli import app as audit_app
 from medreg.core.db import session_scope
@@ -39,6 +40,7 @@ app.add_typer(innovation_app, name="innovation")
 app.add_typer(experts_app, name="experts")
 app.add_typer(registration_app, name="registration")
 app.add_typer(vigilance_app, name="vigilance")
+app.add_typer(ai_app, name="ai")
 
 
 @reference_app.command("load")

@@ -1,5 +1,6 @@
 """Every table of every domain, imported once so Alembic and ``create_all`` see the whole schema."""
 
+from medreg.ai import models as ai_models  # noqa: F401
 from medreg.core import accounts, audit, clocks, files, jobs, reference, signatures  # noqa: F401
 from medreg.core.db import Base
 from medreg.premarket.experts import models as experts_models  # noqa: F401

@@ -108,6 +108,9 @@ def load(session: Session) -> None:
     from medreg.demo.cases import load_cases  # applications in different states
 
     load_cases(session)
+    from medreg.demo.ai import load_ai  # a synthetic sealed evaluation database and three runs
+
+    load_ai(session, demo_actor(session, "office"), demo_actor(session, "registrant2"))
 
 
 def logins_table() -> Table:

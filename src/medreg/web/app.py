@@ -35,6 +35,9 @@ DOMAIN_ROUTERS = (
     "medreg.vigilance.api_tools",
     "medreg.vigilance.pages_review",
     "medreg.vigilance.pages",
+    "medreg.ai.api",
+    "medreg.ai.pages",
+    "medreg.ai.pages_curate",
 )
 
 

@@ -1,0 +1,112 @@
+"""Version comparison (B against A) and platform equivalence, on the same cases. Pure.
+
+Version comparison: sensitivity and specificity of both versions at ``threshold``, their paired
+differences (B - A) with Wald intervals for paired proportions and McNemar's test on the discordant
+cases, the AUC difference with DeLong's paired test, and a non-inferiority verdict for each metric with
+``margin`` (see :mod:`medreg.ai.paired`).
+
+Platform equivalence: per-case agreement of the two platforms' outputs (exact agreement of the calls,
+Cohen's kappa of the calls, Bland-Altman limits and TOST of the mean score difference within
+-/+ ``score_margin``), and, when the reference labels are known, the metric differences with intervals.
+Verdict: *equivalent* when TOST shows the mean difference within the margin (p < alpha) and every metric
+difference interval lies within -/+ ``metric_margin``; otherwise *not shown*, with the reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from medreg.ai.agreement import BlandAltman, Tost, bland_altman, exact_agreement, tost_paired
+from medreg.ai.metrics_common import Estimate, as_binary, as_scores
+from medreg.ai.metrics_multiclass import cohen_kappa
+from medreg.ai.metrics_roc import delong_paired
+from medreg.ai.paired import McNemar, NonInferiority, discordant, mcnemar, non_inferiority, paired_difference
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    metric: str
+    a: float
+    b: float
+    test: McNemar | None
+    p_value: float
+    non_inferiority: NonInferiority
+
+    def to_dict(self) -> dict:
+        out = {"metric": self.metric, "a": self.a, "b": self.b, "p_value": self.p_value,
+               **self.non_inferiority.to_dict()}
+        if self.test is not None:
+            out["test"] = {"method": self.test.method, "statistic": self.test.statistic,
+                           "discordant_b": self.test.b, "discordant_c": self.test.c}
+        else:
+            out["test"] = {"method": "delong-paired"}
+        return out
+
+
+def compare_versions(labels, scores_a, scores_b, threshold: float = 0.5, margin: float = 0.05,
+                     alpha: float = 0.05) -> tuple[MetricComparison, ...]:
+    """Sensitivity, specificity and AUC of version B against version A on the same cases."""
+    y = as_binary(labels)
+    a = as_scores(scores_a, y.size) >= threshold
+    b = as_scores(scores_b, y.size) >= threshold
+    out = []
+    for name, mask, call_a, call_b in (("sensitivity", y == 1, a, b), ("specificity", y == 0, ~a, ~b)):
+        right_a, right_b = call_a[mask], call_b[mask]
+        _n, nb, nc = discordant(right_a, right_b)
+        test = mcnemar(nb, nc)
+        diff = paired_difference(right_a, right_b, f"{name}_difference", alpha)
+        out.append(MetricComparison(name, float(right_a.mean()) if right_a.size else float("nan"),
+                                    float(right_b.mean()) if right_b.size else float("nan"), test,
+                                    test.p_value, non_inferiority(name, diff, margin)))
+    d = delong_paired(y, scores_a, scores_b, alpha)
+    out.append(MetricComparison("auc", d.auc_a, d.auc_b, None, d.p_value,
+                                non_inferiority("auc", d.difference, margin)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    n: int
+    call_agreement: Estimate
+    call_kappa: Estimate
+    bland_altman: BlandAltman
+    tost: Tost
+    metric_differences: tuple[Estimate, ...]
+    score_margin: float
+    metric_margin: float
+    equivalent: bool
+    reasons: tuple[str, ...]
+
+
+def platform_equivalence(scores_a, scores_b, threshold: float = 0.5, score_margin: float = 0.05,
+                         metric_margin: float = 0.02, labels=None, alpha: float = 0.05) -> Equivalence:
+    """Agreement of platform B with platform A (same software version, same cases) and a verdict."""
+    sa = np.asarray(scores_a, dtype=float)
+    sb = as_scores(scores_b, sa.size)
+    sa = as_scores(sa, sa.size)
+    ca, cb = (sa >= threshold).astype(int), (sb >= threshold).astype(int)
+    agree = exact_agreement(ca, cb, alpha)
+    kappa = cohen_kappa(ca, cb, [0, 1], alpha=alpha)
+    ba = bland_altman(sb, sa, alpha)
+    tost = tost_paired(sb, sa, -score_margin, score_margin, alpha)
+    reasons = []
+    if tost.equivalent:
+        reasons.append(f"TOST: mean score difference {tost.mean_difference:.4f} within "
+                       f"+/-{score_margin:g} (p = {tost.p_value:.4g})")
+    else:
+        reasons.append(f"TOST: equivalence of the mean score difference within +/-{score_margin:g} "
+                       f"not shown (p = {tost.p_value:.4g})")
+    diffs: list[Estimate] = []
+    ok = tost.equivalent
+    if labels is not None:
+        for c in compare_versions(labels, sa, sb, threshold, metric_margin, alpha):
+            d = c.non_inferiority.difference
+            diffs.append(d)
+            inside = -metric_margin < d.lower and d.upper < metric_margin
+            ok = ok and inside
+            reasons.append(f"{c.metric}: difference {d.value:.4f} [{d.lower:.4f}, {d.upper:.4f}] "
+                           + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+    return Equivalence(int(sa.size), agree, kappa, ba, tost, tuple(diffs), score_margin, metric_margin,
+                       bool(ok), tuple(reasons))

@@ -1,0 +1,110 @@
+"""JSON-ready reports of the metrics (what the CLI prints and the sealed-run service returns). Pure.
+
+A report holds only aggregate numbers: no per-case label, output or call is ever part of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from medreg.ai.comparison import compare_versions, platform_equivalence
+from medreg.ai.detection import LUNA16_RATES, froc
+from medreg.ai.metrics_binary import binary_metrics, operating_point_at_specificity
+from medreg.ai.metrics_calibration import calibration
+from medreg.ai.metrics_common import num
+from medreg.ai.metrics_multiclass import accuracy, cohen_kappa, per_class_metrics
+from medreg.ai.metrics_roc import auc_bootstrap, auc_delong
+from medreg.ai.subgroups import subgroup_metrics
+
+
+def binary_report(labels, scores, *, threshold: float = 0.5, alpha: float = 0.05, ci: str = "wilson",
+                  specificities: Sequence[float] = (), n_boot: int = 0, seed: int = 0,
+                  groups: Mapping[str, Sequence[str]] | None = None, flag_margin: float = 0.05) -> dict:
+    """Binary metrics at ``threshold``, AUC (DeLong; bootstrap when ``n_boot``), operating points at the
+    given specificities, calibration, and subgroup metrics with flags."""
+    y = np.asarray(labels, dtype=np.int8)
+    s = np.asarray(scores, dtype=float)
+    m = binary_metrics(y, s, threshold, alpha, ci)
+    metrics = [e.to_dict() for e in m.estimates]
+    npos = int(y.sum())
+    if min(npos, y.size - npos) >= 2:  # the AUC's variance needs two cases of each kind
+        metrics.append(auc_delong(y, s, alpha).to_dict())
+        if n_boot:
+            metrics.append(auc_bootstrap(y, s, alpha, n_boot, seed).to_dict())
+    ops = []
+    for target in specificities:
+        op = operating_point_at_specificity(y, s, target, alpha, ci)
+        ops.append({"target_specificity": target, "threshold": num(op.threshold),
+                    "sensitivity": op.sensitivity.to_dict(), "specificity": op.specificity.to_dict()})
+    try:
+        cal = calibration(y, s, alpha)
+        cal_out = {"brier": cal.brier, "slope": cal.slope.to_dict(), "intercept": cal.intercept.to_dict(),
+                   "calibration_in_the_large": cal.calibration_in_the_large.to_dict()}
+    except (ValueError, np.linalg.LinAlgError):  # e.g. 0/1 outputs: the logistic fit separates
+        cal_out = {"brier": float(np.mean((s - y) ** 2)), "slope": None, "intercept": None,
+                   "calibration_in_the_large": None,
+                   "note": "calibration slope not estimable (perfectly separated or binary outputs)"}
+    out = {
+        "task": "binary", "n": int(y.size), "n_positive": int(y.sum()), "n_negative": int(y.size - y.sum()),
+        "threshold": threshold, "decision_rule": "positive when score >= threshold",
+        "confusion": m.confusion.to_dict(), "metrics": metrics, "operating_points": ops,
+        "calibration": cal_out,
+    }
+    if groups:
+        _whole, subs = subgroup_metrics(y, s, groups, threshold, alpha, ci, margin=flag_margin)
+        out["subgroups"] = [r.to_dict() for r in subs]
+        out["subgroup_flag_rule"] = (f"estimate more than {flag_margin:g} below the whole set and the "
+                                     "interval's upper bound below the whole set's estimate (n >= 10)")
+    return out
+
+
+def multiclass_report(reference: Sequence[str], predicted: Sequence[str], categories: Sequence[str], *,
+                      alpha: float = 0.05, ci: str = "wilson", ordinal: bool = False) -> dict:
+    """Per-class metrics, accuracy and Cohen's kappa (linear- and quadratic-weighted too if ordinal)."""
+    classes = [{"class": c.label, "support": c.support, "sensitivity": c.sensitivity.to_dict(),
+                "specificity": c.specificity.to_dict(), "ppv": c.ppv.to_dict()}
+               for c in per_class_metrics(reference, predicted, categories, alpha, ci)]
+    metrics = [accuracy(reference, predicted, categories, alpha, ci).to_dict(),
+               cohen_kappa(reference, predicted, categories, None, alpha).to_dict()]
+    if ordinal:
+        for w in ("linear", "quadratic"):
+            metrics.append(cohen_kappa(reference, predicted, categories, w, alpha).to_dict())
+    return {"task": "multiclass", "n": len(reference), "categories": list(categories), "metrics": metrics,
+            "per_class": classes}
+
+
+def comparison_report(labels, scores_a, scores_b, *, threshold: float = 0.5, margin: float = 0.05,
+                      alpha: float = 0.05) -> dict:
+    rows = compare_versions(labels, scores_a, scores_b, threshold, margin, alpha)
+    return {"n": len(labels), "threshold": threshold, "margin": margin, "difference": "B - A",
+            "comparisons": [r.to_dict() for r in rows]}
+
+
+def equivalence_report(scores_a, scores_b, *, labels=None, threshold: float = 0.5,
+                       score_margin: float = 0.05, metric_margin: float = 0.02, alpha: float = 0.05) -> dict:
+    eq = platform_equivalence(scores_a, scores_b, threshold, score_margin, metric_margin, labels, alpha)
+    ba, t = eq.bland_altman, eq.tost
+    return {
+        "n": eq.n, "threshold": threshold, "difference": "B - A",
+        "verdict": "equivalent" if eq.equivalent else "not shown", "reasons": list(eq.reasons),
+        "call_agreement": eq.call_agreement.to_dict(), "call_kappa": eq.call_kappa.to_dict(),
+        "bland_altman": {"bias": ba.bias.to_dict(), "sd": ba.sd, "k": ba.k,
+                         "lower_limit": ba.lower_limit.to_dict(), "upper_limit": ba.upper_limit.to_dict()},
+        "tost": {"low": t.low, "upp": t.upp, "mean_difference": t.mean_difference, "p_value": t.p_value,
+                 "t_lower": num(t.t_lower), "t_upper": num(t.t_upper), "df": t.df,
+                 "equivalent": t.equivalent},
+        "metric_differences": [d.to_dict() for d in eq.metric_differences],
+        "score_margin": score_margin, "metric_margin": metric_margin,
+    }
+
+
+def detection_report(truths, marks, rule, *, rates=LUNA16_RATES, duplicates: str = "ignore",
+                     alpha: float = 0.05) -> dict:
+    """FROC curve, lesion sensitivity at the stated false-positive rates (Wilson CI) and the CPM."""
+    f = froc(truths, marks, rule, duplicates)
+    return {"task": "detection", "matching_rule": f.rule, "duplicates": duplicates, "n_images": f.n_images,
+            "n_lesions": f.n_lesions, "metrics": [f.sensitivity_at(r, alpha).to_dict() for r in rates],
+            "cpm": {"rates": list(rates), "value": f.cpm(rates)},
+            "froc": {"fp_per_image": list(f.fp_per_image), "sensitivity": list(f.sensitivity)}}
