@@ -8,10 +8,12 @@ procedure its expected risk, which the CUSUM, the O/E chart and the Poisson MaxS
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from medreg.core.errors import ValidationFailed
 
@@ -57,9 +59,31 @@ def fit_risk_model(covariates, outcomes, names) -> RiskModel:
         raise ValidationFailed("The covariates do not match the risk model.", field="covariates")
     events = int(y.sum())
     if events < 5 or y.size - events < 5:
-        raise ValidationFailed("The reference period needs at least 5 procedures with and 5 without "
-                               "the outcome to fit a risk model.", field="outcomes")
-    fit = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0, method="newton", maxiter=100)
-    return RiskModel(("intercept", *names), tuple(float(b) for b in fit.params),
-                     tuple(float(s) for s in fit.bse), int(y.size), events,
-                     _c_statistic(y, np.asarray(fit.predict())))
+        raise ValidationFailed(
+            "The reference period needs at least 5 procedures with and 5 without "
+            "the outcome to fit a risk model.",
+            field="outcomes",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # non-convergence is checked below and reported to the user
+        try:
+            fit = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(
+                disp=0, method="newton", maxiter=100
+            )
+            converged = bool(fit.mle_retvals.get("converged", False)) and np.all(np.isfinite(fit.bse))
+        except (np.linalg.LinAlgError, PerfectSeparationWarning, PerfectSeparationError):
+            converged = False
+    if not converged:
+        raise ValidationFailed(
+            "The risk model did not converge on the reference period (too few events "
+            "for its covariates, or separation); widen the reference period.",
+            field="reference_end",
+        )
+    return RiskModel(
+        ("intercept", *names),
+        tuple(float(b) for b in fit.params),
+        tuple(float(s) for s in fit.bse),
+        int(y.size),
+        events,
+        _c_statistic(y, np.asarray(fit.predict())),
+    )
