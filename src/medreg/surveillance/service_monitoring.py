@@ -21,10 +21,10 @@ from medreg.surveillance.access import require_centre
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
 from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, Outcome, OutcomeKind, Procedure
 from medreg.surveillance.monitoring import (
+    EF_DEFAULT,
     Cohort,
     cumulative_counts,
     day_number,
-    design,
     fit_reference_model,
 )
 from medreg.surveillance.riskmodel import RiskModel
@@ -116,13 +116,21 @@ def load_cohort(session: Session, monitor: Monitor) -> Cohort:
         .where(Procedure.device_group == monitor.device_group)
     )
     rows = session.execute(q).all()
-    keys = ("age", "sex", "diabetes", "renal_failure", "prior_mi", "ejection_fraction")
+    n = len(rows)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 10
+    ef = np.array([np.nan if v is None else v for v in cols[7]], dtype=float)
+    covariates = np.column_stack([
+        np.array(cols[2], dtype=float).reshape(n),
+        np.array([v == "M" for v in cols[3]], dtype=float).reshape(n),
+        np.array(cols[4], dtype=float).reshape(n), np.array(cols[5], dtype=float).reshape(n),
+        np.array(cols[6], dtype=float).reshape(n), np.where(np.isnan(ef), EF_DEFAULT, ef).reshape(n),
+    ]) if n else np.empty((0, 6))
     return Cohort(
-        day=np.array([day_number(r[0]) for r in rows], dtype=np.int64),
-        is_device=np.array([r[1] == monitor.udi_di for r in rows], dtype=bool),
-        covariates=design([dict(zip(keys, r[2:8], strict=True)) for r in rows]),
-        outcome_day=np.array([day_number(r[9]) if r[9] else np.inf for r in rows], dtype=float),
-        followed_to=np.array([day_number(r[8]) for r in rows], dtype=np.int64),
+        day=np.fromiter((d.toordinal() for d in cols[0]), dtype=np.int64, count=n),
+        is_device=np.array([di == monitor.udi_di for di in cols[1]], dtype=bool).reshape(n),
+        covariates=covariates,
+        outcome_day=np.fromiter((d.toordinal() if d else np.inf for d in cols[9]), dtype=float, count=n),
+        followed_to=np.fromiter((d.toordinal() for d in cols[8]), dtype=np.int64, count=n),
     )
 
 
