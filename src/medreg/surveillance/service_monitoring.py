@@ -119,12 +119,20 @@ def load_cohort(session: Session, monitor: Monitor) -> Cohort:
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * 10
     ef = np.array([np.nan if v is None else v for v in cols[7]], dtype=float)
-    covariates = np.column_stack([
-        np.array(cols[2], dtype=float).reshape(n),
-        np.array([v == "M" for v in cols[3]], dtype=float).reshape(n),
-        np.array(cols[4], dtype=float).reshape(n), np.array(cols[5], dtype=float).reshape(n),
-        np.array(cols[6], dtype=float).reshape(n), np.where(np.isnan(ef), EF_DEFAULT, ef).reshape(n),
-    ]) if n else np.empty((0, 6))
+    covariates = (
+        np.column_stack(
+            [
+                np.array(cols[2], dtype=float).reshape(n),
+                np.array([v == "M" for v in cols[3]], dtype=float).reshape(n),
+                np.array(cols[4], dtype=float).reshape(n),
+                np.array(cols[5], dtype=float).reshape(n),
+                np.array(cols[6], dtype=float).reshape(n),
+                np.where(np.isnan(ef), EF_DEFAULT, ef).reshape(n),
+            ]
+        )
+        if n
+        else np.empty((0, 6))
+    )
     return Cohort(
         day=np.fromiter((d.toordinal() for d in cols[0]), dtype=np.int64, count=n),
         is_device=np.array([di == monitor.udi_di for di in cols[1]], dtype=bool).reshape(n),
@@ -145,9 +153,15 @@ def _model(session: Session, actor: Actor, monitor: Monitor, cohort: Cohort) -> 
             m["events_reference"],
             m["c_statistic"],
         )
-    model = fit_reference_model(
-        cohort, day_number(monitor.reference_start), day_number(monitor.reference_end), monitor.window_days
-    )
+    try:
+        model = fit_reference_model(
+            cohort,
+            day_number(monitor.reference_start),
+            day_number(monitor.reference_end),
+            monitor.window_days,
+        )
+    except ValidationFailed as exc:  # the user fixes it by changing the monitor's reference period
+        raise ValidationFailed(exc.template, field="reference_end", params=exc.params) from exc
     monitor.risk_model = {
         "names": list(model.names),
         "coefficients": list(model.coefficients),
