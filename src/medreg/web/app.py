@@ -32,6 +32,7 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.experts.api",
     "medreg.premarket.experts.pages",
     "medreg.surveillance.api",
+    "medreg.surveillance.pages",
 )
 
 
