@@ -2,6 +2,7 @@
 
 from medreg.core import accounts, audit, clocks, files, jobs, reference, signatures  # noqa: F401
 from medreg.core.db import Base
+from medreg.evidence import models as evidence_models  # noqa: F401
 from medreg.premarket.experts import models as experts_models  # noqa: F401
 from medreg.premarket.innovation import models as innovation_models  # noqa: F401
 from medreg.premarket.registration import models as registration_models  # noqa: F401

@@ -13,15 +13,37 @@ from tests.web.conftest import login
 
 
 def _monitor(db, registrant_org_id=None):
-    m = Monitor(name="Stent <X>", device_group="coronary_stent", udi_di="06991000000012", outcome="death",
-                window_days=30, reference_start=date(2024, 1, 1), reference_end=date(2024, 12, 31), alpha=0.05,
-                sample_size=20.0, min_events=4, critical_value=3.2, registrant_org_id=registrant_org_id)
+    m = Monitor(
+        name="Stent <X>",
+        device_group="coronary_stent",
+        udi_di="06991000000012",
+        outcome="death",
+        window_days=30,
+        reference_start=date(2024, 1, 1),
+        reference_end=date(2024, 12, 31),
+        alpha=0.05,
+        sample_size=20.0,
+        min_events=4,
+        critical_value=3.2,
+        registrant_org_id=registrant_org_id,
+    )
     db.add(m)
     db.flush()
     for i, (o, e) in enumerate([(1, 1.5), (6, 2.0), (9, 2.6)], start=1):
         llr = e - o + o * __import__("math").log(o / e) if o > e else 0.0
-        db.add(Look(monitor_id=m.id, look_no=i, as_of=date(2025, i + 1, 1), procedures=10 * i, observed=o,
-                    expected=e, llr=llr, critical_value=3.2, signal=llr >= 3.2))
+        db.add(
+            Look(
+                monitor_id=m.id,
+                look_no=i,
+                as_of=date(2025, i + 1, 1),
+                procedures=10 * i,
+                observed=o,
+                expected=e,
+                llr=llr,
+                critical_value=3.2,
+                signal=llr >= 3.2,
+            )
+        )
     db.commit()
     return m
 

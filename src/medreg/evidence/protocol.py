@@ -60,6 +60,7 @@ class StudyProtocol:
     inclusion: tuple[Criterion, ...] = ()
     exclusion: tuple[Criterion, ...] = ()
     covariates: tuple[str, ...] = ()
+    device_dis: tuple[str, ...] = ()  # the DI(s) of the device under study; the rest of the group compares
     notes: str = ""
     extra: dict = field(default_factory=dict)
 

@@ -8,7 +8,7 @@
   test on scaled Schoenfeld residuals against the rank of time (``cox.zph`` in R survival).
 * Cumulative incidence with competing risks (Aalen-Johansen): ``F_k(t) = sum_{t_i <= t} S(t_i-) d_ki /
   n_i``, where ``S`` is the all-cause Kaplan-Meier; death from other causes is a competing event, not
-  censoring (1 - KM would overstate the risk). lifelines breaks tied times by a seeded jitter.
+  censoring (1 - KM would overstate the risk). Tied times are split deterministically.
 
 Every function returns a frozen result of plain numbers, so reports and tests can compare them with
 lifelines' own objects and with R.
@@ -164,17 +164,41 @@ def cox_ph(durations, events, covariates: dict, *, alpha: float = 0.05) -> CoxRe
                      float(cph.log_likelihood_), float(alpha))
 
 
-def cumulative_incidence(durations, event_codes, event_of_interest: int, *, alpha: float = 0.05,
-                         seed: int = 0) -> CumulativeIncidence:
+def _untie(t: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, float]:
+    """Distinct times for lifelines: within a group of equal times, events first (any type), then
+    censorings, each shifted by a multiple of a step far below the smallest gap. Splitting tied events
+    this way leaves the Aalen-Johansen estimate unchanged (S(t-) d/n = sum of the split jumps)."""
+    order = np.lexsort((codes == 0, t))
+    ts = t[order]
+    distinct = np.unique(ts)
+    gap = float(np.min(np.diff(distinct))) if distinct.size > 1 else 1.0
+    rank = np.arange(ts.size) - np.searchsorted(ts, ts, side="left")
+    step = gap / (2.0 * (rank.max() + 2))
+    out = np.empty_like(t, dtype=float)
+    out[order] = ts + rank * step
+    return out, step * (rank.max() + 1)
+
+
+def cumulative_incidence(durations, event_codes, event_of_interest: int, *, alpha: float = 0.05
+                         ) -> CumulativeIncidence:
     """Aalen-Johansen cumulative incidence of ``event_of_interest`` (code 0 = censored; other codes,
-    such as death, compete)."""
+    such as death, compete). Tied times are split deterministically (``_untie``), not jittered at
+    random: lifelines' random jitter also moves censorings and can produce a spurious final jump."""
     t, codes = _arrays(durations, event_codes)
     codes = codes.astype(int)
     if not np.any(codes == event_of_interest):
         raise ValidationFailed("No patient has the event of interest.", field="event_of_interest")
+    split, width = _untie(t.astype(float), codes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ajf = AalenJohansenFitter(alpha=alpha, seed=seed).fit(t, codes, event_of_interest=event_of_interest)
+        ajf = AalenJohansenFitter(alpha=alpha, jitter_level=0.0).fit(split, codes,
+                                                                     event_of_interest=event_of_interest)
+    times = np.unique(t.astype(float))
+    index = np.asarray(ajf.cumulative_density_.index, dtype=float)
+    at = np.searchsorted(index, times + width, side="right") - 1  # the value after each tie group
+    cif = np.asarray(ajf.cumulative_density_.iloc[:, 0])
     ci = ajf.confidence_interval_cumulative_density_
-    return CumulativeIncidence(int(event_of_interest), _tuple(ajf.cumulative_density_.index),
-                               _tuple(ajf.cumulative_density_), _tuple(ci.iloc[:, 0]), _tuple(ci.iloc[:, 1]))
+    lo, hi = np.asarray(ci.iloc[:, 0]), np.asarray(ci.iloc[:, 1])
+    at = np.clip(at, 0, len(index) - 1)
+    return CumulativeIncidence(int(event_of_interest), _tuple(times), _tuple(cif[at]), _tuple(lo[at]),
+                               _tuple(hi[at]))

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from medreg.core.errors import ValidationFailed
-from medreg.surveillance.models import DeviceGroup, OutcomeKind
 from medreg.surveillance.udi import parse_udi
+from medreg.surveillance.vocab import DeviceGroup, OutcomeKind
 
 __all__ = ["COLUMNS", "RowError", "ValidatedRow", "validate_extract"]
 

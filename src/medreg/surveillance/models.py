@@ -3,7 +3,6 @@ sequential monitoring (monitors, looks, alert cases). Patients appear only under
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
@@ -13,26 +12,7 @@ from medreg.core.accounts import Organisation  # noqa: F401  (the organisation t
 from medreg.core.clock import utcnow
 from medreg.core.db import Base
 from medreg.surveillance.states import AlertStatus
-
-
-class DeviceGroup(enum.StrEnum):
-    """Device groups of the high-risk cardiovascular implants under active monitoring (issue scope)."""
-
-    CORONARY_STENT = "coronary_stent"
-    TAVR_VALVE = "tavr_valve"
-    OCCLUDER = "occluder"
-    PACEMAKER_ICD = "pacemaker_icd"
-    VASCULAR_GRAFT = "vascular_graft"
-    NITI_ENDOVASCULAR = "niti_endovascular"
-
-
-class OutcomeKind(enum.StrEnum):
-    DEATH = "death"
-    TARGET_LESION_FAILURE = "target_lesion_failure"
-    STENT_THROMBOSIS = "stent_thrombosis"
-    VALVE_DYSFUNCTION = "valve_dysfunction"
-    REINTERVENTION = "reintervention"
-    MAJOR_BLEEDING = "major_bleeding"
+from medreg.surveillance.vocab import DeviceGroup, OutcomeKind  # noqa: F401  (re-exported)
 
 
 class SentinelHospital(Base):
