@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import gammaln, lambertw, pdtrc
 
 from medreg.core.errors import ValidationFailed
@@ -241,8 +240,10 @@ def poisson_critical_value(sample_size: float, alpha: float = 0.05, *, min_event
                                field="delay")
     if pdtrc(min_events - 1, sample_size) < alpha:
         raise ValidationFailed("No critical value exists: too few events can be expected for "
-                      "this minimum number of events and alpha.", field="min_events")
+                               "this minimum number of events and alpha.", field="min_events")
     if looks is None:
+        from scipy.optimize import brentq  # imported here: scipy.optimize is slow to import
+
         def f(cv: float) -> float:
             return _alpha(cv, sample_size, min_events, delay, None) - alpha
         lo, hi = 1e-8, 8.0

@@ -12,8 +12,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from medreg.core.errors import ValidationFailed
 
@@ -64,10 +62,15 @@ def fit_risk_model(covariates, outcomes, names) -> RiskModel:
             "the outcome to fit a risk model.",
             field="outcomes",
         )
+    # statsmodels takes seconds to import: only when a model is fitted, not when the web app starts.
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+    from statsmodels.tools.tools import add_constant
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-convergence is checked below and reported to the user
         try:
-            fit = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(
+            fit = Logit(y, add_constant(x, has_constant="add")).fit(
                 disp=0, method="newton", maxiter=100
             )
             converged = bool(fit.mle_retvals.get("converged", False)) and np.all(np.isfinite(fit.bse))
