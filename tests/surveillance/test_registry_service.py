@@ -101,7 +101,13 @@ def test_reimporting_the_same_procedure_is_refused(db, world):
     with pytest.raises(ValidationFailed) as err:
         service.import_extract(db, sites["H1"], to_csv([_row(9), _row(1)]), filename="b.csv", today=TODAY)
     assert err.value.details["errors"] == [
-        {"row": 3, "field": "patient_pseudonym", "reason": "already in the registry"}
+        {
+            "row": 3,
+            "field": "patient_pseudonym",
+            "reason": "already in the registry",
+            "msgid": "already in the registry",
+            "params": {},
+        }
     ]
 
 

@@ -84,3 +84,65 @@ def test_registrant_sees_only_its_devices_and_hospital_none(client, db):
     client.cookies.clear()
     login(client, hospital.username)
     assert client.get("/surveillance/").status_code == 403
+
+
+def _token(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_hospital_imports_through_the_page_and_sees_every_problem(client, db):
+    from medreg.surveillance import service
+    from medreg.surveillance.demo import DEVICES, to_csv
+    from medreg.surveillance.importer import COLUMNS
+    from tests.factories import actor_for
+
+    centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
+    org = make_org(db, OrgKind.HOSPITAL)
+    service.enrol_hospital(
+        db,
+        actor_for(centre),
+        organisation_id=org.id,
+        code="HP",
+        device_groups=["coronary_stent"],
+        enrolled_on=date(2024, 1, 1),
+    )
+    hospital = make_user(db, Role.HOSPITAL, org=org)
+    db.commit()
+
+    def row(i, **over):
+        r = {c: "" for c in COLUMNS}
+        r.update(
+            patient_pseudonym=f"PG-{i:03d}",
+            procedure_date="2025-01-10",
+            device_group="coronary_stent",
+            udi=f"(01){DEVICES[0][1]}(10)L{i}",
+            age="61",
+            sex="M",
+            diabetes="no",
+            renal_failure="no",
+            prior_mi="yes",
+            follow_up_end="2025-12-31",
+        )
+        r.update(over)
+        return r
+
+    login(client, hospital.username, lang="zh_CN")
+    form = client.get("/surveillance/import?lang=zh_CN")
+    assert form.status_code == 200 and 'id="import-form"' in form.text
+    bad = to_csv([row(1), row(2, sex="X", age="12")]).encode()
+    r = client.post(
+        "/surveillance/import?lang=zh_CN",
+        data={"csrf_token": _token(form.text)},
+        files={"file": ("bad.csv", bad, "text/csv")},
+    )
+    assert r.status_code == 422
+    assert r.text.count('data-testid="problem"') == 2 and "须为 M 或 F" in r.text  # translated reason
+    good = to_csv([row(1), row(2)]).encode()
+    r = client.post(
+        "/surveillance/import",
+        data={"csrf_token": _token(form.text)},
+        files={"file": ("good.csv", good, "text/csv")},
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/surveillance/import?done=2"

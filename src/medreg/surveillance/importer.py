@@ -57,7 +57,9 @@ class RowError:
         return self.reason.format(**dict(self.params))
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "field": self.field, "reason": self.message}
+        """``reason`` in English; ``msgid`` and ``params`` let a page or client translate it."""
+        return {"row": self.row, "field": self.field, "reason": self.message, "msgid": self.reason,
+                "params": {k: str(v) for k, v in self.params}}
 
 
 @dataclass

@@ -5,15 +5,17 @@ the alert cases. Read-only; the same queries as the API (tenancy: centre all, re
 from __future__ import annotations
 
 from fastapi import Depends, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from medreg.core import clock
 from medreg.core.actor import Actor
 from medreg.core.deps import get_session, pages_router, require_login
-from medreg.core.i18n import _
-from medreg.core.templating import register_nav, render
-from medreg.surveillance import queries
+from medreg.core.errors import ValidationFailed
+from medreg.core.i18n import _, translate, translate_error
+from medreg.core.templating import register_nav, render, request_locale
+from medreg.surveillance import queries, service
 from medreg.surveillance.charts import boundary_chart_svg
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
@@ -22,6 +24,9 @@ MonitorId = Path(ge=1, le=2**31 - 1)
 
 register_nav("/surveillance/", _("Active surveillance"), roles=["monitoring_centre", "admin", "registrant"],
              description=_("Sequential monitoring of implants: boundary charts and alerts"), order=40)
+register_nav("/surveillance/import", _("Registry import"), roles=["hospital", "monitoring_centre"],
+             description=_("Import a sentinel hospital's registry extract (CSV)"), order=41)
+MAX_CSV = 50 * 1024 * 1024
 
 
 def _chart(monitor, looks) -> str:
@@ -57,3 +62,34 @@ def monitor_chart(monitor_id: int = MonitorId, session: Session = Db, actor: Act
 @router.get("/alerts")
 def alerts(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
     return render(request, "surveillance/alerts.html", {"alerts": queries.list_alerts(session, actor)})
+
+
+@router.get("/import")
+def import_form(request: Request, actor: Actor = Depends(require_login)):
+    return render(request, "surveillance/import.html", {"done": request.query_params.get("done")})
+
+
+@router.post("/import")
+async def import_post(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
+    form = await request.form()
+    upload = form.get("file")
+    locale = request_locale(request)
+    try:
+        if upload is None or not hasattr(upload, "read"):
+            raise ValidationFailed("Choose a CSV file.", field="file")
+        data = await upload.read(MAX_CSV + 1)
+        if len(data) > MAX_CSV:
+            raise ValidationFailed("The file is too large (at most 50 MB).", field="file")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed("The file must be UTF-8 text (CSV).", field="file") from exc
+        batch = service.import_extract(session, actor, text, filename=upload.filename or "extract.csv",
+                                       today=clock.today_shanghai(),
+                                       hospital_code=(form.get("hospital") or None))
+    except ValidationFailed as err:  # nothing was written: validation happens before any insert
+        rows = [dict(e, reason=translate(e["msgid"], locale, **e["params"]))
+                for e in err.details.get("errors", [])]
+        return render(request, "surveillance/import.html",
+                      {"error": translate_error(err, locale), "rows": rows}, status_code=err.http_status)
+    return RedirectResponse(f"/surveillance/import?done={batch.rows}", status_code=303)
