@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean
+.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean bench-surveillance
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ test: install chromium postgres
 
 clean:
 	rm -rf $(VENV) medreg.db medreg.db-* var .pytest_cache
+
+## make bench-surveillance: sequential monitoring benchmark (50 groups x 200k procedures; a few minutes)
+bench-surveillance: install
+	nice $(BIN)/python bench/bench_surveillance.py

@@ -21,6 +21,7 @@ from medreg.premarket.innovation.cli import app as innovation_app
 from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.registration.cli import app as registration_app
 from medreg.vigilance.cli import app as vigilance_app
+from medreg.surveillance.cli import app as surveillance_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
@@ -41,6 +42,7 @@ app.add_typer(experts_app, name="experts")
 app.add_typer(registration_app, name="registration")
 app.add_typer(vigilance_app, name="vigilance")
 app.add_typer(ai_app, name="ai")
+app.add_typer(surveillance_app, name="surveillance")
 
 
 @reference_app.command("load")

@@ -38,6 +38,8 @@ DOMAIN_ROUTERS = (
     "medreg.ai.api",
     "medreg.ai.pages",
     "medreg.ai.pages_curate",
+    "medreg.surveillance.api",
+    "medreg.surveillance.pages",
 )
 
 

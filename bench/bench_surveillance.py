@@ -1,0 +1,180 @@
+"""Benchmark: sequential monitoring of G device groups x N procedures, all looks recomputed.
+
+For each group a synthetic (made-up) cohort is drawn: procedure days over two years, six covariates,
+the monitored device (15 %), outcomes within a 180-day window from a logistic model with the device at
+odds ratio 1.5, 3 % lost to follow-up. Then, timed separately:
+
+* ``fit``: the reference-period logistic model (statsmodels, comparators of year one);
+* ``medreg full re-run``: ``monitoring.cumulative_counts`` for all L monthly looks at once
+  (sort + cumulative sums + binary search) and the MaxSPRT LLR of every look;
+* ``medreg one look``: the same for the latest look only;
+* ``peer (pandas) full re-run``: the straightforward analyst's code on the same input - for each look,
+  filter the DataFrame (evaluable, window closed, device, after the reference period) and sum the
+  outcome and the predicted risk - run side by side in the same process on the same arrays;
+* ``database look`` (one group, optional): ``service_monitoring.run_monitor`` on SQLite with the N
+  procedures stored in the registry tables (loading the cohort with one query, fitting, one look).
+
+Both implementations must give the same counts (checked). Run with ``nice``; sizes are arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
+from medreg.surveillance.monitoring import COVARIATES, Cohort, cumulative_counts, fit_reference_model
+
+WINDOW = 180
+START = date(2024, 1, 1).toordinal()
+
+
+def cohort(rng: np.random.Generator, n: int) -> Cohort:
+    day = START + rng.integers(0, 730, n)
+    x = np.column_stack([np.clip(rng.normal(66, 10, n), 30, 95).round(), rng.random(n) < 0.68,
+                         rng.random(n) < 0.3, rng.random(n) < 0.1, rng.random(n) < 0.25,
+                         np.clip(rng.normal(55, 10, n), 15, 80).round()]).astype(float)
+    device = rng.random(n) < 0.15
+    eta = (-3.35 + 0.03 * (x[:, 0] - 66) + 0.1 * x[:, 1] + 0.5 * x[:, 2] + 0.7 * x[:, 3] + 0.3 * x[:, 4]
+           - 0.02 * (x[:, 5] - 55) + np.log(1.5) * device)
+    event = rng.random(n) < 1 / (1 + np.exp(-eta))
+    outcome_day = np.where(event, day + rng.integers(1, WINDOW + 1, n), np.inf)
+    lost = rng.random(n) < 0.03
+    followed = np.where(lost, day + rng.integers(10, 151, n), START + 900)
+    outcome_day = np.where(outcome_day <= followed, outcome_day, np.inf)
+    return Cohort(day, device, x, outcome_day, followed)
+
+
+def peer_counts(c: Cohort, risk_all: np.ndarray, reference_end: int, looks: list[int]) -> list[tuple]:
+    """The straightforward per-look pandas computation (the 'peer')."""
+    df = pd.DataFrame({"day": c.day, "device": c.is_device, "outcome_day": c.outcome_day,
+                       "followed": c.followed_to, "risk": risk_all})
+    out = []
+    for as_of in looks:
+        within = (df.outcome_day - df.day) <= WINDOW
+        evaluable = within | (df.followed >= df.day + WINDOW)
+        sel = df.device & (df.day > reference_end) & evaluable & (df.day + WINDOW <= as_of)
+        out.append((int(sel.sum()), float(within[sel].sum()), float(df.risk[sel].sum())))
+    return out
+
+
+def timed(fn, repeat: int = 1):
+    best, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        best.append(time.perf_counter() - t)
+    return min(best), result
+
+
+def db_look(n: int, seed: int) -> float:
+    """Seconds for one run_monitor on SQLite with n stored procedures of one group."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    import medreg.models  # noqa: F401
+    from medreg.core.accounts import Organisation
+    from medreg.core.actor import Actor
+    from medreg.core.db import Base, make_engine
+    from medreg.surveillance import service_monitoring
+    from medreg.surveillance.demo import DEVICES
+    from medreg.surveillance.models import Monitor, Outcome, Procedure, SentinelHospital
+
+    rng = np.random.default_rng(seed)
+    c = cohort(rng, n)
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Organisation(kind="hospital", name="bench"))
+        s.flush()
+        s.add(SentinelHospital(organisation_id=1, code="B", device_groups=["coronary_stent"],
+                               enrolled_on=date(2024, 1, 1)))
+        s.flush()
+        dev, other = DEVICES[3][1], DEVICES[0][1]
+        rows = [dict(hospital_id=1, patient_pseudonym=f"B{i}", procedure_date=date.fromordinal(int(c.day[i])),
+                     device_group="coronary_stent", udi_raw="-", udi_di=dev if c.is_device[i] else other,
+                     age=int(c.covariates[i, 0]), sex="M" if c.covariates[i, 1] else "F",
+                     diabetes=bool(c.covariates[i, 2]), renal_failure=bool(c.covariates[i, 3]),
+                     prior_mi=bool(c.covariates[i, 4]), ejection_fraction=float(c.covariates[i, 5]),
+                     follow_up_end=date.fromordinal(int(c.followed_to[i]))) for i in range(n)]
+        s.execute(insert(Procedure), rows)
+        events = [dict(procedure_id=i + 1, kind="target_lesion_failure",
+                       event_date=date.fromordinal(int(c.outcome_day[i])))
+                  for i in range(n) if np.isfinite(c.outcome_day[i])]
+        s.execute(insert(Outcome), events)
+        m = Monitor(name="bench", device_group="coronary_stent", udi_di=dev, outcome="target_lesion_failure",
+                    window_days=WINDOW, reference_start=date(2024, 1, 1), reference_end=date(2024, 12, 31),
+                    alpha=0.05, sample_size=1e9, min_events=4, critical_value=1e9)  # never stops
+        s.add(m)
+        s.flush()
+        t = time.perf_counter()
+        service_monitoring.run_monitor(s, Actor.system(), m, date(2026, 1, 1))
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        service_monitoring.run_monitor(s, Actor.system(), m, date(2026, 2, 1))
+        second = time.perf_counter() - t
+    return first, second
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--groups", type=int, default=50)
+    ap.add_argument("--procedures", type=int, default=200_000)
+    ap.add_argument("--looks", type=int, default=24)
+    ap.add_argument("--db-procedures", type=int, default=200_000, help="0 to skip the database look")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args(argv)
+    rng = np.random.default_rng(a.seed)
+    reference_end = date(2024, 12, 31).toordinal()
+    looks = [(date(2025, 1, 1) + timedelta(days=30 * (k + 1))).toordinal() for k in range(a.looks)]
+    cv = poisson_critical_value(200.0, 0.05, min_events=4).critical_value
+    fit_t, full_t, one_t, peer_t = [], [], [], []
+    signals = 0
+    if a.groups == 0:  # database look only
+        first, second = db_look(a.db_procedures, a.seed)
+        print(f"database look (SQLite, {a.db_procedures:,} procedures): first {first:.2f} s (load + fit + look),"
+              f" next {second:.2f} s (load + look)")
+        return
+    for _ in range(a.groups):
+        c = cohort(rng, a.procedures)
+        t_fit, model = timed(lambda c=c: fit_reference_model(c, START, reference_end, WINDOW))
+
+        def full(c=c, model=model):
+            counts = cumulative_counts(c, model, reference_end, WINDOW, looks)
+            return counts, poisson_llr(counts.observed, counts.expected)
+
+        t_full, (counts, llr) = timed(full, repeat=3)
+        def one(c=c, model=model):
+            last = cumulative_counts(c, model, reference_end, WINDOW, looks[-1:])
+            return poisson_llr(last.observed, last.expected)
+
+        t_one, _ = timed(one, repeat=3)
+        risk_all = model.predict(c.covariates)
+        t_peer, peer = timed(lambda c=c, r=risk_all: peer_counts(c, r, reference_end, looks))
+        ours = list(zip(counts.procedures, counts.observed, counts.expected, strict=True))
+        assert all(p[0] == o[0] and p[1] == o[1] and abs(p[2] - o[2]) < 1e-6 * max(1, o[2])
+                   for p, o in zip(peer, ours, strict=True)), "peer and medreg disagree"
+        signals += bool(np.any(llr >= cv))
+        fit_t.append(t_fit), full_t.append(t_full), one_t.append(t_one), peer_t.append(t_peer)
+    med = statistics.median
+    print(f"# {a.groups} groups x {a.procedures:,} procedures, {a.looks} looks per group (numpy {np.__version__},"
+          f" pandas {pd.__version__}, python {sys.version.split()[0]})")
+    print(f"reference fit per group      median {med(fit_t) * 1e3:8.1f} ms   total {sum(fit_t):7.2f} s")
+    print(f"medreg one look per group    median {med(one_t) * 1e3:8.1f} ms")
+    print(f"medreg full re-run per group median {med(full_t) * 1e3:8.1f} ms   all groups {sum(full_t):7.2f} s")
+    print(f"peer (pandas) full re-run    median {med(peer_t) * 1e3:8.1f} ms   all groups {sum(peer_t):7.2f} s")
+    print(f"ratio peer / medreg (full re-run): {sum(peer_t) / sum(full_t):.1f}x; groups signalling: {signals}")
+    if a.db_procedures:
+        first, second = db_look(a.db_procedures, a.seed)
+        print(f"database look (SQLite, {a.db_procedures:,} procedures): first {first:.2f} s (load + fit + look),"
+              f" next {second:.2f} s (load + look)")
+
+
+if __name__ == "__main__":
+    main()

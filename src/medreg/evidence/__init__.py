@@ -1,0 +1,1 @@
+"""Real-world evidence studies (measure IX): registered protocols, survival and comparative analyses."""

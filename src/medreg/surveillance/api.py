@@ -1,0 +1,110 @@
+"""JSON API of active surveillance: critical values, registry import and procedures (tenancy),
+monitors and their looks (the boundary chart's points), monitoring runs and alert cases (thin)."""
+
+from fastapi import Depends, Path, Query, Request
+from sqlalchemy.orm import Session
+
+from medreg.core import clock
+from medreg.core.actor import Actor
+from medreg.core.deps import api_router, get_session, require_login
+from medreg.core.errors import ValidationFailed
+from medreg.surveillance import queries, service, service_monitoring
+from medreg.surveillance.maxsprt import poisson_critical_value
+from medreg.surveillance.schemas import (
+    AlertAction,
+    AlertRead,
+    CriticalValueRead,
+    ImportRead,
+    LookRead,
+    MonitorLooks,
+    MonitorRead,
+    ProcedurePage,
+    ProcedureRead,
+    RunBody,
+)
+
+router = api_router(prefix="/api/surveillance", tags=["surveillance"])
+MAX_CSV = 50 * 1024 * 1024
+
+
+@router.get("/critical-value", response_model=CriticalValueRead)
+def critical_value(
+    sample_size: float = Query(gt=0, le=1000),
+    alpha: float = Query(0.05, gt=0, le=0.5),
+    min_events: int = Query(1, ge=1, le=100),
+):
+    r = poisson_critical_value(sample_size, alpha, min_events=min_events)
+    return CriticalValueRead(
+        critical_value=r.critical_value, alpha=r.alpha, sample_size=sample_size, min_events=min_events
+    )
+
+
+@router.post("/import", response_model=ImportRead, status_code=201)
+async def import_extract(
+    request: Request,
+    filename: str = Query("extract.csv", max_length=200),
+    hospital: str | None = Query(None, max_length=32),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    body = await request.body()
+    if len(body) > MAX_CSV:
+        raise ValidationFailed("The file is too large (at most 50 MB).", field="file")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("The file must be UTF-8 text (CSV).", field="file") from exc
+    return service.import_extract(
+        session, actor, text, filename=filename, today=clock.today_shanghai(), hospital_code=hospital
+    )
+
+
+@router.get("/procedures", response_model=ProcedurePage)
+def procedures(
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    total, rows = queries.list_procedures(session, actor, limit=limit, offset=offset)
+    return ProcedurePage(total=total, items=[ProcedureRead.model_validate(r) for r in rows])
+
+
+@router.get("/monitors", response_model=list[MonitorRead])
+def monitors(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return queries.list_monitors(session, actor)
+
+
+@router.get("/monitors/{monitor_id}/looks", response_model=MonitorLooks)
+def monitor_looks(
+    monitor_id: int = Path(ge=1, le=2**31 - 1),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    monitor, looks = queries.monitor_looks(session, actor, monitor_id)
+    return MonitorLooks(
+        monitor=MonitorRead.model_validate(monitor), looks=[LookRead.model_validate(lk) for lk in looks]
+    )
+
+
+@router.post("/run", response_model=list[LookRead])
+def run(body: RunBody, session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return service_monitoring.run_monitors(session, actor, body.as_of)
+
+
+@router.get("/alerts", response_model=list[AlertRead])
+def alerts(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return queries.list_alerts(session, actor)
+
+
+@router.post("/alerts/{alert_id}/{action}", response_model=AlertRead)
+def alert_action(
+    body: AlertAction,
+    alert_id: int = Path(ge=1, le=2**31 - 1),
+    action: str = Path(pattern=r"^(investigate|confirm|dismiss|close)$"),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    return service_monitoring.transition_alert(
+        session, actor, alert_id, action, expected_version=body.expected_version, note=body.note
+    )

@@ -1,0 +1,141 @@
+"""Tables of the active surveillance registry (sentinel hospitals, procedures, outcomes) and of the
+sequential monitoring (monitors, looks, alert cases). Patients appear only under a pseudonym."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from medreg.core.accounts import Organisation  # noqa: F401  (the organisation table of the FKs)
+from medreg.core.clock import utcnow
+from medreg.core.db import Base
+from medreg.surveillance.states import AlertStatus
+from medreg.surveillance.vocab import DeviceGroup, OutcomeKind  # noqa: F401  (re-exported)
+
+
+class SentinelHospital(Base):
+    """A hospital (organisation of kind ``hospital``) enrolled as a sentinel site (哨点医院)."""
+
+    __tablename__ = "surveillance_hospital"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    device_groups: Mapped[list] = mapped_column(JSON, default=list)
+    enrolled_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportBatch(Base):
+    __tablename__ = "surveillance_import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("surveillance_hospital.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int]
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Procedure(Base):
+    """One implantation: pseudonymous patient, risk factors, the implant's UDI (DI + PI)."""
+
+    __tablename__ = "surveillance_procedure"
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "patient_pseudonym", "procedure_date", "udi_di",
+                         name="uq_surveillance_procedure_natural"),
+        Index("ix_surveillance_procedure_group_date", "device_group", "procedure_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("surveillance_hospital.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("surveillance_import_batch.id"))
+    patient_pseudonym: Mapped[str] = mapped_column(String(64))
+    procedure_date: Mapped[date]
+    device_group: Mapped[str] = mapped_column(String(32))
+    udi_raw: Mapped[str] = mapped_column(String(200))
+    udi_di: Mapped[str] = mapped_column(String(14), index=True)
+    udi_lot: Mapped[str | None] = mapped_column(String(20))
+    udi_serial: Mapped[str | None] = mapped_column(String(20))
+    udi_expiry: Mapped[date | None]
+    age: Mapped[int]
+    sex: Mapped[str] = mapped_column(String(1))  # "M" | "F"
+    diabetes: Mapped[bool] = mapped_column(default=False)
+    renal_failure: Mapped[bool] = mapped_column(default=False)
+    prior_mi: Mapped[bool] = mapped_column(default=False)
+    ejection_fraction: Mapped[float | None] = mapped_column(Float)
+    follow_up_end: Mapped[date]  # last date the patient was known to be followed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outcome(Base):
+    """The first occurrence of an outcome after the procedure (one row per kind)."""
+
+    __tablename__ = "surveillance_outcome"
+    __table_args__ = (UniqueConstraint("procedure_id", "kind", name="uq_surveillance_outcome_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("surveillance_procedure.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    event_date: Mapped[date]
+
+
+class Monitor(Base):
+    """A sequential monitoring plan: one device (DI) against its group, one outcome within a window."""
+
+    __tablename__ = "surveillance_monitor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    device_group: Mapped[str] = mapped_column(String(32))
+    udi_di: Mapped[str] = mapped_column(String(14), index=True)
+    registrant_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    window_days: Mapped[int]
+    reference_start: Mapped[date]
+    reference_end: Mapped[date]
+    alpha: Mapped[float] = mapped_column(Float)
+    sample_size: Mapped[float] = mapped_column(Float)  # T: upper limit, in expected events
+    min_events: Mapped[int]
+    critical_value: Mapped[float] = mapped_column(Float)
+    risk_model: Mapped[dict | None] = mapped_column(JSON)  # coefficients fitted on the reference period
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Look(Base):
+    """One point of a monitor's boundary chart, appended by each run."""
+
+    __tablename__ = "surveillance_look"
+    __table_args__ = (UniqueConstraint("monitor_id", "look_no", name="uq_surveillance_look_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("surveillance_monitor.id"), index=True)
+    look_no: Mapped[int]
+    as_of: Mapped[date]
+    procedures: Mapped[int]
+    observed: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    llr: Mapped[float] = mapped_column(Float)
+    critical_value: Mapped[float] = mapped_column(Float)
+    signal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertCase(Base):
+    __tablename__ = "surveillance_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("surveillance_monitor.id"), index=True)
+    look_id: Mapped[int] = mapped_column(ForeignKey("surveillance_look.id"))
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

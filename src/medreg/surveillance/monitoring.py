@@ -1,0 +1,94 @@
+"""From registry rows to the counts of each look: observed and risk-expected outcomes (pure).
+
+A monitor follows one device (its DI) within its device group for one outcome within ``window`` days
+of the procedure. The expected risk of each procedure comes from a logistic model fitted on the
+reference period on the *comparator* procedures of the group (the other DIs), with the covariates
+``COVARIATES``. A procedure done after the reference period counts at a look dated ``as_of`` once its
+outcome window has closed (``procedure_day + window <= as_of``) and it is *evaluable*: either the
+outcome occurred within the window or the patient was followed to the end of the window (complete
+case; procedures lost to follow-up early without the outcome are left out).
+
+``cumulative_counts`` computes the counts of any number of looks in one pass (sort by the day the
+window closes, cumulative sums, binary search per look), so a full re-run of all looks of a group is
+``O(n log n)`` and one look is ``O(n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from medreg.surveillance.riskmodel import RiskModel, fit_risk_model
+
+__all__ = ["COVARIATES", "Cohort", "LookCounts", "cumulative_counts", "day_number", "design",
+           "evaluable_outcomes", "fit_reference_model"]
+
+COVARIATES = ("age", "male", "diabetes", "renal_failure", "prior_mi", "ejection_fraction")
+EF_DEFAULT = 55.0  # imputed when the ejection fraction was not recorded (a normal LVEF; see docs)
+
+
+def day_number(d: date) -> int:
+    return d.toordinal()
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Column arrays of the procedures of one device group (one element per procedure)."""
+
+    day: np.ndarray  # procedure date as a day number
+    is_device: np.ndarray  # bool: the monitored DI
+    covariates: np.ndarray  # n x len(COVARIATES)
+    outcome_day: np.ndarray  # day number of the outcome, inf when none
+    followed_to: np.ndarray  # day number of the end of follow-up
+
+
+@dataclass(frozen=True)
+class LookCounts:
+    as_of: tuple[int, ...]
+    procedures: tuple[int, ...]
+    observed: tuple[float, ...]
+    expected: tuple[float, ...]
+
+
+def design(rows: list[dict]) -> np.ndarray:
+    """Covariate matrix from registry rows (keys: age, sex, diabetes, renal_failure, prior_mi, ef)."""
+    out = np.empty((len(rows), len(COVARIATES)))
+    for i, r in enumerate(rows):
+        ef = r.get("ejection_fraction")
+        out[i] = (r["age"], r["sex"] == "M", bool(r["diabetes"]), bool(r["renal_failure"]),
+                  bool(r["prior_mi"]), EF_DEFAULT if ef is None else ef)
+    return out
+
+
+def evaluable_outcomes(cohort: Cohort, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(evaluable, outcome within the window) for every procedure."""
+    within = cohort.outcome_day - cohort.day <= window
+    evaluable = within | (cohort.followed_to >= cohort.day + window)
+    return evaluable, within
+
+
+def fit_reference_model(cohort: Cohort, start: int, end: int, window: int) -> RiskModel:
+    """Logistic model of the outcome on the comparator procedures of the reference period."""
+    evaluable, within = evaluable_outcomes(cohort, window)
+    sel = (~cohort.is_device) & (cohort.day >= start) & (cohort.day <= end) & evaluable
+    return fit_risk_model(cohort.covariates[sel], within[sel].astype(float), COVARIATES)
+
+
+def cumulative_counts(cohort: Cohort, model: RiskModel, reference_end: int, window: int,
+                      as_of) -> LookCounts:
+    """Cumulative evaluable procedures, observed and expected outcomes of the device at each look."""
+    evaluable, within = evaluable_outcomes(cohort, window)
+    sel = cohort.is_device & (cohort.day > reference_end) & evaluable
+    closes = cohort.day[sel] + window
+    order = np.argsort(closes, kind="stable")
+    closes = closes[order]
+    risk = model.predict(cohort.covariates[sel])[order]
+    obs = within[sel][order].astype(float)
+    cum_obs = np.concatenate([[0.0], np.cumsum(obs)])
+    cum_exp = np.concatenate([[0.0], np.cumsum(risk)])
+    days = np.asarray(as_of, dtype=np.int64)
+    k = np.searchsorted(closes, days, side="right")
+    return LookCounts(tuple(int(d) for d in days), tuple(int(x) for x in k),
+                      tuple(float(x) for x in cum_obs[k]), tuple(float(x) for x in cum_exp[k]))

@@ -1,0 +1,60 @@
+"""Read side of surveillance, with tenancy: a hospital sees its own procedures, a registrant the
+monitors of its own devices, the monitoring centre everything."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from medreg.core.accounts import Role
+from medreg.core.actor import Actor
+from medreg.core.errors import NotFound, PermissionDenied
+from medreg.surveillance.access import is_centre
+from medreg.surveillance.models import AlertCase, Look, Monitor, Procedure, SentinelHospital
+
+__all__ = ["list_alerts", "list_monitors", "list_procedures", "monitor_looks"]
+
+
+def list_procedures(
+    session: Session, actor: Actor, *, limit: int = 100, offset: int = 0
+) -> tuple[int, list[Procedure]]:
+    q = select(Procedure)
+    if not is_centre(actor):
+        if not actor.has(Role.HOSPITAL) or actor.organisation_id is None:
+            raise PermissionDenied("Only sentinel hospitals and the monitoring centre may see procedures.")
+        q = q.join(SentinelHospital, SentinelHospital.id == Procedure.hospital_id).where(
+            SentinelHospital.organisation_id == actor.organisation_id
+        )
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = session.scalars(q.order_by(Procedure.id).limit(min(limit, 1000)).offset(offset)).all()
+    return int(total), list(rows)
+
+
+def _visible_monitors(actor: Actor):
+    q = select(Monitor)
+    if is_centre(actor):
+        return q
+    if actor.has(Role.REGISTRANT) and actor.organisation_id is not None:
+        return q.where(Monitor.registrant_org_id == actor.organisation_id)
+    raise PermissionDenied("Only the monitoring centre and registrants may see monitoring results.")
+
+
+def list_monitors(session: Session, actor: Actor) -> list[Monitor]:
+    return list(session.scalars(_visible_monitors(actor).order_by(Monitor.id)).all())
+
+
+def monitor_looks(session: Session, actor: Actor, monitor_id: int) -> tuple[Monitor, list[Look]]:
+    monitor = session.scalar(_visible_monitors(actor).where(Monitor.id == monitor_id))
+    if monitor is None:
+        raise NotFound("No such monitor.", field="monitor_id")
+    looks = session.scalars(select(Look).where(Look.monitor_id == monitor_id).order_by(Look.look_no)).all()
+    return monitor, list(looks)
+
+
+def list_alerts(session: Session, actor: Actor) -> list[AlertCase]:
+    visible = _visible_monitors(actor).with_only_columns(Monitor.id)
+    return list(
+        session.scalars(
+            select(AlertCase).where(AlertCase.monitor_id.in_(visible)).order_by(AlertCase.id)
+        ).all()
+    )

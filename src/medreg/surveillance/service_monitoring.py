@@ -1,0 +1,298 @@
+"""Use cases of sequential monitoring: define a monitor, run a look, handle the alert cases.
+
+A run appends one point (a ``Look``) per active monitor: the cumulative observed and risk-expected
+outcomes of the monitored device at ``as_of``, and the Poisson MaxSPRT LLR against the monitor's
+critical value. A crossing opens an alert case (state machine in ``states.py``) and stops the monitor
+(``signalled``); reaching the upper limit on the length of surveillance ends it without a signal.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from medreg.core import audit
+from medreg.core.actor import Actor
+from medreg.core.errors import Conflict, NotFound, ValidationFailed
+from medreg.surveillance.access import require_centre
+from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
+from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, Outcome, OutcomeKind, Procedure
+from medreg.surveillance.monitoring import (
+    EF_DEFAULT,
+    Cohort,
+    cumulative_counts,
+    day_number,
+    fit_reference_model,
+)
+from medreg.surveillance.riskmodel import RiskModel
+from medreg.surveillance.states import TABLE, AlertStatus
+
+__all__ = ["create_monitor", "load_cohort", "run_monitor", "run_monitors", "transition_alert"]
+
+
+def create_monitor(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    device_group: str,
+    udi_di: str,
+    outcome: str,
+    window_days: int,
+    reference_start: date,
+    reference_end: date,
+    alpha: float = 0.05,
+    sample_size: float = 20.0,
+    min_events: int = 4,
+    registrant_org_id: int | None = None,
+) -> Monitor:
+    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011)."""
+    require_centre(actor)
+    if device_group not in {g.value for g in DeviceGroup}:
+        raise ValidationFailed(
+            "Unknown device group: {groups}.", field="device_group", params={"groups": device_group}
+        )
+    if outcome not in {k.value for k in OutcomeKind}:
+        raise ValidationFailed("Unknown outcome.", field="outcome")
+    if not 1 <= window_days <= 3650:
+        raise ValidationFailed("The outcome window must be 1 to 3650 days.", field="window_days")
+    if reference_end < reference_start:
+        raise ValidationFailed("The reference period ends before it starts.", field="reference_end")
+    cv = poisson_critical_value(sample_size, alpha, min_events=min_events)
+    monitor = Monitor(
+        name=name.strip()[:200] or udi_di,
+        device_group=device_group,
+        udi_di=udi_di,
+        registrant_org_id=registrant_org_id,
+        outcome=outcome,
+        window_days=window_days,
+        reference_start=reference_start,
+        reference_end=reference_end,
+        alpha=alpha,
+        sample_size=sample_size,
+        min_events=min_events,
+        critical_value=cv.critical_value,
+    )
+    session.add(monitor)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "surveillance.monitor.create",
+        "surveillance_monitor",
+        monitor.id,
+        after={
+            "udi_di": udi_di,
+            "outcome": outcome,
+            "window_days": window_days,
+            "alpha": alpha,
+            "sample_size": sample_size,
+            "min_events": min_events,
+            "critical_value": cv.critical_value,
+        },
+    )
+    return monitor
+
+
+def load_cohort(session: Session, monitor: Monitor) -> Cohort:
+    """All procedures of the monitor's device group as column arrays (one query)."""
+    q = (
+        select(
+            Procedure.procedure_date,
+            Procedure.udi_di,
+            Procedure.age,
+            Procedure.sex,
+            Procedure.diabetes,
+            Procedure.renal_failure,
+            Procedure.prior_mi,
+            Procedure.ejection_fraction,
+            Procedure.follow_up_end,
+            Outcome.event_date,
+        )
+        .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == monitor.outcome))
+        .where(Procedure.device_group == monitor.device_group)
+    )
+    rows = session.execute(q).all()
+    n = len(rows)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 10
+    ef = np.array([np.nan if v is None else v for v in cols[7]], dtype=float)
+    covariates = (
+        np.column_stack(
+            [
+                np.array(cols[2], dtype=float).reshape(n),
+                np.array([v == "M" for v in cols[3]], dtype=float).reshape(n),
+                np.array(cols[4], dtype=float).reshape(n),
+                np.array(cols[5], dtype=float).reshape(n),
+                np.array(cols[6], dtype=float).reshape(n),
+                np.where(np.isnan(ef), EF_DEFAULT, ef).reshape(n),
+            ]
+        )
+        if n
+        else np.empty((0, 6))
+    )
+    return Cohort(
+        day=np.fromiter((d.toordinal() for d in cols[0]), dtype=np.int64, count=n),
+        is_device=np.array([di == monitor.udi_di for di in cols[1]], dtype=bool).reshape(n),
+        covariates=covariates,
+        outcome_day=np.fromiter((d.toordinal() if d else np.inf for d in cols[9]), dtype=float, count=n),
+        followed_to=np.fromiter((d.toordinal() for d in cols[8]), dtype=np.int64, count=n),
+    )
+
+
+def _model(session: Session, actor: Actor, monitor: Monitor, cohort: Cohort) -> RiskModel:
+    if monitor.risk_model:
+        m = monitor.risk_model
+        return RiskModel(
+            tuple(m["names"]),
+            tuple(m["coefficients"]),
+            tuple(m["standard_errors"]),
+            m["n_reference"],
+            m["events_reference"],
+            m["c_statistic"],
+        )
+    try:
+        model = fit_reference_model(
+            cohort,
+            day_number(monitor.reference_start),
+            day_number(monitor.reference_end),
+            monitor.window_days,
+        )
+    except ValidationFailed as exc:  # the user fixes it by changing the monitor's reference period
+        raise ValidationFailed(exc.template, field="reference_end", params=exc.params) from exc
+    monitor.risk_model = {
+        "names": list(model.names),
+        "coefficients": list(model.coefficients),
+        "standard_errors": list(model.standard_errors),
+        "n_reference": model.n_reference,
+        "events_reference": model.events_reference,
+        "c_statistic": model.c_statistic,
+    }
+    audit.record(
+        session,
+        actor,
+        "surveillance.monitor.fit",
+        "surveillance_monitor",
+        monitor.id,
+        after=monitor.risk_model,
+    )
+    return model
+
+
+def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -> Look:
+    """Append the look at ``as_of``; open an alert case when the LLR crosses the critical value."""
+    require_centre(actor)
+    if monitor.status != "active":
+        raise Conflict("The monitor is no longer active.", field="monitor")
+    last = session.scalar(select(Look).where(Look.monitor_id == monitor.id).order_by(Look.look_no.desc()))
+    if last is not None and as_of <= last.as_of:
+        raise Conflict("A later or equal look already exists.", field="as_of")
+    cohort = load_cohort(session, monitor)
+    model = _model(session, actor, monitor, cohort)
+    counts = cumulative_counts(
+        cohort, model, day_number(monitor.reference_end), monitor.window_days, [day_number(as_of)]
+    )
+    observed, expected = counts.observed[0], counts.expected[0]
+    llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
+    signal = llr >= monitor.critical_value and observed >= monitor.min_events
+    look = Look(
+        monitor_id=monitor.id,
+        look_no=(last.look_no + 1) if last else 1,
+        as_of=as_of,
+        procedures=counts.procedures[0],
+        observed=observed,
+        expected=expected,
+        llr=llr,
+        critical_value=monitor.critical_value,
+        signal=signal,
+    )
+    session.add(look)
+    session.flush()
+    if signal:
+        monitor.status = "signalled"
+        alert = AlertCase(
+            monitor_id=monitor.id,
+            look_id=look.id,
+            status=AlertStatus.OPEN,
+            summary=(
+                f"{monitor.name}: {observed:g} {monitor.outcome} observed vs "
+                f"{expected:.2f} expected (LLR {llr:.3f} >= CV {monitor.critical_value:.3f})"
+            ),
+        )
+        session.add(alert)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "surveillance.alert.open",
+            "surveillance_alert",
+            alert.id,
+            after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": llr},
+        )
+    elif expected >= monitor.sample_size:
+        monitor.status = "ended"
+    audit.record(
+        session,
+        actor,
+        "surveillance.look",
+        "surveillance_monitor",
+        monitor.id,
+        after={
+            "look_no": look.look_no,
+            "as_of": as_of,
+            "observed": observed,
+            "expected": expected,
+            "llr": llr,
+            "signal": signal,
+            "status": monitor.status,
+        },
+    )
+    return look
+
+
+def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
+    """One look for every active monitor (the ``medreg surveillance run`` command)."""
+    require_centre(actor)
+    monitors = session.scalars(select(Monitor).where(Monitor.status == "active").order_by(Monitor.id)).all()
+    return [run_monitor(session, actor, m, as_of) for m in monitors]
+
+
+def transition_alert(
+    session: Session,
+    actor: Actor,
+    alert_id: int,
+    action: str,
+    *,
+    expected_version: int,
+    note: str | None = None,
+) -> AlertCase:
+    """Move an alert case through its workflow (investigate, confirm, dismiss, close)."""
+    alert = session.get(AlertCase, alert_id)
+    if alert is None:
+        raise NotFound("No such alert.", field="alert_id")
+    if alert.version != expected_version:
+        raise Conflict("Someone else changed this alert first; reload it.", field="expected_version")
+    new = TABLE.next_status(alert.status, action, actor.workflow_roles)
+    if action == "dismiss" and not (note or "").strip():
+        raise ValidationFailed("Give the reasons for dismissing the alert.", field="note")
+    before = {"status": alert.status}
+    alert.status = new
+    if note:
+        alert.resolution = note.strip()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"surveillance.alert.{action}",
+        "surveillance_alert",
+        alert.id,
+        before=before,
+        after={"status": new, "note": note},
+    )
+    return alert
+
+
+def looks_count(session: Session, monitor_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Look).where(Look.monitor_id == monitor_id)))
