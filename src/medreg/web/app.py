@@ -31,6 +31,7 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.registration.pages",
     "medreg.premarket.experts.api",
     "medreg.premarket.experts.pages",
+    "medreg.catalog.api",
 )
 
 

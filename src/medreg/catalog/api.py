@@ -1,0 +1,31 @@
+"""JSON API of the catalogue: search, tree, versions, an entry's history (thin routes)."""
+
+from fastapi import Depends, Path, Query
+from sqlalchemy.orm import Session
+
+from medreg.catalog import queries
+from medreg.core.deps import api_router, get_session
+
+router = api_router(prefix="/api/v1/catalog", tags=["catalog"])
+
+
+@router.get("/search")
+def search(q: str = Query(..., min_length=1, max_length=200, description="Chinese, pinyin, English or code"),
+           limit: int = Query(10, ge=1, le=100), session: Session = Depends(get_session)) -> dict:
+    return queries.search_entries(session, q, limit)
+
+
+@router.get("/tree")
+def tree(session: Session = Depends(get_session)) -> dict:
+    return queries.tree(session)
+
+
+@router.get("/versions")
+def versions(session: Session = Depends(get_session)) -> list[dict]:
+    return queries.versions(session)
+
+
+@router.get("/entries/{code}/history")
+def history(code: str = Path(..., pattern=r"^\d{2}-\d{2}-\d{2}$"),
+            session: Session = Depends(get_session)) -> dict:
+    return queries.entry_history(session, code)

@@ -1,0 +1,59 @@
+"""Read side of the catalogue: the current entries (the database's current version, or the shipped rows
+when no version was loaded), search, tree, versions and an entry's history across versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medreg.catalog import catalogue, search
+from medreg.catalog.models import CatalogEntry, CatalogVersion, current_version, to_entry
+from medreg.core.errors import NotFound
+
+_INDEXES: dict[object, search.Index] = {}
+
+
+def current_index(session: Session | None) -> tuple[str, search.Index]:
+    """(version label, search index) of the current catalogue; indexes are kept per version."""
+    version = current_version(session) if session is not None else None
+    key = ("db", version.id, version.sha256) if version else ("shipped",)
+    if key not in _INDEXES:
+        if version is None:
+            entries = catalogue.shipped_entries()
+        else:
+            rows = session.scalars(select(CatalogEntry).where(CatalogEntry.version_id == version.id)
+                                   .order_by(CatalogEntry.id))
+            entries = tuple(to_entry(r) for r in rows)
+        _INDEXES[key] = search.Index(entries)
+    return (version.label if version else catalogue.SHIPPED_VERSION), _INDEXES[key]
+
+
+def search_entries(session: Session | None, q: str, limit: int = 10) -> dict:
+    label, index = current_index(session)
+    hits = search.search(index, q, limit=limit)
+    return {"version": label, "query": q, "count": len(hits), "results": [h.to_dict() for h in hits]}
+
+
+def tree(session: Session | None) -> dict:
+    label, index = current_index(session)
+    return {"version": label, "subcatalogues": search.tree(index.entries, catalogue.subcatalogue_names())}
+
+
+def versions(session: Session) -> list[dict]:
+    rows = session.scalars(select(CatalogVersion).order_by(CatalogVersion.id))
+    return [{"id": v.id, "label": v.label, "source_name": v.source_name, "sha256": v.sha256, "rows": v.rows,
+             "subcatalogues": v.subcatalogues.split(",") if v.subcatalogues else [],
+             "based_on_id": v.based_on_id, "is_current": v.is_current,
+             "imported_at": v.imported_at.isoformat(), "imported_by": v.imported_by} for v in rows]
+
+
+def entry_history(session: Session, category2_code: str) -> dict:
+    """Every row of one 二级 category in every version, oldest first."""
+    rows = session.execute(select(CatalogEntry, CatalogVersion.label).join(
+        CatalogVersion, CatalogVersion.id == CatalogEntry.version_id)
+        .where(CatalogEntry.category2_code == category2_code)
+        .order_by(CatalogEntry.version_id, CatalogEntry.row_no)).all()
+    if not rows:
+        raise NotFound("No catalogue entry {code}.", field="code", params={"code": category2_code})
+    return {"code": category2_code,
+            "history": [{"version": label, **to_entry(r).to_dict()} for r, label in rows]}
