@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from medreg.catalog.cli import app as catalog_app
+from medreg.catalog.cli import classify_cmd
 from medreg.core import migrate, reference
 from medreg.core.audit_cli import app as audit_app
 from medreg.core.db import session_scope
@@ -39,6 +40,7 @@ app.add_typer(innovation_app, name="innovation")
 app.add_typer(experts_app, name="experts")
 app.add_typer(registration_app, name="registration")
 app.add_typer(catalog_app, name="catalog")
+app.command("classify")(classify_cmd)
 
 
 @reference_app.command("load")

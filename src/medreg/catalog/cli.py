@@ -152,3 +152,62 @@ def history_cmd(code: str = typer.Argument(..., help="二级 category code, e.g.
     except DomainError as err:
         fail(err)
     typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+def _description(file: Path | None, name: str | None) -> dict:
+    from pydantic import ValidationError
+
+    from medreg.catalog.schemas import DeviceDescription
+
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8")) if file else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        typer.secho(f"error [file]: not a readable JSON file ({exc})", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    if name:
+        raw = {**raw, "name": name} if isinstance(raw, dict) else raw
+    try:
+        return DeviceDescription.model_validate(raw).model_dump()
+    except ValidationError as exc:
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "file"
+            typer.secho(f"error [{where}]: {e['msg']}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+
+
+def classify_cmd(file: Path = typer.Argument(None, dir_okay=False, help="Device description (JSON)."),
+                 name: str = typer.Option(None, "--name", help="Classify by this product name (only)."),
+                 as_json: bool = typer.Option(False, "--json", help="Print exactly the API response body.")
+                 ) -> None:
+    """The engine's opinion: management class, trace of the rules that fired, catalogue matches."""
+    if file is None and not name:
+        typer.secho("error [file]: give FILE.json or --name", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    facts = _description(file, name)
+    with reading() as session:
+        body = queries.determine(session, facts)
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    decided = body["decided_by"] or {}
+    console.print(f"[bold]management class: {body['management_class'] or '—'}[/] ({body['status']}; "
+                  f"decided by {decided.get('rule', '—')} \\[{decided.get('source', '—')}], "
+                  f"confidence {decided.get('confidence', '—')})")
+    table = Table(title="trace: every rule that fired")
+    for col in ("", "rule", "article", "effect", "class", "why"):
+        table.add_column(col)
+    for t in body["trace"]:
+        table.add_row("★" if t["decisive"] else "", t["rule"], t["article"], t["effect"], t["class"] or "",
+                      t["why"])
+    console.print(table)
+    for f in body["facts"]:
+        console.print(f"fact {f['fact']} = {f['value']} ({f['article']}: {f['why']})")
+    for c in body["conflicts"]:
+        console.print(f"conflict {c['rules']} {c['classes']}: {c['resolution']}")
+    for m in body["catalogue_matches"]:
+        console.print(f"catalogue {m['score']:.2f} {m['code']} {m['name']} \\[{m['management_class']}] "
+                      f"{m['matched_field']}: {_rich(m['highlight'])}")
+    for e in body["subcatalogue_evidence"]:
+        console.print(f"sub-catalogue {e['subcatalogue_code']} ({e['source']}): {e['why']}")
+    for n in body["notes"]:
+        console.print(f"note: {n}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.catalog import catalogue, search
+from medreg.catalog import catalogue, classify, search
 from medreg.catalog.models import CatalogEntry, CatalogVersion, current_version, to_entry
 from medreg.core.errors import NotFound
 
@@ -57,3 +57,9 @@ def entry_history(session: Session, category2_code: str) -> dict:
         raise NotFound("No catalogue entry {code}.", field="code", params={"code": category2_code})
     return {"code": category2_code,
             "history": [{"version": label, **to_entry(r).to_dict()} for r, label in rows]}
+
+
+def determine(session: Session | None, facts: dict) -> dict:
+    """The engine's opinion on a described device (read-only: nothing is stored)."""
+    label, index = current_index(session)
+    return {"catalogue_version": label, **classify.classify(index, facts).to_dict()}

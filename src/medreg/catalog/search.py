@@ -49,6 +49,7 @@ class _Text:
     pinyin: str = ""
     starts: tuple[int, ...] = ()  # pinyin offset where each character starts
     initials: str = ""
+    bigrams: frozenset[str] = frozenset()
 
 
 @lru_cache
@@ -75,7 +76,8 @@ def _pinyin_text(fld: str, text: str) -> _Text:
     for s in syllables:
         starts.append(pos)
         pos += len(s)
-    return _Text(fld, text, "".join(syllables), tuple(starts), "".join(s[:1] for s in syllables))
+    return _Text(fld, text, "".join(syllables), tuple(starts), "".join(s[:1] for s in syllables),
+                 frozenset(_bigrams(text)))
 
 
 class Index:
@@ -87,7 +89,8 @@ class Index:
         for e in self.entries:
             texts = [_pinyin_text("name", e.category2_name), _pinyin_text("category1", e.category1_name)]
             texts += [_pinyin_text("example", x) for x in e.examples]
-            texts += [_Text("intended_use", e.intended_use), _Text("description", e.description)]
+            texts += [_Text("intended_use", e.intended_use, bigrams=frozenset(_bigrams(e.intended_use))),
+                      _Text("description", e.description, bigrams=frozenset(_bigrams(e.description)))]
             self.texts.append([t for t in texts if t.text])
 
 
@@ -95,16 +98,18 @@ def _bigrams(s: str) -> list[str]:
     return [s[i:i + 2] for i in range(len(s) - 1)]
 
 
-def _zh_match(q: str, t: str) -> tuple[float, str, list[tuple[int, int]]]:
+def _zh_match(q: str, t: str, tb: frozenset[str] | None = None) -> tuple[float, str, list[tuple[int, int]]]:
     if q == t:
         return 1.0, "exact", [(0, len(t))]
     at = t.find(q)
     if at >= 0:
         return 0.7 + 0.2 * len(q) / len(t), "substring", [(at, at + len(q))]
+    if len(t) >= 2 and q.endswith(t):  # a generic name ends with its core word: XX手术控制系统
+        return 0.6 + 0.3 * len(t) / len(q), "suffix", [(0, len(t))]
     if len(t) >= 2 and t in q:
         return 0.75 * len(t) / len(q), "contained", [(0, len(t))]
     qb = set(_bigrams(q))
-    if not qb:
+    if not qb or len(qb & (tb if tb is not None else set(_bigrams(t)))) < len(qb) / 2:
         return 0.0, "", []
     spans = [(i, i + 2) for i, b in enumerate(_bigrams(t)) if b in qb]
     cover = len({t[a:b] for a, b in spans}) / len(qb)
@@ -199,8 +204,9 @@ def search(index: Index, query: str, limit: int = 10, exclude: frozenset[str] = 
         found = []
         for t in texts:
             if zh:
-                score, via, spans = max(((s * w, v if w == 1.0 else "synonym", sp) for qq, w in variants
-                                         for s, v, sp in [_zh_match(qq, t.text)]), key=lambda r: r[0])
+                score, via, spans = max(
+                    ((s * w, v if w == 1.0 else "synonym", sp) for qq, w in variants
+                     for s, v, sp in [_zh_match(qq, t.text, t.bigrams)]), key=lambda r: r[0])
             else:
                 score, via, spans = max(
                     _pinyin_match(qp, t) if t.field in PINYIN_FIELDS and qp else (0.0, "", []),
