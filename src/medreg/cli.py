@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from medreg.catalog.cli import app as catalog_app
-from medreg.catalog.cli import classify_cmd
+from medreg.catalog.cli import classify_cmd, naming_app
 from medreg.core import migrate, reference
 from medreg.core.audit_cli import app as audit_app
 from medreg.core.db import session_scope
@@ -41,6 +41,7 @@ app.add_typer(experts_app, name="experts")
 app.add_typer(registration_app, name="registration")
 app.add_typer(catalog_app, name="catalog")
 app.command("classify")(classify_cmd)
+app.add_typer(naming_app, name="naming")
 
 
 @reference_app.command("load")

@@ -5,7 +5,7 @@ from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from medreg.catalog import queries
-from medreg.catalog.schemas import DeviceDescription
+from medreg.catalog.schemas import DeviceDescription, NameCheck
 from medreg.core.deps import api_router, get_session
 
 router = api_router(prefix="/api/v1", tags=["catalog"])
@@ -37,3 +37,9 @@ def history(code: str = Path(..., pattern=r"^\d{2}-\d{2}-\d{2}$"),
 def determine(body: DeviceDescription, session: Session = Depends(get_session)) -> dict:
     """The management class, the trace of every rule that fired, the catalogue matches (nothing stored)."""
     return queries.determine(session, body.model_dump())
+
+
+@router.post("/naming/check")
+def check_name(body: NameCheck) -> dict:
+    """Verdict, core and feature words, each violation with its rule text, suggestions."""
+    return queries.check_name(body.name)

@@ -30,6 +30,7 @@ from medreg.core.errors import DomainError, NotAuthenticated
 app = typer.Typer(help="The classification catalogue (医疗器械分类目录): search, browse, import.",
                   no_args_is_help=True)
 console = Console(width=160)
+naming_app = typer.Typer(help="Generic names (令第19号, 2019 No.99): check a name.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print the JSON body of the API instead of a table.")
 
 
@@ -211,3 +212,28 @@ def classify_cmd(file: Path = typer.Argument(None, dir_okay=False, help="Device 
         console.print(f"sub-catalogue {e['subcatalogue_code']} ({e['source']}): {e['why']}")
     for n in body["notes"]:
         console.print(f"note: {n}")
+
+
+@naming_app.command("check")
+def naming_check_cmd(name: str = typer.Argument(..., help="The generic name to check."),
+                     as_json: bool = JSON) -> None:
+    """Core word, feature words, violations (with the rule text) and suggestions; exit 1 on a fail."""
+    if not name.strip() or len(name) > 200:
+        typer.secho("error [name]: give a name of 1 to 200 characters", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    body = queries.check_name(name)
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        core = body["core_word"] or {}
+        console.print(f"[bold]{body['verdict'].upper()}[/] {body['name']}")
+        console.print(f"core word: {core.get('term', '—')} ({core.get('domain') or 'not in the term lists'})")
+        for f in body["feature_words"]:
+            console.print(f"feature word: {f['term']} ({f['kind']}{', default' if f['default'] else ''})")
+        for v in body["violations"]:
+            console.print(f"{v['severity']}: {v['rule']} {v['article']} — '{v['found']}': {v['why']}\n"
+                          f"    {v['text_zh']}")
+        for s in body["suggestions"]:
+            console.print(f"suggestion: {s}")
+    if body["verdict"] == "fail":
+        raise typer.Exit(1)

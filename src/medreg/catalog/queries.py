@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.catalog import catalogue, classify, search
+from medreg.catalog import catalogue, classify, naming, search
 from medreg.catalog.models import CatalogEntry, CatalogVersion, current_version, to_entry
 from medreg.core.errors import NotFound
 
@@ -63,3 +63,8 @@ def determine(session: Session | None, facts: dict) -> dict:
     """The engine's opinion on a described device (read-only: nothing is stored)."""
     label, index = current_index(session)
     return {"catalogue_version": label, **classify.classify(index, facts).to_dict()}
+
+
+def check_name(name: str) -> dict:
+    """The generic-name check (pure; no database)."""
+    return naming.check(name).to_dict()
