@@ -32,6 +32,7 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.experts.api",
     "medreg.premarket.experts.pages",
     "medreg.catalog.api",
+    "medreg.catalog.pages",
 )
 
 
