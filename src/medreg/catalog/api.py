@@ -2,11 +2,13 @@
 the classification engine's opinion; the generic-name check."""
 
 from fastapi import Depends, Path, Query
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from medreg.catalog import queries
+from medreg.catalog import queries, service
 from medreg.catalog.schemas import DeviceDescription, NameCheck
-from medreg.core.deps import api_router, get_session
+from medreg.core.actor import Actor
+from medreg.core.deps import api_router, get_session, require_login
 
 router = api_router(prefix="/api/v1", tags=["catalog"])
 
@@ -43,3 +45,27 @@ def determine(body: DeviceDescription, session: Session = Depends(get_session)) 
 def check_name(body: NameCheck) -> dict:
     """Verdict, core and feature words, each violation with its rule text, suggestions."""
     return queries.check_name(body.name)
+
+
+CODE = Path(..., pattern=r"^\d{2}-\d{2}-\d{2}$")
+
+
+@router.get("/catalog/entries/{code}/fda")
+def fda_links(code: str = CODE, session: Session = Depends(get_session)) -> dict:
+    """FDA product-code candidates (text match) and reviewers' decisions, next to the NMPA class."""
+    return queries.fda_links(session, code)
+
+
+class LinkDecision(BaseModel):
+    decision: str = Field(..., pattern="^(confirmed|rejected)$")
+    note: str = Field("", max_length=2000)
+    expected_version: int | None = None
+
+
+@router.post("/catalog/entries/{code}/fda/{product_code}")
+def decide_fda_link(body: LinkDecision, code: str = CODE,
+                    product_code: str = Path(..., pattern=r"^[A-Z0-9]{3,8}$"),
+                    session: Session = Depends(get_session), actor: Actor = Depends(require_login)) -> dict:
+    link = service.decide_link(session, actor, code, product_code, body.decision, body.note,
+                               body.expected_version)
+    return {"code": code, "product_code": product_code, "status": link.status, "version": link.version}

@@ -237,3 +237,39 @@ def naming_check_cmd(name: str = typer.Argument(..., help="The generic name to c
             console.print(f"suggestion: {s}")
     if body["verdict"] == "fail":
         raise typer.Exit(1)
+
+
+@app.command("fda")
+def fda_cmd(code: str = typer.Argument(..., help="二级 category code, e.g. 04-09-01"),
+            as_json: bool = JSON) -> None:
+    """FDA product-code candidates for an NMPA category: FDA class and regulation next to the NMPA class."""
+    try:
+        with reading() as session:
+            body = queries.fda_links(session, code)
+    except DomainError as err:
+        fail(err)
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{body['code']} {body['name']} — NMPA class {'/'.join(body['nmpa_classes'])}")
+    for col in ("status", "score", "FDA code", "device name", "FDA class", "regulation", "matched"):
+        table.add_column(col)
+    for link in body["links"]:
+        score = f"{link['score']:.2f}" if link["score"] is not None else ""
+        table.add_row(link["status"], score, link["product_code"], link["device_name"], link["fda_class"],
+                      link["regulation_number"], "、".join(link["matched_terms"]))
+    console.print(table)
+
+
+@app.command("fda-decide")
+def fda_decide_cmd(code: str = typer.Argument(...), product_code: str = typer.Argument(...),
+                   decision: str = typer.Option(..., "--decision", help="confirmed or rejected"),
+                   note: str = typer.Option("", "--note"),
+                   user: str = typer.Option(..., "--user", help="Act as this reviewer.")) -> None:
+    """A reviewer confirms or rejects a crosswalk link (audited)."""
+    try:
+        with session_scope() as session:
+            link = service.decide_link(session, _actor(session, user), code, product_code, decision, note)
+            typer.echo(f"{code} ↔ {product_code}: {link.status}")
+    except DomainError as err:
+        fail(err)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, select
+from sqlalchemy import Boolean, Float, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.catalog import catalogue
@@ -51,6 +51,25 @@ class CatalogEntry(Base):
     management_class: Mapped[str] = mapped_column(String(3))
     source_section: Mapped[str] = mapped_column(String(100))
     parse_note: Mapped[str] = mapped_column(String(300))
+
+
+class CatalogCrosswalkLink(Base):
+    """A reviewer's decision on an NMPA category ↔ FDA product code link (candidates are computed)."""
+
+    __tablename__ = "catalog_crosswalk_link"
+    __table_args__ = (UniqueConstraint("category2_code", "product_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category2_code: Mapped[str] = mapped_column(String(12), index=True)
+    product_code: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))  # confirmed | rejected
+    score: Mapped[float | None] = mapped_column(Float)  # the automatic score when decided, if any
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 def to_entry(r: CatalogEntry) -> CatalogueEntry:

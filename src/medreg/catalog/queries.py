@@ -6,8 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.catalog import catalogue, classify, naming, search
-from medreg.catalog.models import CatalogEntry, CatalogVersion, current_version, to_entry
+from medreg.catalog import catalogue, classify, crosswalk, naming, search
+from medreg.catalog.models import (
+    CatalogCrosswalkLink,
+    CatalogEntry,
+    CatalogVersion,
+    current_version,
+    to_entry,
+)
 from medreg.core.errors import NotFound
 
 _INDEXES: dict[object, search.Index] = {}
@@ -68,3 +74,30 @@ def determine(session: Session | None, facts: dict) -> dict:
 def check_name(name: str) -> dict:
     """The generic-name check (pure; no database)."""
     return naming.check(name).to_dict()
+
+
+def fda_links(session: Session | None, code: str) -> dict:
+    """FDA product-code candidates of one NMPA category next to its class, with reviewers' decisions."""
+    label, index = current_index(session)
+    rows = [e for e in index.entries if e.category2_code == code]
+    if not rows:
+        raise NotFound("No catalogue entry {code}.", field="code", params={"code": code})
+    merged = {**rows[0].__dict__, "examples": tuple(x for e in rows for x in e.examples)}
+    found = {c["product_code"]: {**c, "status": "candidate"} for c in crosswalk.candidates(
+        catalogue.CatalogueEntry(**merged), limit=20)}
+    decided = session.scalars(select(CatalogCrosswalkLink).where(
+        CatalogCrosswalkLink.category2_code == code)) if session is not None else []
+    fda = {c.product_code: c for c in crosswalk.fda_codes()}
+    for link in decided:
+        c = fda[link.product_code]
+        base = found.get(link.product_code) or {
+            "product_code": c.product_code, "device_name": c.device_name, "fda_class": c.device_class,
+            "regulation_number": c.regulation_number, "medical_specialty": c.medical_specialty, "score": None,
+            "matched_terms": []}
+        found[link.product_code] = {**base, "status": link.status, "provenance": "reviewer",
+                                    "decided_by": link.decided_by, "note": link.note, "version": link.version}
+    links = sorted(found.values(), key=lambda f: (f["status"] != "confirmed", f["status"] == "rejected",
+                                                  -(f["score"] or 0), f["product_code"]))
+    return {"catalogue_version": label, "code": code, "name": rows[0].category2_name,
+            "nmpa_classes": sorted({e.management_class for e in rows}, key=catalogue.CLASS_RANK.__getitem__),
+            "links": links}

@@ -11,13 +11,19 @@ import hashlib
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from medreg.catalog import catalogue
+from medreg.catalog import catalogue, crosswalk
 from medreg.catalog.catalogue import CatalogueEntry, ParsedTable
-from medreg.catalog.models import CatalogEntry, CatalogVersion, current_version, to_entry
+from medreg.catalog.models import (
+    CatalogCrosswalkLink,
+    CatalogEntry,
+    CatalogVersion,
+    current_version,
+    to_entry,
+)
 from medreg.core import audit
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
-from medreg.core.errors import Conflict, PermissionDenied, ValidationFailed
+from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -87,3 +93,43 @@ def import_table(session: Session, actor: Actor, parsed: ParsedTable, *, label: 
             details={"problems": [p.__dict__ for p in problems[:MAX_PROBLEMS_SHOWN]]})
     return _new_version(session, actor, parsed.entries, label=label.strip(), source_name=source_name,
                         sha256=sha256)
+
+
+DECISIONS = ("confirmed", "rejected")
+
+
+def decide_link(session: Session, actor: Actor, category2_code: str, product_code: str, decision: str,
+                note: str = "", expected_version: int | None = None) -> CatalogCrosswalkLink:
+    """A reviewer confirms or rejects an NMPA category ↔ FDA product code link (audited)."""
+    if not (actor.has(Role.REVIEWER) or actor.has(Role.ADMIN)):
+        raise PermissionDenied("Only a reviewer may confirm or reject a crosswalk link.")
+    if decision not in DECISIONS:
+        raise ValidationFailed("The decision must be 'confirmed' or 'rejected'.", field="decision")
+    version = current_version(session)
+    has_code = session.scalar(select(CatalogEntry.id).where(CatalogEntry.version_id == version.id,
+                                                            CatalogEntry.category2_code == category2_code)
+                              .limit(1)) if version else None
+    if has_code is None and not any(e.category2_code == category2_code for e in catalogue.shipped_entries()):
+        raise NotFound("No catalogue entry {code}.", field="code", params={"code": category2_code})
+    fda = {c.product_code: c for c in crosswalk.fda_codes()}
+    if product_code not in fda:
+        raise NotFound("No FDA product code {code}.", field="product_code", params={"code": product_code})
+    link = session.scalar(select(CatalogCrosswalkLink).where(
+        CatalogCrosswalkLink.category2_code == category2_code,
+        CatalogCrosswalkLink.product_code == product_code))
+    before = None
+    if link is not None:
+        if expected_version is not None and expected_version != link.version:
+            raise Conflict("Someone else decided on this link meanwhile; reload and try again.",
+                           field="expected_version")
+        before = {"status": link.status, "note": link.note, "decided_by": link.decided_by}
+        link.status, link.note, link.decided_by = decision, note, actor.username
+    else:
+        link = CatalogCrosswalkLink(category2_code=category2_code, product_code=product_code, status=decision,
+                                    note=note, decided_by=actor.username)
+        session.add(link)
+    session.flush()
+    audit.record(session, actor, "crosswalk_link_decided", "catalog_crosswalk_link", link.id, before=before,
+                 after={"code": category2_code, "product_code": product_code, "status": decision,
+                        "note": note})
+    return link
