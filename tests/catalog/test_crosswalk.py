@@ -19,7 +19,8 @@ def test_fda_file_is_the_shipped_copy():
     codes = crosswalk.fda_codes()
     assert len(codes) == 7039  # SOURCE.md: 7,039 rows
     dzh = next(c for c in codes if c.product_code == "DZH")
-    assert (dzh.device_name, dzh.device_class, dzh.regulation_number) == ("Saw, Bone, Ac-Powered", "2", "872.4120")
+    assert (dzh.device_name, dzh.device_class, dzh.regulation_number) == (
+        "Saw, Bone, Ac-Powered", "2", "872.4120")
 
 
 def test_candidates_rank_specific_matches_first():
@@ -45,7 +46,8 @@ def test_reviewer_confirms_and_rejects_links_audited(db):
     statuses = {x["product_code"]: x["status"] for x in queries.fda_links(db, "04-09-01")["links"]}
     assert statuses["JZZ"] == "rejected" and statuses["HSO"] == "candidate"
     with pytest.raises(Conflict):
-        service.decide_link(db, reviewer, "04-09-01", "DZH", "rejected", "", expected_version=link.version + 5)
+        service.decide_link(db, reviewer, "04-09-01", "DZH", "rejected", "",
+                            expected_version=link.version + 5)
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "crosswalk_link_decided")).all()
     assert len(events) >= 2
 
