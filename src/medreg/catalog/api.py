@@ -69,3 +69,16 @@ def decide_fda_link(body: LinkDecision, code: str = CODE,
     link = service.decide_link(session, actor, code, product_code, body.decision, body.note,
                                body.expected_version)
     return {"code": code, "product_code": product_code, "status": link.status, "version": link.version}
+
+
+@router.get("/catalog/entries/{code}/standards")
+def entry_standards(code: str = CODE, active: bool | None = None, software: bool | None = None,
+                    session: Session = Depends(get_session)) -> dict:
+    """Which GB/YY standards apply to products of this category (text match + horizontal ones)."""
+    return queries.entry_standards(session, code, active, software)
+
+
+@router.get("/standards/search")
+def search_standards(q: str = Query(..., min_length=1, max_length=200), limit: int = Query(20, ge=1, le=100)
+                     ) -> dict:
+    return queries.search_standards(q, limit)

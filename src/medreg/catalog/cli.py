@@ -273,3 +273,30 @@ def fda_decide_cmd(code: str = typer.Argument(...), product_code: str = typer.Ar
             typer.echo(f"{code} ↔ {product_code}: {link.status}")
     except DomainError as err:
         fail(err)
+
+
+@app.command("standards")
+def standards_cmd(code: str = typer.Argument(..., help="二级 category code, or a query with --search"),
+                  search: bool = typer.Option(False, "--search", help="Search standards by number or title."),
+                  active: bool = typer.Option(None, "--active/--passive", help="Is the device active?"),
+                  as_json: bool = JSON) -> None:
+    """Which standards apply to a catalogue category (or search the standards registry)."""
+    try:
+        with reading() as session:
+            body = (queries.search_standards(code) if search
+                    else queries.entry_standards(session, code, active))
+    except DomainError as err:
+        fail(err)
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    rows = body["results"] if search else body["standards"]
+    table = Table(title=f"{body['count']} standard(s)")
+    for col in ("number", "title", "status", "adopts", "why"):
+        table.add_column(col)
+    for r in rows:
+        why = r.get("provenance", f"score {r.get('score', '')}")
+        why += f" ({r['condition']})" if r.get("condition") else ""
+        table.add_row(r["number"], r["title_zh"], r["status"], " ".join(x for x in (r["intl_standard"],
+                                                                                 r["adoption"]) if x), why)
+    console.print(table)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.catalog import catalogue, classify, crosswalk, naming, search
+from medreg.catalog import catalogue, classify, crosswalk, naming, search, standards
 from medreg.catalog.models import (
     CatalogCrosswalkLink,
     CatalogEntry,
@@ -101,3 +101,22 @@ def fda_links(session: Session | None, code: str) -> dict:
     return {"catalogue_version": label, "code": code, "name": rows[0].category2_name,
             "nmpa_classes": sorted({e.management_class for e in rows}, key=catalogue.CLASS_RANK.__getitem__),
             "links": links}
+
+
+def entry_standards(session: Session | None, code: str, active: bool | None = None,
+                    software: bool | None = None) -> dict:
+    """Which standards apply to the products of one catalogue category (see catalog.standards)."""
+    label, index = current_index(session)
+    rows = [e for e in index.entries if e.category2_code == code]
+    if not rows:
+        raise NotFound("No catalogue entry {code}.", field="code", params={"code": code})
+    merged = catalogue.CatalogueEntry(**{**rows[0].__dict__,
+                                         "examples": tuple(x for e in rows for x in e.examples)})
+    found = standards.for_entry(merged, active, software)
+    return {"catalogue_version": label, "code": code, "name": rows[0].category2_name, "count": len(found),
+            "standards": found}
+
+
+def search_standards(q: str, limit: int = 20) -> dict:
+    hits = standards.search(q, limit)
+    return {"query": q, "count": len(hits), "results": hits}
