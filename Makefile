@@ -53,3 +53,8 @@ test: install chromium postgres
 
 clean:
 	rm -rf $(VENV) medreg.db medreg.db-* var .pytest_cache
+
+## make bench-catalog: catalogue search vs RapidFuzz (same rows, same queries; prints ratios)
+bench-catalog: install
+	$(BIN)/pip install -q "rapidfuzz>=3.9"
+	nice $(BIN)/python bench/catalog_search.py
