@@ -166,3 +166,10 @@ def test_api_bad_input_is_422_with_field(client):
     r = client.post("/api/v1/classification/determine", json={"colour": "red"},
                     headers={"X-CSRF-Token": csrf_of(client)})
     assert r.status_code == 422 and r.json()["field"] == "colour"
+
+
+def test_nothing_to_classify_is_422(client):
+    from tests.web.conftest import csrf_of
+
+    r = client.post("/api/v1/classification/determine", json={}, headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 422 and r.json()["field"] == "name"

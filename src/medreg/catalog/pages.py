@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from medreg.catalog import queries
 from medreg.catalog.schemas import USE_FORMS, DeviceDescription
 from medreg.core.deps import get_session, pages_router
+from medreg.core.errors import DomainError
 from medreg.core.i18n import _
 from medreg.core.templating import register_nav, render
 
@@ -105,8 +106,13 @@ async def classify_submit(request: Request, session: Session = Db):
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
         name = "catalog/_determination.html" if hx else "catalog/classify.html"
         return render(request, name, _context(form=form, result=None, errors=errors), status_code=422)
-    result = queries.determine(session, facts)
     name = "catalog/_determination.html" if hx else "catalog/classify.html"
+    try:
+        result = queries.determine(session, facts)
+    except DomainError as err:
+        errors = [{"field": err.field, "reason": err.template}]
+        return render(request, name, _context(form=form, result=None, errors=errors),
+                      status_code=err.http_status)
     return render(request, name, _context(form=form, result=result, errors=[]))
 
 

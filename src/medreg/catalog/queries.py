@@ -14,7 +14,8 @@ from medreg.catalog.models import (
     current_version,
     to_entry,
 )
-from medreg.core.errors import NotFound
+from medreg.catalog.schemas import is_blank
+from medreg.core.errors import NotFound, ValidationFailed
 
 _INDEXES: dict[object, search.Index] = {}
 
@@ -67,6 +68,9 @@ def entry_history(session: Session, category2_code: str) -> dict:
 
 def determine(session: Session | None, facts: dict) -> dict:
     """The engine's opinion on a described device (read-only: nothing is stored)."""
+    if is_blank(facts):
+        raise ValidationFailed("Describe the device: a name, its intended use, a catalogue code or at least "
+                               "one fact.", field="name")
     label, index = current_index(session)
     return {"catalogue_version": label, **classify.classify(index, facts).to_dict()}
 

@@ -70,6 +70,12 @@ class DeviceDescription(BaseModel):
     software: Software = Field(default_factory=Software)
 
 
+def is_blank(facts: dict) -> bool:
+    """Nothing to classify: no text, no code, no fact set (False and empty values are 'not set')."""
+    values = [v for k, v in facts.items() if k != "software"] + list((facts.get("software") or {}).values())
+    return all(v in (None, False, "", [], ()) for v in values)
+
+
 class NameCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
