@@ -5,10 +5,11 @@ from fastapi import Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from medreg.catalog import queries, service
+from medreg.catalog import queries, service, service_requests
 from medreg.catalog.schemas import DeviceDescription, NameCheck
 from medreg.core.actor import Actor
-from medreg.core.deps import api_router, get_session, require_login
+from medreg.core.clock import today_shanghai
+from medreg.core.deps import api_router, current_actor, get_session, require_login
 
 router = api_router(prefix="/api/v1", tags=["catalog"])
 
@@ -82,3 +83,66 @@ def entry_standards(code: str = CODE, active: bool | None = None, software: bool
 def search_standards(q: str = Query(..., min_length=1, max_length=200), limit: int = Query(20, ge=1, le=100)
                      ) -> dict:
     return queries.search_standards(q, limit)
+
+
+# --- 分类界定 requests (cases) ------------------------------------------------------------------------
+MAX_ID = 2**31 - 1
+REQUEST_ID = Path(..., ge=1, le=MAX_ID)
+
+
+class Decision(BaseModel):
+    decided_class: str = Field(..., pattern="^(I|II|III|not_medical_device)$")
+    reason: str = Field(..., min_length=1, max_length=5000)
+    password: str = Field(..., min_length=1, max_length=200)
+    expected_version: int = Field(..., ge=1, le=MAX_ID)
+
+
+class Versioned(BaseModel):
+    expected_version: int = Field(..., ge=1, le=MAX_ID)
+
+
+@router.post("/classification/requests", status_code=201)
+def request_determination(body: DeviceDescription, session: Session = Depends(get_session),
+                          actor: Actor = Depends(require_login)) -> dict:
+    """A registrant asks for a 分类界定; the engine's opinion is stored with the request."""
+    req = service_requests.submit(session, actor, body.model_dump(), today_shanghai())
+    return service_requests.to_dict(req, today_shanghai())
+
+
+@router.get("/classification/requests")
+def list_requests(session: Session = Depends(get_session),
+                  actor: Actor = Depends(current_actor)) -> list[dict]:
+    """Own requests (registrant), all (reviewer), published ones (everyone)."""
+    today = today_shanghai()
+    return [service_requests.to_dict(r, today) for r in service_requests.list_for(session, actor)]
+
+
+@router.get("/classification/requests/{request_id}")
+def get_request(request_id: int = REQUEST_ID, session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)) -> dict:
+    return service_requests.to_dict(service_requests.get_for(session, actor, request_id), today_shanghai())
+
+
+@router.post("/classification/requests/{request_id}/decide")
+def decide_request(body: Decision, request_id: int = REQUEST_ID, session: Session = Depends(get_session),
+                   actor: Actor = Depends(require_login)) -> dict:
+    """A reviewer decides the class, signing with the password."""
+    req = service_requests.decide(session, actor, request_id, decided_class=body.decided_class,
+                                  reason=body.reason, password=body.password,
+                                  expected_version=body.expected_version, today=today_shanghai())
+    return service_requests.to_dict(req, today_shanghai())
+
+
+@router.post("/classification/requests/{request_id}/publish")
+def publish_request(body: Versioned, request_id: int = REQUEST_ID, session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_login)) -> dict:
+    req = service_requests.act(session, actor, request_id, "publish", body.expected_version, today_shanghai())
+    return service_requests.to_dict(req, today_shanghai())
+
+
+@router.post("/classification/requests/{request_id}/withdraw")
+def withdraw_request(body: Versioned, request_id: int = REQUEST_ID, session: Session = Depends(get_session),
+                     actor: Actor = Depends(require_login)) -> dict:
+    req = service_requests.act(session, actor, request_id, "withdraw", body.expected_version,
+                               today_shanghai())
+    return service_requests.to_dict(req, today_shanghai())

@@ -7,9 +7,9 @@ the list of its rows across versions.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.catalog import catalogue
@@ -67,6 +67,30 @@ class CatalogCrosswalkLink(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CatalogDeterminationRequest(Base):
+    """A registrant's 分类界定 request: the description, the engine's opinion, the reviewer's decision."""
+
+    __tablename__ = "catalog_determination_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    product_name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[dict] = mapped_column(JSON)  # the DeviceDescription as submitted
+    engine_opinion: Mapped[dict] = mapped_column(JSON)  # the engine's answer at submission
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_on: Mapped[date]
+    decided_class: Mapped[str | None] = mapped_column(String(24))  # I | II | III | not_medical_device
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_on: Mapped[date | None]
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("electronic_signature.id"))
+    published_on: Mapped[date | None]
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -7,32 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medreg.catalog import catalogue, classify, crosswalk, naming, search, standards
+from medreg.catalog.index import current_index
 from medreg.catalog.models import (
     CatalogCrosswalkLink,
     CatalogEntry,
     CatalogVersion,
-    current_version,
     to_entry,
 )
 from medreg.catalog.schemas import is_blank
 from medreg.core.errors import NotFound, ValidationFailed
-
-_INDEXES: dict[object, search.Index] = {}
-
-
-def current_index(session: Session | None) -> tuple[str, search.Index]:
-    """(version label, search index) of the current catalogue; indexes are kept per version."""
-    version = current_version(session) if session is not None else None
-    key = ("db", version.id, version.sha256) if version else ("shipped",)
-    if key not in _INDEXES:
-        if version is None:
-            entries = catalogue.shipped_entries()
-        else:
-            rows = session.scalars(select(CatalogEntry).where(CatalogEntry.version_id == version.id)
-                                   .order_by(CatalogEntry.id))
-            entries = tuple(to_entry(r) for r in rows)
-        _INDEXES[key] = search.Index(entries)
-    return (version.label if version else catalogue.SHIPPED_VERSION), _INDEXES[key]
 
 
 def search_entries(session: Session | None, q: str, limit: int = 10) -> dict:
