@@ -21,7 +21,7 @@ from medreg.catalog.search import Hit
 DETERMINING = ("exactly", "same_as_field", "max_of_field", "catalogue")
 FLOORS = ("at_least", "at_least_field")
 SOURCE_ORDER = {"rule_article": 0, "guideline": 1, "catalogue": 2}
-STRONG_MATCH, USABLE_MATCH = 0.95, 0.3  # below 0.6 a match is a low-confidence guess
+STRONG_MATCH, USABLE_MATCH = 0.95, 0.2  # below 0.6 a match is a low-confidence guess
 TABLE_MISSING = ("The 分类判定表 (annex of 令第15号) is not in medreg's data: the use form and use state of "
                  "Art.5 are recorded but cannot give a class by themselves.")
 

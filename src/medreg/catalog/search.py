@@ -25,6 +25,7 @@ _CODE = re.compile(r"^\d{2}(-\d{2}){0,2}$")
 WEIGHTS = {"name": 1.0, "example": 1.0, "category1": 0.8, "intended_use": 0.6, "description": 0.5,
            "code": 1.0}
 PINYIN_FIELDS = ("name", "example", "category1")
+PARTIAL_SHARE = 0.34  # a partial match needs this share of the query's character pairs in the text
 MIN_SCORE = 0.1  # weaker matches are noise (a shared common word in a long description)
 
 
@@ -109,11 +110,11 @@ def _zh_match(q: str, t: str, tb: frozenset[str] | None = None) -> tuple[float, 
     if len(t) >= 2 and t in q:
         return 0.75 * len(t) / len(q), "contained", [(0, len(t))]
     qb = set(_bigrams(q))
-    if not qb or len(qb & (tb if tb is not None else set(_bigrams(t)))) < len(qb) / 2:
+    if not qb or len(qb & (tb if tb is not None else set(_bigrams(t)))) < len(qb) * PARTIAL_SHARE:
         return 0.0, "", []
     spans = [(i, i + 2) for i, b in enumerate(_bigrams(t)) if b in qb]
     cover = len({t[a:b] for a, b in spans}) / len(qb)
-    if cover < 0.5:
+    if cover < PARTIAL_SHARE:
         return 0.0, "", []
     return 0.6 * cover * (0.5 + 0.5 * min(1.0, len(q) / len(t))), "partial", spans
 
