@@ -57,3 +57,7 @@ clean:
 ## make bench-surveillance: sequential monitoring benchmark (50 groups x 200k procedures; a few minutes)
 bench-surveillance: install
 	nice $(BIN)/python bench/bench_surveillance.py
+## make bench-catalog: catalogue search vs RapidFuzz (same rows, same queries; prints ratios)
+bench-catalog: install
+	$(BIN)/pip install -q "rapidfuzz>=3.9"
+	nice $(BIN)/python bench/catalog_search.py

@@ -8,6 +8,8 @@ from __future__ import annotations
 import typer
 
 from medreg.ai.cli import app as ai_app
+from medreg.catalog.cli import app as catalog_app
+from medreg.catalog.cli import classify_cmd, naming_app
 from medreg.core import migrate, reference
 from medreg.core.audit_cli import app as audit_app
 from medreg.core.db import session_scope
@@ -20,8 +22,8 @@ from medreg.premarket.experts.cli import app as experts_app
 from medreg.premarket.innovation.cli import app as innovation_app
 from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.registration.cli import app as registration_app
-from medreg.vigilance.cli import app as vigilance_app
 from medreg.surveillance.cli import app as surveillance_app
+from medreg.vigilance.cli import app as vigilance_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
@@ -43,6 +45,9 @@ app.add_typer(registration_app, name="registration")
 app.add_typer(vigilance_app, name="vigilance")
 app.add_typer(ai_app, name="ai")
 app.add_typer(surveillance_app, name="surveillance")
+app.add_typer(catalog_app, name="catalog")
+app.command("classify")(classify_cmd)
+app.add_typer(naming_app, name="naming")
 
 
 @reference_app.command("load")

@@ -1,6 +1,7 @@
 """Every table of every domain, imported once so Alembic and ``create_all`` see the whole schema."""
 
 from medreg.ai import models as ai_models  # noqa: F401
+from medreg.catalog import models as catalog_models  # noqa: F401
 from medreg.core import accounts, audit, clocks, files, jobs, reference, signatures  # noqa: F401
 from medreg.core.db import Base
 from medreg.evidence import models as evidence_models  # noqa: F401

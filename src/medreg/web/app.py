@@ -40,6 +40,8 @@ DOMAIN_ROUTERS = (
     "medreg.ai.pages_curate",
     "medreg.surveillance.api",
     "medreg.surveillance.pages",
+    "medreg.catalog.api",
+    "medreg.catalog.pages",
 )
 
 
