@@ -111,6 +111,14 @@ def load(session: Session) -> None:
     from medreg.demo.ai import load_ai  # a synthetic sealed evaluation database and three runs
 
     load_ai(session, demo_actor(session, "office"), demo_actor(session, "registrant2"))
+    from medreg.vigilance import demo as vigilance_demo  # made-up adverse-event reports
+
+    if not vigilance_demo.loaded(session):
+        vigilance_demo.load(session)
+    from medreg.surveillance import demo_load as surveillance_demo  # made-up implant registry
+
+    if not surveillance_demo.loaded(session):
+        surveillance_demo.load_demo(session, Actor.system())
 
 
 def logins_table() -> Table:

@@ -26,6 +26,11 @@ def monthly_looks(first: date, last: date) -> list[date]:
     return out
 
 
+def loaded(session: Session) -> bool:
+    """Whether a sentinel hospital is enrolled (``medreg demo load`` then leaves the registry alone)."""
+    return session.scalar(select(SentinelHospital.id).limit(1)) is not None
+
+
 def load_demo(session: Session, actor: Actor, *, seed: int = 2025, n_procedures: int = 6000) -> str:
     reg = generate(seed, n_procedures)
     for code, rows in reg.rows_by_hospital.items():

@@ -20,6 +20,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import SHANGHAI, today_shanghai
 from medreg.core.errors import ValidationFailed
 from medreg.vigilance import service
+from medreg.vigilance.models import VigilanceCase
 from medreg.vigilance.event_types import event_types
 
 DEVICES = [  # (generic name, made-up certificate number, model, group)
@@ -61,6 +62,11 @@ def _actors(session: Session) -> tuple[list[Actor], list[Organisation]]:
         for o in hospitals
     ]
     return actors, registrants
+
+
+def loaded(session: Session) -> bool:
+    """Whether any adverse-event report exists (``medreg demo load`` then leaves the reports alone)."""
+    return session.scalar(select(VigilanceCase.id).limit(1)) is not None
 
 
 def load(session: Session, count: int = 300, seed: int = 63) -> int:
