@@ -19,6 +19,7 @@ from medreg.premarket.experts.cli import app as experts_app
 from medreg.premarket.innovation.cli import app as innovation_app
 from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.registration.cli import app as registration_app
+from medreg.signals.cli import app as signals_app
 
 app = typer.Typer(help="medreg: whole life-cycle regulation of high-end medical devices.",
                   no_args_is_help=True)
@@ -37,6 +38,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(innovation_app, name="innovation")
 app.add_typer(experts_app, name="experts")
 app.add_typer(registration_app, name="registration")
+app.add_typer(signals_app, name="signals")
 
 
 @reference_app.command("load")
