@@ -148,3 +148,15 @@ def test_log_likelihood_matches_scipy_negative_binomials():
         ref = np.sum(w * np.log(prior.p * comp(prior.alpha1, prior.beta1, n_star)
                                 + (1 - prior.p) * comp(prior.alpha2, prior.beta2, n_star)))
         assert log_likelihood(prior, n, e, w, n_star=n_star) == pytest.approx(ref, rel=1e-12)
+
+
+def test_prior_fit_on_data_without_heterogeneity_stops_or_falls_back_to_the_bound():
+    from medreg.signals.ebgm_fit import fit_prior
+
+    rng = np.random.default_rng(3)
+    e = rng.lognormal(-1, 1, 20_000)
+    n = rng.poisson(e)  # every pair has ratio exactly 1: the gamma prior wants alpha = beta -> infinity
+    with pytest.raises(ValueError, match="parameter space"):
+        fit_prior(n, e, param_limit=10)
+    fit = fit_prior(n, e, param_limit=10, boundary_fallback=True)
+    assert not fit.inside and not fit.consistent and np.isfinite(fit.neg_log_lik)

@@ -53,7 +53,8 @@ def prior_document(counts: PairCounts, scores: Scores, squash: bool) -> dict:
     if scores.fit is not None:
         doc.update(neg_log_lik=scores.fit.neg_log_lik, consistent=scores.fit.consistent,
                    num_close=scores.fit.num_close, num_converged=scores.fit.num_converged,
-                   fitted_points=scores.fit.points, squashed=squash)
+                   fitted_points=scores.fit.points, squashed=squash,
+                   converged_inside_bounds=scores.fit.inside)
     else:
         doc.update(fitted=False)
     return doc
@@ -92,6 +93,10 @@ def score_cmd(
     side = prior_out or out.with_suffix(".prior.json")
     side.write_text(json.dumps(prior_document(counts, scores, squash), indent=2) + "\n", encoding="utf-8")
     typer.echo(f"{rows} pairs from {counts.n_total} reports -> {out} (prior: {side})")
+    if scores.fit is not None and not scores.fit.consistent:
+        typer.secho("warning: the GPS prior fit is not confirmed by a second start"
+                    + ("" if scores.fit.inside else " and lies on the parameter bound")
+                    + "; see the prior file", err=True, fg=typer.colors.YELLOW)
 
 
 def _parse_prior(text: str) -> GPSPrior:

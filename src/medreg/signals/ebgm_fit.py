@@ -34,6 +34,7 @@ class PriorFit:
     num_close: int
     num_converged: int
     points: int  # number of (possibly squashed) points the likelihood was summed over
+    inside: bool = True  # False: no start converged strictly inside the box; the best boundary fit
 
 
 def _grad_terms(alpha: float, beta: float, n, e, n_star: int):
@@ -95,12 +96,14 @@ def _fit_one(start, n, e, w, n_star: int, param_limit: float):
 
 def fit_prior(n: ArrayLike, e: ArrayLike, weights: ArrayLike | None = None, *, n_star: int = 1,
               starts: Sequence[Sequence[float]] = DEFAULT_STARTS, min_conv: int = 1,
-              param_limit: float = 100.0) -> PriorFit:
+              param_limit: float = 100.0, boundary_fallback: bool = False) -> PriorFit:
     """Fit the GPS prior by maximum likelihood over the pairs with ``n >= n_star``.
 
     ``n_star=1`` drops the zero cells (they are never observed in a report table) and truncates each
     component at zero; ``n_star=0`` fits the untruncated mixture on data that include zero cells.
-    Raises ``ValueError`` when there are no usable points or no start converges.
+    Raises ``ValueError`` when there are no usable points or no start converges inside the box, unless
+    ``boundary_fallback``: then the best fit on the box boundary is returned with ``inside=False`` and
+    ``consistent=False`` (openEBGM ``autoHyper`` stops instead; its EBGMs would need a prior anyway).
 
     >>> rng = np.random.default_rng(1)
     >>> e = rng.lognormal(-1, 1, 20000)
@@ -118,12 +121,15 @@ def fit_prior(n: ArrayLike, e: ArrayLike, weights: ArrayLike | None = None, *, n
         raise ValueError("no pairs with a positive expected count to fit the prior on")
     fits = [_fit_one(np.asarray(s, dtype=np.float64), n, e, w, n_star, param_limit) for s in starts]
     good = [(t, f) for t, f, ok in fits if ok]
+    inside = bool(good)
     if not good:
-        raise ValueError("no starting point converged inside the parameter space")
+        good = [(t, f) for t, f, _ in fits if np.isfinite(f)]
+        if not boundary_fallback or not good:
+            raise ValueError("no starting point converged inside the parameter space")
     best_i = int(np.argmin([f for _, f in good]))
     best, best_f = good[best_i]
     tol = np.array(CLOSE_TOL)
     num_close = sum(1 for i, (t, _) in enumerate(good) if i != best_i and np.all(np.abs(t - best) < tol))
     return PriorFit(prior=GPSPrior(*(float(x) for x in best)), neg_log_lik=best_f,
                     consistent=num_close >= min_conv, num_close=num_close,
-                    num_converged=len(good), points=int(n.size))
+                    num_converged=len(good) if inside else 0, points=int(n.size), inside=inside)

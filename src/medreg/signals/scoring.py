@@ -108,10 +108,10 @@ def score(counts: PairCounts, *, prior: GPSPrior | None = None, squash: bool = T
         keep = n11 >= n_star
         if squash:
             sq = auto_squash(n11[keep], e[keep])
-            fit = fit_prior(sq.n, sq.e, sq.weights, n_star=n_star)
+            fit = fit_prior(sq.n, sq.e, sq.weights, n_star=n_star, boundary_fallback=True)
             points = int(sq.n.size)
         else:
-            fit = fit_prior(n11[keep], e[keep], n_star=n_star)
+            fit = fit_prior(n11[keep], e[keep], n_star=n_star, boundary_fallback=True)
         prior = fit.prior
     eb = ebgm(prior, n11, e, quantiles=(0.05, 0.95))
     cols = {"n11": counts.n11, "expected": e, "prr": p.estimate, "prr_lower": p.lower,
