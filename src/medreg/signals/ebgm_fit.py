@@ -131,5 +131,5 @@ def fit_prior(n: ArrayLike, e: ArrayLike, weights: ArrayLike | None = None, *, n
     tol = np.array(CLOSE_TOL)
     num_close = sum(1 for i, (t, _) in enumerate(good) if i != best_i and np.all(np.abs(t - best) < tol))
     return PriorFit(prior=GPSPrior(*(float(x) for x in best)), neg_log_lik=best_f,
-                    consistent=num_close >= min_conv, num_close=num_close,
+                    consistent=inside and num_close >= min_conv, num_close=num_close,
                     num_converged=len(good) if inside else 0, points=int(n.size), inside=inside)
