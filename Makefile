@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean
+.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean bench-signals
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,5 +51,13 @@ test: install chromium postgres
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
+## make bench-signals: medreg vs vigipy 3.5.1 on generated report sets (own venv; BENCH_REPORTS to size)
+BENCH_VENV := .venv-bench
+BENCH_REPORTS ?= 100000
+bench-signals:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -e ".[bench]"
+	nice $(BENCH_VENV)/bin/python -m bench.signals.compare --reports $(BENCH_REPORTS)
+
 clean:
-	rm -rf $(VENV) medreg.db medreg.db-* var .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) medreg.db medreg.db-* var .pytest_cache

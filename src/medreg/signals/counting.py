@@ -2,7 +2,7 @@
 
 The input has one row per report x device x event (CSV or Parquet; extra columns are ignored). Counts are
 **distinct reports** (openEBGM ``processRaw`` and pvda convention, see docs/signals.md). One aggregate
-query with ``GROUPING SETS`` gives, per stratum, the pair counts, the device and event margins and the
+query gives, per stratum, the pair counts, the device and event margins and the
 report total; rows with an empty report id, device or event are left out. Strata are the values of
 ``strata_cols`` taken together; a report is counted in each stratum its rows carry (normally one).
 
@@ -52,13 +52,30 @@ CREATE TEMP TABLE strs AS SELECT stratum, CAST(row_number() OVER (ORDER BY strat
   FROM (SELECT DISTINCT stratum FROM t);
 """
 
-# The one aggregate: pair x stratum counts, device and event margins per stratum, stratum totals, and
-# the crude (all-strata) device and event margins and total, in a single GROUPING SETS scan.
-_AGGREGATE = """
-SELECT di, ei, si, count(DISTINCT rid) AS n, GROUPING(di, ei, si) AS g
-FROM t JOIN devs USING (dev) JOIN evts USING (evt) JOIN strs USING (stratum)
-GROUP BY GROUPING SETS ((di, ei, si), (di, ei), (di, si), (ei, si), (si), (di), (ei), ())
-"""
+# The one aggregate query: over the distinct (report, device, event, stratum) rows, the pair x stratum
+# counts (g=0), crude pair counts (1), device (2) and event (4) margins per stratum, stratum totals (6),
+# crude device (3) and event (5) margins and the report total (7). Each part counts the rows of a
+# DISTINCT projection, which is a distinct-report count without a COUNT(DISTINCT) per group.
+_PARTS = {
+    0: "SELECT di, ei, si, count(*) AS n, 0 AS g FROM tc GROUP BY di, ei, si",
+    1: "SELECT di, ei, -1 AS si, count(*) AS n, 1 AS g FROM (SELECT DISTINCT rid, di, ei FROM tc) "
+       "GROUP BY di, ei",
+    2: "SELECT di, -1, si, count(*), 2 FROM (SELECT DISTINCT rid, di, si FROM tc) GROUP BY di, si",
+    4: "SELECT -1, ei, si, count(*), 4 FROM (SELECT DISTINCT rid, ei, si FROM tc) GROUP BY ei, si",
+    6: "SELECT -1, -1, si, count(*), 6 FROM (SELECT DISTINCT rid, si FROM tc) GROUP BY si",
+    3: "SELECT di, -1, -1, count(*), 3 FROM (SELECT DISTINCT rid, di FROM tc) GROUP BY di",
+    5: "SELECT -1, ei, -1, count(*), 5 FROM (SELECT DISTINCT rid, ei FROM tc) GROUP BY ei",
+    7: "SELECT -1, -1, -1, count(DISTINCT rid), 7 FROM tc",
+}
+# Without strata the per-stratum parts equal the crude ones and are not computed twice.
+_CRUDE_ONLY = (1, 3, 5, 7)
+_ALIAS = {0: 1, 2: 3, 4: 5, 6: 7}
+
+
+def _aggregate(stratified: bool) -> str:
+    parts = _PARTS.values() if stratified else [_PARTS[g] for g in _CRUDE_ONLY]
+    return ("WITH tc AS (SELECT rid, di, ei, si FROM t JOIN devs USING (dev) JOIN evts USING (evt) "
+            "JOIN strs USING (stratum))\n" + "\nUNION ALL ".join(parts))
 
 
 def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
@@ -71,6 +88,7 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
     path = Path(reports)
     con = duckdb.connect()
     try:
+        con.execute("SET preserve_insertion_order = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         src = _source(con, path)
@@ -84,7 +102,7 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
                                                      for c in strata_cols) + ")") if strata_cols else "''"
         con.execute(_QUERY.format(r=_ident(report_col), d=_ident(device_col), e=_ident(event_col),
                                   s=stratum, src=src))
-        agg = con.execute(_AGGREGATE).fetchnumpy()
+        agg = con.execute(_aggregate(bool(strata_cols))).fetchnumpy()
         devices = con.execute("SELECT dev FROM devs ORDER BY di").fetchnumpy()["dev"]
         events = con.execute("SELECT evt FROM evts ORDER BY ei").fetchnumpy()["evt"]
         strata = con.execute("SELECT stratum FROM strs ORDER BY si").fetchnumpy()["stratum"]
@@ -102,6 +120,13 @@ def _col(agg, name: str, mask) -> IntArray:
 
 def _assemble(agg, devices, events, strata) -> PairCounts:
     g, n = np.asarray(agg["g"]), np.asarray(agg["n"], dtype=np.int64)
+    if strata.size == 1 and not np.any(g == 0):  # unstratified: one stratum, equal to the crude parts
+        extra = [(agg_g, g == crude) for agg_g, crude in _ALIAS.items()]
+        agg = {k: np.concatenate([np.asarray(agg[k])] + [np.asarray(agg[k])[m] for _, m in extra])
+               for k in ("di", "ei", "si", "n")}
+        agg["g"] = np.concatenate([g] + [np.full(int(m.sum()), a) for a, m in extra])
+        agg["si"] = np.where(agg["si"] < 0, 0, agg["si"])
+        g, n = agg["g"], np.asarray(agg["n"], dtype=np.int64)
     # GROUPING(di, ei, si) bits: 4 = di rolled up, 2 = ei rolled up, 1 = si rolled up
     cells = g == 0
     cell_pair_dev, cell_ev, cell_s, cell_n = (_col(agg, "di", cells), _col(agg, "ei", cells),
