@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean bench-signals
+.PHONY: demo test install chromium java postgres test-sqlite test-postgresql lint serve clean bench-signals
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ chromium:
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing a Java runtime for the PySpark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
 	  echo "starting PostgreSQL"; \
@@ -39,14 +44,14 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests
 
-test-sqlite: install chromium
+test-sqlite: install chromium java
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: install chromium postgres
+test-postgresql: install chromium java postgres
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make test: the whole suite on SQLite and on a fresh PostgreSQL database, browser tests included
-test: install chromium postgres
+test: install chromium java postgres
 	$(BIN)/lint-imports
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)

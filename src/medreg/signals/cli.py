@@ -75,13 +75,24 @@ def score_cmd(
                                      help="Use this prior instead of fitting: alpha1,beta1,alpha2,beta2,P."),
     squash: bool = typer.Option(True, "--squash/--no-squash", help="Squash the points for the prior fit."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="DuckDB threads (default: all)."),
+    engine: str = typer.Option("duckdb", "--engine", help="Counting engine: duckdb (embedded) or spark."),
+    spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL (--engine spark)."),
 ) -> None:
     """Count every (device, event) pair and write its PRR, ROR, IC and EBGM with their intervals."""
     strata = [c.strip() for item in strata_cols for c in item.split(",") if c.strip()]
     try:
         given = _parse_prior(prior) if prior else None
-        counts = count_pairs(reports, report_col=report_col, device_col=device_col, event_col=event_col,
-                             strata_cols=strata, threads=threads)
+        names = {"report_col": report_col, "device_col": device_col, "event_col": event_col,
+                 "strata_cols": strata}
+        if engine == "duckdb":
+            counts = count_pairs(reports, threads=threads, **names)
+        elif engine == "spark":
+            from medreg.signals.counting_spark import count_pairs_spark
+
+            counts = count_pairs_spark(reports, master=spark_master, **names)
+        else:
+            raise ValidationFailed("Unknown engine '{engine}': use duckdb or spark.", field="engine",
+                                   params={"engine": engine})
         try:
             scores = score(counts, prior=given, squash=squash)
         except ValueError as err:

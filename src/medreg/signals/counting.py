@@ -110,7 +110,7 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
         con.close()
     if devices.size == 0:
         raise ValidationFailed("No row has a report id, a device and an event.", field="reports")
-    return _assemble(agg, np.asarray(devices, dtype=object), np.asarray(events, dtype=object),
+    return assemble(agg, np.asarray(devices, dtype=object), np.asarray(events, dtype=object),
                      np.asarray(strata, dtype=object))
 
 
@@ -118,7 +118,8 @@ def _col(agg, name: str, mask) -> IntArray:
     return np.asarray(agg[name][mask], dtype=np.int64)
 
 
-def _assemble(agg, devices, events, strata) -> PairCounts:
+def assemble(agg, devices, events, strata) -> PairCounts:
+    """PairCounts from the aggregate rows (columns di, ei, si, n, g; g as in the query above)."""
     g, n = np.asarray(agg["g"]), np.asarray(agg["n"], dtype=np.int64)
     if strata.size == 1 and not np.any(g == 0):  # unstratified: one stratum, equal to the crude parts
         extra = [(agg_g, g == crude) for agg_g, crude in _ALIAS.items()]
@@ -153,6 +154,8 @@ def _assemble(agg, devices, events, strata) -> PairCounts:
     order = np.argsort(pair_key, kind="stable")
     pair_key, pair_n11 = pair_key[order], n[m][order]
     cell_pair = np.searchsorted(pair_key, cell_pair_dev * n_evt + cell_ev)
+    canon = np.lexsort((cell_s, cell_pair))  # cells in (pair, stratum) order, whatever the engine
+    cell_pair, cell_s, cell_n = cell_pair[canon], cell_s[canon], cell_n[canon]
     pair_device, pair_event = pair_key // n_evt, pair_key % n_evt
     return PairCounts(devices=devices, events=events, strata=strata, pair_device=pair_device,
                       pair_event=pair_event, n11=pair_n11, n_device=crude_dev[pair_device],
