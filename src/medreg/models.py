@@ -5,5 +5,6 @@ from medreg.core.db import Base
 from medreg.premarket.experts import models as experts_models  # noqa: F401
 from medreg.premarket.innovation import models as innovation_models  # noqa: F401
 from medreg.premarket.registration import models as registration_models  # noqa: F401
+from medreg.signals import models as signals_models  # noqa: F401
 
 metadata = Base.metadata

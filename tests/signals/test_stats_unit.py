@@ -14,7 +14,7 @@ from scipy.stats import chi2_contingency
 from scipy.stats.contingency import odds_ratio
 from statsmodels.stats.contingency_tables import StratifiedTable
 
-from medreg.signals import bcpnn, disproportionality, ebgm, ebgm_fit, squashing, stratified
+from medreg.signals import bcpnn, criteria, disproportionality, ebgm, ebgm_fit, squashing, stratified
 from medreg.signals.bcpnn import information_component
 from medreg.signals.disproportionality import EvansCriteria, cells, chi_square, prr, ror
 from medreg.signals.ebgm import GPSPrior, posterior_weight
@@ -22,7 +22,8 @@ from medreg.signals.ebgm import ebgm as ebgm_scores
 from medreg.signals.stratified import expected_count, mh_prr, mh_ror
 
 
-@pytest.mark.parametrize("module", [disproportionality, bcpnn, ebgm, ebgm_fit, squashing, stratified])
+@pytest.mark.parametrize("module", [disproportionality, bcpnn, ebgm, ebgm_fit, squashing, stratified,
+                                    criteria])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
