@@ -161,3 +161,21 @@ def test_prior_fit_on_data_without_heterogeneity_stops_or_falls_back_to_the_boun
         fit_prior(n, e, param_limit=10)
     fit = fit_prior(n, e, param_limit=10, boundary_fallback=True)
     assert not fit.inside and not fit.consistent and np.isfinite(fit.neg_log_lik)
+
+
+def test_posterior_quantiles_solve_the_mixture_cdf_over_a_wide_range():
+    from scipy import special
+
+    from medreg.signals.ebgm import posterior_quantile
+
+    rng = np.random.default_rng(12)
+    prior = GPSPrior(0.99, 0.46, 4.28, 4.64, 0.075)
+    n = rng.integers(0, 400, size=5000).astype(float)
+    e = np.exp(rng.uniform(-9, 6, size=5000))
+    q = posterior_weight(prior, n, e)
+    assert q.max() > 1 - 1e-6 and np.sum((q > 0.05) & (q < 0.95)) > 100  # pure and mixed posteriors
+    for p in (0.05, 0.95):
+        x = posterior_quantile(prior, n, e, p, q)
+        mass = (q * special.gammainc(prior.alpha1 + n, x * (prior.beta1 + e))
+                + (1 - q) * special.gammainc(prior.alpha2 + n, x * (prior.beta2 + e)))
+        assert np.all(np.isfinite(x)) and mass == pytest.approx(np.full(n.size, p), abs=1e-10)

@@ -89,6 +89,7 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         src = _source(con, path)

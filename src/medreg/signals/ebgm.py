@@ -36,7 +36,6 @@ from dataclasses import astuple, dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
-from scipy.optimize import elementwise
 
 FloatArray = NDArray[np.float64]
 
@@ -107,8 +106,11 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
                        qn: ArrayLike | None = None) -> FloatArray:
     """The ``q`` quantile of the posterior gamma mixture, per pair (solved to 1e-10 relative).
 
-    The mixture quantile lies between the two component quantiles, which bracket a vectorised
-    Chandrupatla root search (``scipy.optimize.elementwise.find_root``).
+    The mixture quantile lies between the two component quantiles. Starting from their geometric mean
+    weighted by ``qn``, a safeguarded Newton iteration on log x (the derivative of the mixture CDF in
+    log x is the mixture density times x, in closed form) converges quadratically; a step that leaves
+    the current bracket is replaced by bisection, so it cannot diverge. Iterations stop when the
+    relative step is below 1e-12, about 4-6 iterations for most pairs.
     """
     n = np.asarray(n, dtype=np.float64)
     e = np.asarray(e, dtype=np.float64)
@@ -116,27 +118,52 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
     if qn is None:
         qn = posterior_weight(prior, n, e)
     qn = np.asarray(qn, dtype=np.float64)
-    s1, r1, s2, r2 = a1 + n, b1 + e, a2 + n, b2 + e
+    s1, r1, s2, r2 = np.broadcast_arrays(a1 + n, b1 + e, a2 + n, b2 + e)
     with np.errstate(all="ignore"):
         q1 = special.gammaincinv(s1, q) / r1
         q2 = special.gammaincinv(s2, q) / r2
     lo, hi = np.minimum(q1, q2), np.maximum(q1, q2)
     out = np.where(qn >= 1, q1, np.where(qn <= 0, q2, np.nan))
-    todo = np.isnan(out) & np.isfinite(lo) & np.isfinite(hi)
+    todo = np.isnan(out) & np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
     same = todo & (hi - lo <= 1e-12 * hi)
     out = np.where(same, lo, out)
-    todo &= ~same
-    if np.any(todo):
-        w, s1t, r1t, s2t, r2t = qn[todo], s1[todo], r1[todo], s2[todo], r2[todo]
-
-        def cdf_gap(x, w, s1t, r1t, s2t, r2t):
-            return w * special.gammainc(s1t, x * r1t) + (1 - w) * special.gammainc(s2t, x * r2t) - q
-
-        res = elementwise.find_root(cdf_gap, (lo[todo], hi[todo]), args=(w, s1t, r1t, s2t, r2t),
-                                    tolerances={"xrtol": 1e-12, "xatol": 1e-300})
+    idx = np.flatnonzero(todo & ~same)
+    if idx.size:
         out = out.copy()
-        out[todo] = res.x
+        out[idx] = _newton_log(q, qn[idx], s1[idx], r1[idx], s2[idx], r2[idx], q1[idx], q2[idx],
+                               lo[idx], hi[idx])
     return out
+
+
+def _newton_log(q, w, s1, r1, s2, r2, q1, q2, lo, hi, max_iter: int = 100) -> FloatArray:
+    """Solve w G(s1, x r1) + (1 - w) G(s2, x r2) = q for x in [lo, hi] (see posterior_quantile)."""
+    lg1, lg2 = special.gammaln(s1), special.gammaln(s2)
+    x = np.exp(w * np.log(q1) + (1 - w) * np.log(q2))
+    result = np.empty_like(x)
+    active = np.arange(x.size)
+    with np.errstate(all="ignore"):
+        for _ in range(max_iter):
+            y1, y2 = x * r1, x * r2
+            gap = w * special.gammainc(s1, y1) + (1 - w) * special.gammainc(s2, y2) - q
+            slope = (w * np.exp(s1 * np.log(y1) - y1 - lg1)
+                     + (1 - w) * np.exp(s2 * np.log(y2) - y2 - lg2))
+            hi = np.where(gap > 0, x, hi)
+            lo = np.where(gap <= 0, x, lo)
+            step = gap / slope
+            nxt = x * np.exp(-step)
+            bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
+            nxt = np.where(bad, np.sqrt(lo * hi), nxt)
+            done = (~bad & (np.abs(step) < 1e-12)) | (gap == 0) | (hi - lo <= 1e-14 * hi)
+            result[active[done]] = np.where(gap[done] == 0, x[done], nxt[done])
+            keep = ~done
+            if not keep.any():
+                return result
+            active = active[keep]
+            w, s1, r1, s2, r2 = w[keep], s1[keep], r1[keep], s2[keep], r2[keep]
+            lg1, lg2 = lg1[keep], lg2[keep]
+            x, lo, hi = nxt[keep], lo[keep], hi[keep]
+    result[active] = x
+    return result
 
 
 def posterior_weight(prior: GPSPrior, n: ArrayLike, e: ArrayLike) -> FloatArray:
