@@ -8,7 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install chromium postgres test-sqlite test-postgresql lint serve clean bench-surveillance
+.PHONY: demo test install chromium java postgres test-sqlite test-postgresql lint serve clean \
+	bench-signals bench-surveillance bench-catalog
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,11 @@ chromium:
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing a Java runtime for the PySpark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
 	  echo "starting PostgreSQL"; \
@@ -39,25 +45,33 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests
 
-test-sqlite: install chromium
+test-sqlite: install chromium java
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: install chromium postgres
+test-postgresql: install chromium java postgres
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make test: the whole suite on SQLite and on a fresh PostgreSQL database, browser tests included
-test: install chromium postgres
+test: install chromium java postgres
 	$(BIN)/lint-imports
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
-clean:
-	rm -rf $(VENV) medreg.db medreg.db-* var .pytest_cache
+## make bench-signals: medreg vs vigipy 3.5.1 on generated report sets (own venv; BENCH_REPORTS to size)
+BENCH_VENV := .venv-bench
+BENCH_REPORTS ?= 100000
+bench-signals:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -e ".[bench]"
+	nice $(BENCH_VENV)/bin/python -m bench.signals.compare --reports $(BENCH_REPORTS)
 
 ## make bench-surveillance: sequential monitoring benchmark (50 groups x 200k procedures; a few minutes)
 bench-surveillance: install
 	nice $(BIN)/python bench/bench_surveillance.py
+
 ## make bench-catalog: catalogue search vs RapidFuzz (same rows, same queries; prints ratios)
 bench-catalog: install
-	$(BIN)/pip install -q "rapidfuzz>=3.9"
 	nice $(BIN)/python bench/catalog_search.py
+
+clean:
+	rm -rf $(VENV) $(BENCH_VENV) medreg.db medreg.db-* var .pytest_cache

@@ -8,6 +8,7 @@ from medreg.evidence import models as evidence_models  # noqa: F401
 from medreg.premarket.experts import models as experts_models  # noqa: F401
 from medreg.premarket.innovation import models as innovation_models  # noqa: F401
 from medreg.premarket.registration import models as registration_models  # noqa: F401
+from medreg.signals import models as signals_models  # noqa: F401
 from medreg.surveillance import models as surveillance_models  # noqa: F401
 from medreg.vigilance import models as vigilance_models  # noqa: F401
 

@@ -20,8 +20,8 @@ from medreg.core.actor import Actor
 from medreg.core.clock import SHANGHAI, today_shanghai
 from medreg.core.errors import ValidationFailed
 from medreg.vigilance import service
-from medreg.vigilance.models import VigilanceCase
 from medreg.vigilance.event_types import event_types
+from medreg.vigilance.models import VigilanceCase
 
 DEVICES = [  # (generic name, made-up certificate number, model, group)
     ("磁共振成像系统（演示）MR scanner (demo)", "国械注准20253060001", "MR-3T-D", "imaging"),

@@ -1,0 +1,61 @@
+"""Tables of signal management: the signal case and the statistics each scoring run appends to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from medreg.core.clock import utcnow
+from medreg.core.db import Base
+
+
+class SignalCase(Base):
+    """One (device, event) pair that met the signal criteria, worked as a case (states.TABLE)."""
+
+    __tablename__ = "signals_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(200), index=True)
+    event: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    criteria: Mapped[str] = mapped_column(String(200))  # the rule that opened the case, as text
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decision: Mapped[str | None] = mapped_column(String(32))  # states.Decision
+    reason: Mapped[str | None] = mapped_column(Text)  # why dismissed, or the assessment summary
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    stats: Mapped[list[SignalStat]] = relationship(back_populates="case", order_by="SignalStat.id",
+                                                   lazy="selectin", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class SignalStat(Base):
+    """The statistics of the case's pair in one scoring run (a run appends; nothing is overwritten).
+
+    Non-finite values (a PRR of inf, an undefined ratio) are stored as NULL.
+    """
+
+    __tablename__ = "signals_case_stat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("signals_case.id", ondelete="CASCADE"), index=True)
+    run_label: Mapped[str] = mapped_column(String(120))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    n11: Mapped[int]
+    expected: Mapped[float | None] = mapped_column(Float)
+    prr: Mapped[float | None] = mapped_column(Float)
+    prr_lower: Mapped[float | None] = mapped_column(Float)
+    ror: Mapped[float | None] = mapped_column(Float)
+    ror_lower: Mapped[float | None] = mapped_column(Float)
+    ic: Mapped[float | None] = mapped_column(Float)
+    ic025: Mapped[float | None] = mapped_column(Float)
+    ebgm: Mapped[float | None] = mapped_column(Float)
+    eb05: Mapped[float | None] = mapped_column(Float)
+
+    case: Mapped[SignalCase] = relationship(back_populates="stats")

@@ -1,0 +1,40 @@
+"""Read side of signal cases, with tenancy: the monitoring centre and administrators see every case,
+a registrant only the cases of its own devices, anyone else none."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medreg.core.accounts import Role
+from medreg.core.actor import Actor
+from medreg.core.errors import NotFound
+from medreg.signals.models import SignalCase
+from medreg.signals.states import CENTRE
+
+
+def _visible(actor: Actor):
+    stmt = select(SignalCase)
+    if CENTRE & actor.roles:
+        return stmt
+    if Role.REGISTRANT in actor.roles and actor.organisation_id is not None:
+        return stmt.where(SignalCase.owner_org_id == actor.organisation_id)
+    return None
+
+
+def list_cases(session: Session, actor: Actor, *, status: str | None = None, limit: int = 100) -> list:
+    stmt = _visible(actor)
+    if stmt is None:
+        return []
+    if status:
+        stmt = stmt.where(SignalCase.status == status)
+    return list(session.scalars(stmt.order_by(SignalCase.id.desc()).limit(limit)))
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> SignalCase:
+    """The case, or NotFound when it does not exist or the actor may not know of it."""
+    stmt = _visible(actor)
+    case = session.scalar(stmt.where(SignalCase.id == case_id)) if stmt is not None else None
+    if case is None:
+        raise NotFound("Signal case {id} not found.", field="case_id", params={"id": case_id})
+    return case

@@ -1,0 +1,114 @@
+"""Signal management use cases: open or update cases from a scoring run, move a case. Never commits.
+
+Every change writes an audit event in the same transaction (``audit.record``): a case opened, the
+statistics a run appended to it, each transition with the state before and after.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medreg.core import audit
+from medreg.core.accounts import Role
+from medreg.core.actor import Actor
+from medreg.core.clock import utcnow
+from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from medreg.signals.criteria import SignalCriteria
+from medreg.signals.models import SignalCase, SignalStat
+from medreg.signals.states import CENTRE, OPEN, TABLE, Decision, Status
+
+STAT_COLUMNS = ("expected", "prr", "prr_lower", "ror", "ror_lower", "ic", "ic025", "ebgm", "eb05")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    opened: int
+    updated: int
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _snapshot(case: SignalCase) -> dict:
+    return {"status": case.status, "decision": case.decision, "reason": case.reason,
+            "assignee_id": case.assignee_id, "version": case.version}
+
+
+def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray], *,
+               criteria: SignalCriteria, run_label: str,
+               owners: Mapping[str, int] | None = None) -> RunOutcome:
+    """Turn the pairs of a scoring run that meet ``criteria`` into cases.
+
+    ``columns`` holds ``device``, ``event``, ``n11`` and the score columns (as written by ``medreg
+    signals score``). A pair with an open case gets the run's statistics appended; otherwise a new case
+    is opened. ``owners`` maps a device to its registrant organisation (who may see the case).
+    """
+    if not CENTRE & actor.roles:
+        raise PermissionDenied("Only the monitoring centre records signal runs.", field="actor")
+    if not run_label or len(run_label) > 120:
+        raise ValidationFailed("Give a run label of 1 to 120 characters.", field="run_label")
+    flags = criteria.flags(columns)
+    opened = updated = 0
+    for i in np.flatnonzero(flags):
+        device, event = str(columns["device"][i]), str(columns["event"][i])
+        case = session.scalar(select(SignalCase).where(
+            SignalCase.device == device, SignalCase.event == event,
+            SignalCase.status.in_([s.value for s in OPEN])))
+        if case is None:
+            case = SignalCase(device=device, event=event, status=Status.NEW.value,
+                              criteria=criteria.describe(), owner_org_id=(owners or {}).get(device))
+            session.add(case)
+            session.flush()
+            audit.record(session, actor, "signals.case.open", "signals_case", case.id,
+                         after={"device": device, "event": event, "criteria": case.criteria})
+            opened += 1
+        else:
+            updated += 1
+        stat = SignalStat(case_id=case.id, run_label=run_label, n11=int(columns["n11"][i]),
+                          **{c: _finite(columns[c][i]) for c in STAT_COLUMNS if c in columns})
+        session.add(stat)
+        session.flush()
+        audit.record(session, actor, "signals.case.stats", "signals_case", case.id,
+                     after={"run": run_label, "n11": stat.n11, "stat_id": stat.id})
+    return RunOutcome(opened=opened, updated=updated)
+
+
+def act(session: Session, actor: Actor, case_id: int, action: str, *, expected_version: int | None = None,
+        decision: str | None = None, reason: str | None = None) -> SignalCase:
+    """Move a case: validate, assess, decide_action (with ``decision``), close, dismiss (with ``reason``)."""
+    case = session.get(SignalCase, case_id)
+    own = (Role.REGISTRANT in actor.roles and actor.organisation_id is not None
+           and case is not None and case.owner_org_id == actor.organisation_id)
+    if case is None or not (CENTRE & actor.roles or own):
+        raise NotFound("Signal case {id} not found.", field="case_id", params={"id": case_id})
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict("The record was changed by someone else (version {current}, you saw {seen}); "
+                       "reload and try again.", field="expected_version",
+                       params={"current": case.version, "seen": expected_version})
+    target = TABLE.next_status(case.status, action, actor.roles)
+    before = _snapshot(case)
+    if action == "dismiss" and not (reason or "").strip():
+        raise ValidationFailed("Say why the signal is dismissed.", field="reason")
+    if action == "decide_action":
+        if decision not in {d.value for d in Decision}:
+            raise ValidationFailed("'decision' must be one of: {allowed}.", field="decision",
+                                   params={"allowed": ", ".join(d.value for d in Decision)})
+        case.decision = decision
+    if reason is not None:
+        case.reason = reason.strip() or None
+    case.status = target
+    case.updated_at = utcnow()
+    if case.assignee_id is None and actor.user_id is not None:
+        case.assignee_id = actor.user_id
+    session.flush()
+    audit.record(session, actor, f"signals.case.{action}", "signals_case", case.id, before=before,
+                 after=_snapshot(case))
+    return case

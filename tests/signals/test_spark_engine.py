@@ -1,0 +1,70 @@
+"""The PySpark counting engine gives exactly the DuckDB engine's counts and scores (local[*])."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from bench.signals.generate import generate, write
+from typer.testing import CliRunner
+
+from medreg.cli import app
+from medreg.signals.counting import count_pairs
+from tests.signals.refdata import DATA
+
+# No database is involved: run once, in the SQLite pass of `make test`, not again on PostgreSQL.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.environ.get("MEDREG_TEST_DB") == "postgresql",
+                                 reason="database-independent; runs in the SQLite pass")]
+pytest.importorskip("pyspark")
+if shutil.which("java") is None:  # pragma: no cover - the Makefile installs default-jre-headless
+    pytest.fail("PySpark needs a Java runtime: run `make java`")
+
+from medreg.signals.counting_spark import count_pairs_spark  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    cols, planted = generate(5_000, signals=10, seed=3)
+    path = tmp_path_factory.mktemp("spark") / "reports.csv"
+    write(cols, planted, path)
+    return path
+
+
+def _same(a, b):
+    for name in a.__dataclass_fields__:
+        x, y = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
+        assert x.shape == y.shape and np.array_equal(x, y), name
+
+
+@pytest.mark.parametrize("strata", [(), ("year", "sex", "age_band")])
+def test_spark_counts_equal_duckdb_counts(generated, strata):
+    names = {"report_col": "report_id", "device_col": "device", "event_col": "event", "strata_cols": strata}
+    _same(count_pairs_spark(generated, **names), count_pairs(generated, **names))
+
+
+def test_spark_counts_equal_duckdb_on_openebgm_test_data():
+    names = {"report_col": "id", "device_col": "var1", "event_col": "var2",
+             "strata_cols": ("strat1", "strat2")}
+    _same(count_pairs_spark(DATA / "testA_dat2.csv", **names), count_pairs(DATA / "testA_dat2.csv", **names))
+
+
+def test_score_command_with_spark_writes_the_same_file(generated, tmp_path):
+    outs = {}
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / f"{engine}.csv"
+        result = CliRunner().invoke(app, ["signals", "score", str(generated), "--report-col", "report_id",
+                                          "--device-col", "device", "--event-col", "event",
+                                          "--strata-cols", "age_band", "--engine", engine, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outs[engine] = out.read_text(encoding="utf-8")
+    assert outs["spark"] == outs["duckdb"]
+
+
+def test_unknown_engine_is_refused(tmp_path):
+    result = CliRunner().invoke(app, ["signals", "score", str(DATA / "testA_dat2.csv"), "--report-col", "id",
+                                      "--device-col", "var1", "--event-col", "var2", "--engine", "hive",
+                                      "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and "[engine]" in result.output
