@@ -20,10 +20,10 @@ from medreg.ai.schemas import (
     VersionRead,
 )
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.deps import api_router, get_session, require_login
 
 router = api_router(prefix="/api/ai", tags=["ai"])
-MAX_ID = 2**31 - 1
 DbId = Path(ge=1, le=MAX_ID, description="evaluation database id")
 VersionId = Path(ge=1, le=MAX_ID, description="evaluation database version id")
 RunId = Path(ge=1, le=MAX_ID, description="evaluation run id")

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from medreg.ai import queries, service, service_evidence, service_runs
 from medreg.ai.triage_data import default_rules
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
@@ -26,7 +27,6 @@ router = pages_router(prefix="/ai", tags=["ai pages"])
 Db = Depends(get_session)
 Who = Depends(require_login)
 MAX_CSV = 20 * 1024 * 1024
-MAX_ID = 2**31 - 1
 VersionId = Path(ge=1, le=MAX_ID)
 RunId = Path(ge=1, le=MAX_ID)
 PackId = Path(ge=1, le=MAX_ID)

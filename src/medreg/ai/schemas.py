@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from medreg.core.db import MAX_ID
+
 CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_.-]{1,39}$"
 MAX_CASES = 100_000
 
@@ -117,8 +119,8 @@ class RunRead(BaseModel):
 
 class EvidenceCreate(_In):
     kind: Literal["version_change", "platform_equivalence"]
-    run_a: int = Field(ge=1, le=2**31 - 1)
-    run_b: int = Field(ge=1, le=2**31 - 1)
+    run_a: int = Field(ge=1, le=MAX_ID)
+    run_b: int = Field(ge=1, le=MAX_ID)
     changes: list[str] = Field(min_length=1, max_length=30)
     registration_reference: str | None = Field(default=None, max_length=64)
     margin: float = Field(default=0.05, gt=0, lt=1)

@@ -9,6 +9,7 @@ from medreg.catalog import queries, service, service_requests
 from medreg.catalog.schemas import DeviceDescription, NameCheck
 from medreg.core.actor import Actor
 from medreg.core.clock import today_shanghai
+from medreg.core.db import MAX_ID
 from medreg.core.deps import api_router, current_actor, get_session, require_login
 
 router = api_router(prefix="/api/v1", tags=["catalog"])
@@ -86,7 +87,6 @@ def search_standards(q: str = Query(..., min_length=1, max_length=200), limit: i
 
 
 # --- 分类界定 requests (cases) ------------------------------------------------------------------------
-MAX_ID = 2**31 - 1
 REQUEST_ID = Path(..., ge=1, le=MAX_ID)
 
 

@@ -28,14 +28,12 @@ from sqlalchemy.orm import Session
 from medreg.core import auth
 from medreg.core.accounts import User
 from medreg.core.actor import Actor
-from medreg.core.db import get_sessionmaker
+from medreg.core.db import MAX_ID, get_sessionmaker
 from medreg.core.errors import NotAuthenticated, PermissionDenied
 from medreg.core.i18n import _
 from medreg.core.security import constant_time_equals, sha256_hex
 
-# Integer primary keys are PostgreSQL ``integer``: a larger id in a URL is bad input (422 naming the
-# parameter), never an overflow inside the database driver (a 500).
-MAX_ID = 2**31 - 1
+# A larger id in a URL is bad input (422 naming the parameter), never an overflow in the driver (a 500).
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

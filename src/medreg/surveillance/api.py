@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from medreg.core import clock
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.errors import ValidationFailed
 from medreg.surveillance import queries, service, service_monitoring
@@ -77,7 +78,7 @@ def monitors(session: Session = Depends(get_session), actor: Actor = Depends(req
 
 @router.get("/monitors/{monitor_id}/looks", response_model=MonitorLooks)
 def monitor_looks(
-    monitor_id: int = Path(ge=1, le=2**31 - 1),
+    monitor_id: int = Path(ge=1, le=MAX_ID),
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),
 ):
@@ -100,7 +101,7 @@ def alerts(session: Session = Depends(get_session), actor: Actor = Depends(requi
 @router.post("/alerts/{alert_id}/{action}", response_model=AlertRead)
 def alert_action(
     body: AlertAction,
-    alert_id: int = Path(ge=1, le=2**31 - 1),
+    alert_id: int = Path(ge=1, le=MAX_ID),
     action: str = Path(pattern=r"^(investigate|confirm|dismiss|close)$"),
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),

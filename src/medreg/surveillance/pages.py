@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from medreg.core import clock
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import ValidationFailed
 from medreg.core.i18n import _, translate, translate_error
@@ -20,7 +21,7 @@ from medreg.surveillance.charts import boundary_chart_svg
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
 Db = Depends(get_session)
-MonitorId = Path(ge=1, le=2**31 - 1)
+MonitorId = Path(ge=1, le=MAX_ID)
 
 register_nav("/surveillance/", _("Active surveillance"), roles=["monitoring_centre", "admin", "registrant"],
              description=_("Sequential monitoring of implants: boundary charts and alerts"), order=40)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.errors import Conflict, NotFound
 from medreg.vigilance.models import VigilanceCase
 from medreg.vigilance.states import ADMIN, NATIONAL, PROVINCE, REGISTRANT, REPORTER, Status
@@ -77,7 +78,7 @@ def scope(stmt, actor: Actor):
 
 
 def load(session: Session, actor: Actor, case_id: Any, expected_version: int | None = None) -> VigilanceCase:
-    ok = isinstance(case_id, int) and 1 <= case_id <= 2**31 - 1  # a larger id would overflow the column
+    ok = isinstance(case_id, int) and 1 <= case_id <= MAX_ID
     case = session.get(VigilanceCase, case_id) if ok else None
     if case is None or not visible(actor, case):
         raise NotFound("Adverse-event report {id} was not found.", field="case_id", params={"id": case_id})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_roles
 from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _
@@ -21,7 +22,7 @@ from medreg.vigilance.pages import _page, posted
 
 router = pages_router(prefix="/vigilance", tags=["vigilance pages"])
 Db = Depends(get_session)
-CaseId = Path(ge=1, le=2**31 - 1, description="adverse-event case id")
+CaseId = Path(ge=1, le=MAX_ID, description="adverse-event case id")
 Centre = Depends(require_roles("monitoring_centre", "admin"))
 Registrant = Depends(require_roles("registrant"))
 

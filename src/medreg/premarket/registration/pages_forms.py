@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from medreg.core.actor import Actor
 from medreg.core.clock import to_shanghai, today_shanghai
+from medreg.core.db import MAX_ID
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
 from medreg.core.templating import render, request_locale
@@ -78,7 +79,7 @@ def number(form: FormData, name: str, *, required: bool = True) -> int | None:
     raw = text(form, name)
     if not raw and not required:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         raise ValidationFailed(_("'{name}' must be a whole number."), field=name, params={"name": name})
     return int(raw)
 
