@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, text, update
 from typer.testing import CliRunner
 
 from medreg.cli import app as medreg_app
-from medreg.core import files, jobs
+from medreg.core import files, jobs, worker
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
@@ -125,9 +125,9 @@ def test_enqueue_validates_kind_role_and_params(db):
 
 
 def test_run_once_reports_progress_visible_to_other_sessions(committed_jobs):
-    assert jobs.run_once("w1") is None  # an empty queue
+    assert worker.run_once("w1") is None  # an empty queue
     job_id = _enqueue(n=4)
-    assert jobs.run_once("w1") == job_id
+    assert worker.run_once("w1") == job_id
     job = _job(job_id)
     assert (job.status, job.done, job.total, job.attempts, job.worker_id) == ("succeeded", 4, 4, 1, "w1")
     assert job.result == {"processed_this_attempt": 4} and job.error is None
@@ -137,18 +137,18 @@ def test_run_once_reports_progress_visible_to_other_sessions(committed_jobs):
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "job",
                                                             AuditEvent.entity_id == str(job_id))).all()
     assert actions == ["job.enqueue", "job.succeeded"]
-    assert jobs.run_once("w1") is None
+    assert worker.run_once("w1") is None
 
 
 def test_failure_midway_retries_from_the_checkpoint(committed_jobs):
     PLAN[3] = "fail"
     job_id = _enqueue(n=6)
-    assert jobs.run_once("w1") == job_id
+    assert worker.run_once("w1") == job_id
     job = _job(job_id)
     assert (job.status, job.attempts, job.done, job.checkpoint) == ("queued", 1, 3, {"next": 3})
     assert "simulated failure at item 3" in job.error and job.worker_id is None
     assert _items(job_id) == [0, 1, 2]
-    assert jobs.run_once("w2") == job_id
+    assert worker.run_once("w2") == job_id
     job = _job(job_id)
     assert (job.status, job.attempts, job.done, job.total) == ("succeeded", 2, 6, 6)
     assert _items(job_id) == [0, 1, 2, 3, 4, 5]  # nothing done twice
@@ -157,11 +157,11 @@ def test_failure_midway_retries_from_the_checkpoint(committed_jobs):
 
 def test_job_fails_after_max_attempts(committed_jobs):
     job_id = _enqueue("test.always_fails")
-    assert jobs.run_once("w1") == job_id and _job(job_id).status == "queued"
-    assert jobs.run_once("w1") == job_id
+    assert worker.run_once("w1") == job_id and _job(job_id).status == "queued"
+    assert worker.run_once("w1") == job_id
     job = _job(job_id)
     assert (job.status, job.attempts) == ("failed", 2) and "bad data in row 7" in job.error
-    assert job.finished_at is not None and jobs.run_once("w1") is None
+    assert job.finished_at is not None and worker.run_once("w1") is None
     with session_scope() as s:
         ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "job.failed",
                                                 AuditEvent.entity_id == str(job_id))).one()
@@ -178,12 +178,12 @@ def test_crashed_worker_job_is_reclaimed_after_the_lease_and_resumed(engine, com
     PLAN[2] = "crash"
     job_id = _enqueue(n=5)
     with pytest.raises(SimulatedCrash):
-        jobs.run_once("w1")
+        worker.run_once("w1")
     job = _job(job_id)
     assert (job.status, job.worker_id, job.checkpoint) == ("running", "w1", {"next": 2})
-    assert jobs.run_once("w2") is None  # the lease of w1 is still fresh
+    assert worker.run_once("w2") is None  # the lease of w1 is still fresh
     _expire_lease(engine, job_id)
-    assert jobs.run_once("w2") == job_id
+    assert worker.run_once("w2") == job_id
     job = _job(job_id)
     assert (job.status, job.worker_id, job.attempts, job.done) == ("succeeded", "w2", 2, 5)
     assert _items(job_id) == [0, 1, 2, 3, 4]
@@ -199,19 +199,19 @@ def test_stale_job_on_its_last_attempt_fails(engine, committed_jobs):
     with session_scope() as s:
         s.execute(update(jobs.Job).where(jobs.Job.id == job_id).values(max_attempts=1))
     with pytest.raises(SimulatedCrash):
-        jobs.run_once("w1")
+        worker.run_once("w1")
     _expire_lease(engine, job_id)
-    assert jobs.run_once("w2") is None
+    assert worker.run_once("w2") is None
     job = _job(job_id)
     assert job.status == "failed" and "lease expired" in job.error and job.finished_at is not None
 
 
 def test_heartbeat_keeps_a_slow_job_from_being_taken_over(committed_jobs):
     job_id = _enqueue(n=3, sleep=0.4)  # 1.2 s of work, a 0.5 s lease: the heartbeat must renew it
-    thread = threading.Thread(target=jobs.run_once, args=("w1",), kwargs={"lease_seconds": 0.5})
+    thread = threading.Thread(target=worker.run_once, args=("w1",), kwargs={"lease_seconds": 0.5})
     thread.start()
     time.sleep(0.3)
-    taken = [jobs.run_once("w2", lease_seconds=0.5) for _ in range(3) if not time.sleep(0.25)]
+    taken = [worker.run_once("w2", lease_seconds=0.5) for _ in range(3) if not time.sleep(0.25)]
     thread.join(timeout=30)
     assert taken == [None, None, None]
     job = _job(job_id)
@@ -224,10 +224,10 @@ def test_cancel_queued_and_running_jobs(committed_jobs):
         assert jobs.cancel(s, SYSTEM, queued).status == "cancelled"
     with session_scope() as s, pytest.raises(InvalidTransition):
         jobs.cancel(s, SYSTEM, queued)
-    assert jobs.run_once("w1") is None
+    assert worker.run_once("w1") is None
     PLAN[2] = "cancel"  # the job is cancelled while it runs: it stops at its next progress write
     running = _enqueue(n=5)
-    assert jobs.run_once("w1") == running
+    assert worker.run_once("w1") == running
     job = _job(running)
     assert (job.status, job.done) == ("cancelled", 2) and _items(running) == [0, 1]
 
@@ -238,7 +238,7 @@ def test_concurrent_workers_claim_each_job_once(committed_jobs):
 
     def work(name: str) -> None:
         try:
-            while jobs.run_once(name) is not None:
+            while worker.run_once(name) is not None:
                 pass
         except BaseException as exc:  # reported below
             errors.append(exc)
@@ -266,7 +266,7 @@ def test_audit_verify_job_walks_the_chain_in_batches(engine, committed_jobs):
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(EVENTS)).scalar()
         last_seq = conn.execute(select(func.max(EVENTS.c.seq))).scalar()
-    assert jobs.run_once("w1") == job_id
+    assert worker.run_once("w1") == job_id
     job = _job(job_id)
     assert job.status == "succeeded" and (job.done, job.total) == (total, total)
     assert job.result["intact"] is True and job.result["events"] == total and job.result["problems"] == []
@@ -276,7 +276,7 @@ def test_audit_verify_job_walks_the_chain_in_batches(engine, committed_jobs):
         conn.execute(text("UPDATE audit_event SET actor_username = 'mallory' WHERE id = :id"),
                      {"id": events[7].id})
     job_id = _enqueue("audit.verify", batch=10)
-    jobs.run_once("w1")
+    worker.run_once("w1")
     result = _job(job_id).result
     assert result["intact"] is False and result["problem_count"] == 1
     assert (result["problems"][0]["kind"], result["problems"][0]["seq"]) == ("edited", events[7].seq)
@@ -296,11 +296,11 @@ def test_audit_verify_job_resumes_from_its_checkpoint(engine, committed_jobs, mo
 
     monkeypatch.setattr(jobs.JobContext, "save_checkpoint", crash_on_second_checkpoint)
     with pytest.raises(SimulatedCrash):
-        jobs.run_once("w1")
+        worker.run_once("w1")
     first = saved[0]
     assert _job(job_id).checkpoint["last_seq"] == first
     _expire_lease(engine, job_id)
-    assert jobs.run_once("w2") == job_id
+    assert worker.run_once("w2") == job_id
     assert saved[1] == first + 10  # resumed after the checkpoint, did not start again at seq 1
     job = _job(job_id)
     assert job.status == "succeeded" and job.result["intact"] is True and job.attempts == 2
@@ -314,7 +314,7 @@ def test_files_verify_job_finds_damaged_and_missing_files(committed_jobs, monkey
         stored = [files.store(s, SYSTEM, filename=f"n{i}.txt", data=f"note {i}\n".encode())
                   for i in range(12)]
     job_id = _enqueue("files.verify", batch=10)
-    jobs.run_once("w1")
+    worker.run_once("w1")
     job = _job(job_id)
     assert job.status == "succeeded" and job.result["intact"] is True and job.done == job.total >= 12
     damaged = files.path_of(stored[3].sha256)
@@ -322,7 +322,7 @@ def test_files_verify_job_finds_damaged_and_missing_files(committed_jobs, monkey
     damaged.write_bytes(b"note X\n")
     files.path_of(stored[11].sha256).unlink()
     job_id = _enqueue("files.verify", batch=10)
-    jobs.run_once("w1")
+    worker.run_once("w1")
     result = _job(job_id).result
     assert result["intact"] is False and result["problem_count"] == 2
     assert {(p["file_id"], p["problem"]) for p in result["problems"]} == {
@@ -350,7 +350,7 @@ def test_cli_enqueue_list_show_cancel_and_worker(committed_jobs):
 
 
 def test_in_process_worker_thread_runs_jobs_until_stopped(committed_jobs):
-    thread, stop = jobs.start_in_process_worker(poll_interval=0.05)
+    thread, stop = worker.start_in_process_worker(poll_interval=0.05)
     try:
         job_id = _enqueue(n=2)
         deadline = time.monotonic() + 20

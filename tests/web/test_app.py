@@ -60,7 +60,7 @@ def test_navigation_is_role_aware(client, reviewer, monkeypatch):
 
 
 def test_worker_starts_and_stops_with_the_app(db, monkeypatch):
-    import medreg.core.jobs as jobs
+    import medreg.core.worker as worker
 
     started = []
 
@@ -71,7 +71,7 @@ def test_worker_starts_and_stops_with_the_app(db, monkeypatch):
         started.append((thread, stop))
         return thread, stop
 
-    monkeypatch.setattr(jobs, "start_in_process_worker", fake_start)
+    monkeypatch.setattr(worker, "start_in_process_worker", fake_start)
     application = web_app.create_app(Settings(run_worker_in_process=True, secret_key="k"))
     bind_session(application, db)
     with TestClient(application) as c:

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
-import socket
 import threading
-import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, and_, func, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.core import audit
@@ -249,155 +246,12 @@ def cancel(session: Session, actor: Actor, job_id: int) -> Job:
     return job
 
 
-# --- the worker ------------------------------------------------------------------------------------
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
-
-
-@dataclass(frozen=True)
-class _Claim:
-    id: int
-    kind: str
-    params: dict
-    checkpoint: Any
-    attempts: int
-    max_attempts: int
-
-
-def _fail_exhausted(session: Session, stale_before: datetime) -> None:
-    """Jobs whose worker died on their last allowed attempt fail instead of running again."""
-    session.execute(update(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before,
-                                      Job.attempts >= Job.max_attempts)
-                    .values(status=JobStatus.FAILED, finished_at=utcnow(), worker_id=None,
-                            error=func.coalesce(Job.error, "") + "worker lost (lease expired) on the "
-                            "last allowed attempt"))
-
-
-def _claim(worker_id: str, lease_seconds: float) -> _Claim | None:
-    now = utcnow()
-    stale_before = now - timedelta(seconds=lease_seconds)
-    claimable = or_(Job.status == JobStatus.QUEUED,
-                    and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before))
-    with session_scope() as s:
-        _fail_exhausted(s, stale_before)
-        pick = select(Job.id).where(claimable).order_by(Job.id).limit(1)
-        if s.get_bind().dialect.name == "postgresql":
-            job_id = s.scalar(pick.with_for_update(skip_locked=True))  # locked: ours alone
-            if job_id is None:
-                return None
-            where = [Job.id == job_id]
-        else:  # SQLite: one conditional UPDATE (a writer lock), re-checking the condition
-            where = [Job.id == pick.scalar_subquery(), claimable]
-        stmt = (update(Job).where(*where)
-                .values(status=JobStatus.RUNNING, worker_id=worker_id, heartbeat_at=now,
-                        attempts=Job.attempts + 1, started_at=func.coalesce(Job.started_at, now))
-                .returning(Job.id, Job.kind, Job.params, Job.checkpoint, Job.attempts, Job.max_attempts))
-        row = s.execute(stmt).first()
-        return _Claim(*row) if row is not None else None
-
-
-class _Heartbeat(threading.Thread):
-    """Keeps the lease of a running job alive while its handler works; notices cancellation."""
-
-    def __init__(self, ctx: JobContext, interval: float):
-        super().__init__(name=f"job-{ctx.job_id}-heartbeat", daemon=True)
-        self.ctx, self.interval, self.stopped = ctx, interval, threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            try:
-                if not _fenced_update(self.ctx.job_id, self.ctx.worker_id, {}):
-                    self.ctx.lost.set()
-                    return
-            except Exception:  # a database hiccup: try again at the next beat
-                log.exception("heartbeat of job %s failed", self.ctx.job_id)
-
-
-def _finish(claim: _Claim, worker_id: str, values: dict, action: str | None, note: str | None = None) -> None:
-    with session_scope() as s:
-        rows = s.execute(update(Job).where(Job.id == claim.id, Job.status == JobStatus.RUNNING,
-                                           Job.worker_id == worker_id).values(**values)).rowcount
-        if rows == 1 and action:
-            audit.record(s, Actor.system(), action, "job", claim.id, after={"status": values["status"]},
-                         note=note)
-
-
-def _execute(claim: _Claim, worker_id: str, lease_seconds: float) -> None:
-    spec = _REGISTRY.get(claim.kind)
-    if spec is None:
-        _finish(claim, worker_id, dict(status=JobStatus.FAILED, finished_at=utcnow(),
-                                       error=f"no handler for job kind {claim.kind!r} in this worker"),
-                "job.failed")
-        return
-    ctx = JobContext(claim.id, dict(claim.params or {}), claim.checkpoint, worker_id, claim.attempts)
-    beat = _Heartbeat(ctx, max(0.05, lease_seconds / 3))
-    beat.start()
-    try:
-        spec.func(ctx)
-    except JobLost:
-        log.info("job %s stopped: cancelled or taken over", claim.id)
-    except (KeyboardInterrupt, SystemExit):  # shutting down: hand the job back, attempt not spent
-        _finish(claim, worker_id, dict(status=JobStatus.QUEUED, worker_id=None, heartbeat_at=None,
-                                       attempts=Job.attempts - 1), None)
-        raise
-    except Exception as exc:
-        error = "".join(traceback.format_exception(exc, limit=-5))[-ERROR_MAX:]
-        if claim.attempts < claim.max_attempts:  # retry from the last checkpoint
-            _finish(claim, worker_id, dict(status=JobStatus.QUEUED, worker_id=None, heartbeat_at=None,
-                                           error=error), None)
-        else:
-            _finish(claim, worker_id, dict(status=JobStatus.FAILED, finished_at=utcnow(), error=error),
-                    "job.failed", note=f"{type(exc).__name__}: {exc}"[:500])
-    else:
-        _finish(claim, worker_id, dict(status=JobStatus.SUCCEEDED, finished_at=utcnow(), result=ctx.result,
-                                       error=None), "job.succeeded")
-    finally:
-        beat.stopped.set()
-        beat.join(timeout=5)
-
-
-def run_once(worker_id: str | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> int | None:
-    """Claim and run one job; return its id, or None when there was nothing to do."""
-    worker_id = worker_id or default_worker_id()
-    claim = _claim(worker_id, lease_seconds)
-    if claim is None:
-        return None
-    log.info("worker %s runs job %s (%s), attempt %s", worker_id, claim.id, claim.kind, claim.attempts)
-    _execute(claim, worker_id, lease_seconds)
-    return claim.id
-
-
-class Worker:
-    def __init__(self, worker_id: str | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS):
-        self.worker_id = worker_id or default_worker_id()
-        self.lease_seconds = lease_seconds
-
-    def run_once(self) -> int | None:
-        return run_once(self.worker_id, lease_seconds=self.lease_seconds)
-
-    def run_forever(self, poll_interval: float = 2.0, stop_event: threading.Event | None = None) -> None:
-        """Run jobs until ``stop_event`` is set; sleep ``poll_interval`` when the queue is empty."""
-        stop_event = stop_event or threading.Event()
-        while not stop_event.is_set():
-            try:
-                ran = self.run_once()
-            except Exception:  # the database is away: log, wait, try again
-                log.exception("worker %s: claiming a job failed", self.worker_id)
-                ran = None
-            if ran is None:
-                stop_event.wait(poll_interval)
-
-
-def start_in_process_worker(poll_interval: float = 2.0) -> tuple[threading.Thread, threading.Event]:
-    """Start a daemon worker thread (demo web server); set the returned event to stop it."""
-    stop = threading.Event()
-    worker = Worker(f"{socket.gethostname()}:{os.getpid()}:in-process")
-    thread = threading.Thread(target=worker.run_forever, args=(poll_interval, stop),
-                              name="medreg-job-worker", daemon=True)
-    thread.start()
-    return thread, stop
-
-
+# The worker (claim, run, heartbeat, finish) lives in medreg.core.worker; its entry points are
+# re-exported here for callers that know jobs as one module.
 from medreg.core import jobs_builtin  # noqa: E402,F401  (registers the built-in job kinds)
+from medreg.core.worker import (  # noqa: E402,F401
+    Worker,
+    default_worker_id,
+    run_once,
+    start_in_process_worker,
+)

@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from medreg.core import jobs
+from medreg.core import jobs, worker
 from medreg.core.actor import Actor
 from medreg.core.clock import to_shanghai
 from medreg.core.db import session_scope
@@ -151,24 +151,24 @@ def kinds_cmd() -> None:
 
 def worker_cmd(
     poll_interval: float = typer.Option(2.0, min=0.1, help="Seconds to wait when the queue is empty."),
-    lease: float = typer.Option(jobs.DEFAULT_LEASE_SECONDS, min=1.0,
+    lease: float = typer.Option(worker.DEFAULT_LEASE_SECONDS, min=1.0,
                                 help="Seconds without heartbeat after which a running job is taken over."),
     once: bool = typer.Option(False, "--once", help="Run the queued jobs, then exit."),
     worker_id: str | None = typer.Option(None, help="Name of this worker (default host:pid)."),
 ) -> None:
     """Run background jobs until stopped (SIGTERM / Ctrl-C finish or hand back the current job)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = jobs.Worker(worker_id, lease_seconds=lease)
+    runner = worker.Worker(worker_id, lease_seconds=lease)
     if once:
         count = 0
-        while worker.run_once() is not None:
+        while runner.run_once() is not None:
             count += 1
-        typer.echo(f"worker {worker.worker_id}: {count} job(s) run")
+        typer.echo(f"worker {runner.worker_id}: {count} job(s) run")
         return
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    typer.echo(f"worker {worker.worker_id} started (poll {poll_interval}s, lease {lease}s)")
+    typer.echo(f"worker {runner.worker_id} started (poll {poll_interval}s, lease {lease}s)")
     with suppress(KeyboardInterrupt):  # the current job was handed back to the queue
-        worker.run_forever(poll_interval, stop)
-    typer.echo(f"worker {worker.worker_id} stopped")
+        runner.run_forever(poll_interval, stop)
+    typer.echo(f"worker {runner.worker_id} stopped")

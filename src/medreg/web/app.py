@@ -72,10 +72,10 @@ def include_domain_routers(app: FastAPI, modules: tuple[str, ...] | None = None)
 def _start_worker(settings: Settings):
     if not settings.run_worker_in_process:
         return None
-    jobs = import_optional("medreg.core.jobs")
+    jobs = import_optional("medreg.core.worker")
     start = getattr(jobs, "start_in_process_worker", None) if jobs else None
     if start is None:
-        log.info("no in-process job worker available (medreg.core.jobs.start_in_process_worker)")
+        log.info("no in-process job worker available (medreg.core.worker.start_in_process_worker)")
         return None
     return start()
 
