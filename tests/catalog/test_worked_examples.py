@@ -12,6 +12,7 @@ import pytest
 
 from medreg.catalog import classify, queries
 from medreg.catalog.index import current_index
+from medreg.catalog.schemas import DeviceDescription
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "catalog.md"
@@ -27,9 +28,10 @@ def summary(d: dict, name_report: dict) -> str:
     lines = [
         f"management_class: {d['management_class'] or '-'}",
         f"status: {d['status']}",
-        "decided_by: " + (" | ".join((by["rule"], by["source"], by["article"], by["confidence"])) if by else "-"),
-        "trace: " + (" | ".join(("* " if t["decisive"] else "") + f"{t['rule']} {t['effect']} {t['class'] or '-'}"
-                                for t in d["trace"]) or "-"),
+        "decided_by: " + (" | ".join((by["rule"], by["source"], by["article"], by["confidence"]))
+                          if by else "-"),
+        "trace: " + (" | ".join(("* " if t["decisive"] else "")
+                                + f"{t['rule']} {t['effect']} {t['class'] or '-'}" for t in d["trace"]) or "-"),
         "conflicts: " + (" | ".join(", ".join(c["rules"]) for c in d["conflicts"]) or "-"),
         "catalogue_top: " + (" | ".join(f"{m['code']} {m['name']} {m['management_class']} {m['score']:.2f}"
                                         for m in d["catalogue_matches"][:2]) or "-"),
@@ -52,7 +54,6 @@ def test_the_four_products_of_the_issue_are_documented():
 @pytest.mark.parametrize("name", sorted(NAMED))
 def test_documented_result_is_what_the_engine_answers(name):
     facts = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
-    from medreg.catalog.schemas import DeviceDescription
-
-    body = classify.classify(current_index(None)[1], DeviceDescription(**facts).model_dump()).to_dict()
+    index = current_index(None)[1]
+    body = classify.classify(index, DeviceDescription(**facts).model_dump()).to_dict()
     assert summary(body, queries.check_name(facts["name"])) == documented()[name], f"docs/catalog.md, worked example {name}"
