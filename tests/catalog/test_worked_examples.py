@@ -30,8 +30,8 @@ def summary(d: dict, name_report: dict) -> str:
         f"status: {d['status']}",
         "decided_by: " + (" | ".join((by["rule"], by["source"], by["article"], by["confidence"]))
                           if by else "-"),
-        "trace: " + (" | ".join(("* " if t["decisive"] else "")
-                                + f"{t['rule']} {t['effect']} {t['class'] or '-'}" for t in d["trace"]) or "-"),
+        "trace: " + (" | ".join(("* " if t["decisive"] else "") + f"{t['rule']} {t['effect']} "
+                                f"{t['class'] or '-'}" for t in d["trace"]) or "-"),
         "conflicts: " + (" | ".join(", ".join(c["rules"]) for c in d["conflicts"]) or "-"),
         "catalogue_top: " + (" | ".join(f"{m['code']} {m['name']} {m['management_class']} {m['score']:.2f}"
                                         for m in d["catalogue_matches"][:2]) or "-"),
@@ -56,4 +56,5 @@ def test_documented_result_is_what_the_engine_answers(name):
     facts = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
     index = current_index(None)[1]
     body = classify.classify(index, DeviceDescription(**facts).model_dump()).to_dict()
-    assert summary(body, queries.check_name(facts["name"])) == documented()[name], f"docs/catalog.md, worked example {name}"
+    got = summary(body, queries.check_name(facts["name"]))
+    assert got == documented()[name], f"docs/catalog.md, worked example {name}"
