@@ -113,7 +113,7 @@ async def classify_submit(request: Request, session: Session = Db):
         errors = [{"field": err.field, "reason": err.template}]
         return render(request, name, _context(form=form, result=None, errors=errors),
                       status_code=err.http_status)
-    return render(request, name, _context(form=form, result=result, errors=[]))
+    return render(request, name, _context(form=form, result=result, errors=[], facts=facts))
 
 
 @router.get("/naming")

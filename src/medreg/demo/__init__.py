@@ -119,6 +119,10 @@ def load(session: Session) -> None:
 
     if not surveillance_demo.loaded(session):
         surveillance_demo.load_demo(session, Actor.system())
+    from medreg.catalog import demo as catalog_demo  # the shipped catalogue, made-up 分类界定 requests
+    from medreg.core.clock import today_shanghai
+
+    catalog_demo.load(session, lambda u: demo_actor(session, u), DEMO_PASSWORD, today_shanghai())
 
 
 def logins_table() -> Table:

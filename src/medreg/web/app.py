@@ -42,6 +42,7 @@ DOMAIN_ROUTERS = (
     "medreg.surveillance.pages",
     "medreg.catalog.api",
     "medreg.catalog.pages",
+    "medreg.catalog.pages_requests",
 )
 
 
