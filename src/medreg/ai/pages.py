@@ -126,9 +126,15 @@ def runs(request: Request, session: Session = Db, actor: Actor = Who):
 def run_page(request: Request, run_id: int = RunId, session: Session = Db, actor: Actor = Who):
     run = service_runs.get_run(session, actor, run_id)
     roc = service_runs.run_roc(session, actor, run_id) if service.is_curator(actor) else None
-    points = " ".join(f"{20 + 260 * x:.1f},{280 - 260 * y:.1f}" for x, y in zip(roc["fpr"], roc["tpr"],
-                                                                               strict=True)) if roc else ""
+    points = froc_points = ""
+    if roc and "fpr" in roc:
+        points = " ".join(f"{20 + 260 * x:.1f},{280 - 260 * y:.1f}" for x, y in zip(roc["fpr"], roc["tpr"],
+                                                                                   strict=True))
+    elif roc:  # detection: FROC, false positives per image on 0..8
+        froc_points = " ".join(f"{20 + 260 * min(x, 8) / 8:.1f},{280 - 260 * y:.1f}"
+                               for x, y in zip(roc["fp_per_image"], roc["sensitivity"], strict=True))
     return render(request, "ai/run.html", {"run": run, "m": run.metrics, "roc_points": points,
+                                           "froc_points": froc_points,
                                            "verify": service_runs.verify_run(session, actor, run_id)})
 
 
