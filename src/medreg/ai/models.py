@@ -128,7 +128,21 @@ class EvidencePack(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-IMMUTABLE = (EvalVersion, EvalCase, EvalLabel, EvalLesion, EvalRun, EvidencePack)
+class EvidenceCitation(Base):
+    """A registrant cites an evidence pack on one of its change registration applications
+    (``registration_application`` of ``medreg.premarket.registration``). Immutable once made."""
+
+    __tablename__ = "ai_evidence_citation"
+    __table_args__ = (UniqueConstraint("pack_id", "application_id", name="uq_ai_evidence_citation_pack_app"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("ai_evidence_pack.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("registration_application.id"), index=True)
+    cited_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+IMMUTABLE = (EvalVersion, EvalCase, EvalLabel, EvalLesion, EvalRun, EvidencePack, EvidenceCitation)
 
 
 def _refuse_change(_mapper, _connection, target) -> None:
