@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install chromium java postgres test-sqlite test-postgresql lint serve clean \
+.PHONY: demo test install chromium java pdf postgres test-sqlite test-postgresql lint serve clean \
 	bench-signals bench-surveillance bench-catalog
 
 $(STAMP): pyproject.toml
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make demo: install, migrate ./medreg.db, load reference + demo data, serve on http://127.0.0.1:8000
-demo: install
+demo: install pdf
 	MEDREG_DATABASE_URL=$${MEDREG_DATABASE_URL:-sqlite:///./medreg.db} $(BIN)/medreg db upgrade
 	MEDREG_DATABASE_URL=$${MEDREG_DATABASE_URL:-sqlite:///./medreg.db} $(BIN)/medreg demo load
 	MEDREG_DATABASE_URL=$${MEDREG_DATABASE_URL:-sqlite:///./medreg.db} $(BIN)/medreg serve --host $(HOST) --port $(PORT)
@@ -35,6 +35,12 @@ java:
 	  echo "installing a Java runtime for the PySpark tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 
+pdf:
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list :lang=zh | grep -q .; } || { \
+	  echo "installing Pango and a Chinese font for WeasyPrint (PDF reports)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei >/dev/null; }
+
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
 	  echo "starting PostgreSQL"; \
@@ -45,14 +51,14 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests
 
-test-sqlite: install chromium java
+test-sqlite: install chromium java pdf
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: install chromium java postgres
+test-postgresql: install chromium java pdf postgres
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make test: the whole suite on SQLite and on a fresh PostgreSQL database, browser tests included
-test: install chromium java postgres
+test: install chromium java pdf postgres
 	$(BIN)/lint-imports
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from medreg.ai import queries, service, service_evidence, service_runs
+from medreg.ai import queries, service, service_citations, service_evidence, service_runs
 from medreg.ai.schemas import (
     DatabaseCreate,
     DatabaseRead,
@@ -157,3 +157,31 @@ def get_evidence(pack_id: int = PackId, session: Session = Depends(get_session),
 def verify_evidence(pack_id: int = PackId, session: Session = Depends(get_session),
                     actor: Actor = Depends(require_login)) -> dict:
     return service_evidence.verify_pack(session, actor, pack_id)
+
+
+class CitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: int = Field(ge=1, le=MAX_ID)
+
+
+@router.post("/evidence/{pack_id}/citations", status_code=201)
+def cite_evidence(body: CitationCreate, pack_id: int = PackId, session: Session = Depends(get_session),
+                  actor: Actor = Depends(require_login)):
+    c = service_citations.cite_pack(session, actor, pack_id, body.application_id)
+    return {"id": c.id, "pack_id": c.pack_id, "application_id": c.application_id, "created_at": c.created_at}
+
+
+@router.get("/evidence/{pack_id}/citations")
+def evidence_citations(pack_id: int = PackId, session: Session = Depends(get_session),
+                       actor: Actor = Depends(require_login)):
+    return service_citations.citations_of_pack(session, actor, pack_id)
+
+
+AppId = Path(ge=1, le=MAX_ID, description="registration application id")
+
+
+@router.get("/applications/{application_id}/evidence")
+def application_evidence(application_id: int = AppId, session: Session = Depends(get_session),
+                         actor: Actor = Depends(require_login)):
+    return service_citations.packs_of_application(session, actor, application_id)

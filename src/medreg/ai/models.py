@@ -25,7 +25,7 @@ class EvalDatabase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    task: Mapped[str] = mapped_column(String(16))  # binary | multiclass
+    task: Mapped[str] = mapped_column(String(16))  # binary | multiclass | detection
     modality: Mapped[str] = mapped_column(String(60))  # e.g. CT, fundus photograph, ECG
     description: Mapped[str | None] = mapped_column(Text)
     owner_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -44,6 +44,7 @@ class EvalVersion(Base):
     provenance: Mapped[str] = mapped_column(Text)
     n_cases: Mapped[int]
     categories: Mapped[list | None] = mapped_column(JSON)  # multiclass: classes in order
+    matching: Mapped[dict | None] = mapped_column(JSON)  # detection: the stated matching rule (public)
     metadata_fields: Mapped[list] = mapped_column(JSON)  # subgroup fields (sealed per case)
     merkle_root: Mapped[str] = mapped_column(String(64))
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -70,6 +71,16 @@ class EvalLabel(Base):
 
     case_pk: Mapped[int] = mapped_column(ForeignKey("ai_eval_case.id"), primary_key=True)
     label: Mapped[str] = mapped_column(String(64))
+
+
+class EvalLesion(Base):
+    """The sealed reference lesions of a detection case (a list of locations, see schemas.CaseIn). Read
+    only by ``service`` when scoring or verifying, like ``EvalLabel``."""
+
+    __tablename__ = "ai_eval_lesion"
+
+    case_pk: Mapped[int] = mapped_column(ForeignKey("ai_eval_case.id"), primary_key=True)
+    lesions: Mapped[list] = mapped_column(JSON)
 
 
 class EvalRun(Base):
@@ -117,7 +128,21 @@ class EvidencePack(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-IMMUTABLE = (EvalVersion, EvalCase, EvalLabel, EvalRun, EvidencePack)
+class EvidenceCitation(Base):
+    """A registrant cites an evidence pack on one of its change registration applications
+    (``registration_application`` of ``medreg.premarket.registration``). Immutable once made."""
+
+    __tablename__ = "ai_evidence_citation"
+    __table_args__ = (UniqueConstraint("pack_id", "application_id", name="uq_ai_evidence_citation_pack_app"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("ai_evidence_pack.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("registration_application.id"), index=True)
+    cited_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+IMMUTABLE = (EvalVersion, EvalCase, EvalLabel, EvalLesion, EvalRun, EvidencePack, EvidenceCitation)
 
 
 def _refuse_change(_mapper, _connection, target) -> None:

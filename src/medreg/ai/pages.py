@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from medreg.ai import queries, service, service_evidence, service_runs
+from medreg.ai import queries, service, service_citations, service_evidence, service_runs
 from medreg.ai.triage_data import default_rules
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
@@ -126,9 +126,15 @@ def runs(request: Request, session: Session = Db, actor: Actor = Who):
 def run_page(request: Request, run_id: int = RunId, session: Session = Db, actor: Actor = Who):
     run = service_runs.get_run(session, actor, run_id)
     roc = service_runs.run_roc(session, actor, run_id) if service.is_curator(actor) else None
-    points = " ".join(f"{20 + 260 * x:.1f},{280 - 260 * y:.1f}" for x, y in zip(roc["fpr"], roc["tpr"],
-                                                                               strict=True)) if roc else ""
+    points = froc_points = ""
+    if roc and "fpr" in roc:
+        points = " ".join(f"{20 + 260 * x:.1f},{280 - 260 * y:.1f}" for x, y in zip(roc["fpr"], roc["tpr"],
+                                                                                   strict=True))
+    elif roc:  # detection: FROC, false positives per image on 0..8
+        froc_points = " ".join(f"{20 + 260 * min(x, 8) / 8:.1f},{280 - 260 * y:.1f}"
+                               for x, y in zip(roc["fp_per_image"], roc["sensitivity"], strict=True))
     return render(request, "ai/run.html", {"run": run, "m": run.metrics, "roc_points": points,
+                                           "froc_points": froc_points,
                                            "verify": service_runs.verify_run(session, actor, run_id)})
 
 
@@ -212,4 +218,37 @@ def evidence(request: Request, pack_id: int = PackId, session: Session = Db, act
     pack = service_evidence.get_pack(session, actor, pack_id)
     verify = service_evidence.verify_pack(session, actor, pack_id)
     return render(request, "ai/evidence.html", {"pack": pack, "error": None, "verify": verify,
+                                                **_citation_context(session, actor, pack_id),
                                                 **_triage_context(request)})
+
+
+def _citation_context(session: Session, actor: Actor, pack_id: int) -> dict:
+    return {"citations": service_citations.citations_of_pack(session, actor, pack_id),
+            "citable": service_citations.citable_applications(session, actor)}
+
+
+@router.post("/evidence/{pack_id:int}/cite")
+def cite_evidence(request: Request, pack_id: int = PackId, form: FormData = Form, session: Session = Db,
+                  actor: Actor = Who):
+    raw = str(form.get("application_id", ""))
+    try:
+        app_id = int(raw) if raw.isdigit() and len(raw) <= 18 else 0
+        if not 1 <= app_id <= MAX_ID:
+            raise ValidationFailed(_("Choose a change registration application."), field="application_id")
+        service_citations.cite_pack(session, actor, pack_id, app_id)
+    except DomainError as err:
+        session.rollback()
+        pack = service_evidence.get_pack(session, actor, pack_id)
+        return render(request, "ai/evidence.html",
+                      {"pack": pack, "error": _error(request, err),
+                       "verify": service_evidence.verify_pack(session, actor, pack_id),
+                       **_citation_context(session, actor, pack_id), **_triage_context(request)},
+                      status_code=err.http_status)
+    return RedirectResponse(f"/ai/evidence/{pack_id}", status_code=303)
+
+
+@router.get("/applications/{application_id:int}/evidence")
+def application_evidence(request: Request, application_id: int = Path(ge=1, le=MAX_ID), session: Session = Db,
+                         actor: Actor = Who):
+    packs = service_citations.packs_of_application(session, actor, application_id)
+    return render(request, "ai/application_evidence.html", {"packs": packs, "application_id": application_id})

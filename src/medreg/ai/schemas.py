@@ -23,21 +23,41 @@ class _In(BaseModel):
 class DatabaseCreate(_In):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200)
-    task: Literal["binary", "multiclass"]
+    task: Literal["binary", "multiclass", "detection"]
     modality: str = Field(min_length=1, max_length=60)
     description: str | None = Field(default=None, max_length=5000)
 
 
+MAX_LESIONS = 100
+MAX_MARKS = 100
+
+
 class CaseIn(_In):
+    """A case: ``label`` for binary and multiclass tasks; ``lesions`` for detection tasks (each lesion
+    ``[x, y, radius]``/``[x, y, z, radius]`` under the centre rule, ``[x0, y0, x1, y1]`` under IoU; an
+    empty list is an image without lesion)."""
+
     case_id: str = Field(min_length=1, max_length=128)
-    label: str = Field(min_length=1, max_length=64)
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    lesions: list[list[float]] | None = Field(default=None, max_length=MAX_LESIONS)
     metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class MatchingIn(_In):
+    """The stated matching rule of a detection version (public; see medreg.ai.detection)."""
+
+    rule: Literal["centre", "iou"] = "centre"
+    dims: Literal[2, 3] = 2  # centre rule: coordinates per location
+    max_distance: float | None = Field(default=None, gt=0, le=1e6)  # centre rule: else the lesion radius
+    iou: float = Field(default=0.5, gt=0, le=1)
+    duplicates: Literal["ignore", "false-positive"] = "ignore"
 
 
 class VersionCreate(_In):
     provenance: str = Field(min_length=1, max_length=5000)
     metadata_fields: list[str] = Field(default_factory=list, max_length=20)
     categories: list[str] | None = Field(default=None, min_length=2, max_length=50)
+    matching: MatchingIn | None = None  # detection tasks only
     cases: list[CaseIn] = Field(min_length=4, max_length=MAX_CASES)
 
 
@@ -48,10 +68,18 @@ class Platform(_In):
     framework: str = Field(min_length=1, max_length=120)
 
 
+class MarkIn(_In):
+    """A detection mark: a location (centre ``[x, y(, z)]`` or box ``[x0, y0, x1, y1]``) and a score."""
+
+    location: list[float] = Field(min_length=2, max_length=4)
+    score: float
+
+
 class OutputIn(_In):
     case_id: str = Field(min_length=1, max_length=128)
     score: float | None = None
     output_class: str | None = Field(default=None, alias="class", max_length=64)
+    marks: list[MarkIn] | None = Field(default=None, max_length=MAX_MARKS)  # detection tasks
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
@@ -94,6 +122,7 @@ class VersionRead(BaseModel):
     provenance: str
     n_cases: int
     categories: list[str] | None
+    matching: dict | None = None
     metadata_fields: list[str]
     merkle_root: str
     created_at: datetime

@@ -14,7 +14,7 @@ import pydantic
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreg.ai import merkle
+from medreg.ai import merkle, service_detection
 from medreg.ai.models import EvalCase, EvalDatabase, EvalLabel, EvalVersion
 from medreg.ai.schemas import DatabaseCreate, VersionCreate
 from medreg.core import audit
@@ -84,13 +84,19 @@ def _check_cases(task: str, d: VersionCreate) -> None:
         raise ValidationFailed("A binary task has no categories.", field="categories")
     if task == "multiclass" and not d.categories:
         raise ValidationFailed("A multiclass task needs its categories.", field="categories")
+    if task != "detection" and d.matching is not None:
+        raise ValidationFailed("Only a detection task has a matching rule.", field="matching")
     allowed = set(d.categories or ["0", "1"])
     for i, c in enumerate(d.cases):
         if c.case_id in seen:
             raise ValidationFailed("Case '{case_id}' appears twice.", field=f"cases.{i}.case_id",
                                    params={"case_id": c.case_id})
         seen.add(c.case_id)
-        if c.label not in allowed:
+        if task == "detection":
+            pass
+        elif c.lesions is not None:
+            raise ValidationFailed("Only a detection task has lesions.", field=f"cases.{i}.lesions")
+        elif c.label not in allowed:
             raise ValidationFailed("The label of case '{case_id}' must be one of: {allowed}.",
                                    field=f"cases.{i}.label",
                                    params={"case_id": c.case_id, "allowed": ", ".join(sorted(allowed))})
@@ -98,6 +104,8 @@ def _check_cases(task: str, d: VersionCreate) -> None:
             raise ValidationFailed("Case '{case_id}' must give exactly the metadata fields {fields}.",
                                    field=f"cases.{i}.metadata",
                                    params={"case_id": c.case_id, "fields": ", ".join(d.metadata_fields)})
+    if task == "detection":
+        service_detection.check_cases(d)
     if task == "binary":
         n_pos = sum(c.label == "1" for c in d.cases)
         if min(n_pos, len(d.cases) - n_pos) < 2:
@@ -114,10 +122,14 @@ def add_version(session: Session, actor: Actor, database_id: int, data: VersionC
     last = session.scalar(select(func.max(EvalVersion.number)).where(EvalVersion.database_id == db.id))
     cases = sorted(d.cases, key=lambda c: c.case_id)
     salts = [secrets.token_hex(16) for _ in cases]
-    root = merkle.merkle_root([merkle.leaf_data(c.case_id, c.label, c.metadata, s)
-                               for c, s in zip(cases, salts, strict=True)])
+    detect = db.task == "detection"
+    labels = [str(len(c.lesions)) if detect else c.label for c in cases]
+    leaf_labels = [service_detection.leaf_label(c.lesions) if detect else c.label for c in cases]
+    root = merkle.merkle_root([merkle.leaf_data(c.case_id, lab, c.metadata, s)
+                               for c, lab, s in zip(cases, leaf_labels, salts, strict=True)])
     version = EvalVersion(database_id=db.id, number=(last or 0) + 1, provenance=d.provenance,
                           n_cases=len(cases), categories=d.categories,
+                          matching=d.matching.model_dump() if detect else None,
                           metadata_fields=list(d.metadata_fields),
                           merkle_root=root, created_by_user_id=actor.user_id)
     session.add(version)
@@ -126,7 +138,9 @@ def add_version(session: Session, actor: Actor, database_id: int, data: VersionC
             for c, s in zip(cases, salts, strict=True)]
     session.add_all(rows)
     session.flush()
-    session.add_all([EvalLabel(case_pk=row.id, label=c.label) for row, c in zip(rows, cases, strict=True)])
+    session.add_all([EvalLabel(case_pk=row.id, label=lab) for row, lab in zip(rows, labels, strict=True)])
+    if detect:
+        service_detection.store_lesions(session, rows, cases)
     session.flush()
     audit.record(session, actor, "ai.version.seal", VERSION, version.id,
                  after={"database": db.code, "number": version.number, "n_cases": version.n_cases,
@@ -164,6 +178,10 @@ def verify_version(session: Session, actor: Actor, version_id: int) -> dict:
     need_curator(actor)
     v = get_version(session, version_id)
     cases = sealed_cases(session, v)
+    if v.matching is not None:  # detection: the lesions stand for the label in the leaf
+        lesions = service_detection.sealed_lesions(session, v)
+        cases = [(c, service_detection.leaf_label(lesions.get(c, [])), meta, salt)
+                 for c, _lab, meta, salt in cases]
     root = merkle.merkle_root([merkle.leaf_data(c, lab, meta, salt) for c, lab, meta, salt in cases])
     return {"version_id": v.id, "stored_root": v.merkle_root, "recomputed_root": root,
             "n_cases": len(cases), "intact": root == v.merkle_root and len(cases) == v.n_cases}

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import medreg
-from medreg.ai import report
+from medreg.ai import report, service_detection
 from medreg.ai.metrics_roc import roc_curve
 from medreg.ai.models import EvalDatabase, EvalRun, EvalVersion
 from medreg.ai.schemas import RunSubmit
@@ -55,6 +55,8 @@ def _outputs(db: EvalDatabase, version: EvalVersion, d: RunSubmit, ids: list[str
         if o.case_id in out:
             raise ValidationFailed("Case '{case_id}' appears twice.", field=f"outputs.{i}.case_id",
                                    params={"case_id": o.case_id})
+        if o.marks is not None:
+            raise ValidationFailed("Only a detection task has marks.", field=f"outputs.{i}.marks")
         if db.task == "binary":
             if o.score is None or not (0.0 <= o.score <= 1.0):
                 raise ValidationFailed("The score of case '{case_id}' must be a number within [0, 1].",
@@ -118,8 +120,14 @@ def submit_run(session: Session, actor: Actor, version_id: int, data: RunSubmit 
                           field="version_id",
                           params={"limit": RUN_LIMIT, "hours": int(RUN_WINDOW.total_seconds() // 3600)})
     cases = sealed_cases(session, version)
-    outputs = _outputs(db, version, d, [c[0] for c in cases])
-    metrics = audit.jsonable(_score(db, version, cases, outputs, d.threshold))
+    if db.task == "detection":
+        outputs = service_detection.check_outputs(version, d.outputs, [c[0] for c in cases])
+        lesions = service_detection.sealed_lesions(session, version)
+        metrics = service_detection.score(version, lesions, outputs)
+    else:
+        outputs = _outputs(db, version, d, [c[0] for c in cases])
+        metrics = _score(db, version, cases, outputs, d.threshold)
+    metrics = audit.jsonable(metrics)
     run = EvalRun(version_id=version.id, organisation_id=actor.organisation_id,
                   submitted_by_user_id=actor.user_id, algorithm_name=d.algorithm_name,
                   algorithm_version=d.algorithm_version, platform=d.platform.model_dump(),
@@ -230,7 +238,11 @@ def run_roc(session: Session, actor: Actor, run_id: int, max_points: int = 200) 
     need_curator(actor)
     run = get_run(session, actor, run_id)
     version = session.get(EvalVersion, run.version_id)
-    if session.get(EvalDatabase, version.database_id).task != "binary":
+    task = session.get(EvalDatabase, version.database_id).task
+    if task == "detection":
+        return service_detection.froc_curve(version, service_detection.sealed_lesions(session, version),
+                                            run.outputs, max_points)
+    if task != "binary":
         return {"fpr": [], "tpr": []}
     cases = sealed_cases(session, version)
     curve = roc_curve([int(c[1]) for c in cases], [run.outputs[c[0]] for c in cases])

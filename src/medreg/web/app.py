@@ -38,6 +38,7 @@ DOMAIN_ROUTERS = (
     "medreg.ai.api",
     "medreg.ai.pages",
     "medreg.ai.pages_curate",
+    "medreg.ai.pages_pdf",
     "medreg.surveillance.api",
     "medreg.surveillance.pages",
     "medreg.catalog.api",
