@@ -48,6 +48,8 @@ class Procedure(Base):
         UniqueConstraint("hospital_id", "patient_pseudonym", "procedure_date", "udi_di",
                          name="uq_surveillance_procedure_natural"),
         Index("ix_surveillance_procedure_group_date", "device_group", "procedure_date"),
+        # the look of one monitor reads one DI's procedures in a date range (cohort_load)
+        Index("ix_surveillance_procedure_group_di_date", "device_group", "udi_di", "procedure_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
