@@ -103,6 +103,8 @@ class Monitor(Base):
     sample_size: Mapped[float] = mapped_column(Float)  # T: upper limit, in expected events
     min_events: Mapped[int]
     critical_value: Mapped[float] = mapped_column(Float)
+    # None: continuous monitoring; G: a group-sequential design of G looks of T/G expected events each
+    planned_looks: Mapped[int | None]
     risk_model: Mapped[dict | None] = mapped_column(JSON)  # coefficients fitted on the reference period
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

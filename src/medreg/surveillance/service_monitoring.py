@@ -42,8 +42,16 @@ def create_monitor(
     sample_size: float = 20.0,
     min_events: int = 4,
     registrant_org_id: int | None = None,
+    planned_looks: int | None = None,
 ) -> Monitor:
-    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011)."""
+    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011).
+
+    ``planned_looks=None`` is continuous monitoring (the CV of ``poisson_critical_value`` without
+    looks). A monitor whose runs are periodic (monthly, quarterly) gives ``planned_looks=G``: the CV of
+    the group-sequential design with G looks of ``T/G`` expected events each (Kulldorff & Silva 2015,
+    ``CV.G.Poisson`` of the ``Sequential`` package), lower than the continuous one since fewer
+    chances to cross are taken; the monitor ends at its G-th look or when T is reached.
+    """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
         raise ValidationFailed(
@@ -55,7 +63,12 @@ def create_monitor(
         raise ValidationFailed("The outcome window must be 1 to 3650 days.", field="window_days")
     if reference_end < reference_start:
         raise ValidationFailed("The reference period ends before it starts.", field="reference_end")
-    cv = poisson_critical_value(sample_size, alpha, min_events=min_events)
+    if planned_looks is not None and not 1 <= planned_looks <= 120:
+        raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
+    looks = None if planned_looks is None else [sample_size / planned_looks] * planned_looks
+    if looks is not None:  # the groups must add up to T exactly (floating point)
+        looks[-1] = sample_size - sum(looks[:-1])
+    cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
     monitor = Monitor(
         name=name.strip()[:200] or udi_di,
         device_group=device_group,
@@ -69,6 +82,7 @@ def create_monitor(
         sample_size=sample_size,
         min_events=min_events,
         critical_value=cv.critical_value,
+        planned_looks=planned_looks,
     )
     session.add(monitor)
     session.flush()
@@ -86,6 +100,7 @@ def create_monitor(
             "sample_size": sample_size,
             "min_events": min_events,
             "critical_value": cv.critical_value,
+            "planned_looks": planned_looks,
         },
     )
     return monitor
@@ -183,7 +198,9 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
             alert.id,
             after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": llr},
         )
-    elif expected >= monitor.sample_size:
+    elif expected >= monitor.sample_size or (
+        monitor.planned_looks is not None and look.look_no >= monitor.planned_looks
+    ):
         monitor.status = "ended"
     audit.record(
         session,
