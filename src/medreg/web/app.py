@@ -40,6 +40,7 @@ DOMAIN_ROUTERS = (
     "medreg.ai.pages_curate",
     "medreg.surveillance.api",
     "medreg.surveillance.pages",
+    "medreg.surveillance.pages_registry",
     "medreg.catalog.api",
     "medreg.catalog.pages",
 )
