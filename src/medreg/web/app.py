@@ -41,6 +41,7 @@ DOMAIN_ROUTERS = (
     "medreg.surveillance.api",
     "medreg.surveillance.pages",
     "medreg.surveillance.pages_registry",
+    "medreg.surveillance.pages_studies",
     "medreg.catalog.api",
     "medreg.catalog.pages",
 )
