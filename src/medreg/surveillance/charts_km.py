@@ -76,9 +76,9 @@ def km_chart_svg(
             f'stroke-width="2" data-curve="{escape(c["label"])}" '
             f'data-final="{(c["survival"][n - 1] if n else 1.0):.6f}"/>'
         )
+        legend_y = top + h - 8 - 14 * (len(curves) - 1 - i)  # bottom left, below the curves
         parts.append(
-            f'<text x="{left + 8}" y="{top + 14 + 14 * i}" font-size="11" fill="{colour}">'
-            f"{escape(c['label'])}</text>"
+            f'<text x="{left + 8}" y="{legend_y}" font-size="11" fill="{colour}">{escape(c["label"])}</text>'
         )
     parts.append(
         f'<text x="{left + w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12">'
