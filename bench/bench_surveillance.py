@@ -11,8 +11,11 @@ odds ratio 1.5, 3 % lost to follow-up. Then, timed separately:
 * ``peer (pandas) full re-run``: the straightforward analyst's code on the same input - for each look,
   filter the DataFrame (evaluable, window closed, device, after the reference period) and sum the
   outcome and the predicted risk - run side by side in the same process on the same arrays;
-* ``database look`` (one group, optional): ``service_monitoring.run_monitor`` on SQLite with the N
-  procedures stored in the registry tables (loading the cohort with one query, fitting, one look).
+* ``database look`` (one group, optional), on SQLite with the N procedures stored in the registry
+  tables, same fitted model, same look dates: *before* - the first-round row reader
+  (``cohort_load.load_cohort``, the whole group as ORM tuples) and the counts; *peer* - the analyst's
+  ``pandas.read_sql`` of the group and a per-look filter; *after* - ``service_monitoring.run_monitor``
+  with the columnar readers (which also writes the look and its audit event). All three must agree.
 
 Both implementations must give the same counts (checked). Run with ``nice``; sizes are arguments.
 """
@@ -29,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
-from medreg.surveillance.monitoring import COVARIATES, Cohort, cumulative_counts, fit_reference_model
+from medreg.surveillance.monitoring import Cohort, cumulative_counts, fit_reference_model
 
 WINDOW = 180
 START = date(2024, 1, 1).toordinal()
@@ -73,8 +76,8 @@ def timed(fn, repeat: int = 1):
     return min(best), result
 
 
-def db_look(n: int, seed: int) -> float:
-    """Seconds for one run_monitor on SQLite with n stored procedures of one group."""
+def db_look(n: int, seed: int) -> dict:
+    """One look on SQLite with n stored procedures of one group: before, peer and after (seconds)."""
     from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
@@ -83,6 +86,7 @@ def db_look(n: int, seed: int) -> float:
     from medreg.core.actor import Actor
     from medreg.core.db import Base, make_engine
     from medreg.surveillance import service_monitoring
+    from medreg.surveillance.cohort_load import load_cohort
     from medreg.surveillance.demo import DEVICES
     from medreg.surveillance.models import Monitor, Outcome, Procedure, SentinelHospital
 
@@ -113,13 +117,77 @@ def db_look(n: int, seed: int) -> float:
                     alpha=0.05, sample_size=1e9, min_events=4, critical_value=1e9)  # never stops
         s.add(m)
         s.flush()
+        as_of = [date(2026, 1, 1), date(2026, 2, 1)]
+        ref = (date(2024, 1, 1).toordinal(), date(2024, 12, 31).toordinal())
+        # before: the first-round reader (all rows of the group as ORM tuples, converted in Python)
         t = time.perf_counter()
-        service_monitoring.run_monitor(s, Actor.system(), m, date(2026, 1, 1))
-        first = time.perf_counter() - t
+        full = load_cohort(s, m)
+        model = fit_reference_model(full, ref[0], ref[1], WINDOW)
+        before_counts = [cumulative_counts(full, model, ref[1], WINDOW, [as_of[0].toordinal()])]
+        before_first = time.perf_counter() - t
         t = time.perf_counter()
-        service_monitoring.run_monitor(s, Actor.system(), m, date(2026, 2, 1))
-        second = time.perf_counter() - t
-    return first, second
+        full = load_cohort(s, m)
+        before_counts.append(cumulative_counts(full, model, ref[1], WINDOW, [as_of[1].toordinal()]))
+        before_next = time.perf_counter() - t
+        # peer: the analyst's per-look pandas code reading the group with pandas.read_sql
+        risk = model.predict  # same fitted model, so that only reading and counting are compared
+        t = time.perf_counter()
+        df = pd.read_sql(load_cohort_query(m), s.connection(), parse_dates=["procedure_date", "follow_up_end",
+                                                                             "event_date"])
+        peer = peer_db_look(df, m, risk, ref[1], as_of[1].toordinal())
+        peer_t = time.perf_counter() - t
+        # after: the columnar readers, through the service (writes the look and its audit event too)
+        t = time.perf_counter()
+        looks = [service_monitoring.run_monitor(s, Actor.system(), m, as_of[0])]
+        after_first = time.perf_counter() - t
+        t = time.perf_counter()
+        looks.append(service_monitoring.run_monitor(s, Actor.system(), m, as_of[1]))
+        after_next = time.perf_counter() - t
+        for lk, b in zip(looks, before_counts, strict=True):
+            want = (b.procedures[0], b.observed[0], b.expected[0])
+            assert (lk.procedures, lk.observed, lk.expected) == want, "before and after disagree"
+        assert peer[0] == looks[1].procedures and peer[1] == looks[1].observed
+        assert abs(peer[2] - looks[1].expected) < 1e-6 * max(1.0, peer[2])
+    return dict(before_first=before_first, before_next=before_next, after_first=after_first,
+                after_next=after_next, peer=peer_t, device_rows=looks[1].procedures)
+
+
+def load_cohort_query(m):
+    from sqlalchemy import select
+
+    from medreg.surveillance.models import Outcome, Procedure
+
+    return (select(Procedure.procedure_date, Procedure.udi_di, Procedure.age, Procedure.sex,
+                   Procedure.diabetes, Procedure.renal_failure, Procedure.prior_mi, Procedure.ejection_fraction,
+                   Procedure.follow_up_end, Outcome.event_date)
+            .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == m.outcome))
+            .where(Procedure.device_group == m.device_group))
+
+
+def peer_db_look(df: pd.DataFrame, m, risk, reference_end: int, as_of: int) -> tuple:
+    """One look the pandas way: filter the DataFrame, predict the risk, sum."""
+    day = df["procedure_date"].map(pd.Timestamp.toordinal)
+    followed = df["follow_up_end"].map(pd.Timestamp.toordinal)
+    event = df["event_date"].map(lambda d: d.toordinal() if pd.notna(d) else np.inf)
+    within = event - day <= WINDOW
+    keep = ((df["udi_di"] == m.udi_di) & (day > reference_end) & (within | (followed >= day + WINDOW))
+            & (day + WINDOW <= as_of))
+    d = df[keep]
+    x = np.column_stack([d["age"], d["sex"] == "M", d["diabetes"], d["renal_failure"], d["prior_mi"],
+                         d["ejection_fraction"].fillna(55.0)]).astype(float)
+    return int(keep.sum()), float(within[keep].sum()), float(risk(x).sum())
+
+
+def print_db(r: dict, n: int) -> None:
+    print(f"database look (SQLite, {n:,} procedures of one group, "
+          f"{r['device_rows']:,} device rows counted at the look):")
+    print(f"  before (row reader, whole group): first {r['before_first'] * 1e3:7.0f} ms (with fit), "
+          f"next {r['before_next'] * 1e3:7.0f} ms")
+    print(f"  peer (pandas.read_sql + per-look filter): {r['peer'] * 1e3:7.0f} ms")
+    print(f"  after (columnar readers, run_monitor): first {r['after_first'] * 1e3:7.0f} ms (with fit), "
+          f"next {r['after_next'] * 1e3:7.0f} ms")
+    print(f"  ratios: before/after (next look) {r['before_next'] / r['after_next']:.0f}x, "
+          f"peer/after {r['peer'] / r['after_next']:.0f}x")
 
 
 def main(argv=None) -> None:
@@ -137,9 +205,7 @@ def main(argv=None) -> None:
     fit_t, full_t, one_t, peer_t = [], [], [], []
     signals = 0
     if a.groups == 0:  # database look only
-        first, second = db_look(a.db_procedures, a.seed)
-        print(f"database look (SQLite, {a.db_procedures:,} procedures): first {first:.2f} s (load + fit + look),"
-              f" next {second:.2f} s (load + look)")
+        print_db(db_look(a.db_procedures, a.seed), a.db_procedures)
         return
     for _ in range(a.groups):
         c = cohort(rng, a.procedures)
@@ -171,9 +237,7 @@ def main(argv=None) -> None:
     print(f"peer (pandas) full re-run    median {med(peer_t) * 1e3:8.1f} ms   all groups {sum(peer_t):7.2f} s")
     print(f"ratio peer / medreg (full re-run): {sum(peer_t) / sum(full_t):.1f}x; groups signalling: {signals}")
     if a.db_procedures:
-        first, second = db_look(a.db_procedures, a.seed)
-        print(f"database look (SQLite, {a.db_procedures:,} procedures): first {first:.2f} s (load + fit + look),"
-              f" next {second:.2f} s (load + look)")
+        print_db(db_look(a.db_procedures, a.seed), a.db_procedures)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,38 @@ def test_hospital_imports_a_registry_extract_in_chinese(visitors, sentinel_hospi
     page.click("#import-submit")
     page.wait_for_selector('[data-testid="done"]')
     assert page.get_attribute('[data-testid="done"]', "data-rows") == "3"
+
+
+def test_hospital_enrols_a_procedure_and_records_an_outcome_in_english(visitors, sentinel_hospital):
+    """Enrol one patient on the form (a refused pseudonym first, shown at its field), then record a
+    stent thrombosis on the procedure's page; the centre sees nothing of the hospital's form here."""
+    from medreg.surveillance.demo import DEVICES
+
+    v = visitors("en")
+    v.login("hospital")
+    page = v.goto("/surveillance/procedures/new")
+    assert page.inner_text("h1") == "Enrol a procedure"
+    page.fill("#patient_pseudonym", "13800138000")  # a mobile number: refused, pseudonyms only
+    page.fill("#procedure_date", "2025-03-04")
+    page.select_option("#device_group", "coronary_stent")
+    page.fill("#udi", f"(01){DEVICES[1][1]}(10)BR1")
+    page.fill("#age", "71")
+    page.select_option("#sex", "F")
+    page.select_option("#diabetes", "1")
+    page.fill("#follow_up_end", "2025-06-30")
+    page.click("#enrol-submit")
+    page.wait_for_selector('[data-testid="form-error"]')
+    assert page.get_attribute('[data-testid="form-error"]', "data-field") == "patient_pseudonym"
+    assert page.input_value("#udi") == f"(01){DEVICES[1][1]}(10)BR1"  # the form keeps what was typed
+    page.fill("#patient_pseudonym", "E2E-BROWSER-1")
+    page.click("#enrol-submit")
+    page.wait_for_selector("#no-outcomes")
+    assert page.inner_text("#udi-di") == DEVICES[1][1]
+    page.select_option("#outcome", "stent_thrombosis")
+    page.fill("#event_date", "2025-08-10")
+    page.click("#follow-up-submit")
+    page.wait_for_selector('[data-testid="outcome"][data-kind="stent_thrombosis"]')
+    assert page.get_attribute("#done", "data-action") == "follow-up"
+    v.screenshot("surveillance-procedure-follow-up")
+    page = v.goto("/surveillance/procedures")
+    assert page.locator('[data-testid="procedure"]').count() >= 1

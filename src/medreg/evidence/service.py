@@ -21,7 +21,7 @@ from medreg.core.errors import Conflict, NotFound, PermissionDenied
 from medreg.evidence.models import RegisteredProtocol, StudyAnalysis
 from medreg.evidence.protocol import StudyProtocol, protocol_hash
 
-__all__ = ["get_protocol", "record_analysis", "register_protocol"]
+__all__ = ["get_analysis", "get_protocol", "record_analysis", "register_protocol"]
 
 
 def _require(actor: Actor) -> None:
@@ -62,6 +62,17 @@ def get_protocol(session: Session, actor: Actor, protocol_id: int) -> Registered
     if row is None:
         raise NotFound("No such protocol.", field="protocol_id")
     return row
+
+
+def get_analysis(
+    session: Session, actor: Actor, analysis_id: int
+) -> tuple[RegisteredProtocol, StudyAnalysis]:
+    """An analysis with the protocol it was run under (the study report's content)."""
+    _require(actor)
+    row = session.get(StudyAnalysis, analysis_id)
+    if row is None:
+        raise NotFound("No such analysis.", field="analysis_id")
+    return get_protocol(session, actor, row.protocol_id), row
 
 
 def _canonical_hash(value: dict) -> str:

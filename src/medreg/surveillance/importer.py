@@ -18,7 +18,7 @@ from medreg.core.errors import ValidationFailed
 from medreg.surveillance.udi import parse_udi
 from medreg.surveillance.vocab import DeviceGroup, OutcomeKind
 
-__all__ = ["COLUMNS", "RowError", "ValidatedRow", "validate_extract"]
+__all__ = ["COLUMNS", "RowError", "ValidatedRow", "validate_extract", "validate_row"]
 
 REQUIRED = (
     "patient_pseudonym",
@@ -190,6 +190,13 @@ def _one(
         fu,
         outcomes,
     )
+
+
+def validate_row(raw: dict, groups, today: date) -> tuple[ValidatedRow | None, list[RowError]]:
+    """Check one procedure entered on a form (same rules as a row of an extract)."""
+    errors: list[RowError] = []
+    row = _one(1, {k: v for k, v in raw.items() if isinstance(v, str)}, frozenset(groups), today, errors)
+    return row, errors
 
 
 def validate_extract(text: str, groups, today: date) -> tuple[list[ValidatedRow], list[RowError]]:

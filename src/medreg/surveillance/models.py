@@ -48,6 +48,8 @@ class Procedure(Base):
         UniqueConstraint("hospital_id", "patient_pseudonym", "procedure_date", "udi_di",
                          name="uq_surveillance_procedure_natural"),
         Index("ix_surveillance_procedure_group_date", "device_group", "procedure_date"),
+        # the look of one monitor reads one DI's procedures in a date range (cohort_load)
+        Index("ix_surveillance_procedure_group_di_date", "device_group", "udi_di", "procedure_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +103,8 @@ class Monitor(Base):
     sample_size: Mapped[float] = mapped_column(Float)  # T: upper limit, in expected events
     min_events: Mapped[int]
     critical_value: Mapped[float] = mapped_column(Float)
+    # None: continuous monitoring; G: a group-sequential design of G looks of T/G expected events each
+    planned_looks: Mapped[int | None]
     risk_model: Mapped[dict | None] = mapped_column(JSON)  # coefficients fitted on the reference period
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

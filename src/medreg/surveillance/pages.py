@@ -13,11 +13,13 @@ from medreg.core import clock
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
-from medreg.core.errors import ValidationFailed
+from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _, translate, translate_error
 from medreg.core.templating import register_nav, render, request_locale
-from medreg.surveillance import queries, service
+from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
+from medreg.surveillance import queries, service, service_monitoring
 from medreg.surveillance.charts import boundary_chart_svg
+from medreg.surveillance.states import TABLE
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
 Db = Depends(get_session)
@@ -60,9 +62,41 @@ def monitor_chart(monitor_id: int = MonitorId, session: Session = Db, actor: Act
                     headers={"Content-Disposition": f'inline; filename="monitor-{monitor_id}.svg"'})
 
 
+ACTION_LABELS = {"investigate": _("Investigate"), "confirm": _("Confirm the signal"),
+                 "dismiss": _("Dismiss the alert"), "close": _("Close the alert")}
+STATUS_LABELS = {"open": _("Alert open"), "investigating": _("Under investigation"),
+                 "confirmed": _("Confirmed signal"), "dismissed": _("Dismissed"), "closed": _("Alert closed")}
+
+
+def _alerts_page(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200):
+    rows = [(a, TABLE.allowed_actions(a.status, actor.workflow_roles))
+            for a in queries.list_alerts(session, actor)]
+    return render(request, "surveillance/alerts.html",
+                  {"rows": rows, "error": error, "action_labels": ACTION_LABELS,
+                   "status_labels": STATUS_LABELS, "done": request.query_params.get("done")},
+                  status_code=status_code)
+
+
 @router.get("/alerts")
 def alerts(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
-    return render(request, "surveillance/alerts.html", {"alerts": queries.list_alerts(session, actor)})
+    return _alerts_page(request, session, actor)
+
+
+@router.post("/alerts/{alert_id}/{action}")
+async def alert_action(request: Request, alert_id: int = Path(ge=1, le=MAX_ID),
+                       action: str = Path(pattern=r"^(investigate|confirm|dismiss|close)$"),
+                       session: Session = Db, actor: Actor = Depends(require_login)):
+    """The alert workflow from the page (same service as ``POST /api/surveillance/alerts/{id}/{action}``)."""
+    form = await request.form()
+    try:
+        service_monitoring.transition_alert(session, actor, alert_id, action,
+                                            expected_version=version_of(form),
+                                            note=str(form.get("note", "")).strip()[:4000] or None)
+    except DomainError as err:
+        refused(session, err)
+        return _alerts_page(request, session, actor, form_error(request, f"alert-{alert_id}", err, form),
+                            err.http_status)
+    return see_other(f"/surveillance/alerts?done={action}")
 
 
 @router.get("/import")

@@ -54,6 +54,7 @@ class MonitorRead(_Read):
     sample_size: float
     min_events: int
     critical_value: float
+    planned_looks: int | None = None  # None: continuous design; G: group-sequential with G looks
     status: str
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,19 +17,14 @@ from medreg.core import audit
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import require_centre
+from medreg.surveillance.cohort_load import load_device_window, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
-from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, Outcome, OutcomeKind, Procedure
-from medreg.surveillance.monitoring import (
-    EF_DEFAULT,
-    Cohort,
-    cumulative_counts,
-    day_number,
-    fit_reference_model,
-)
+from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, OutcomeKind
+from medreg.surveillance.monitoring import cumulative_counts, day_number, fit_reference_model
 from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.states import TABLE, AlertStatus
 
-__all__ = ["create_monitor", "load_cohort", "run_monitor", "run_monitors", "transition_alert"]
+__all__ = ["create_monitor", "run_monitor", "run_monitors", "transition_alert"]
 
 
 def create_monitor(
@@ -48,8 +42,16 @@ def create_monitor(
     sample_size: float = 20.0,
     min_events: int = 4,
     registrant_org_id: int | None = None,
+    planned_looks: int | None = None,
 ) -> Monitor:
-    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011)."""
+    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011).
+
+    ``planned_looks=None`` is continuous monitoring (the CV of ``poisson_critical_value`` without
+    looks). A monitor whose runs are periodic (monthly, quarterly) gives ``planned_looks=G``: the CV of
+    the group-sequential design with G looks of ``T/G`` expected events each (Kulldorff & Silva 2015,
+    ``CV.G.Poisson`` of the ``Sequential`` package), lower than the continuous one since fewer
+    chances to cross are taken; the monitor ends at its G-th look or when T is reached.
+    """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
         raise ValidationFailed(
@@ -61,7 +63,12 @@ def create_monitor(
         raise ValidationFailed("The outcome window must be 1 to 3650 days.", field="window_days")
     if reference_end < reference_start:
         raise ValidationFailed("The reference period ends before it starts.", field="reference_end")
-    cv = poisson_critical_value(sample_size, alpha, min_events=min_events)
+    if planned_looks is not None and not 1 <= planned_looks <= 120:
+        raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
+    looks = None if planned_looks is None else [sample_size / planned_looks] * planned_looks
+    if looks is not None:  # the groups must add up to T exactly (floating point)
+        looks[-1] = sample_size - sum(looks[:-1])
+    cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
     monitor = Monitor(
         name=name.strip()[:200] or udi_di,
         device_group=device_group,
@@ -75,6 +82,7 @@ def create_monitor(
         sample_size=sample_size,
         min_events=min_events,
         critical_value=cv.critical_value,
+        planned_looks=planned_looks,
     )
     session.add(monitor)
     session.flush()
@@ -92,57 +100,13 @@ def create_monitor(
             "sample_size": sample_size,
             "min_events": min_events,
             "critical_value": cv.critical_value,
+            "planned_looks": planned_looks,
         },
     )
     return monitor
 
 
-def load_cohort(session: Session, monitor: Monitor) -> Cohort:
-    """All procedures of the monitor's device group as column arrays (one query)."""
-    q = (
-        select(
-            Procedure.procedure_date,
-            Procedure.udi_di,
-            Procedure.age,
-            Procedure.sex,
-            Procedure.diabetes,
-            Procedure.renal_failure,
-            Procedure.prior_mi,
-            Procedure.ejection_fraction,
-            Procedure.follow_up_end,
-            Outcome.event_date,
-        )
-        .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == monitor.outcome))
-        .where(Procedure.device_group == monitor.device_group)
-    )
-    rows = session.execute(q).all()
-    n = len(rows)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 10
-    ef = np.array([np.nan if v is None else v for v in cols[7]], dtype=float)
-    covariates = (
-        np.column_stack(
-            [
-                np.array(cols[2], dtype=float).reshape(n),
-                np.array([v == "M" for v in cols[3]], dtype=float).reshape(n),
-                np.array(cols[4], dtype=float).reshape(n),
-                np.array(cols[5], dtype=float).reshape(n),
-                np.array(cols[6], dtype=float).reshape(n),
-                np.where(np.isnan(ef), EF_DEFAULT, ef).reshape(n),
-            ]
-        )
-        if n
-        else np.empty((0, 6))
-    )
-    return Cohort(
-        day=np.fromiter((d.toordinal() for d in cols[0]), dtype=np.int64, count=n),
-        is_device=np.array([di == monitor.udi_di for di in cols[1]], dtype=bool).reshape(n),
-        covariates=covariates,
-        outcome_day=np.fromiter((d.toordinal() if d else np.inf for d in cols[9]), dtype=float, count=n),
-        followed_to=np.fromiter((d.toordinal() for d in cols[8]), dtype=np.int64, count=n),
-    )
-
-
-def _model(session: Session, actor: Actor, monitor: Monitor, cohort: Cohort) -> RiskModel:
+def _model(session: Session, actor: Actor, monitor: Monitor) -> RiskModel:
     if monitor.risk_model:
         m = monitor.risk_model
         return RiskModel(
@@ -155,7 +119,7 @@ def _model(session: Session, actor: Actor, monitor: Monitor, cohort: Cohort) -> 
         )
     try:
         model = fit_reference_model(
-            cohort,
+            load_reference(session, monitor),
             day_number(monitor.reference_start),
             day_number(monitor.reference_end),
             monitor.window_days,
@@ -189,10 +153,13 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
     last = session.scalar(select(Look).where(Look.monitor_id == monitor.id).order_by(Look.look_no.desc()))
     if last is not None and as_of <= last.as_of:
         raise Conflict("A later or equal look already exists.", field="as_of")
-    cohort = load_cohort(session, monitor)
-    model = _model(session, actor, monitor, cohort)
+    model = _model(session, actor, monitor)
     counts = cumulative_counts(
-        cohort, model, day_number(monitor.reference_end), monitor.window_days, [day_number(as_of)]
+        load_device_window(session, monitor, as_of),
+        model,
+        day_number(monitor.reference_end),
+        monitor.window_days,
+        [day_number(as_of)],
     )
     observed, expected = counts.observed[0], counts.expected[0]
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
@@ -231,7 +198,9 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
             alert.id,
             after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": llr},
         )
-    elif expected >= monitor.sample_size:
+    elif expected >= monitor.sample_size or (
+        monitor.planned_looks is not None and look.look_no >= monitor.planned_looks
+    ):
         monitor.status = "ended"
     audit.record(
         session,

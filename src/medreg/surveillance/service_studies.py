@@ -120,6 +120,8 @@ def run_study(session: Session, actor: Actor, protocol_id: int, *, data_cutoff: 
                 "lower": c.lower[-1],
                 "upper": c.upper[-1],
                 "at_risk": dict(zip(c.risk_times, c.at_risk, strict=True)),
+                "curve": {"times": list(c.times), "survival": list(c.survival), "lower": list(c.lower),
+                          "upper": list(c.upper)},  # the step function, for the report's chart
             }
             for c in curves
         ]

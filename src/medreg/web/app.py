@@ -41,6 +41,8 @@ DOMAIN_ROUTERS = (
     "medreg.ai.pages_pdf",
     "medreg.surveillance.api",
     "medreg.surveillance.pages",
+    "medreg.surveillance.pages_registry",
+    "medreg.surveillance.pages_studies",
     "medreg.catalog.api",
     "medreg.catalog.pages",
     "medreg.catalog.pages_requests",

@@ -1,0 +1,148 @@
+"""Reading a monitor's cohort from the registry tables into NumPy column arrays.
+
+Two readers:
+
+* ``load_cohort`` - every procedure of the device group, as ORM row tuples converted one by one
+  (the first-round reader; kept as the reference the columnar readers are tested against and as the
+  "before" of the benchmark);
+* ``load_reference`` and ``load_device_window`` - columnar: one SQL query each, the filters of
+  ``monitoring.fit_reference_model`` / ``monitoring.cumulative_counts`` pushed into the ``WHERE``
+  clause, dates turned into day numbers and booleans into 0/1 by the database, the DB-API rows fed
+  straight to ``numpy.array`` (no ORM objects, no ``date`` objects). A look only needs the monitored
+  device's procedures after the reference period whose outcome window has closed, so it reads a
+  fraction of the group; the reference-period rows are read once, when the risk model is fitted.
+
+Rows come back ordered by procedure id, so sums are taken in the same order whichever reader is
+used (identical floating-point results).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import Date, case, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from medreg.surveillance.models import Monitor, Outcome, Procedure
+from medreg.surveillance.monitoring import EF_DEFAULT, Cohort
+
+__all__ = ["load_cohort", "load_device_window", "load_reference"]
+
+_EPOCH = date(1970, 1, 1)
+_SQLITE_JD_EPOCH = 2440587.5  # julianday('1970-01-01')
+
+
+def _days(session: Session, col):
+    """Day number (days since 1970-01-01) of a date column, computed by the database."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(col) - _SQLITE_JD_EPOCH
+    return col - cast(literal(_EPOCH), Date)  # PostgreSQL: date - date is an integer
+
+
+def _columnar(session: Session, monitor: Monitor, *where) -> Cohort:
+    q = (
+        select(
+            _days(session, Procedure.procedure_date),
+            case((Procedure.udi_di == monitor.udi_di, 1), else_=0),
+            Procedure.age,
+            case((Procedure.sex == "M", 1), else_=0),
+            case((Procedure.diabetes, 1), else_=0),
+            case((Procedure.renal_failure, 1), else_=0),
+            case((Procedure.prior_mi, 1), else_=0),
+            Procedure.ejection_fraction,
+            _days(session, Procedure.follow_up_end),
+            _days(session, Outcome.event_date),
+        )
+        .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == monitor.outcome))
+        .where(Procedure.device_group == monitor.device_group, *where)
+        .order_by(Procedure.id)
+    )
+    # Core execution and the DB-API cursor's own tuples of numbers: no ORM rows, no date objects
+    # (every column is numeric in SQL, so SQLAlchemy has no result processing to do)
+    result = session.connection().execute(q)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    a = np.array(rows, dtype=float).reshape(len(rows), 10)  # None -> nan
+    ordinal0 = _EPOCH.toordinal()
+    ef = a[:, 7]
+    covariates = a[:, 2:8].copy()
+    covariates[:, 5] = np.where(np.isnan(ef), EF_DEFAULT, ef)
+    outcome = a[:, 9]
+    return Cohort(
+        day=np.rint(a[:, 0]).astype(np.int64) + ordinal0,
+        is_device=a[:, 1] == 1,
+        covariates=covariates,
+        outcome_day=np.where(np.isnan(outcome), np.inf, outcome + ordinal0),
+        followed_to=np.rint(a[:, 8]).astype(np.int64) + ordinal0,
+    )
+
+
+def load_reference(session: Session, monitor: Monitor) -> Cohort:
+    """The comparator procedures of the reference period (what the risk model is fitted on)."""
+    return _columnar(
+        session,
+        monitor,
+        Procedure.udi_di != monitor.udi_di,
+        Procedure.procedure_date >= monitor.reference_start,
+        Procedure.procedure_date <= monitor.reference_end,
+    )
+
+
+def load_device_window(session: Session, monitor: Monitor, as_of: date) -> Cohort:
+    """The device's procedures after the reference period whose outcome window closed by ``as_of``."""
+    return _columnar(
+        session,
+        monitor,
+        Procedure.udi_di == monitor.udi_di,
+        Procedure.procedure_date > monitor.reference_end,
+        Procedure.procedure_date <= as_of - timedelta(days=monitor.window_days),
+    )
+
+
+def load_cohort(session: Session, monitor: Monitor) -> Cohort:
+    """All procedures of the monitor's device group, converted row by row (the reference reader)."""
+    q = (
+        select(
+            Procedure.procedure_date,
+            Procedure.udi_di,
+            Procedure.age,
+            Procedure.sex,
+            Procedure.diabetes,
+            Procedure.renal_failure,
+            Procedure.prior_mi,
+            Procedure.ejection_fraction,
+            Procedure.follow_up_end,
+            Outcome.event_date,
+        )
+        .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == monitor.outcome))
+        .where(Procedure.device_group == monitor.device_group)
+        .order_by(Procedure.id)
+    )
+    rows = session.execute(q).all()
+    n = len(rows)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 10
+    ef = np.array([np.nan if v is None else v for v in cols[7]], dtype=float)
+    covariates = (
+        np.column_stack(
+            [
+                np.array(cols[2], dtype=float).reshape(n),
+                np.array([v == "M" for v in cols[3]], dtype=float).reshape(n),
+                np.array(cols[4], dtype=float).reshape(n),
+                np.array(cols[5], dtype=float).reshape(n),
+                np.array(cols[6], dtype=float).reshape(n),
+                np.where(np.isnan(ef), EF_DEFAULT, ef).reshape(n),
+            ]
+        )
+        if n
+        else np.empty((0, 6))
+    )
+    return Cohort(
+        day=np.fromiter((d.toordinal() for d in cols[0]), dtype=np.int64, count=n),
+        is_device=np.array([di == monitor.udi_di for di in cols[1]], dtype=bool).reshape(n),
+        covariates=covariates,
+        outcome_day=np.fromiter((d.toordinal() if d else np.inf for d in cols[9]), dtype=float, count=n),
+        followed_to=np.fromiter((d.toordinal() for d in cols[8]), dtype=np.int64, count=n),
+    )
