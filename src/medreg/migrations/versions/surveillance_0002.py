@@ -1,7 +1,7 @@
 """surveillance: index for the columnar look (group, DI, date); planned looks of a monitor
 
 Revision ID: surveillance_0002
-Revises: signals_0001
+Revises: ai_0002
 Create Date: 2026-11-30 03:15:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "surveillance_0002"
-down_revision: str | None = "signals_0001"
+down_revision: str | None = 'ai_0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
