@@ -7,7 +7,7 @@ statistics a run appended to it, each transition with the state before and after
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from medreg.signals.criteria import SignalCriteria
-from medreg.signals.models import SignalCase, SignalStat
+from medreg.signals.models import SignalCase, SignalCaseReport, SignalStat
 from medreg.signals.states import CENTRE, OPEN, TABLE, Decision, Status
 
 STAT_COLUMNS = ("expected", "prr", "prr_lower", "ror", "ror_lower", "ic", "ic025", "ebgm", "eb05")
@@ -30,6 +30,7 @@ STAT_COLUMNS = ("expected", "prr", "prr_lower", "ror", "ror_lower", "ic", "ic025
 class RunOutcome:
     opened: int
     updated: int
+    cases: tuple[int, ...] = ()  # the case of each flagged pair, in the order of the pairs
 
 
 def _finite(x) -> float | None:
@@ -44,12 +45,16 @@ def _snapshot(case: SignalCase) -> dict:
 
 def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray], *,
                criteria: SignalCriteria, run_label: str,
-               owners: Mapping[str, int] | None = None) -> RunOutcome:
+               owners: Mapping[str, int] | None = None, run_id: int | None = None,
+               reports: Mapping[tuple[str, str], Sequence[int]] | None = None,
+               registration_numbers: bool = False) -> RunOutcome:
     """Turn the pairs of a scoring run that meet ``criteria`` into cases.
 
     ``columns`` holds ``device``, ``event``, ``n11`` and the score columns (as written by ``medreg
     signals score``). A pair with an open case gets the run's statistics appended; otherwise a new case
     is opened. ``owners`` maps a device to its registrant organisation (who may see the case).
+    ``reports`` maps a (device, event) pair to the ids of the reports behind its count (linked to the
+    appended statistics); ``registration_numbers`` says the device keys are registration certificates.
     """
     if not CENTRE & actor.roles:
         raise PermissionDenied("Only the monitoring centre records signal runs.", field="actor")
@@ -57,6 +62,7 @@ def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray]
         raise ValidationFailed("Give a run label of 1 to 120 characters.", field="run_label")
     flags = criteria.flags(columns)
     opened = updated = 0
+    cases: list[int] = []
     for i in np.flatnonzero(flags):
         device, event = str(columns["device"][i]), str(columns["event"][i])
         case = session.scalar(select(SignalCase).where(
@@ -64,7 +70,8 @@ def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray]
             SignalCase.status.in_([s.value for s in OPEN])))
         if case is None:
             case = SignalCase(device=device, event=event, status=Status.NEW.value,
-                              criteria=criteria.describe(), owner_org_id=(owners or {}).get(device))
+                              criteria=criteria.describe(), owner_org_id=(owners or {}).get(device),
+                              registration_number=device[:40] if registration_numbers else None)
             session.add(case)
             session.flush()
             audit.record(session, actor, "signals.case.open", "signals_case", case.id,
@@ -72,13 +79,20 @@ def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray]
             opened += 1
         else:
             updated += 1
-        stat = SignalStat(case_id=case.id, run_label=run_label, n11=int(columns["n11"][i]),
+            if case.owner_org_id is None and (owners or {}).get(device) is not None:
+                case.owner_org_id = owners[device]
+        cases.append(case.id)
+        stat = SignalStat(case_id=case.id, run_id=run_id, run_label=run_label, n11=int(columns["n11"][i]),
                           **{c: _finite(columns[c][i]) for c in STAT_COLUMNS if c in columns})
         session.add(stat)
         session.flush()
+        linked = sorted(set((reports or {}).get((device, event), ())))
+        session.add_all(SignalCaseReport(case_id=case.id, stat_id=stat.id, report_id=int(r)) for r in linked)
         audit.record(session, actor, "signals.case.stats", "signals_case", case.id,
-                     after={"run": run_label, "n11": stat.n11, "stat_id": stat.id})
-    return RunOutcome(opened=opened, updated=updated)
+                     after={"run": run_label, "run_id": run_id, "n11": stat.n11, "stat_id": stat.id,
+                            "reports": len(linked)})
+    session.flush()
+    return RunOutcome(opened=opened, updated=updated, cases=tuple(cases))
 
 
 def act(session: Session, actor: Actor, case_id: int, action: str, *, expected_version: int | None = None,
