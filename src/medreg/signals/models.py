@@ -57,6 +57,7 @@ class SignalStat(Base):
     ror_lower: Mapped[float | None] = mapped_column(Float)
     ic: Mapped[float | None] = mapped_column(Float)
     ic025: Mapped[float | None] = mapped_column(Float)
+    ic975: Mapped[float | None] = mapped_column(Float)
     ebgm: Mapped[float | None] = mapped_column(Float)
     eb05: Mapped[float | None] = mapped_column(Float)
 

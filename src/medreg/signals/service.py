@@ -23,7 +23,7 @@ from medreg.signals.criteria import SignalCriteria
 from medreg.signals.models import SignalCase, SignalCaseReport, SignalStat
 from medreg.signals.states import CENTRE, OPEN, TABLE, Decision, Status
 
-STAT_COLUMNS = ("expected", "prr", "prr_lower", "ror", "ror_lower", "ic", "ic025", "ebgm", "eb05")
+STAT_COLUMNS = ("expected", "prr", "prr_lower", "ror", "ror_lower", "ic", "ic025", "ic975", "ebgm", "eb05")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ DOMAIN_ROUTERS = (
     "medreg.surveillance.pages",
     "medreg.catalog.api",
     "medreg.catalog.pages",
+    "medreg.signals.api",
+    "medreg.signals.pages",
 )
 
 

@@ -42,6 +42,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_signals_case_registration_number'), ['registration_number'], unique=False)
     with op.batch_alter_table('signals_case_stat', schema=None) as batch_op:
         batch_op.add_column(sa.Column('run_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('ic975', sa.Float(), nullable=True))
         batch_op.create_index(batch_op.f('ix_signals_case_stat_run_id'), ['run_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_signals_case_stat_run_id_signals_run'), 'signals_run', ['run_id'], ['id'])
     op.create_table('signals_case_report',
@@ -65,6 +66,7 @@ def downgrade() -> None:
     with op.batch_alter_table('signals_case_stat', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_signals_case_stat_run_id_signals_run'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_signals_case_stat_run_id'))
+        batch_op.drop_column('ic975')
         batch_op.drop_column('run_id')
     with op.batch_alter_table('signals_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signals_case_registration_number'))
