@@ -96,3 +96,32 @@ def test_page_actions_and_refusals(client, site):  # noqa: F811
     assert 'id="do-validate"' not in client.get(f"/signals/{case['id']}", headers=site["reg"]).text
     assert client.get(f"/signals/{case['id']}", headers=site["stranger"]).status_code == 404
     assert client.get("/signals/" + "9" * 40, headers=site["centre"]).status_code in (404, 422)
+
+
+def test_registrant_responds_by_the_deadline(client, site):  # noqa: F811
+    url = "/api/signals/cases/" + str(client.get("/api/signals/cases", headers=site["centre"]).json()[0]["id"])
+    for action, extra in (("validate", {}), ("assess", {"reason": "Confirmed on review."})):
+        v = client.get(url, headers=site["centre"]).json()["version"]
+        assert client.post(f"{url}/{action}", json={"expected_version": v} | extra,
+                           headers=site["centre"]).status_code == 200
+    v = client.get(url, headers=site["centre"]).json()["version"]
+    r = client.post(url + "/decide_action", json={"expected_version": v, "decision": "request_evaluation",
+                                                  "due_days": 400}, headers=site["centre"])
+    assert r.status_code == 422
+    r = client.post(url + "/decide_action", json={"expected_version": v, "decision": "request_evaluation",
+                                                  "due_days": 30}, headers=site["centre"])
+    assert r.status_code == 200 and r.json()["response_due_at"] and r.json()["response_late"] is False
+    page = client.get(url.replace("/api/signals/cases", "/signals"), headers=site["reg"])
+    assert 'id="do-respond"' in page.text and 'data-testid="response-due"' in page.text
+    v = r.json()["version"]
+    assert client.post(url + "/respond", json={"expected_version": v, "response": "x"},
+                       headers=site["stranger"]).status_code == 404
+    r = client.post(url.replace("/api/signals/cases", "/signals") + "/respond",
+                    data={"expected_version": v, "response": "Weld defect in lot 42; CAPA opened."},
+                    headers=site["reg"], follow_redirects=False)
+    assert r.status_code == 303
+    out = client.get(url, headers=site["reg"]).json()
+    assert out["response"].startswith("Weld defect") and out["response_late"] is False
+    r = client.post(url + "/respond", json={"expected_version": out["version"], "response": "again"},
+                    headers=site["reg"])
+    assert r.status_code == 422 and r.json()["field"] == "response"

@@ -14,7 +14,7 @@ from medreg.core.actor import Actor
 from medreg.core.deps import RecordId, api_router, get_session, require_login
 from medreg.signals import queries, service
 from medreg.signals.runs import list_runs
-from medreg.signals.schemas import ActionBody, CaseDetail, CaseRead, RunRead, StatRead
+from medreg.signals.schemas import ActionBody, CaseDetail, CaseRead, RespondBody, RunRead, StatRead
 from medreg.signals.states import Status
 
 router = api_router(prefix="/api/signals", tags=["signals"])
@@ -25,6 +25,7 @@ STATUSES = "^(" + "|".join(s.value for s in Status) + ")$"
 def case_read(case) -> CaseRead:
     out = CaseRead.model_validate(case)
     out.latest = StatRead.model_validate(case.stats[-1]) if case.stats else None
+    out.response_late = service.response_late(case)
     return out
 
 
@@ -52,9 +53,16 @@ def case(case_id: RecordId, session: Session = Depends(get_session), actor: Acto
     return case_detail(session, actor, queries.get_case(session, actor, case_id))
 
 
+@router.post("/cases/{case_id}/respond", response_model=CaseDetail)
+def respond(body: RespondBody, case_id: RecordId, session: Session = Depends(get_session),
+            actor: Actor = Depends(require_login)):
+    done = service.respond(session, actor, case_id, body.response, expected_version=body.expected_version)
+    return case_detail(session, actor, done)
+
+
 @router.post("/cases/{case_id}/{action}", response_model=CaseDetail)
 def act(body: ActionBody, case_id: RecordId, action: str = Path(pattern=ACTIONS),
         session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
     done = service.act(session, actor, case_id, action, expected_version=body.expected_version,
-                       decision=body.decision, reason=body.reason)
+                       decision=body.decision, reason=body.reason, due_days=body.due_days)
     return case_detail(session, actor, done)

@@ -26,6 +26,9 @@ class SignalCase(Base):
     decision: Mapped[str | None] = mapped_column(String(32))  # states.Decision
     reason: Mapped[str | None] = mapped_column(Text)  # why dismissed, or the assessment summary
     registration_number: Mapped[str | None] = mapped_column(String(40), index=True)  # the device's 注册证
+    response_due_at: Mapped[datetime | None]  # when the registrant's evaluation was requested: its deadline
+    response: Mapped[str | None] = mapped_column(Text)  # the registrant's evaluation
+    responded_at: Mapped[datetime | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from medreg.core.actor import Actor
 from medreg.core.deps import MAX_ID, get_session, pages_router, require_login
-from medreg.core.errors import DomainError
+from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _, translate
 from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
@@ -43,7 +43,7 @@ DECISION_LABELS = {
 }
 PLOTS = {"ebgm": ("ebgm", 2.0), "ror": ("ror", 1.0)}
 PlotQuery = Query("ebgm", pattern="^(ebgm|ror)$")
-ActionPath = Path(pattern="^(validate|assess|decide_action|close|dismiss)$")
+ActionPath = Path(pattern="^(validate|assess|decide_action|close|dismiss|respond)$")
 
 
 def _value(case, key: str):
@@ -116,6 +116,7 @@ def _page(request: Request, session: Session, actor: Actor, case_id: int, error=
         "case": case, "error": error, "ic_plot": _ic(request, case),
         "reports": queries.case_reports(session, actor, case_id),
         "allowed": queries.allowed_actions(actor, case), "status_labels": STATUS_LABELS,
+        "can_respond": queries.may_respond(actor, case), "late": service.response_late(case),
         "action_labels": ACTION_LABELS, "decision_labels": DECISION_LABELS}, status_code=status_code)
 
 
@@ -130,6 +131,15 @@ def ic_file(request: Request, case_id: int = CaseId, fmt: str = Path(pattern="^(
     return _picture(_ic(request, queries.get_case(session, actor, case_id), fmt), fmt, f"signal-{case_id}-ic")
 
 
+def _days(form: FormData) -> int | None:
+    raw = str(form.get("due_days") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 3:
+        raise ValidationFailed("Give the registrant 1 to 365 days to respond.", field="due_days")
+    return int(raw)
+
+
 async def posted(request: Request) -> FormData:
     return await request.form()
 
@@ -138,9 +148,14 @@ async def posted(request: Request) -> FormData:
 def act(request: Request, case_id: int = CaseId, action: str = ActionPath,
         form: FormData = Depends(posted), session: Session = Db, actor: Actor = Login) -> Response:
     try:
-        service.act(session, actor, case_id, action, expected_version=version_of(form),
-                    decision=str(form.get("decision") or "") or None,
-                    reason=str(form["reason"]) if form.get("reason") is not None else None)
+        if action == "respond":
+            service.respond(session, actor, case_id, str(form.get("response") or ""),
+                            expected_version=version_of(form))
+        else:
+            service.act(session, actor, case_id, action, expected_version=version_of(form),
+                        decision=str(form.get("decision") or "") or None,
+                        reason=str(form["reason"]) if form.get("reason") is not None else None,
+                        due_days=_days(form))
     except DomainError as err:
         refused(session, err)
         error = form_error(request, action, err, form)

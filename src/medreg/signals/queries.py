@@ -10,7 +10,7 @@ from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound
 from medreg.signals.models import SignalCase, SignalCaseReport
-from medreg.signals.states import CENTRE, TABLE
+from medreg.signals.states import CENTRE, TABLE, Decision, Status
 
 
 def _visible(actor: Actor):
@@ -54,3 +54,10 @@ def case_reports(session: Session, actor: Actor, case_id: int) -> dict[int, list
 
 def allowed_actions(actor: Actor, case: SignalCase) -> list[str]:
     return TABLE.allowed_actions(case.status, actor.roles)
+
+
+def may_respond(actor: Actor, case: SignalCase) -> bool:
+    """The device's registrant, asked for its evaluation, has not answered yet."""
+    return (Role.REGISTRANT in actor.roles and actor.organisation_id is not None
+            and case.owner_org_id == actor.organisation_id and case.status == Status.ACTION_DECIDED
+            and case.decision == Decision.REQUEST_EVALUATION and case.responded_at is None)

@@ -45,6 +45,10 @@ class CaseRead(BaseModel):
     opened_at: datetime
     updated_at: datetime
     version: int
+    response_due_at: datetime | None
+    response: str | None
+    responded_at: datetime | None
+    response_late: bool | None = None
     latest: StatRead | None = None
 
 
@@ -79,3 +83,11 @@ class ActionBody(BaseModel):
     expected_version: int = Field(ge=1, le=MAX_ID, description="the version you saw")
     decision: str | None = Field(default=None, max_length=32)
     reason: str | None = Field(default=None, max_length=4000)
+    due_days: int | None = Field(default=None, ge=1, le=365, description="days the registrant has to respond")
+
+
+class RespondBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=1, le=MAX_ID, description="the version you saw")
+    response: str = Field(min_length=1, max_length=8000)

@@ -39,6 +39,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('signals_case', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registration_number', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('response_due_at', medreg.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('response', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('responded_at', medreg.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_signals_case_registration_number'), ['registration_number'], unique=False)
     with op.batch_alter_table('signals_case_stat', schema=None) as batch_op:
         batch_op.add_column(sa.Column('run_id', sa.Integer(), nullable=True))
@@ -70,5 +73,8 @@ def downgrade() -> None:
         batch_op.drop_column('run_id')
     with op.batch_alter_table('signals_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signals_case_registration_number'))
+        batch_op.drop_column('responded_at')
+        batch_op.drop_column('response')
+        batch_op.drop_column('response_due_at')
         batch_op.drop_column('registration_number')
     op.drop_table('signals_run')
