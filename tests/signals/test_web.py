@@ -99,7 +99,8 @@ def test_page_actions_and_refusals(client, site):  # noqa: F811
 
 
 def test_registrant_responds_by_the_deadline(client, site):  # noqa: F811
-    url = "/api/signals/cases/" + str(client.get("/api/signals/cases", headers=site["centre"]).json()[0]["id"])
+    case_id = client.get("/api/signals/cases", headers=site["centre"]).json()[0]["id"]
+    url = f"/api/signals/cases/{case_id}"
     for action, extra in (("validate", {}), ("assess", {"reason": "Confirmed on review."})):
         v = client.get(url, headers=site["centre"]).json()["version"]
         assert client.post(f"{url}/{action}", json={"expected_version": v} | extra,
