@@ -22,6 +22,7 @@ from medreg.premarket.experts.cli import app as experts_app
 from medreg.premarket.innovation.cli import app as innovation_app
 from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.registration.cli import app as registration_app
+from medreg.signals import jobs as _signals_jobs  # noqa: F401  (job kinds)
 from medreg.signals.cli import app as signals_app
 from medreg.surveillance.cli import app as surveillance_app
 from medreg.vigilance.cli import app as vigilance_app

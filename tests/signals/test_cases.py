@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -73,7 +75,27 @@ def test_the_case_walks_its_states_with_audit_and_locking(db, world):
     with pytest.raises(ValidationFailed) as err:
         service.act(db, c, case.id, "decide_action", decision="pray")
     assert err.value.field == "decision"
-    service.act(db, c, case.id, "decide_action", decision="request_evaluation")
+    with pytest.raises(ValidationFailed) as err:
+        service.act(db, c, case.id, "decide_action", decision="request_evaluation")
+    assert err.value.field == "due_days"
+    service.act(db, c, case.id, "decide_action", decision="request_evaluation", due_days=30)
+    assert (case.response_due_at - case.updated_at).days == 30 and service.response_late(case) is False
+    assert queries.may_respond(world["reg"], case) and not queries.may_respond(world["stranger"], case)
+    with pytest.raises(NotFound):
+        service.respond(db, world["stranger"], case.id, "Not ours.")
+    with pytest.raises(PermissionDenied):
+        service.respond(db, c, case.id, "The centre cannot answer for the registrant.")
+    with pytest.raises(ValidationFailed) as err:
+        service.respond(db, world["reg"], case.id, "  ")
+    assert err.value.field == "response"
+    service.respond(db, world["reg"], case.id, "Root cause: a weak tip weld in lot 42; CAPA opened.",
+                    expected_version=case.version)
+    assert case.responded_at is not None and service.response_late(case) is False
+    assert _audit(db, "signals.case.respond")[0].after["late"] is False
+    with pytest.raises(ValidationFailed):
+        service.respond(db, world["reg"], case.id, "Again.")
+    case.response_due_at = case.responded_at - timedelta(days=1)
+    assert service.response_late(case) is True
     with pytest.raises(InvalidTransition):
         service.act(db, c, case.id, "dismiss", reason="too late")
     service.act(db, c, case.id, "close")

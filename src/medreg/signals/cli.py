@@ -119,3 +119,12 @@ def _parse_prior(text: str) -> GPSPrior:
         raise ValidationFailed("Give the prior as five positive numbers alpha1,beta1,alpha2,beta2,P "
                                "with P < 1.", field="prior")
     return GPSPrior(*values)
+
+
+def _register_runs() -> None:
+    from medreg.signals import cli_runs
+
+    cli_runs.register(app)
+
+
+_register_runs()

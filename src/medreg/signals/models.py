@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from medreg.core.clock import utcnow
@@ -25,6 +25,10 @@ class SignalCase(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decision: Mapped[str | None] = mapped_column(String(32))  # states.Decision
     reason: Mapped[str | None] = mapped_column(Text)  # why dismissed, or the assessment summary
+    registration_number: Mapped[str | None] = mapped_column(String(40), index=True)  # the device's 注册证
+    response_due_at: Mapped[datetime | None]  # when the registrant's evaluation was requested: its deadline
+    response: Mapped[str | None] = mapped_column(Text)  # the registrant's evaluation
+    responded_at: Mapped[datetime | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
@@ -45,6 +49,7 @@ class SignalStat(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("signals_case.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("signals_run.id"), index=True)
     run_label: Mapped[str] = mapped_column(String(120))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     n11: Mapped[int]
@@ -55,7 +60,46 @@ class SignalStat(Base):
     ror_lower: Mapped[float | None] = mapped_column(Float)
     ic: Mapped[float | None] = mapped_column(Float)
     ic025: Mapped[float | None] = mapped_column(Float)
+    ic975: Mapped[float | None] = mapped_column(Float)
     ebgm: Mapped[float | None] = mapped_column(Float)
     eb05: Mapped[float | None] = mapped_column(Float)
 
     case: Mapped[SignalCase] = relationship(back_populates="stats")
+
+
+class SignalRun(Base):
+    """One ``medreg signals run``: the snapshot it scored, the analysis settings and the outcome."""
+
+    __tablename__ = "signals_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    snapshot_version: Mapped[int]
+    snapshot_path: Mapped[str] = mapped_column(String(500))
+    reports: Mapped[int]  # distinct reports in the snapshot
+    exported_at: Mapped[datetime]
+    event_level: Mapped[int]
+    annexes: Mapped[str] = mapped_column(String(8))
+    criteria: Mapped[str] = mapped_column(String(200))
+    pairs: Mapped[int]
+    flagged: Mapped[int]
+    opened: Mapped[int]
+    updated: Mapped[int]
+    prior: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class SignalCaseReport(Base):
+    """A report that counted towards the case's pair in one run (``report_id`` is a vigilance case id).
+
+    No foreign key to ``vigilance_case``: the link records what the snapshot held when it was scored.
+    """
+
+    __tablename__ = "signals_case_report"
+    __table_args__ = (UniqueConstraint("stat_id", "report_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("signals_case.id", ondelete="CASCADE"), index=True)
+    stat_id: Mapped[int] = mapped_column(ForeignKey("signals_case_stat.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = mapped_column(BigInteger, index=True)

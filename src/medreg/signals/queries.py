@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound
-from medreg.signals.models import SignalCase
-from medreg.signals.states import CENTRE
+from medreg.signals.models import SignalCase, SignalCaseReport
+from medreg.signals.states import CENTRE, TABLE, Decision, Status
 
 
 def _visible(actor: Actor):
@@ -38,3 +38,26 @@ def get_case(session: Session, actor: Actor, case_id: int) -> SignalCase:
     if case is None:
         raise NotFound("Signal case {id} not found.", field="case_id", params={"id": case_id})
     return case
+
+
+def case_reports(session: Session, actor: Actor, case_id: int) -> dict[int, list[int]]:
+    """For each statistic of the case, the ids of the reports behind it."""
+    get_case(session, actor, case_id)
+    out: dict[int, list[int]] = {}
+    rows = session.execute(select(SignalCaseReport.stat_id, SignalCaseReport.report_id)
+                           .where(SignalCaseReport.case_id == case_id)
+                           .order_by(SignalCaseReport.stat_id, SignalCaseReport.report_id))
+    for stat_id, report_id in rows:
+        out.setdefault(stat_id, []).append(report_id)
+    return out
+
+
+def allowed_actions(actor: Actor, case: SignalCase) -> list[str]:
+    return TABLE.allowed_actions(case.status, actor.roles)
+
+
+def may_respond(actor: Actor, case: SignalCase) -> bool:
+    """The device's registrant, asked for its evaluation, has not answered yet."""
+    return (Role.REGISTRANT in actor.roles and actor.organisation_id is not None
+            and case.owner_org_id == actor.organisation_id and case.status == Status.ACTION_DECIDED
+            and case.decision == Decision.REQUEST_EVALUATION and case.responded_at is None)

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from medreg.core.settings import Settings, get_settings
 from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
+from medreg.signals import jobs as _signals_jobs  # noqa: F401  (job kinds)
 from medreg.web import auth_pages, jobs_pages
 from medreg.web.errors import install_error_handlers
 
@@ -46,6 +47,8 @@ DOMAIN_ROUTERS = (
     "medreg.catalog.api",
     "medreg.catalog.pages",
     "medreg.catalog.pages_requests",
+    "medreg.signals.api",
+    "medreg.signals.pages",
 )
 
 

@@ -1,0 +1,68 @@
+"""JSON API of signal management: runs, cases with their statistics over time and the reports behind
+them, and the case actions (optimistic locking with ``expected_version``). Thin routes.
+
+Tenancy: the monitoring centre sees every case and run; a registrant the cases of its own devices
+(no runs); anyone else nothing (NotFound for a case id).
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Path, Query
+from sqlalchemy.orm import Session
+
+from medreg.core.actor import Actor
+from medreg.core.deps import RecordId, api_router, get_session, require_login
+from medreg.signals import queries, service
+from medreg.signals.runs import list_runs
+from medreg.signals.schemas import ActionBody, CaseDetail, CaseRead, RespondBody, RunRead, StatRead
+from medreg.signals.states import Status
+
+router = api_router(prefix="/api/signals", tags=["signals"])
+ACTIONS = r"^(validate|assess|decide_action|close|dismiss)$"
+STATUSES = "^(" + "|".join(s.value for s in Status) + ")$"
+
+
+def case_read(case) -> CaseRead:
+    out = CaseRead.model_validate(case)
+    out.latest = StatRead.model_validate(case.stats[-1]) if case.stats else None
+    out.response_late = service.response_late(case)
+    return out
+
+
+def case_detail(session: Session, actor: Actor, case) -> CaseDetail:
+    return CaseDetail(**case_read(case).model_dump(),
+                      stats=[StatRead.model_validate(s) for s in case.stats],
+                      reports=queries.case_reports(session, actor, case.id),
+                      allowed_actions=queries.allowed_actions(actor, case))
+
+
+@router.get("/runs", response_model=list[RunRead])
+def runs(limit: int = Query(50, ge=1, le=1000), session: Session = Depends(get_session),
+         actor: Actor = Depends(require_login)):
+    return [RunRead.model_validate(r) for r in list_runs(session, actor, limit)]
+
+
+@router.get("/cases", response_model=list[CaseRead])
+def cases(status: str | None = Query(None, pattern=STATUSES), limit: int = Query(100, ge=1, le=1000),
+          session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return [case_read(c) for c in queries.list_cases(session, actor, status=status, limit=limit)]
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail)
+def case(case_id: RecordId, session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return case_detail(session, actor, queries.get_case(session, actor, case_id))
+
+
+@router.post("/cases/{case_id}/respond", response_model=CaseDetail)
+def respond(body: RespondBody, case_id: RecordId, session: Session = Depends(get_session),
+            actor: Actor = Depends(require_login)):
+    done = service.respond(session, actor, case_id, body.response, expected_version=body.expected_version)
+    return case_detail(session, actor, done)
+
+
+@router.post("/cases/{case_id}/{action}", response_model=CaseDetail)
+def act(body: ActionBody, case_id: RecordId, action: str = Path(pattern=ACTIONS),
+        session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    done = service.act(session, actor, case_id, action, expected_version=body.expected_version,
+                       decision=body.decision, reason=body.reason, due_days=body.due_days)
+    return case_detail(session, actor, done)

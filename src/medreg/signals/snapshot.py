@@ -1,0 +1,98 @@
+"""Versioned Parquet snapshots of the report base, exported from the relational store (I/O).
+
+A snapshot folder holds ``v000001.parquet``, ``v000002.parquet``... each with a manifest
+``v00000N.json`` (version, report count, row count, export time, the version it was built on and how
+many reports changed). Rows: ``report_id, device, registrant_org_id, annex, code, year``, one per
+(report, IMDRF code), read through ``medreg.vigilance.queries_signals``.
+
+Incremental: when a previous snapshot exists, only the reports changed since its export time are read
+from the database; the new version is the old rows minus every changed report plus the changed
+reports' current rows (so a report that became a duplicate or lost a code leaves the counts). The
+export time is taken before the query, so a change made during the export is read again next time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+from sqlalchemy.orm import Session
+
+from medreg.core.actor import Actor
+from medreg.core.clock import utcnow
+from medreg.vigilance.queries_signals import report_rows
+
+_NAME = re.compile(r"^v(\d{6})\.json$")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    path: str
+    reports: int
+    rows: int
+    exported_at: str  # ISO 8601, UTC
+    base_version: int | None
+    changed_reports: int | None
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def latest(folder: Path) -> Snapshot | None:
+    versions = sorted(int(m.group(1)) for p in folder.glob("v*.json") if (m := _NAME.match(p.name)))
+    return load(folder, versions[-1]) if versions else None
+
+
+def load(folder: Path, version: int) -> Snapshot:
+    return Snapshot(**json.loads((folder / f"v{version:06d}.json").read_text(encoding="utf-8")))
+
+
+def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = True) -> Snapshot:
+    """Write the next snapshot version into ``folder`` and return its manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = latest(folder) if incremental else None
+    now = utcnow()
+    since = datetime.fromisoformat(base.exported_at) if base else None
+    rows = report_rows(session, actor, changed_since=since)
+    version = (latest(folder).version + 1) if latest(folder) else 1
+    target = folder / f"v{version:06d}.parquet"
+    tmp = target.with_suffix(".parquet.tmp")
+    table = {
+        "report_id": np.asarray(rows.report_id, dtype=np.int64),
+        "device": np.asarray(rows.registration_number, dtype=object),
+        "registrant_org_id": np.asarray([-1 if v is None else v for v in rows.registrant_org_id],
+                                        dtype=np.int64),
+        "annex": np.asarray(rows.annex, dtype=object),
+        "code": np.asarray(rows.code, dtype=object),
+        "year": np.asarray([-1 if v is None else v for v in rows.year], dtype=np.int64),
+    }
+    con = duckdb.connect()
+    try:
+        con.register("fresh_raw", table)
+        con.execute("CREATE TEMP VIEW fresh AS SELECT report_id, device::VARCHAR AS device, "
+                    "NULLIF(registrant_org_id, -1) AS registrant_org_id, annex::VARCHAR AS annex, "
+                    "code::VARCHAR AS code, NULLIF(year, -1) AS year FROM fresh_raw")
+        if base is not None:
+            con.register("changed", {"report_id": np.asarray(rows.changed_ids or [-1], dtype=np.int64)})
+            query = (f"SELECT * FROM read_parquet({_literal(Path(base.path))}) "
+                     "WHERE report_id NOT IN (SELECT report_id FROM changed) UNION ALL SELECT * FROM fresh")
+        else:
+            query = "SELECT * FROM fresh"
+        con.execute(f"COPY ({query} ORDER BY report_id, annex, code) TO {_literal(tmp)} (FORMAT PARQUET)")
+        n_rows, n_reports = con.execute(
+            f"SELECT count(*), count(DISTINCT report_id) FROM read_parquet({_literal(tmp)})").fetchone()
+    finally:
+        con.close()
+    tmp.replace(target)
+    snap = Snapshot(version=version, path=str(target), reports=int(n_reports), rows=int(n_rows),
+                    exported_at=now.isoformat(), base_version=base.version if base else None,
+                    changed_reports=len(rows.changed_ids) if rows.changed_ids is not None else None)
+    (folder / f"v{version:06d}.json").write_text(json.dumps(asdict(snap), indent=2) + "\n", encoding="utf-8")
+    return snap
