@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
-from medreg.surveillance.monitoring import Cohort, cumulative_counts, fit_reference_model
+from medreg.surveillance.monitoring import COVARIATES, Cohort, cumulative_counts, fit_reference_model
 
 WINDOW = 180
 START = date(2024, 1, 1).toordinal()
