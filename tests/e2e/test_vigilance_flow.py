@@ -24,12 +24,14 @@ TEXT = {
         "reason": "事件发生日期晚于发现或者获知日期。",
         "returned": "退回修改",
         "national": "已报国家监测机构",
+        "follow_up": "补充报告",
     },
     "en": {
         "quality": "Report quality",
         "reason": "The event date is after the date of awareness.",
         "returned": "Returned for correction",
         "national": "With the national centre",
+        "follow_up": "Follow-up report",
     },
 }
 
@@ -70,7 +72,9 @@ def test_report_submitted_returned_and_accepted(visitors, live_server, locale):
     page.select_option('[name="event.outcome"]', "serious_injury")
     page.fill('[name="patient.age_years"]', "67")
     page.fill('[name="event.description"]', "The catheter tip fractured during insertion (demo).")
-    page.fill('[name="codes.device_problem"]', "A040101")
+    page.fill('[data-testid="picker-codes.device_problem"] input[type="search"]', "fracture")
+    page.click('[data-testid="pick-A040101"]')  # the inline IMDRF picker (HTMX) fills the code in
+    assert page.input_value('[name="codes.device_problem"]') == "A040101"
     page.fill('[name="codes.health_impact"]', "F1901")
     with page.expect_navigation():
         page.click("#save-report")
@@ -81,6 +85,14 @@ def test_report_submitted_returned_and_accepted(visitors, live_server, locale):
     with page.expect_navigation():
         page.click("#do-submit")
     assert page.get_attribute("#status", "data-status") == "submitted"
+    with page.expect_navigation():  # a follow-up report: a new version, the changed fields listed
+        page.click("#add-follow-up")
+    page.fill('[name="event.actions_taken"]', "Device returned to the registrant (demo).")
+    with page.expect_navigation():
+        page.click("#save-follow-up")
+    follow_up = page.locator('#versions tr[data-kind="follow_up"]')
+    assert follow_up.count() == 1 and "event.actions_taken" in follow_up.inner_text()
+    assert t["follow_up"] in follow_up.inner_text()
 
     centre = visitors(locale)
     cpage = centre.login(_provincial_centre(live_server))

@@ -181,3 +181,22 @@ def test_duplicates_and_clusters_over_http(client, people, db):  # noqa: F811
                     json={"case_a": ids[0], "case_b": ids[1], "decision": "merged"})
     assert r.status_code == 201 and r.json()["decision"] == "merged"
     assert client.get("/api/vigilance/duplicates?threshold=2", headers=people["national"]).status_code == 422
+
+
+def test_bulk_import_job_is_queued_through_the_api(client, people):  # noqa: F811
+    from tests.vigilance.test_bulk import _csv
+
+    r = client.post("/api/vigilance/import/jobs?filename=big.csv&batch=1000", content=_csv(3),
+                    headers=people["hospital"])
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status"] == "queued" and job["id"] >= 1
+    r = client.get(f"/api/jobs/{job['id']}", headers=people["hospital"])
+    assert r.status_code == 200 and r.json()["kind"] == "vigilance.import"
+    hospital = people["hospital"]
+    r = client.post("/api/vigilance/import/jobs?filename=big.xlsx", content=_csv(3), headers=hospital)
+    assert r.status_code == 422 and r.json()["field"] == "filename"
+    r = client.post("/api/vigilance/import/jobs?batch=5", content=_csv(3), headers=people["hospital"])
+    assert r.status_code == 422
+    r = client.post("/api/vigilance/import/jobs", content=_csv(3), headers=people["province"])
+    assert r.status_code == 403

@@ -155,3 +155,60 @@ def test_centre_review_and_registrant_final_report(app, db):  # noqa: F811
     )
     assert r.status_code == 303
     assert "final" in reg.get(f"/vigilance/{ids[2]}").text
+
+
+@pytest.mark.parametrize(("lang", "kind_label"), [("en", "Follow-up report"), ("zh_CN", "补充报告")])
+def test_follow_up_page_adds_a_version_and_shows_what_changed(app, users, lang, kind_label):  # noqa: F811
+    h = _client(app, users[0], lang)
+    url = _post(h, "/vigilance/new", FORM).headers["location"].split("?")[0]
+    assert h.get(f"{url}/follow-up").status_code == 200  # a draft: the page shows, the service refuses
+    version = re.search(r'name="expected_version" value="(\d+)"', h.get(url).text).group(1)
+    r = _post(h, f"{url}/follow-up", {**FORM, "expected_version": version})
+    assert r.status_code == 409  # no follow-up before the first report is submitted
+    assert _post(h, f"{url}/submit", {"expected_version": version}).status_code == 303
+    page = h.get(url).text
+    assert 'id="add-follow-up"' in page
+    form_page = h.get(f"{url}/follow-up").text  # starts from the current version
+    assert 'value="CVC-7F"' in form_page and 'value="2025-03-03T10:00"' in form_page
+    assert 'value="A040101"' in form_page and 'data-testid="picker-codes.device_problem"' in form_page
+    version = re.search(r'name="expected_version" value="(\d+)"', form_page).group(1)
+    changed = {**FORM, "event.actions_taken": "Device returned to the registrant.",
+               "codes.component": "G04129",
+               "expected_version": version}
+    r = _post(h, f"{url}/follow-up", {**changed, "codes.device_problem": "E0101"})
+    assert r.status_code == 422 and 'data-field="codes.device_problem"' in r.text
+    assert 'value="Device returned to the registrant."' not in r.text  # a textarea keeps it as text
+    assert "Device returned to the registrant." in r.text
+    assert _post(h, f"{url}/follow-up", changed).status_code == 303
+    page = h.get(url).text
+    row = re.search(r'<tr data-version="2" data-kind="follow_up">(.*?)</tr>', page, re.S).group(1)
+    assert kind_label in row and "codes.component" in row and "event.actions_taken" in row
+    assert "device.model" not in row
+    api = h.get(f"/api/vigilance/reports/{url.split('/')[-1]}").json()
+    assert [v["kind"] for v in api["versions"]] == ["initial", "follow_up"]
+
+
+def test_follow_up_of_another_organisations_report_is_not_found(app, users, db):  # noqa: F811
+    h = _client(app, users[0], "en")
+    url = _post(h, "/vigilance/new", FORM).headers["location"].split("?")[0]
+    other = make_user(db, Role.HOSPITAL, org=make_org(db, OrgKind.HOSPITAL))
+    db.commit()
+    assert _client(app, other, "en").get(f"{url}/follow-up").status_code == 404
+
+
+def test_aet_picker_fragment_searches_the_fields_annex(app, users):  # noqa: F811
+    h = _client(app, users[0], "en")
+    r = h.get("/vigilance/aet-picker", params={"field": "codes.device_problem", "aet_q": "fracture"})
+    assert r.status_code == 200
+    codes = re.findall(r'data-code="([A-Z0-9]+)"', r.text)
+    assert codes[:2] == ["A040101", "A040104"] and all(c.startswith("A") for c in codes)
+    assert "getElementById('codes.device_problem')" in r.text
+    r = h.get("/vigilance/aet-picker", params={"field": "codes.component", "aet_q": "fracture"})
+    assert all(c.startswith("G") for c in re.findall(r'data-code="([A-Z0-9]+)"', r.text))
+    assert "No IMDRF term matches." in h.get("/vigilance/aet-picker", params={"field": "codes.health_impact",
+                                                                             "aet_q": "zzzqqq"}).text
+    zh = _client(app, users[0], "zh_CN")
+    r = zh.get("/vigilance/aet-picker", params={"field": "codes.device_problem", "aet_q": "断裂"})
+    assert "没有匹配的IMDRF术语" in r.text
+    assert h.get("/vigilance/aet-picker", params={"field": "device.model", "aet_q": "x"}).status_code == 422
+    assert h.get("/vigilance/aet-picker", params={"field": "codes.x" * 10, "aet_q": "x"}).status_code == 422

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from medreg.core.i18n import _
 from medreg.vigilance.aet import Term, Terminology
@@ -118,11 +119,31 @@ class Suggestion:
 OUTCOME_HEALTH_IMPACT = {"death": "F02", "serious_injury": "F12"}
 
 
-def _alternatives(term: str) -> list[set[str]]:
-    """'Break/Crack' -> [{break}, {crack}]; other terms -> one set of their content words."""
+@lru_cache(maxsize=8192)
+def _alternatives(term: str) -> tuple[frozenset[str], ...]:
+    """'Break/Crack' -> ({break}, {crack}); other terms -> one set of their content words. Cached: a
+    release has a few thousand terms and every report's quality check reads them all."""
     parts = [p for p in re.split(r"\s*/\s*", term) if p.strip()] or [term]
-    out = [set(tokens(p)) for p in parts]
-    return [s for s in out if s]
+    out = [frozenset(tokens(p)) for p in parts]
+    return tuple(s for s in out if s)
+
+
+_INDEXES: dict[int, tuple[Terminology, dict[str, list[Term]]]] = {}
+
+
+def _word_index(aet: Terminology) -> dict[str, list[Term]]:
+    """Content word -> the selectable terms using it, built once per loaded release, so a suggestion
+    looks only at the terms sharing a word with the narrative."""
+    cached = _INDEXES.get(id(aet))
+    if cached is not None and cached[0] is aet:
+        return cached[1]
+    index: dict[str, list[Term]] = {}
+    for t in aet:
+        if t.selectable:
+            for w in frozenset().union(*_alternatives(t.term)):
+                index.setdefault(w, []).append(t)
+    _INDEXES[id(aet)] = (aet, index)
+    return index
 
 
 def suggest(aet: Terminology, narrative: str, *, outcome: str | None = None,
@@ -138,10 +159,12 @@ def suggest(aet: Terminology, narrative: str, *, outcome: str | None = None,
     text_words = tokens(narrative or "")
     present = set(text_words)
     wanted = set(annexes)
-    for t in aet:
-        if t.annex not in wanted or not t.selectable or t.code in out:
+    index = _word_index(aet)
+    candidates = {t.code: t for w in present for t in index.get(w, ())}
+    for t in candidates.values():
+        if t.annex not in wanted or t.code in out:
             continue
-        best: set[str] = set()
+        best: frozenset[str] = frozenset()
         for alt in _alternatives(t.term):
             if alt <= present and len(alt) > len(best):
                 best = alt

@@ -13,7 +13,7 @@ from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.errors import ValidationFailed
 from medreg.core.i18n import translate
 from medreg.core.templating import request_locale
-from medreg.vigilance import aet_search, deadlines, event_types, export, review, service_import
+from medreg.vigilance import aet_search, bulk, deadlines, event_types, export, review, service_import
 from medreg.vigilance.aet import terminology
 from medreg.vigilance.api import MAX_ID, Body
 
@@ -271,6 +271,21 @@ async def import_reports(
     parsed = service_import.parse_file(raw, format, reporter_role=reporter_role.value)
     result = service_import.import_reports(session, actor, parsed)
     return {"created": result.created, "unmapped_fda_terms": result.unmapped}
+
+
+@router.post("/import/jobs", status_code=202)
+async def start_bulk_import(
+    request: Request,
+    filename: str = Query(default="reports.csv", min_length=5, max_length=255),
+    batch: int = Query(default=5000, ge=10, le=50_000),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    """A large CSV (the request body) imported by a resumable background job; poll ``/api/jobs/{id}``
+    (the jobs page and ``medreg jobs show``) for progress and the result."""
+    job = bulk.start_bulk_import(session, actor, filename=filename, data=await request.body(), batch=batch)
+    session.flush()
+    return bulk.job_result(job)
 
 
 # ---- export ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
-from medreg.vigilance import aet_search, deadlines, export, queries, service, service_import
+from medreg.vigilance import aet_search, bulk, deadlines, export, queries, service, service_import
 from medreg.vigilance.aet import terminology
 
 app = typer.Typer(
@@ -203,8 +203,19 @@ def import_cmd(
     user: str = USER,
     fmt: str = typer.Option("csv", "--format", help="csv | xlsx | openfda"),
     role: str = typer.Option("registrant", "--role", help="reporter role of the imported reports"),
+    background: bool = typer.Option(
+        False, "--background",
+        help="large CSV: a resumable background job (vigilance.import) run by `medreg worker`"),
+    batch: int = typer.Option(5000, "--batch", help="rows per committed batch of a background import"),
 ):
     """Import a CSV, XLSX or openFDA device-event JSON file as draft reports (all or nothing)."""
+    if background:
+        with acting(user) as (session, actor), file.open("rb") as fh:
+            job = bulk.start_bulk_import(session, actor, filename=file.name, data=fh, batch=batch)
+            session.flush()
+            job_id = job.id
+        console.print(f"job {job_id} queued ({bulk.KIND}); follow it: medreg jobs show {job_id} --follow")
+        return
     try:
         raw = file.read_bytes()
     except OSError as err:

@@ -95,35 +95,50 @@ def parse_xlsx(raw: bytes) -> Parsed:
     return parse_records(header, records)
 
 
+def bad_columns(columns) -> list[RowError]:
+    """Header cells that are not ``section.field`` of the report form."""
+    out = []
+    for col in columns:
+        section, _, name = (col or "").partition(".")
+        if section not in SECTIONS or not name:
+            out.append(RowError(0, col, "unknown column"))
+    return out
+
+
+def form_of(record: dict, row: int) -> tuple[dict, list[RowError]]:
+    """One CSV/XLSX record (column -> cell) as a report form, with the row's shape errors."""
+    form: dict = {}
+    errors: list[RowError] = []
+    for col, value in record.items():
+        if col is None:
+            errors.append(RowError(row, "row", "more cells than columns"))
+            continue
+        value = (value or "").strip()
+        if not value:
+            continue
+        section, _, name = col.partition(".")
+        if section == "codes" and name in CODE_FIELDS:
+            form.setdefault(section, {})[name] = value.replace("|", " ").split()
+        elif col == "event.aware_at":
+            form.setdefault(section, {})[name] = _beijing(value)
+        elif col in ("event.overseas", "event.cluster"):
+            form.setdefault(section, {})[name] = value.lower() in ("1", "true", "yes", "y")
+        else:
+            form.setdefault(section, {})[name] = value
+    return form, errors
+
+
 def parse_records(columns, records) -> Parsed:
     out = Parsed()
-    for col in columns:
-        section, _, name = col.partition(".")
-        if section not in SECTIONS or not name:
-            out.errors.append(RowError(0, col, "unknown column"))
+    out.errors.extend(bad_columns(columns))
     if out.errors:
         return out
     for i, record in enumerate(records, start=1):
         if i > MAX_ROWS:
             out.errors.append(RowError(i, "file", f"more than {MAX_ROWS} rows"))
             break
-        form: dict = {}
-        for col, value in record.items():
-            if col is None:
-                out.errors.append(RowError(i, "row", "more cells than columns"))
-                continue
-            value = (value or "").strip()
-            if not value:
-                continue
-            section, _, name = col.partition(".")
-            if section == "codes" and name in CODE_FIELDS:
-                form.setdefault(section, {})[name] = value.replace("|", " ").split()
-            elif col == "event.aware_at":
-                form.setdefault(section, {})[name] = _beijing(value)
-            elif col in ("event.overseas", "event.cluster"):
-                form.setdefault(section, {})[name] = value.lower() in ("1", "true", "yes", "y")
-            else:
-                form.setdefault(section, {})[name] = value
+        form, errors = form_of(record, i)
+        out.errors.extend(errors)
         out.forms.append(form)
     return out
 

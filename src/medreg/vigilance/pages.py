@@ -5,6 +5,8 @@ page with its workflow actions. JSON twins: ``/api/vigilance/reports`` and ``/ap
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -128,6 +130,47 @@ def content_from(form: FormData) -> dict:
     return out
 
 
+KIND_LABELS = {"initial": _("Initial report"), "follow_up": _("Follow-up report"), "final": _("Final report")}
+# The names the report form shows (pages/_report_fields.html): a follow-up replaces exactly these.
+FORM_FIELDS = (*TEXT_FIELDS, *AREA_FIELDS, "reporter.role", "patient.sex", "patient.age_years",
+               "event.outcome", "event.event_date", "event.aware_at", *CODE_INPUTS)
+
+
+def flat(content: dict) -> dict[str, str]:
+    """A stored form as the flat values of the page's inputs (codes joined by spaces, the awareness
+    time as a Beijing datetime-local value)."""
+    out: dict[str, str] = {}
+    for section, fields in content.items():
+        if not isinstance(fields, dict) or section == "udi_parsed":
+            continue
+        for name, value in fields.items():
+            if value in (None, [], ""):
+                continue
+            key = f"{section}.{name}"
+            if isinstance(value, list):
+                out[key] = " ".join(str(v) for v in value)
+            elif key == "event.aware_at":
+                out[key] = datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+            elif isinstance(value, float) and value.is_integer():
+                out[key] = str(int(value))
+            else:
+                out[key] = str(value)
+    return out
+
+
+def version_rows(versions) -> list[dict]:
+    """Each version with the form fields it changed from the version before it."""
+    rows, before = [], None
+    for v in versions:
+        now = flat(v.content)
+        changed = [] if before is None else sorted(k for k in now.keys() | before.keys()
+                                                   if now.get(k) != before.get(k))
+        rows.append({"version_no": v.version_no, "kind": str(getattr(v.kind, "value", v.kind)),
+                     "created_at": v.created_at, "submitted_at": v.submitted_at, "changed": changed})
+        before = now
+    return rows
+
+
 def _offset() -> str:
     return utcnow().astimezone(SHANGHAI).strftime("%z")[:3] + ":00"
 
@@ -169,7 +212,8 @@ def _page(request: Request, session: Session, actor: Actor, case_id: int, error=
             **_labels(),
             "case": case,
             "error": error,
-            "versions": queries.versions(session, actor, case_id),
+            "version_rows": version_rows(queries.versions(session, actor, case_id)),
+            "kind_labels": KIND_LABELS,
             "quality": queries.case_quality(session, actor, case_id, utcnow()),
             "allowed": queries.allowed_actions(session, actor, case_id),
             "saved": request.query_params.get("saved"),

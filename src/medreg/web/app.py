@@ -35,6 +35,7 @@ DOMAIN_ROUTERS = (
     "medreg.vigilance.api",
     "medreg.vigilance.api_tools",
     "medreg.vigilance.pages_review",
+    "medreg.vigilance.pages_follow",
     "medreg.vigilance.pages",
     "medreg.ai.api",
     "medreg.ai.pages",
