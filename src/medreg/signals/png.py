@@ -9,11 +9,16 @@ from collections.abc import Sequence
 
 from medreg.signals.plots import Point
 
+CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC")
+
 
 def _figure():
     import matplotlib
 
     matplotlib.use("Agg")
+    # Chinese titles and labels: fall back, glyph by glyph, to a CJK font (the Makefile's `pdf` target
+    # installs WenQuanYi Micro Hei for WeasyPrint; Noto CJK is used where a system has it instead).
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *CJK_FONTS]
     from matplotlib.figure import Figure
 
     return Figure(figsize=(6.4, 3.6), dpi=100)
