@@ -3,8 +3,9 @@
 Every function takes ``(session, actor, ...)``, checks the transition table and the jurisdiction,
 mutates, records the audit event and flushes; it never commits. ``expected_version`` is the version
 the user saw (optimistic locking: ``Conflict``). ``on`` is the legal day of the act (default: today
-in Beijing). Decisions, certificates, obligations and consultations: ``service_decisions``,
-``service_certificates``, ``service_consultations`` (re-exported at the end of this module).
+in Beijing). Review decisions, licensing, certificates, obligations and consultations:
+``service_decisions``, ``service_licensing``, ``service_certificates``, ``service_consultations``
+(re-exported at the end of this module).
 """
 
 from __future__ import annotations
@@ -383,17 +384,19 @@ from medreg.premarket.registration.service_consultations import (  # noqa: E402,
     withdraw_consultation,
 )
 from medreg.premarket.registration.service_decisions import (  # noqa: E402,F401
-    approve,
-    approve_conditionally,
     close_objection_window,
     complete_review,
     dismiss_objection,
     file_objection,
     propose_negative,
     provide_supplement,
-    refuse,
     request_supplement,
     start_review,
     terminate_review,
     uphold_objection,
+)
+from medreg.premarket.registration.service_licensing import (  # noqa: E402,F401
+    approve,
+    approve_conditionally,
+    refuse,
 )

@@ -22,7 +22,7 @@ from medreg.premarket.registration.models import (
     RegistrationCertificate,
 )
 from medreg.premarket.registration.rules import Kind
-from medreg.premarket.registration.service_decisions import obligations_from
+from medreg.premarket.registration.service_licensing import obligations_from
 from medreg.premarket.registration.states import FINAL, REGISTRANT, Status
 
 CERT_ENTITY, OBLIGATION_ENTITY = "registration_certificate", "post_approval_obligation"
