@@ -158,7 +158,8 @@ def load_cohort_query(m):
     from medreg.surveillance.models import Outcome, Procedure
 
     return (select(Procedure.procedure_date, Procedure.udi_di, Procedure.age, Procedure.sex,
-                   Procedure.diabetes, Procedure.renal_failure, Procedure.prior_mi, Procedure.ejection_fraction,
+                   Procedure.diabetes, Procedure.renal_failure, Procedure.prior_mi,
+                   Procedure.ejection_fraction,
                    Procedure.follow_up_end, Outcome.event_date)
             .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == m.outcome))
             .where(Procedure.device_group == m.device_group))
@@ -229,13 +230,17 @@ def main(argv=None) -> None:
         signals += bool(np.any(llr >= cv))
         fit_t.append(t_fit), full_t.append(t_full), one_t.append(t_one), peer_t.append(t_peer)
     med = statistics.median
-    print(f"# {a.groups} groups x {a.procedures:,} procedures, {a.looks} looks per group (numpy {np.__version__},"
+    print(f"# {a.groups} groups x {a.procedures:,} procedures, {a.looks} looks per group "
+          f"(numpy {np.__version__},"
           f" pandas {pd.__version__}, python {sys.version.split()[0]})")
     print(f"reference fit per group      median {med(fit_t) * 1e3:8.1f} ms   total {sum(fit_t):7.2f} s")
     print(f"medreg one look per group    median {med(one_t) * 1e3:8.1f} ms")
-    print(f"medreg full re-run per group median {med(full_t) * 1e3:8.1f} ms   all groups {sum(full_t):7.2f} s")
-    print(f"peer (pandas) full re-run    median {med(peer_t) * 1e3:8.1f} ms   all groups {sum(peer_t):7.2f} s")
-    print(f"ratio peer / medreg (full re-run): {sum(peer_t) / sum(full_t):.1f}x; groups signalling: {signals}")
+    print(f"medreg full re-run per group median {med(full_t) * 1e3:8.1f} ms   "
+          f"all groups {sum(full_t):7.2f} s")
+    print(f"peer (pandas) full re-run    median {med(peer_t) * 1e3:8.1f} ms   "
+          f"all groups {sum(peer_t):7.2f} s")
+    print(f"ratio peer / medreg (full re-run): {sum(peer_t) / sum(full_t):.1f}x; "
+          f"groups signalling: {signals}")
     if a.db_procedures:
         print_db(db_look(a.db_procedures, a.seed), a.db_procedures)
 
