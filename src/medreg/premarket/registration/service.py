@@ -395,8 +395,4 @@ from medreg.premarket.registration.service_decisions import (  # noqa: E402,F401
     terminate_review,
     uphold_objection,
 )
-from medreg.premarket.registration.service_licensing import (  # noqa: E402,F401
-    approve,
-    approve_conditionally,
-    refuse,
-)
+from medreg.premarket.registration.service_licensing import approve, approve_conditionally, refuse  # noqa
