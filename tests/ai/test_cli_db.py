@@ -9,8 +9,8 @@ from contextlib import contextmanager
 import pytest
 from typer.testing import CliRunner
 
-from medreg.ai import cli_db
 from medreg.cli import app
+from medreg.core import cli_support
 from medreg.core.accounts import User
 from tests.ai.world import build, scores_for, synthetic_cases
 
@@ -24,7 +24,7 @@ def w(db, monkeypatch):
         yield db
         db.flush()
 
-    monkeypatch.setattr(cli_db, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     return build(db)
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from medreg.cli import app
+from medreg.core import cli_support
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.audit import AuditEvent
 from medreg.core.errors import PermissionDenied, ValidationFailed
-from medreg.signals import cli_runs, jobs, queries, snapshot
+from medreg.signals import jobs, queries, snapshot
 from medreg.signals.events import roll_up
 from medreg.signals.models import SignalCaseReport, SignalRun
 from medreg.signals.runs import RunSettings, run_all
@@ -199,7 +200,7 @@ def test_cli_run_and_list(world, monkeypatch):
         yield db
         db.flush()
 
-    monkeypatch.setattr(cli_runs, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     centre_user = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
     reg_user = make_user(db, Role.REGISTRANT, org=world["other"])
     runner = CliRunner()

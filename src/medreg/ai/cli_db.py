@@ -8,8 +8,6 @@ print ``error [field]: reason`` and exit with their code (2 validation, 3 permis
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -20,30 +18,13 @@ from medreg.ai import queries, service, service_runs
 from medreg.ai.csvfiles import read_rows, split_cols
 from medreg.ai.models import EvalDatabase, EvalVersion
 from medreg.ai.schemas import RunRead, VersionRead
-from medreg.core.accounts import User
-from medreg.core.actor import Actor
-from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated, NotFound
+from medreg.core.cli_support import acting
+from medreg.core.errors import NotFound
 
 db_app = typer.Typer(help="Sealed evaluation databases (curators).", no_args_is_help=True)
 run_app = typer.Typer(help="Evaluation runs on a sealed database (registrants).", no_args_is_help=True)
 USER = typer.Option(..., "--user", help="Act as this user (username).")
 CODE = typer.Option(..., "--code", help="Code of the evaluation database.")
-
-
-@contextmanager
-def acting(username: str) -> Iterator[tuple[Session, Actor]]:
-    try:
-        with session_scope() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None or not user.is_active:
-                raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user",
-                                       params={"name": username})
-            yield session, Actor.from_user(user)
-    except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(err.exit_code) from None
 
 
 def _print(obj) -> None:

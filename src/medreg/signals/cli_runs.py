@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from medreg.core.accounts import User
-from medreg.core.actor import Actor
-from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated
+from medreg.core.cli_support import acting
 from medreg.signals import queries
 from medreg.signals.runs import RunSettings, list_runs, run_all
 
 console = Console(width=180)
-
-
-@contextmanager
-def acting(username: str) -> Iterator[tuple[Session, Actor]]:
-    try:
-        with session_scope() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None or not user.is_active:
-                raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user",
-                                       params={"name": username})
-            yield session, Actor.from_user(user)
-    except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(err.exit_code) from None
 
 
 def _num(x: float | None) -> str:

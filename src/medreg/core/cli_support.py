@@ -1,0 +1,36 @@
+"""Shared pieces of the domain CLIs: act as a named user in one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medreg.core.accounts import User
+from medreg.core.actor import Actor
+from medreg.core.db import session_scope
+from medreg.core.errors import DomainError, NotAuthenticated
+
+
+def actor_named(session: Session, username: str) -> Actor:
+    """The active user ``username`` as an Actor; ``NotAuthenticated`` (field ``user``) otherwise."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user", params={"name": username})
+    return Actor.from_user(user)
+
+
+@contextmanager
+def acting(username: str) -> Iterator[tuple[Session, Actor]]:
+    """A unit of work as ``username`` (committed on success); a domain error becomes one line and its
+    exit code, never a traceback."""
+    try:
+        with session_scope() as session:
+            yield session, actor_named(session, username)
+    except DomainError as err:
+        where = f" [{err.field}]" if err.field else ""
+        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(err.exit_code) from None
