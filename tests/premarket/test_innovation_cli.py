@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medreg.cli import app
-from medreg.premarket.innovation import cli as innovation_cli
+from medreg.core import cli_support
 from medreg.premarket.innovation import service
 from medreg.premarket.innovation.states import Status
 from tests.factories import make_user
@@ -24,7 +24,7 @@ def w(db, monkeypatch):
         yield db
         db.flush()
 
-    monkeypatch.setattr(innovation_cli, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     return build(db)
 
 

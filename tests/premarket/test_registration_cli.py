@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medreg.cli import app
-from medreg.premarket.registration import cli as registration_cli
+from medreg.core import cli_support
 from medreg.premarket.registration import service
 from tests.premarket.test_registration_world import DAY0, build, initial, to_certificate, to_review_completed
 
@@ -22,7 +22,7 @@ def w(db, monkeypatch):
         yield db
         db.flush()
 
-    monkeypatch.setattr(registration_cli, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     return build(db)
 
 

@@ -23,14 +23,21 @@ def actor_named(session: Session, username: str) -> Actor:
     return Actor.from_user(user)
 
 
+def report_error(err: DomainError) -> typer.Exit:
+    """Print a domain error as one line (and its details, one per line); the ``typer.Exit`` to raise."""
+    where = f" [{err.field}]" if err.field else ""
+    typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
+    for key, value in (err.details or {}).items():
+        typer.echo(f"  {key}: {value}", err=True)
+    return typer.Exit(err.exit_code)
+
+
 @contextmanager
-def acting(username: str) -> Iterator[tuple[Session, Actor]]:
-    """A unit of work as ``username`` (committed on success); a domain error becomes one line and its
-    exit code, never a traceback."""
+def acting(username: str | None) -> Iterator[tuple[Session, Actor]]:
+    """A unit of work as ``username`` (``None``: the public), committed on success; a domain error
+    becomes one line and its exit code, never a traceback."""
     try:
         with session_scope() as session:
-            yield session, actor_named(session, username)
+            yield session, (Actor.public() if username is None else actor_named(session, username))
     except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(err.exit_code) from None
+        raise report_error(err) from None

@@ -1,53 +1,25 @@
 """``medreg innovation``: the innovative special review from the command line (thin).
 
-Each command opens a ``session_scope()``, acts as ``--user USERNAME`` and calls one service or
-query. Domain errors print one line and exit with their code (2 validation, 3 permission,
-4 not found, 5 conflict or invalid transition).
+Each command opens one unit of work (``core.cli_support.acting``), acts as ``--user USERNAME`` and
+calls one service or query. Domain errors print one line and exit with their code (2 validation,
+3 permission, 4 not found, 5 conflict or invalid transition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from medreg.core.accounts import User
-from medreg.core.actor import Actor
-from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated
+from medreg.core.cli_support import acting
 from medreg.premarket.experts import service as experts
 from medreg.premarket.innovation import queries, service
 
 app = typer.Typer(help="Innovative device special review (NMPA 2018 No.83).", no_args_is_help=True)
 USER = typer.Option(..., "--user", help="Act as this user (username).")
 TODAY = typer.Option(None, "--today", help="The legal day (YYYY-MM-DD); default: today in Beijing.")
-
-
-def actor_named(session: Session, username: str) -> Actor:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user", params={"name": username})
-    return Actor.from_user(user)
-
-
-@contextmanager
-def acting(username: str) -> Iterator[tuple[Session, Actor]]:
-    """A unit of work as ``username``; a domain error becomes one line and its exit code."""
-    try:
-        with session_scope() as session:
-            yield session, actor_named(session, username)
-    except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        for key, value in (err.details or {}).items():
-            typer.echo(f"  {key}: {value}", err=True)
-        raise typer.Exit(err.exit_code) from None
 
 
 def _day(value: str | None) -> date | None:
@@ -191,12 +163,8 @@ def notices_cmd(
     today: str | None = TODAY,
 ) -> None:
     """Public notices (no login needed)."""
-    try:
-        with session_scope() as session:
-            rows = queries.public_notices(session, _day(today), current_only=current)
-    except DomainError as err:
-        typer.secho(f"error: {err.message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(err.exit_code) from None
+    with acting(None) as (session, _public):
+        rows = queries.public_notices(session, _day(today), current_only=current)
     for n in rows:
         typer.echo(
             f"{n.starts_on} to {n.ends_on}{' (open)' if n.open else ''}: {n.applicant} - {n.product_name}"

@@ -1,27 +1,20 @@
 """``medreg registration``: registration cases, office actions and certificate look-up (thin).
 
-Each command opens a ``session_scope()``, acts as ``--user USERNAME`` and calls one service or query.
-Domain errors print one line and exit with their code (2 validation, 3 permission, 4 not found,
-5 conflict or invalid transition).
+Each command opens one unit of work (``core.cli_support.acting``), acts as ``--user USERNAME`` and
+calls one service or query. Domain errors print one line and exit with their code (2 validation,
+3 permission, 4 not found, 5 conflict or invalid transition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from medreg.core.accounts import User
-from medreg.core.actor import Actor
+from medreg.core.cli_support import acting
 from medreg.core.clock import today_shanghai
-from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated
 from medreg.premarket.registration import queries, service
 from medreg.premarket.registration.states import TABLE
 
@@ -34,27 +27,6 @@ ON = typer.Option(
 )
 VERSION = typer.Option(None, "--expected-version", help="The version you saw (optimistic locking).")
 console = Console(width=160)
-
-
-def _actor(session: Session, username: str | None) -> Actor:
-    if username is None:
-        return Actor.public()
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user", params={"name": username})
-    return Actor.from_user(user)
-
-
-@contextmanager
-def acting(username: str | None) -> Iterator[tuple[Session, Actor]]:
-    """A unit of work as ``username`` (None: the public); a domain error -> one line + its exit code."""
-    try:
-        with session_scope() as session:
-            yield session, _actor(session, username)
-    except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(err.exit_code) from None
 
 
 def _day(value: str | None) -> date:
