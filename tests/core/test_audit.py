@@ -298,3 +298,34 @@ def test_cli_on_an_unmigrated_database_exits_1_without_traceback(engine, monkeyp
         core_db.reset_engine()
     assert result.exit_code == 1 and result.exception.__class__ is SystemExit
     assert "is the database migrated" in result.output
+
+
+class _Record:
+    """A stand-in for a mapped record: ``recorded_change`` only reads ``id`` and the named fields."""
+
+    def __init__(self, **values):
+        self.id = 41
+        self.__dict__.update(values)
+
+
+def test_recorded_change_records_before_and_after(db, actor):
+    thing = _Record(status="draft", title="A")
+    with audit.recorded_change(db, actor, "rename", "thing_rc", thing, ("status", "title"), note="why"):
+        thing.title = "B"
+        thing.status = "submitted"
+    (event,) = audit.history(db, "thing_rc", 41)
+    assert event.action == "rename" and event.note == "why"
+    assert event.before == {"status": "draft", "title": "A"}
+    assert event.after == {"status": "submitted", "title": "B"}
+    assert audit.verify(db) == []
+
+
+def test_recorded_change_records_nothing_when_the_block_raises(db, actor):
+    thing = _Record(status="draft")
+    with (
+        pytest.raises(ValidationFailed),
+        audit.recorded_change(db, actor, "submit", "thing_rc2", thing, ("status",)),
+    ):
+        thing.status = "submitted"
+        raise ValidationFailed("no", field="status")
+    assert audit.history(db, "thing_rc2", 41) == []

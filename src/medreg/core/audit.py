@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -171,6 +173,20 @@ def record(
     head.last_seq, head.last_hash = seq, digest
     session.flush()
     return event
+
+
+@contextmanager
+def recorded_change(
+    session: Session, actor: Actor, action: str, entity_type: str, obj: Any,
+    fields: list[str] | tuple[str, ...], *, note: str | None = None,
+) -> Iterator[None]:
+    """Audit the change the ``with`` block makes to ``obj``: the named ``fields`` before it, the block
+    mutates, then flush and :func:`record` before/after (the services' one pattern for an edit or a
+    transition). Nothing is recorded if the block raises."""
+    before = snapshot(obj, fields)
+    yield
+    session.flush()
+    record(session, actor, action, entity_type, obj.id, before=before, after=snapshot(obj, fields), note=note)
 
 
 @dataclass(frozen=True)

@@ -94,19 +94,9 @@ def update_expert(session: Session, actor: Actor, expert_id: int, data: ExpertUp
         changes["fields"] = sorted({f.strip() for f in changes["fields"] if f and f.strip()})
         if not changes["fields"]:
             raise ValidationFailed("Give at least one field of expertise.", field="fields")
-    before = audit.snapshot(expert, EXPERT_FIELDS)
-    for key, value in changes.items():
-        setattr(expert, key, value)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "update_expert",
-        "expert",
-        expert.id,
-        before=before,
-        after=audit.snapshot(expert, EXPERT_FIELDS),
-    )
+    with audit.recorded_change(session, actor, "update_expert", "expert", expert, EXPERT_FIELDS):
+        for key, value in changes.items():
+            setattr(expert, key, value)
     return expert
 
 
@@ -288,23 +278,13 @@ def give_opinion(
         entity_id=a.id,
         content=content,
     )
-    before = audit.snapshot(a, ASSIGNMENT_FIELDS)
-    a.opinion, a.reasoning, a.submitted_at, a.signature_id = (
-        data.opinion.value,
-        data.reasoning,
-        utcnow(),
-        sig.id,
-    )
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "give_opinion",
-        "expert_assignment",
-        a.id,
-        before=before,
-        after=audit.snapshot(a, ASSIGNMENT_FIELDS),
-    )
+    with audit.recorded_change(session, actor, "give_opinion", "expert_assignment", a, ASSIGNMENT_FIELDS):
+        a.opinion, a.reasoning, a.submitted_at, a.signature_id = (
+            data.opinion.value,
+            data.reasoning,
+            utcnow(),
+            sig.id,
+        )
     return a
 
 

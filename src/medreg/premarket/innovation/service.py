@@ -78,13 +78,9 @@ def update_draft(
     changes = parse(DraftUpdate, data).model_dump(exclude_unset=True)
     if changes.get("product_name", "") is None:
         raise ValidationFailed("'product_name' cannot be empty.", field="product_name")
-    before = audit.snapshot(app, FIELDS)
-    for key, value in changes.items():
-        setattr(app, key, value)
-    session.flush()
-    audit.record(
-        session, actor, "update_draft", SUBJECT, app.id, before=before, after=audit.snapshot(app, FIELDS)
-    )
+    with audit.recorded_change(session, actor, "update_draft", SUBJECT, app, FIELDS):
+        for key, value in changes.items():
+            setattr(app, key, value)
     return app
 
 

@@ -129,14 +129,10 @@ def transition(
     """Check version and transition, apply ``changes``, move the status, audit."""
     check_version(app, expected_version)
     target = TABLE.next_status(app.status, action, actor.workflow_roles)
-    before = audit.snapshot(app, FIELDS)
-    for key, value in changes.items():
-        setattr(app, key, value)
-    app.status = target
-    session.flush()
-    audit.record(
-        session, actor, action, SUBJECT, app.id, before=before, after=audit.snapshot(app, FIELDS), note=note
-    )
+    with audit.recorded_change(session, actor, action, SUBJECT, app, FIELDS, note=note):
+        for key, value in changes.items():
+            setattr(app, key, value)
+        app.status = target
     return app
 
 

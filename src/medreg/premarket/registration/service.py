@@ -173,21 +173,12 @@ def update_application(
             )
         if app.kind == Kind.RENEWAL and fields.get("changes"):
             raise ValidationFailed("A renewal changes nothing.", field="changes")
-    before = audit.snapshot(app, APPLICATION_FIELDS + ("changes",))
     for k, v in fields.items():
         if v is None and k in ("product_name", "device_class", "subcatalogue_code"):
             raise ValidationFailed("'{name}' cannot be empty.", field=k, params={"name": k})
-        setattr(app, k, v.value if hasattr(v, "value") else v)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "update",
-        s.ENTITY,
-        app.id,
-        before=before,
-        after=audit.snapshot(app, APPLICATION_FIELDS + ("changes",)),
-    )
+    with audit.recorded_change(session, actor, "update", s.ENTITY, app, APPLICATION_FIELDS + ("changes",)):
+        for k, v in fields.items():
+            setattr(app, k, v.value if hasattr(v, "value") else v)
     return app
 
 

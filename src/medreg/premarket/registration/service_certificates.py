@@ -294,21 +294,12 @@ def fulfil_obligation(
             field="evidence_file_id",
             params={"id": evidence_file_id},
         ) from None
-    before = audit.snapshot(ob, OBLIGATION_FIELDS)
-    ob.status, ob.fulfilled_on = "fulfilled", today
-    ob.evidence_file_id, ob.evidence_sha256 = evidence.id, evidence.sha256
-    ob.evidence_note = s.text(note, "note") if note else None
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "fulfil",
-        OBLIGATION_ENTITY,
-        ob.id,
-        before=before,
-        after=audit.snapshot(ob, OBLIGATION_FIELDS),
-        note="done late (Order 47 Art.63)" if rules.obligation_is_late(ob.due_on, today, today) else None,
-    )
+    evidence_note = s.text(note, "note") if note else None
+    late = "done late (Order 47 Art.63)" if rules.obligation_is_late(ob.due_on, today, today) else None
+    with audit.recorded_change(session, actor, "fulfil", OBLIGATION_ENTITY, ob, OBLIGATION_FIELDS, note=late):
+        ob.status, ob.fulfilled_on = "fulfilled", today
+        ob.evidence_file_id, ob.evidence_sha256 = evidence.id, evidence.sha256
+        ob.evidence_note = evidence_note
     return ob
 
 
@@ -323,19 +314,10 @@ def mark_late_obligations(session: Session, actor: Actor, today: date) -> list[P
     )
     out = []
     for ob in session.scalars(stmt):
-        before = audit.snapshot(ob, OBLIGATION_FIELDS)
-        ob.status = "late"
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "flag_late",
-            OBLIGATION_ENTITY,
-            ob.id,
-            before=before,
-            after=audit.snapshot(ob, OBLIGATION_FIELDS),
-            note="Order 47 Art.63",
-        )
+        with audit.recorded_change(
+            session, actor, "flag_late", OBLIGATION_ENTITY, ob, OBLIGATION_FIELDS, note="Order 47 Art.63"
+        ):
+            ob.status = "late"
         out.append(ob)
     return out
 
@@ -367,17 +349,7 @@ def cancel_certificate(
             field="certificate_id",
             params={"number": cert.number, "status": cert.status},
         )
-    before = audit.snapshot(cert, CERT_FIELDS)
-    cert.status = "cancelled"
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "cancel",
-        CERT_ENTITY,
-        cert.id,
-        before=before,
-        after=audit.snapshot(cert, CERT_FIELDS),
-        note=s.text(reason, "reason", maximum=2000),
-    )
+    why = s.text(reason, "reason", maximum=2000)
+    with audit.recorded_change(session, actor, "cancel", CERT_ENTITY, cert, CERT_FIELDS, note=why):
+        cert.status = "cancelled"
     return cert

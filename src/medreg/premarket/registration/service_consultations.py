@@ -69,13 +69,9 @@ def _act(session: Session, actor: Actor, c: Consultation, action: str, mutate, n
             raise PermissionDenied("Only the applicant may do this.", field="actor")
     elif OFFICE not in actor.workflow_roles:  # CMDE answers (No.83 Art.17-19), not the provinces
         raise PermissionDenied("Consultations are answered by CMDE (No.83 Art.17).", field="actor")
-    before = audit.snapshot(c, FIELDS)
-    mutate(c)
-    c.status = ConsultationStatus(target).value
-    session.flush()
-    audit.record(
-        session, actor, action, ENTITY, c.id, before=before, after=audit.snapshot(c, FIELDS), note=note
-    )
+    with audit.recorded_change(session, actor, action, ENTITY, c, FIELDS, note=note):
+        mutate(c)
+        c.status = ConsultationStatus(target).value
     return c
 
 

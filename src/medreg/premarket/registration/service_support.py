@@ -170,21 +170,10 @@ def act(
     """Check the table and the jurisdiction, apply ``mutate(app)``, set the status, audit, flush."""
     target = TABLE.next_status(app.status, action, actor.workflow_roles)
     check_jurisdiction(actor, app, action)
-    before = audit.snapshot(app, APPLICATION_FIELDS)
-    if mutate is not None:
-        mutate(app)
-    app.status = Status(target).value
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        action,
-        ENTITY,
-        app.id,
-        before=before,
-        after=audit.snapshot(app, APPLICATION_FIELDS),
-        note=note,
-    )
+    with audit.recorded_change(session, actor, action, ENTITY, app, APPLICATION_FIELDS, note=note):
+        if mutate is not None:
+            mutate(app)
+        app.status = Status(target).value
     return app
 
 
