@@ -10,7 +10,7 @@ from medreg.core import audit, clocks, files
 from medreg.core.calendar import add_working_days
 from medreg.core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from medreg.core.signatures import signatures_for
-from medreg.premarket.registration import queries, rules, service
+from medreg.premarket.registration import numbers, queries, rules, service
 from medreg.premarket.registration.models import RegistrationCertificate
 from tests.premarket.test_registration_world import (
     DAY0,
@@ -55,7 +55,7 @@ def test_full_path_of_an_innovative_class_iii_device(db, w):
     cert = service.issue_certificate(db, w.cmde, app.id, on=wd(57))
     assert app.status == "certificate_issued"
     assert cert.number == "国械注准20253120001"
-    assert rules.parse_certificate_number(cert.number).device_class == "III"
+    assert numbers.parse_certificate_number(cert.number).device_class == "III"
     assert (cert.valid_from, cert.valid_until) == rules.validity(wd(55))
     assert cert.innovative and cert.innovation_application_id == w.innovation_id
     assert [c.is_running for c in clocks.clocks_for(db, "registration_application", app.id)] == [False] * 5

@@ -13,7 +13,7 @@ from medreg.core import audit, clocks
 from medreg.core.accounts import Organisation
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound
-from medreg.premarket.registration import rules
+from medreg.premarket.registration import numbers, rules
 from medreg.premarket.registration.models import (
     Consultation,
     PostApprovalObligation,
@@ -212,7 +212,7 @@ def get_certificate(session: Session, actor: Actor, certificate_id: int) -> Cert
 
 def certificate_by_number(session: Session, actor: Actor, number: str) -> CertificateRead:
     """The current certificate bearing ``number`` (a renewal keeps the number: the latest period)."""
-    parsed = rules.parse_certificate_number(number)
+    parsed = numbers.parse_certificate_number(number)
     stmt = (
         select(RegistrationCertificate)
         .where(RegistrationCertificate.number == str(parsed))

@@ -20,7 +20,7 @@ from medreg.core import audit, clocks
 from medreg.core.accounts import Organisation
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
-from medreg.premarket.registration import rules
+from medreg.premarket.registration import numbers, rules
 from medreg.premarket.registration import service_support as s
 from medreg.premarket.registration.models import (
     APPLICATION_FIELDS,
@@ -72,7 +72,7 @@ def create_application(
     app = RegistrationApplication(
         kind=d.kind.value,
         registrant_org_id=org.id,
-        origin=rules.origin_of(org.country).value,
+        origin=numbers.origin_of(org.country).value,
         province=org.province,
     )
     if d.kind is Kind.INITIAL:
@@ -386,4 +386,4 @@ from medreg.premarket.registration.service_decisions import (  # noqa: E402,F401
     terminate_review,
     uphold_objection,
 )
-from medreg.premarket.registration.service_licensing import approve, approve_conditionally, refuse  # noqa
+from medreg.premarket.registration.service_licensing import approve, approve_conditionally, refuse  # noqa: E402,F401

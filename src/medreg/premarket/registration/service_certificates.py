@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from medreg.core import audit, files
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from medreg.premarket.registration import rules
+from medreg.premarket.registration import numbers, rules
 from medreg.premarket.registration import service_support as s
 from medreg.premarket.registration.models import (
     ChangeDocument,
@@ -67,7 +67,7 @@ def _next_serial(session: Session, prefix: str) -> int:
 
 
 def _new_certificate(session: Session, app: RegistrationApplication, today: date) -> RegistrationCertificate:
-    probe = rules.certificate_number(
+    probe = numbers.certificate_number(
         device_class=app.device_class,
         origin=app.origin,
         province=app.province,
@@ -75,7 +75,7 @@ def _new_certificate(session: Session, app: RegistrationApplication, today: date
         subcatalogue=app.subcatalogue_code,
         serial=1,
     )
-    number = rules.certificate_number(
+    number = numbers.certificate_number(
         device_class=app.device_class,
         origin=app.origin,
         province=app.province,
@@ -338,7 +338,7 @@ def cancel_certificate(
     roles = actor.workflow_roles
     if "admin" not in roles and not (
         ("province" in roles and s._same_province(actor.province, cert.registrant.province))
-        if rules.decided_by_province(cert.device_class, cert.origin)
+        if numbers.decided_by_province(cert.device_class, cert.origin)
         else "office" in roles
     ):
         raise PermissionDenied("Only the deciding authority cancels a certificate.", field="actor")

@@ -14,7 +14,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import today_shanghai
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from medreg.premarket.innovation import queries as innovation_queries
-from medreg.premarket.registration import rules
+from medreg.premarket.registration import numbers, rules
 from medreg.premarket.registration.models import APPLICATION_FIELDS, RegistrationApplication
 from medreg.premarket.registration.states import ADMIN, OFFICE, PROVINCE, REGISTRANT, REVIEWER, TABLE, Status
 
@@ -116,7 +116,7 @@ def check_jurisdiction(actor: Actor, app: RegistrationApplication, action: str) 
     roles = actor.workflow_roles
     if ADMIN in roles:
         return
-    if rules.decided_by_province(app.device_class, app.origin):
+    if numbers.decided_by_province(app.device_class, app.origin):
         ok = PROVINCE in roles and _same_province(actor.province, app.province)
         authority = "the provincial bureau of {}".format(app.province or "?")
     else:
@@ -153,7 +153,7 @@ def allowed_actions(session: Session, actor: Actor, app_id: Any) -> list[str]:
 
 def _same_province(a: str | None, b: str | None) -> bool:
     try:
-        return rules.province_abbreviation(a) == rules.province_abbreviation(b)
+        return numbers.province_abbreviation(a) == numbers.province_abbreviation(b)
     except ValidationFailed:
         return False
 
