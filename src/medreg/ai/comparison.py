@@ -110,3 +110,30 @@ def platform_equivalence(scores_a, scores_b, threshold: float = 0.5, score_margi
                            + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
     return Equivalence(int(sa.size), agree, kappa, ba, tost, tuple(diffs), score_margin, metric_margin,
                        bool(ok), tuple(reasons))
+
+
+def subgroup_comparisons(labels, scores_a, scores_b, groups, threshold: float = 0.5, margin: float = 0.05,
+                         alpha: float = 0.05, min_cases: int = 20) -> list[dict]:
+    """``compare_versions`` on the cases of every subgroup (``groups``: field -> one value per case), with
+    the same margin; subgroups under ``min_cases`` cases, or without two positive and two negative cases
+    (the AUC's DeLong variance needs them), are listed without numbers."""
+    y = as_binary(labels)
+    a, b = as_scores(scores_a, y.size), as_scores(scores_b, y.size)
+    out = []
+    for field, values in groups.items():
+        v = np.asarray(["" if x is None else str(x) for x in values])
+        if v.size != y.size:
+            raise ValueError(f"subgroup field {field!r} must have one value per case")
+        for value in np.unique(v):
+            mask = v == value
+            row: dict = {"field": field, "value": str(value), "n": int(mask.sum())}
+            npos = int(y[mask].sum())
+            if mask.sum() < min_cases:
+                row["comparisons"], row["suppressed"] = [], f"fewer than {min_cases} cases"
+            elif min(npos, int(mask.sum()) - npos) < 2:
+                row["comparisons"], row["suppressed"] = [], "fewer than 2 positive or negative cases"
+            else:
+                rows = compare_versions(y[mask], a[mask], b[mask], threshold, margin, alpha)
+                row["comparisons"] = [c.to_dict() for c in rows]
+            out.append(row)
+    return out

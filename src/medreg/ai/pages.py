@@ -141,21 +141,23 @@ def run_page(request: Request, run_id: int = RunId, session: Session = Db, actor
 @router.get("/compare")
 def compare(request: Request, run_a: int | None = Query(None, ge=1, le=MAX_ID),
             run_b: int | None = Query(None, ge=1, le=MAX_ID), margin: float = Query(0.05, gt=0, lt=1),
+            fp_rate: float = Query(1.0, gt=0, le=100),
             mode: str = Query("versions", pattern="^(versions|platforms)$"), session: Session = Db,
             actor: Actor = Who):
     result, error = None, None
     if run_a and run_b:
         try:
             if mode == "platforms":
-                result = service_runs.equivalence_runs(session, actor, run_a, run_b)
+                result = service_runs.equivalence_runs(session, actor, run_a, run_b, fp_rate=fp_rate)
             else:
-                result = service_runs.compare_runs(session, actor, run_a, run_b, margin)
+                result = service_runs.compare_runs(session, actor, run_a, run_b, margin, fp_rate)
         except DomainError as err:
             error = _error(request, err)
     return render(request, "ai/compare.html", {"result": result, "error": error, "mode": mode,
                                                "change_kinds": list(default_rules().change_kinds),
                                                "runs": service_runs.list_runs(session, actor),
-                                               "run_a": run_a, "run_b": run_b, "margin": margin},
+                                               "run_a": run_a, "run_b": run_b, "margin": margin,
+                                               "fp_rate": fp_rate},
                   status_code=400 if error else 200)
 
 
@@ -190,6 +192,16 @@ def triage_post(request: Request, form: FormData = Form, actor: Actor = Who):
     return render(request, "ai/triage.html", ctx)
 
 
+def _number(values: dict, name: str, default: float) -> float:
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationFailed(_("'{name}' must be a number."), field=name, params={"name": name}) from None
+
+
 @router.post("/evidence")
 def create_evidence(request: Request, form: FormData = Form, session: Session = Db, actor: Actor = Who):
     values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -203,7 +215,9 @@ def create_evidence(request: Request, form: FormData = Form, session: Session = 
         kind = "platform_equivalence" if values.get("mode") == "platforms" else "version_change"
         pack = service_evidence.create_pack(session, actor, kind=kind, run_a=run_a, run_b=run_b,
                                             changes=[str(c) for c in form.getlist("changes")],
-                                            registration_reference=values.get("registration_reference"))
+                                            registration_reference=values.get("registration_reference"),
+                                            margin=_number(values, "margin", 0.05),
+                                            fp_rate=_number(values, "fp_rate", 1.0))
     except DomainError as err:
         session.rollback()
         if isinstance(err, NotFound):

@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from medreg.ai.comparison import compare_versions, platform_equivalence
+from medreg.ai import detection_compare
+from medreg.ai.comparison import compare_versions, platform_equivalence, subgroup_comparisons
 from medreg.ai.detection import LUNA16_RATES, froc
 from medreg.ai.metrics_binary import binary_metrics, operating_point_at_specificity
 from medreg.ai.metrics_calibration import calibration
@@ -76,10 +77,16 @@ def multiclass_report(reference: Sequence[str], predicted: Sequence[str], catego
 
 
 def comparison_report(labels, scores_a, scores_b, *, threshold: float = 0.5, margin: float = 0.05,
-                      alpha: float = 0.05) -> dict:
+                      alpha: float = 0.05, groups: Mapping[str, Sequence[str]] | None = None,
+                      min_subgroup: int = 20) -> dict:
+    """B against A on the whole set and, with ``groups``, on every subgroup (same margin)."""
     rows = compare_versions(labels, scores_a, scores_b, threshold, margin, alpha)
-    return {"n": len(labels), "threshold": threshold, "margin": margin, "difference": "B - A",
-            "comparisons": [r.to_dict() for r in rows]}
+    out = {"n": len(labels), "threshold": threshold, "margin": margin, "difference": "B - A",
+           "comparisons": [r.to_dict() for r in rows]}
+    if groups:
+        out["subgroup_comparisons"] = subgroup_comparisons(labels, scores_a, scores_b, groups, threshold,
+                                                           margin, alpha, min_subgroup)
+    return out
 
 
 def equivalence_report(scores_a, scores_b, *, labels=None, threshold: float = 0.5,
@@ -101,10 +108,36 @@ def equivalence_report(scores_a, scores_b, *, labels=None, threshold: float = 0.
 
 
 def detection_report(truths, marks, rule, *, rates=LUNA16_RATES, duplicates: str = "ignore",
-                     alpha: float = 0.05) -> dict:
-    """FROC curve, lesion sensitivity at the stated false-positive rates (Wilson CI) and the CPM."""
+                     alpha: float = 0.05, groups: Mapping[str, Mapping[str, str]] | None = None,
+                     flag_margin: float = 0.05) -> dict:
+    """FROC curve, lesion sensitivity at the stated false-positive rates (Wilson CI) and the CPM; with
+    ``groups`` (field -> image id -> value) the same metrics by subgroup, with flags."""
     f = froc(truths, marks, rule, duplicates)
-    return {"task": "detection", "matching_rule": f.rule, "duplicates": duplicates, "n_images": f.n_images,
-            "n_lesions": f.n_lesions, "metrics": [f.sensitivity_at(r, alpha).to_dict() for r in rates],
-            "cpm": {"rates": list(rates), "value": f.cpm(rates)},
-            "froc": {"fp_per_image": list(f.fp_per_image), "sensitivity": list(f.sensitivity)}}
+    out = {"task": "detection", "matching_rule": f.rule, "duplicates": duplicates, "n_images": f.n_images,
+           "n_lesions": f.n_lesions, "metrics": [f.sensitivity_at(r, alpha).to_dict() for r in rates],
+           "cpm": {"rates": list(rates), "value": f.cpm(rates)},
+           "froc": {"fp_per_image": list(f.fp_per_image), "sensitivity": list(f.sensitivity)}}
+    if groups:
+        _whole, subs = detection_compare.detection_subgroups(truths, marks, groups, rule, duplicates, rates,
+                                                             alpha, flag_margin)
+        out["subgroups"] = [r.to_dict() for r in subs]
+        out["subgroup_flag_rule"] = (f"estimate more than {flag_margin:g} below the whole set and the "
+                                     "interval's upper bound below the whole set's estimate (>= 10 lesions)")
+    return out
+
+
+def detection_comparison_report(truths, marks_a, marks_b, rule, *, duplicates: str = "ignore",
+                                rate: float = 1.0, margin: float = 0.05, alpha: float = 0.05,
+                                n_boot: int = 2000, seed: int = 0,
+                                groups: Mapping[str, Mapping[str, str]] | None = None,
+                                min_subgroup: int = 20) -> dict:
+    """Run B against run A on the same images: lesion sensitivity at ``rate`` FP/image and the CPM, paired
+    image bootstrap (see medreg.ai.detection_compare), on the whole set and on every subgroup."""
+    kw = {"rule": rule, "duplicates": duplicates, "rate": rate, "margin": margin, "alpha": alpha,
+          "n_boot": n_boot, "seed": seed}
+    out = {"task": "detection", "n": len(truths), "fp_rate": rate, "margin": margin, "difference": "B - A",
+           "comparisons": detection_compare.compare_detection(truths, marks_a, marks_b, **kw)}
+    if groups:
+        out["subgroup_comparisons"] = detection_compare.subgroup_comparisons(truths, marks_a, marks_b, groups,
+                                                                             min_subgroup, **kw)
+    return out
