@@ -14,13 +14,14 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from medreg.ai import queries, service, service_citations, service_evidence, service_runs
+from medreg.ai import inputs_detection, queries, service, service_citations, service_evidence, service_runs
 from medreg.ai.triage_data import default_rules
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
+from medreg.core.related import register_related
 from medreg.core.templating import register_nav, render, request_locale
 
 router = pages_router(prefix="/ai", tags=["ai pages"])
@@ -31,6 +32,7 @@ VersionId = Path(ge=1, le=MAX_ID)
 RunId = Path(ge=1, le=MAX_ID)
 PackId = Path(ge=1, le=MAX_ID)
 
+register_related(service_citations.APPLICATION, "ai-evidence", service_citations.evidence_links)
 register_nav("/ai/", _("AI evaluation"), roles=["reviewer", "admin", "registrant"],
              description=_("Sealed evaluation databases, runs, comparisons and change triage"), order=40)
 
@@ -68,7 +70,7 @@ def version(request: Request, version_id: int = VersionId, session: Session = Db
     return _version_page(request, session, actor, version_id)
 
 
-def _outputs_from(upload) -> list[dict]:
+def _outputs_from(upload, matching: dict | None = None) -> list[dict]:
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed(_("Choose the outputs CSV file."), field="outputs")
     raw = upload.file.read(MAX_CSV + 1)
@@ -78,6 +80,8 @@ def _outputs_from(upload) -> list[dict]:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error):
         raise ValidationFailed(_("The outputs file must be a UTF-8 CSV file."), field="outputs") from None
+    if matching:  # detection: one row per mark
+        return inputs_detection.marks_from_rows(rows, rule=matching["rule"], dims=matching.get("dims", 2))
     out = []
     for r in rows:
         item: dict = {"case_id": (r.get("case_id") or "").strip()}
@@ -106,7 +110,9 @@ def submit(request: Request, version_id: int = VersionId, form: FormData = Form,
         body = {"algorithm_name": values.get("algorithm_name", ""),
                 "algorithm_version": values.get("algorithm_version", ""),
                 "platform": {k: values.get(k, "") for k in ("hardware", "os", "accelerator", "framework")},
-                "threshold": threshold, "outputs": _outputs_from(form.get("outputs"))}
+                "threshold": threshold}
+        matching = service.get_version(session, version_id).matching
+        body["outputs"] = _outputs_from(form.get("outputs"), matching)
         run = service_runs.submit_run(session, actor, version_id, body)
     except DomainError as err:
         session.rollback()
