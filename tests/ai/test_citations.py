@@ -121,6 +121,7 @@ def test_the_application_page_links_to_its_evidence_packs_for_owner_and_reviewer
     page = client.get(f"/registration/{change.id}", headers=other)
     assert page.status_code == 404 and "/ai/applications/" not in page.text
     assert related_links(db, w.other, "registration_application", change.id) == []
-    assert [x.key for x in related_links(db, w.cmde, "registration_application", change.id)] == ["ai-evidence"]
+    links = related_links(db, w.cmde, "registration_application", change.id)
+    assert [x.key for x in links] == ["ai-evidence"]
     page = client.get(f"/registration/{first.id}", headers=reg)  # another application of the same owner
     assert page.status_code == 200 and "data-related=" not in page.text

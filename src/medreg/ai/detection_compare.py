@@ -47,8 +47,6 @@ from medreg.ai.metrics_common import Estimate, num
 from medreg.ai.paired import non_inferiority
 from medreg.ai.subgroups import SubgroupResult, is_far_below
 
-EMPTY = ImageMarks(np.zeros((0, 2)), np.zeros(0))
-
 
 def detection_estimates(truths: Mapping[str, ImageTruth], marks: Mapping[str, ImageMarks], rule=None,
                         duplicates: str = "ignore", rates: Sequence[float] = LUNA16_RATES,
@@ -86,33 +84,44 @@ def detection_subgroups(truths: Mapping[str, ImageTruth], marks: Mapping[str, Im
 # --- paired comparison ---------------------------------------------------------------------------------
 
 
-def _per_image(ids, truths, marks, rule, duplicates):
-    scores, status = [], []
-    for i in ids:
+def _pooled(ids, truths, marks, rule, duplicates):
+    """Every mark of the run, matched once per image: (image index, score, status) in decreasing score
+    order (stable), and the end of each group of equal scores."""
+    img, scores, status = [], [], []
+    for k, i in enumerate(ids):
         m = marks.get(i)
         if m is None or np.asarray(m.scores).size == 0:
-            scores.append(np.zeros(0))
-            status.append(np.zeros(0, np.int8))
-        else:
-            scores.append(np.asarray(m.scores, float))
-            status.append(match_image(rule, truths[i], m, duplicates))
-    return scores, status
+            continue
+        sc = np.asarray(m.scores, float)
+        img.append(np.full(sc.size, k))
+        scores.append(sc)
+        status.append(match_image(rule, truths[i], m, duplicates))
+    if not scores:
+        return np.zeros(0, int), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, int)
+    img, sc, st = np.concatenate(img), np.concatenate(scores), np.concatenate(status)
+    order = np.argsort(-sc, kind="mergesort")
+    img, sc, st = img[order], sc[order], st[order]
+    last = np.r_[np.flatnonzero(np.diff(sc)), sc.size - 1]
+    return img, sc, st, last
 
 
-def sensitivities_at(scores: np.ndarray, status: np.ndarray, n_lesions: int, n_images: int,
-                     rates: Sequence[float]) -> np.ndarray:
-    """Lesion sensitivity at each rate from pooled mark scores and statuses (the step rule of
-    :class:`medreg.ai.detection.Froc`); NaN when there is no lesion."""
-    if n_lesions == 0:
-        return np.full(len(rates), np.nan)
-    order = np.argsort(-scores, kind="mergesort")
-    s, st = scores[order], status[order]
-    if s.size == 0:
-        return np.zeros(len(rates))
-    last = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
-    tp = np.r_[0, np.cumsum(st == TP)[last]]
-    fp = np.r_[0, np.cumsum(st == FP)[last]] / n_images
-    return np.array([tp[fp <= r + 1e-12].max() / n_lesions for r in rates])
+def _weighted_sensitivities(pooled, weights: np.ndarray, lesions: np.ndarray, n_images: int,
+                            rates: Sequence[float]) -> np.ndarray:
+    """Lesion sensitivity at each rate (columns) for each row of image multiplicities ``weights`` (rows
+    = replicates): the FROC of the images drawn, each as many times as drawn. Equal to pooling copies of
+    the drawn images' marks (ties between equal scores are resolved at the end of their group, as in
+    :func:`medreg.ai.detection.froc`). NaN when no lesion is drawn."""
+    img, _sc, st, last = pooled
+    k = weights @ lesions
+    out = np.zeros((weights.shape[0], len(rates)))
+    if img.size:
+        wm = weights[:, img].astype(float)
+        tp = np.c_[np.zeros(weights.shape[0]), np.cumsum(wm * (st == TP), axis=1)[:, last]]
+        fp = np.c_[np.zeros(weights.shape[0]), np.cumsum(wm * (st == FP), axis=1)[:, last]] / n_images
+        for j, r in enumerate(rates):
+            out[:, j] = np.where(fp <= r + 1e-12, tp, 0.0).max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k[:, None] > 0, out / np.where(k > 0, k, 1)[:, None], np.nan)
 
 
 @dataclass(frozen=True)
@@ -128,42 +137,36 @@ class PairedBootstrap:
     seed: int
 
 
-def _with_cpm(sens: np.ndarray, cpm_cols: np.ndarray) -> np.ndarray:
-    return np.r_[sens, np.mean(sens[cpm_cols])] if sens.ndim == 1 else np.c_[sens, sens[:, cpm_cols].mean(1)]
-
-
 def paired_bootstrap(truths: Mapping[str, ImageTruth], marks_a: Mapping[str, ImageMarks],
                      marks_b: Mapping[str, ImageMarks], rates: Sequence[float] = (1.0,), rule=None,
                      duplicates: str = "ignore", n_boot: int = 2000, seed: int = 0) -> PairedBootstrap:
-    """Lesion sensitivities of A and B at ``rates`` and at the LUNA16 rates (for the CPM), on the same
-    resampled images in every replicate. Images are drawn as in ``lesion_sensitivity_bootstrap``."""
+    """Lesion sensitivities of A and B at ``rates`` and their CPMs, on the same resampled images in every
+    replicate. Images are drawn as in ``lesion_sensitivity_bootstrap`` (one ``rng.integers(0, n, n)`` per
+    replicate over the sorted image ids), so run A's replicates are that function's."""
     if n_boot < 10:
         raise ValueError("n_boot must be at least 10")
     rule = rule or CentreDistance()
     ids = sorted(truths)
-    all_rates = tuple(rates) + LUNA16_RATES
-    cpm_cols = np.arange(len(rates), len(all_rates))
-    sa, sta = _per_image(ids, truths, marks_a, rule, duplicates)
-    sb, stb = _per_image(ids, truths, marks_b, rule, duplicates)
-    lesions = np.array([truths[i].count for i in ids])
     n = len(ids)
+    all_rates = tuple(rates) + LUNA16_RATES
+    cols = list(range(len(rates)))
+    pa, pb_ = _pooled(ids, truths, marks_a, rule, duplicates), _pooled(ids, truths, marks_b, rule, duplicates)
+    lesions = np.array([truths[i].count for i in ids], dtype=float)
 
-    def both(draw):
-        k = int(lesions[draw].sum())
-        a = sensitivities_at(np.concatenate([sa[j] for j in draw]), np.concatenate([sta[j] for j in draw]),
-                             k, n, all_rates)
-        b = sensitivities_at(np.concatenate([sb[j] for j in draw]), np.concatenate([stb[j] for j in draw]),
-                             k, n, all_rates)
-        return _with_cpm(a, cpm_cols)[list(range(len(rates))) + [-1]], \
-            _with_cpm(b, cpm_cols)[list(range(len(rates))) + [-1]]
+    def both(weights):
+        a = _weighted_sensitivities(pa, weights, lesions, n, all_rates)
+        b = _weighted_sensitivities(pb_, weights, lesions, n, all_rates)
+        cpm = slice(len(rates), len(all_rates))
+        return np.c_[a[:, cols], a[:, cpm].mean(1)], np.c_[b[:, cols], b[:, cpm].mean(1)]
 
-    point_a, point_b = both(np.arange(n))
+    point_a, point_b = both(np.ones((1, n)))
     rng = np.random.default_rng(seed)
+    weights = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
     ra, rb = np.empty((n_boot, len(rates) + 1)), np.empty((n_boot, len(rates) + 1))
-    for r in range(n_boot):
-        ra[r], rb[r] = both(rng.integers(0, n, n))
+    for start in range(0, n_boot, 250):  # bounded memory: 250 replicates x marks at a time
+        ra[start:start + 250], rb[start:start + 250] = both(weights[start:start + 250])
     keep = np.isfinite(ra[:, 0])
-    return PairedBootstrap(tuple(rates), point_a, point_b, ra[keep], rb[keep], n_boot, seed)
+    return PairedBootstrap(tuple(rates), point_a[0], point_b[0], ra[keep], rb[keep], n_boot, seed)
 
 
 def compare_detection(truths: Mapping[str, ImageTruth], marks_a: Mapping[str, ImageMarks],
