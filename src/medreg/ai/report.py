@@ -17,7 +17,7 @@ from medreg.ai.metrics_calibration import calibration
 from medreg.ai.metrics_common import num
 from medreg.ai.metrics_multiclass import accuracy, cohen_kappa, per_class_metrics
 from medreg.ai.metrics_roc import auc_bootstrap, auc_delong
-from medreg.ai.subgroups import subgroup_metrics
+from medreg.ai.subgroups import multiclass_subgroups, subgroup_metrics
 
 
 def binary_report(labels, scores, *, threshold: float = 0.5, alpha: float = 0.05, ci: str = "wilson",
@@ -62,7 +62,8 @@ def binary_report(labels, scores, *, threshold: float = 0.5, alpha: float = 0.05
 
 
 def multiclass_report(reference: Sequence[str], predicted: Sequence[str], categories: Sequence[str], *,
-                      alpha: float = 0.05, ci: str = "wilson", ordinal: bool = False) -> dict:
+                      alpha: float = 0.05, ci: str = "wilson", ordinal: bool = False,
+                      groups: Mapping[str, Sequence[str]] | None = None, flag_margin: float = 0.05) -> dict:
     """Per-class metrics, accuracy and Cohen's kappa (linear- and quadratic-weighted too if ordinal)."""
     classes = [{"class": c.label, "support": c.support, "sensitivity": c.sensitivity.to_dict(),
                 "specificity": c.specificity.to_dict(), "ppv": c.ppv.to_dict()}
@@ -72,8 +73,15 @@ def multiclass_report(reference: Sequence[str], predicted: Sequence[str], catego
     if ordinal:
         for w in ("linear", "quadratic"):
             metrics.append(cohen_kappa(reference, predicted, categories, w, alpha).to_dict())
-    return {"task": "multiclass", "n": len(reference), "categories": list(categories), "metrics": metrics,
-            "per_class": classes}
+    out = {"task": "multiclass", "n": len(reference), "categories": list(categories), "metrics": metrics,
+           "per_class": classes}
+    if groups:
+        _whole, subs = multiclass_subgroups(reference, predicted, categories, groups, alpha, ci, flag_margin,
+                                            ordinal=ordinal)
+        out["subgroups"] = [r.to_dict() for r in subs]
+        out["subgroup_flag_rule"] = (f"estimate more than {flag_margin:g} below the whole set and the "
+                                     "interval's upper bound below the whole set's estimate (n >= 10)")
+    return out
 
 
 def comparison_report(labels, scores_a, scores_b, *, threshold: float = 0.5, margin: float = 0.05,

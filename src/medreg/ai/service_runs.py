@@ -80,17 +80,22 @@ def _outputs(db: EvalDatabase, version: EvalVersion, d: RunSubmit, ids: list[str
 
 def _score(db: EvalDatabase, version: EvalVersion, cases: list, outputs: dict, threshold: float) -> dict:
     labels = [c[1] for c in cases]
+    groups = {f: [c[2].get(f, "") for c in cases] for f in version.metadata_fields}
     if db.task != "binary":
-        return report.multiclass_report(labels, [outputs[c[0]] for c in cases], version.categories,
-                                        ordinal=True)
+        body = report.multiclass_report(labels, [outputs[c[0]] for c in cases], version.categories,
+                                        ordinal=True, groups=groups or None)
+        return _suppress_small(body)
     y = np.array([int(v) for v in labels], dtype=np.int8)
     s = np.array([outputs[c[0]] for c in cases], dtype=float)
-    groups = {f: [c[2].get(f, "") for c in cases] for f in version.metadata_fields}
     body = report.binary_report(y, s, threshold=threshold, specificities=(0.9, 0.95), groups=groups or None)
     for op in body.get("operating_points", []):
         # the lowest qualifying threshold is one of the registrant's own scores, and the score just below
         # it would then be known to belong to a negative case: the threshold is not returned
         op["threshold"] = None
+    return _suppress_small(body)
+
+
+def _suppress_small(body: dict) -> dict:
     for sub in body.get("subgroups", []):
         if sub["n"] < MIN_SUBGROUP:
             sub["metrics"], sub["flagged"], sub["suppressed"] = [], [], f"fewer than {MIN_SUBGROUP} cases"
