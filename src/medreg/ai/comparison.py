@@ -137,3 +137,51 @@ def subgroup_comparisons(labels, scores_a, scores_b, groups, threshold: float = 
                 row["comparisons"] = [c.to_dict() for c in rows]
             out.append(row)
     return out
+
+
+def compare_multiclass(reference, pred_a, pred_b, categories, margin: float = 0.05,
+                       alpha: float = 0.05) -> tuple[MetricComparison, ...]:
+    """Multiclass version B against A on the same cases: accuracy and each class's sensitivity, each a paired
+    proportion (right/wrong per case) with McNemar's test, the paired Wald interval and the verdict."""
+    ref = np.asarray([str(x) for x in reference])
+    a = np.asarray([str(x) for x in pred_a]) == ref
+    b = np.asarray([str(x) for x in pred_b]) == ref
+    if a.size != ref.size or b.size != ref.size:
+        raise ValueError("the two outputs must have one class per case")
+    out = []
+    for name, mask in [("accuracy", np.ones(ref.size, bool))] + [(f"sensitivity[{c}]", ref == str(c))
+                                                                   for c in categories]:
+        ra, rb = a[mask], b[mask]
+        _n, nb, nc = discordant(ra, rb)
+        test = mcnemar(nb, nc)
+        diff = paired_difference(ra, rb, f"{name}_difference", alpha)
+        out.append(MetricComparison(name, float(ra.mean()) if ra.size else float("nan"),
+                                    float(rb.mean()) if rb.size else float("nan"), test, test.p_value,
+                                    non_inferiority(name, diff, margin)))
+    return tuple(out)
+
+
+def multiclass_equivalence(pred_a, pred_b, categories, reference=None, metric_margin: float = 0.02,
+                           alpha: float = 0.05) -> dict:
+    """The same software version on two platforms, class outputs: exact agreement and Cohen's kappa of the
+    two platforms' classes, and (with the reference) the accuracy and per-class sensitivity differences.
+    Verdict *equivalent* when every difference interval lies within +/-``metric_margin``."""
+    ca, cb = [str(x) for x in pred_a], [str(x) for x in pred_b]
+    cats = [str(c) for c in categories]
+    agree = exact_agreement(np.asarray(ca), np.asarray(cb), alpha)
+    kappa = cohen_kappa(ca, cb, cats, alpha=alpha)
+    reasons = [f"exact agreement {agree.value:.4f} [{agree.lower:.4f}, {agree.upper:.4f}], "
+               f"kappa {kappa.value:.4f}"]
+    diffs, ok = [], reference is not None
+    if reference is not None:
+        for c in compare_multiclass(reference, ca, cb, cats, metric_margin, alpha):
+            d = c.non_inferiority.difference
+            diffs.append(d.to_dict())
+            inside = bool(np.isfinite(d.lower)) and -metric_margin < d.lower and d.upper < metric_margin
+            ok = ok and inside
+            reasons.append(f"{c.metric}: difference {d.value:.4f} [{d.lower:.4f}, {d.upper:.4f}] "
+                           + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+    return {"task": "multiclass", "n": len(ca), "difference": "B - A",
+            "verdict": "equivalent" if ok else "not shown", "reasons": reasons,
+            "call_agreement": agree.to_dict(), "call_kappa": kappa.to_dict(), "metric_differences": diffs,
+            "metric_margin": metric_margin}

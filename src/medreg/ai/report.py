@@ -10,7 +10,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from medreg.ai import detection_compare
-from medreg.ai.comparison import compare_versions, platform_equivalence, subgroup_comparisons
+from medreg.ai.comparison import (
+    compare_multiclass,
+    compare_versions,
+    multiclass_equivalence,
+    platform_equivalence,
+    subgroup_comparisons,
+)
 from medreg.ai.detection import LUNA16_RATES, froc
 from medreg.ai.metrics_binary import binary_metrics, operating_point_at_specificity
 from medreg.ai.metrics_calibration import calibration
@@ -149,3 +155,34 @@ def detection_comparison_report(truths, marks_a, marks_b, rule, *, duplicates: s
         out["subgroup_comparisons"] = detection_compare.subgroup_comparisons(truths, marks_a, marks_b, groups,
                                                                              min_subgroup, **kw)
     return out
+
+
+def multiclass_comparison_report(reference, pred_a, pred_b, categories, *, margin: float = 0.05,
+                                 alpha: float = 0.05, groups: Mapping[str, Sequence[str]] | None = None,
+                                 min_subgroup: int = 20) -> dict:
+    """Multiclass B against A: accuracy and per-class sensitivity (McNemar, paired Wald, verdicts), on the
+    whole set and on every subgroup (under ``min_subgroup`` cases: no numbers)."""
+    ref, a, b = list(map(str, reference)), list(map(str, pred_a)), list(map(str, pred_b))
+    out = {"task": "multiclass", "n": len(ref), "margin": margin, "difference": "B - A",
+           "comparisons": [c.to_dict() for c in compare_multiclass(ref, a, b, categories, margin, alpha)]}
+    if groups:
+        subs = []
+        for field, values in groups.items():
+            v = [str(x) for x in values]
+            for value in sorted(set(v)):
+                idx = [i for i, x in enumerate(v) if x == value]
+                row: dict = {"field": field, "value": value, "n": len(idx)}
+                if len(idx) < min_subgroup:
+                    row["comparisons"], row["suppressed"] = [], f"fewer than {min_subgroup} cases"
+                else:
+                    rows = compare_multiclass([ref[i] for i in idx], [a[i] for i in idx], [b[i] for i in idx],
+                                              categories, margin, alpha)
+                    row["comparisons"] = [c.to_dict() for c in rows]
+                subs.append(row)
+        out["subgroup_comparisons"] = subs
+    return out
+
+
+def multiclass_equivalence_report(pred_a, pred_b, categories, *, reference=None, metric_margin: float = 0.02,
+                                  alpha: float = 0.05) -> dict:
+    return multiclass_equivalence(pred_a, pred_b, categories, reference, metric_margin, alpha)

@@ -184,15 +184,13 @@ def verify_run(session: Session, actor: Actor, run_id: int) -> dict:
 
 
 def _pair(session: Session, actor: Actor, run_a: int, run_b: int):
-    """Two runs the actor may see, on the same version of a binary or detection task, with the sealed
-    cases (scoring code only: never returned)."""
+    """Two runs the actor may see, on the same version, with the sealed cases (scoring code only: never
+    returned)."""
     a, b = get_run(session, actor, run_a), get_run(session, actor, run_b)
     if a.version_id != b.version_id:
         raise ValidationFailed("Both runs must be on the same evaluation database version.", field="run_b")
     version = session.get(EvalVersion, a.version_id)
     db = session.get(EvalDatabase, version.database_id)
-    if db.task not in ("binary", "detection"):
-        raise ValidationFailed("Comparisons are available for binary and detection tasks.", field="run_a")
     return a, b, version, db, sealed_cases(session, version)
 
 
@@ -232,6 +230,11 @@ def compare_runs(session: Session, actor: Actor, run_a: int, run_b: int, margin:
         body = service_detection.compare(version, lesions, a.outputs, b.outputs,
                                          service_detection.groups_of(version, cases), rate=fp_rate,
                                          margin=margin, min_subgroup=MIN_SUBGROUP)
+    elif db.task == "multiclass":
+        body = report.multiclass_comparison_report(
+            [c[1] for c in cases], [a.outputs[c[0]] for c in cases], [b.outputs[c[0]] for c in cases],
+            version.categories, margin=margin, groups=_groups(version, cases) or None,
+            min_subgroup=MIN_SUBGROUP)
     else:
         y, sa, sb = _binary(a, b, cases)
         body = report.comparison_report(y, sa, sb, threshold=a.threshold, margin=margin,
@@ -280,6 +283,10 @@ def equivalence_runs(session: Session, actor: Actor, run_a: int, run_b: int, sco
         body = _detection_equivalence(service_detection.compare(
             version, service_detection.sealed_lesions(session, version), a.outputs, b.outputs, None,
             rate=fp_rate, margin=metric_margin), metric_margin)
+    elif db.task == "multiclass":
+        body = report.multiclass_equivalence_report(
+            [a.outputs[c[0]] for c in cases], [b.outputs[c[0]] for c in cases], version.categories,
+            reference=[c[1] for c in cases], metric_margin=metric_margin)
     else:
         y, sa, sb = _binary(a, b, cases)
         body = report.equivalence_report(sa, sb, labels=y, threshold=a.threshold, score_margin=score_margin,
