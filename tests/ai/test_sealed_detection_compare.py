@@ -265,3 +265,31 @@ def test_seal_and_submit_detection_from_the_pages(app, db):
     short = reg.post(f"/ai/versions/{version_id}/runs?lang=en", data=run_form,
                      files={"outputs": ("m.csv", _marks_csv(outputs[1:]).encode(), "text/csv")})
     assert short.status_code == 422 and 'data-field="outputs"' in short.text
+
+
+def test_upload_errors_are_the_same_whatever_the_lesions(app, db, tmp_path, monkeypatch):
+    """Twin versions (same images, lesions moved by 30): every refused marks CSV gets the same message on the
+    upload page, and nothing is kept."""
+    w = build(db)
+    v1, cases = detection_version(db, w, "DERR-1")
+    v2, _moved = detection_version(db, w, "DERR-2", shift=30.0)
+    db.commit()
+    good = marks_for(cases, seed=1)
+    bad_files = [_marks_csv(good[1:]),  # a case missing
+                 _marks_csv(good) + "img-999,1,1,0.5\n",  # an unknown case
+                 _marks_csv(good).replace("case_id,x,y,score", "case_id,x,y,prob"),  # no score column
+                 _marks_csv(good) + f"{cases[0]['case_id']},1,1,1.5\n",  # a score outside [0, 1]
+                 _marks_csv(good) + f"{cases[0]['case_id']},abc,1,0.5\n"]  # a coordinate that is no number
+    reg, rtoken = browser(app, w.reg_a)
+    form = {"csrf_token": rtoken, "algorithm_name": "Det", "algorithm_version": "1.0", "hardware": "x86",
+            "os": "Linux", "accelerator": "none", "framework": "ONNX"}
+
+    def page_error(version_id, text):
+        r = reg.post(f"/ai/versions/{version_id}/runs?lang=en", data=form,
+                     files={"outputs": ("m.csv", text.encode(), "text/csv")})
+        assert r.status_code == 422, r.text[:300]
+        return re.search(r'id="form-error" data-field="([^"]*)">([^<]*)<', r.text).groups()
+
+    for text in bad_files:
+        assert page_error(v1.id, text) == page_error(v2.id, text)
+    assert service_runs.list_runs(db, w.reg_a) == []  # all or nothing: nothing was kept
