@@ -102,7 +102,7 @@ def evidence_links(session: Session, actor: Actor, application_id: int) -> list[
     least one pack is cited."""
     try:
         packs = packs_of_application(session, actor, application_id)
-    except NotFound:
+    except (NotFound, PermissionDenied):  # the caller may not see the application: no link
         return []
     if not packs:
         return []
