@@ -94,3 +94,34 @@ def test_citation_over_http_and_pages(client, db, case):
     assert page.status_code == 200 and f'data-pack="{pack.id}"' in page.text
     other = bearer(client, _user(db, w.other))
     assert client.get(f"/api/ai/applications/{change.id}/evidence", headers=other).status_code == 404
+
+
+def test_the_application_page_links_to_its_evidence_packs_for_owner_and_reviewer_only(client, db, case):
+    """premarket may not import ai: the link comes through medreg.core.related, registered by the AI pages."""
+    from medreg.core.related import related_links
+    from tests.ai.test_api import _user
+    from tests.web.test_registration_support import bearer
+
+    w, pack, first, change = case
+    registration.submit(db, w.registrant, change.id, on=wd(61))
+    db.commit()
+    reg, cur = bearer(client, _user(db, w.registrant)), bearer(client, _user(db, w.cmde))
+    other = bearer(client, _user(db, w.other))
+    link = f'href="/ai/applications/{change.id}/evidence" data-related="ai-evidence"'
+    page = client.get(f"/registration/{change.id}", headers=reg)
+    assert page.status_code == 200 and link not in page.text  # nothing cited yet: no link
+    service_citations.cite_pack(db, w.registrant, pack.id, change.id)
+    db.commit()
+    for who in (reg, cur):
+        page = client.get(f"/registration/{change.id}", headers=who)
+        assert page.status_code == 200 and link in page.text and 'id="related-links"' in page.text
+        assert "(1)" in page.text.split(link, 1)[1][:80]
+        target = client.get(f"/ai/applications/{change.id}/evidence", headers=who)
+        assert target.status_code == 200 and f'data-pack="{pack.id}"' in target.text
+    page = client.get(f"/registration/{change.id}", headers=other)
+    assert page.status_code == 404 and "/ai/applications/" not in page.text
+    assert related_links(db, w.other, "registration_application", change.id) == []
+    links = related_links(db, w.cmde, "registration_application", change.id)
+    assert [x.key for x in links] == ["ai-evidence"]
+    page = client.get(f"/registration/{first.id}", headers=reg)  # another application of the same owner
+    assert page.status_code == 200 and "data-related=" not in page.text

@@ -169,3 +169,60 @@ def test_bad_detection_options(detection_files):
                         (["--duplicates", "maybe"], "duplicates")):
         res = _run("metrics", "--task", "detection", "--labels", labels, "--outputs", marks, *args)
         assert res.exit_code == 2 and f"[{field}]" in res.stderr
+
+
+def test_detection_subgroups_and_comparison_from_csv(tmp_path):
+    """Subgroups of images (first row of each image) and version B against A with the paired bootstrap; the
+    JSON equals the pure functions on the same data."""
+    from medreg.ai import report
+    from medreg.ai.detection import CentreDistance
+    from tests.ai.test_detection_compare import HAND_A, HAND_B, HAND_T
+
+    site = {"a": "S1", "b": "S2", "c": "S1", "d": "S2"}
+    rows = [f"{i},{x},{y},{r},{site[i]}" for i, t in HAND_T.items()
+            for (x, y), r in zip(t.centres.tolist(), t.radii.tolist(), strict=True)]
+    rows += [f"{i},,,,{site[i]}" for i, t in HAND_T.items() if t.count == 0]
+    labels = _lines(tmp_path / "l.csv", "case_id,x,y,radius,site", rows)
+
+    def marks_csv(name, marks):
+        return _lines(tmp_path / name, "case_id,x,y,score",
+                      [f"{i},{x},{y},{s}" for i, m in marks.items()
+                       for (x, y), s in zip(m.locations.tolist(), m.scores.tolist(), strict=True)])
+
+    a, b = marks_csv("a.csv", HAND_A), marks_csv("b.csv", HAND_B)
+    res = _run("metrics", "--task", "detection", "--labels", labels, "--outputs", b,
+               "--subgroup-cols", "site")
+    assert res.exit_code == 0, res.output
+    ref = report.detection_report(HAND_T, HAND_B, CentreDistance(), groups={"site": site})
+    assert json.loads(res.stdout)["subgroups"] == json.loads(json.dumps(ref["subgroups"]))
+    res = _run("compare-detection", "--labels", labels, "--outputs-a", a, "--outputs-b", b, "--fp-rate", 1,
+               "--margin", 0.1, "--bootstrap", 200, "--seed", 3, "--subgroup-cols", "site")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    ref = report.detection_comparison_report(HAND_T, HAND_A, HAND_B, CentreDistance(), rate=1.0, margin=0.1,
+                                             n_boot=200, seed=3, groups={"site": site}, min_subgroup=1)
+    assert out == json.loads(json.dumps(ref))
+    assert out["comparisons"][0]["difference"]["estimate"] == pytest.approx(1 / 3)
+    bad = _run("compare-detection", "--labels", labels, "--outputs-a", a, "--outputs-b", b, "--rule", "x")
+    assert bad.exit_code == 2 and "[rule]" in bad.stderr
+
+
+def test_multiclass_subgroups_from_csv(tmp_path):
+    from medreg.ai import report
+
+    ref = ["R0", "R1", "R2", "R0", "R1", "R2"] * 5
+    pred = ["R0", "R1", "R2", "R0", "R2", "R2"] * 5
+    sites = ["A", "B"] * 15
+    ids = [f"m{i}" for i in range(30)]
+    labels = _write(tmp_path / "l.csv", ["case_id", "label", "site"], zip(ids, ref, sites, strict=True))
+    outs = _write(tmp_path / "o.csv", ["case_id", "class"], zip(ids, pred, strict=True))
+    res = _run("metrics", "--task", "multiclass", "--categories", "R0,R1,R2", "--ordinal", "--labels", labels,
+               "--outputs", outs, "--subgroup-cols", "site")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    want = report.multiclass_report(ref, pred, ["R0", "R1", "R2"], ordinal=True, groups={"site": sites})
+    assert out["subgroups"] == json.loads(json.dumps(want["subgroups"]))
+    by = {s["value"]: {m["metric"]: m for m in s["metrics"]} for s in out["subgroups"]}
+    # R1 sits at i % 6 == 1 (odd: site B, called R1) and i % 6 == 4 (even: site A, called R2)
+    assert by["A"]["sensitivity[R1]"]["estimate"] == 0.0 and by["A"]["sensitivity[R1]"]["n"] == 5
+    assert by["B"]["sensitivity[R1]"]["estimate"] == 1.0 and by["B"]["accuracy"]["estimate"] == 1.0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
-from medreg.ai import merkle, report, service, service_runs
+from medreg.ai import merkle, report, service, service_evidence, service_runs
 from medreg.ai.models import EvalCase, EvalLabel, EvalRun, EvalVersion
 from medreg.core import audit
 from medreg.core.clock import utcnow
@@ -218,3 +218,51 @@ def test_the_roc_curve_is_for_curators_only(db, w):
         service_runs.run_roc(db, w.reg_a, run.id)
     roc = service_runs.run_roc(db, w.curator, run.id)
     assert roc["fpr"][0] == 0 and roc["fpr"][-1] == 1 and roc["tpr"][-1] == 1
+
+
+def test_multiclass_version_comparison_and_platform_equivalence(db, w):
+    """Accuracy and per-class sensitivity of B against A (McNemar, paired Wald, verdict), by subgroup; two
+    platforms' classes: exact agreement and kappa (equal to the pure functions on the same cases)."""
+    from medreg.ai.agreement import exact_agreement
+    from medreg.ai.comparison import compare_multiclass
+    from medreg.ai.metrics_multiclass import cohen_kappa
+
+    grades = ["R0", "R1", "R2"]
+    rng = np.random.default_rng(8)
+    truth = [str(g) for g in rng.choice(grades, 90)]
+    cases = [{"case_id": f"eye-{i:03d}", "label": g, "metadata": {"site": "S1" if i < 75 else "S2"}}
+             for i, g in enumerate(truth)]
+    d = service.register_database(db, w.curator, {"code": "DR-CMP", "name": "DR grading (synthetic)",
+                                                  "task": "multiclass", "modality": "fundus photograph"})
+    v = service.add_version(db, w.curator, d.id, {"provenance": "synthetic", "categories": grades,
+                                                  "metadata_fields": ["site"], "cases": cases})
+
+    def preds(p):
+        return [g if rng.random() < p else grades[(grades.index(g) + 1) % 3] for g in truth]
+
+    pa, pb = preds(0.6), preds(0.9)
+    pc = [x if rng.random() < 0.97 else grades[(grades.index(x) + 1) % 3] for x in pa]
+
+    def run(pred, version="1.0", hardware="x86"):
+        body = {**run_body({}, version, hardware),
+                "outputs": [{"case_id": c["case_id"], "class": p} for c, p in zip(cases, pred, strict=True)]}
+        return service_runs.submit_run(db, w.reg_a, v.id, body)
+
+    ra, rb, rc = run(pa), run(pb, "2.0"), run(pc, "1.0", "ARM")
+    res = service_runs.compare_runs(db, w.reg_a, ra.id, rb.id, margin=0.05)
+    ref = compare_multiclass(truth, pa, pb, grades, 0.05)
+    assert res["comparisons"] == [c.to_dict() for c in ref]
+    acc = res["comparisons"][0]
+    assert acc["metric"] == "accuracy" and acc["verdict"] == "superior" and acc["p_value"] < 0.001
+    assert res["evidence"] == {"significant_difference": True, "direction": "better"}
+    subs = {s["value"]: s for s in res["subgroup_comparisons"]}
+    assert subs["S2"]["comparisons"] == [] and len(subs["S1"]["comparisons"]) == 4
+    eq = service_runs.equivalence_runs(db, w.reg_a, ra.id, rc.id, metric_margin=0.1)
+    assert eq["call_agreement"]["estimate"] == pytest.approx(exact_agreement(pa, pc).value, abs=1e-12)
+    assert eq["call_kappa"]["estimate"] == pytest.approx(cohen_kappa(pa, pc, grades).value, abs=1e-12)
+    assert eq["verdict"] in ("equivalent", "not shown") and len(eq["metric_differences"]) == 4
+    strict = service_runs.equivalence_runs(db, w.reg_a, ra.id, rc.id, metric_margin=0.001)
+    assert strict["verdict"] == "not shown"
+    pack = service_evidence.create_pack(db, w.reg_a, kind="version_change", run_a=ra.id, run_b=rb.id,
+                                        changes=["training_data_added"])
+    assert pack.decision["outcome"] == "simplified_change"

@@ -53,3 +53,27 @@ def test_flag_rule(value, upper, n, flag):
 def test_subgroup_values_must_cover_every_case():
     with pytest.raises(ValueError, match="one value per case"):
         subgroup_metrics([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8], {"site": ["a", "b"]})
+
+
+def test_multiclass_subgroups_equal_the_metrics_of_their_cases_and_flag_the_far_below():
+    from medreg.ai.metrics_multiclass import accuracy, cohen_kappa
+    from medreg.ai.subgroups import multiclass_subgroups
+
+    rng = np.random.default_rng(5)
+    cats = ["R0", "R1", "R2"]
+    ref = list(rng.choice(cats, 300))
+    vendor = ["B" if i % 4 == 0 else "A" for i in range(300)]
+    # vendor A: 90 % right; vendor B: 40 % right
+    pred = [r if rng.random() < (0.9 if v == "A" else 0.4) else cats[(cats.index(r) + 1) % 3]
+            for r, v in zip(ref, vendor, strict=True)]
+    whole, subs = multiclass_subgroups(ref, pred, cats, {"vendor": vendor}, ordinal=True)
+    by = {s.value: s for s in subs}
+    for value, sub in by.items():
+        idx = [i for i, v in enumerate(vendor) if v == value]
+        r, p = [ref[i] for i in idx], [pred[i] for i in idx]
+        got = {e.name: e for e in sub.estimates}
+        assert got["accuracy"].value == pytest.approx(accuracy(r, p, cats).value, abs=1e-12)
+        want = cohen_kappa(r, p, cats, "quadratic")
+        assert got["kappa_quadratic"].upper == pytest.approx(want.upper, abs=1e-12)
+    assert {"accuracy", "kappa"} <= set(by["B"].flags) and not by["A"].flags
+    assert [e.name for e in whole][:4] == ["accuracy", "kappa", "kappa_linear", "kappa_quadratic"]

@@ -35,6 +35,7 @@ class PairBody(BaseModel):
     run_a: int = Field(ge=1, le=MAX_ID)
     run_b: int = Field(ge=1, le=MAX_ID)
     margin: float = Field(default=0.05, gt=0, lt=1)
+    fp_rate: float = Field(default=1.0, gt=0, le=100, description="detection: FP per image compared")
 
 
 class EquivalenceBody(BaseModel):
@@ -43,6 +44,7 @@ class EquivalenceBody(BaseModel):
     run_b: int = Field(ge=1, le=MAX_ID)
     score_margin: float = Field(default=0.05, gt=0, lt=1)
     metric_margin: float = Field(default=0.02, gt=0, lt=1)
+    fp_rate: float = Field(default=1.0, gt=0, le=100, description="detection: FP per image compared")
 
 
 class TriageBody(BaseModel):
@@ -119,14 +121,14 @@ def verify_run(run_id: int = RunId, session: Session = Depends(get_session),
 @router.post("/compare")
 def compare(body: PairBody, session: Session = Depends(get_session),
             actor: Actor = Depends(require_login)) -> dict:
-    return service_runs.compare_runs(session, actor, body.run_a, body.run_b, body.margin)
+    return service_runs.compare_runs(session, actor, body.run_a, body.run_b, body.margin, body.fp_rate)
 
 
 @router.post("/equivalence")
 def equivalence(body: EquivalenceBody, session: Session = Depends(get_session),
                 actor: Actor = Depends(require_login)) -> dict:
     return service_runs.equivalence_runs(session, actor, body.run_a, body.run_b, body.score_margin,
-                                         body.metric_margin)
+                                         body.metric_margin, body.fp_rate)
 
 
 @router.post("/triage")

@@ -81,14 +81,17 @@ def metrics_cmd(
         if ci not in ("wilson", "clopper-pearson"):
             raise ValidationFailed("'ci' must be wilson or clopper-pearson.", field="ci")
         if task == "detection":
-            _detection(labels, outputs, rule, max_distance, iou, fp_rates, duplicates, alpha)
+            _detection(labels, outputs, rule, max_distance, iou, fp_rates, duplicates, alpha,
+                       split_cols(subgroup_cols))
             return
         if task == "multiclass":
             cats = split_cols([categories])
             if len(cats) < 2:
                 raise ValidationFailed("Give at least two --categories for a multiclass task.",
                                        field="categories")
-            lab = inputs.read_labels(read_rows(labels, "labels"), task="multiclass", source=labels.name)
+            cols = split_cols(subgroup_cols)
+            lab = inputs.read_labels(read_rows(labels, "labels"), task="multiclass", metadata_cols=cols,
+                                     source=labels.name)
             bad = next((c for c, v in zip(lab.case_ids, lab.labels, strict=True) if v not in cats), None)
             if bad is not None:
                 raise ValidationFailed("The label of case '{case_id}' is not one of the categories.",
@@ -96,7 +99,7 @@ def metrics_cmd(
             classes = inputs.read_classes(read_rows(outputs, "outputs"), cats, source=outputs.name)
             predicted = inputs.align(lab.case_ids, classes, source=outputs.name)
             _print(report.multiclass_report(list(lab.labels), predicted, cats, alpha=alpha, ci=ci,
-                                            ordinal=ordinal))
+                                            ordinal=ordinal, groups={c: lab.metadata[c] for c in cols}))
             return
         if task != "binary":
             raise ValidationFailed("'task' must be binary, multiclass or detection.", field="task")
@@ -172,12 +175,31 @@ app.add_typer(db_app, name="db")
 app.add_typer(run_app, name="run")
 
 
-def _detection(labels: Path, outputs: Path, rule: str, max_distance: float | None, iou: float, fp_rates: str,
-               duplicates: str, alpha: float) -> None:
+def _matcher(rule: str, max_distance: float | None, iou: float, duplicates: str):
     if rule not in ("centre", "iou"):
         raise ValidationFailed("'rule' must be centre or iou.", field="rule")
     if duplicates not in ("ignore", "false-positive"):
         raise ValidationFailed("'duplicates' must be ignore or false-positive.", field="duplicates")
+    return IoU(iou) if rule == "iou" else CentreDistance(max_distance)
+
+
+def _image_groups(rows: list[dict], cols: list[str]) -> dict[str, dict[str, str]]:
+    """field -> image id -> value, from the first row of each image in the lesions CSV."""
+    for col in cols:
+        if rows and col not in rows[0]:
+            raise ValidationFailed("Column '{column}' is missing from {source}.", field=col,
+                                   params={"column": col, "source": "the labels"})
+    out: dict[str, dict[str, str]] = {c: {} for c in cols}
+    for row in rows:
+        cid = (row.get("case_id") or "").strip()
+        for c in cols:
+            out[c].setdefault(cid, (row.get(c) or "").strip())
+    return out
+
+
+def _detection(labels: Path, outputs: Path, rule: str, max_distance: float | None, iou: float, fp_rates: str,
+               duplicates: str, alpha: float, cols: list[str] = ()) -> None:
+    matcher = _matcher(rule, max_distance, iou, duplicates)
     try:
         rates = [float(x) for x in split_cols([fp_rates])]
     except ValueError:
@@ -185,8 +207,44 @@ def _detection(labels: Path, outputs: Path, rule: str, max_distance: float | Non
     if not rates or any(not 0 < r <= 1000 for r in rates):
         raise ValidationFailed("'fp-rates' must be positive numbers, comma-separated.", field="fp-rates")
     boxes = rule == "iou"
-    truths = inputs_detection.read_lesions(read_rows(labels, "labels"), boxes=boxes,
-                                           need_radius=not boxes and max_distance is None)
+    rows = read_rows(labels, "labels")
+    truths = inputs_detection.read_lesions(rows, boxes=boxes, need_radius=not boxes and max_distance is None)
     marks = inputs_detection.read_marks(read_rows(outputs, "outputs"), truths, boxes=boxes)
-    matcher = IoU(iou) if boxes else CentreDistance(max_distance)
-    _print(report.detection_report(truths, marks, matcher, rates=rates, duplicates=duplicates, alpha=alpha))
+    _print(report.detection_report(truths, marks, matcher, rates=rates, duplicates=duplicates, alpha=alpha,
+                                   groups=_image_groups(rows, list(cols)) or None))
+
+
+@app.command("compare-detection")
+def compare_detection_cmd(
+    labels: Path = LABELS,
+    outputs_a: Path = typer.Option(..., "--outputs-a", help="Marks of version A (the reference)."),
+    outputs_b: Path = typer.Option(..., "--outputs-b", help="Marks of version B (the candidate)."),
+    fp_rate: float = typer.Option(1.0, "--fp-rate", min=0.001, max=1000.0,
+                                  help="False positives per image at which sensitivities are compared."),
+    margin: float = typer.Option(0.05, "--margin", min=0.0001, max=1.0, help="Non-inferiority margin."),
+    subgroup_cols: list[str] = typer.Option(None, "--subgroup-cols", help="Metadata columns of LABELS."),
+    rule: str = typer.Option("centre", "--rule", help="centre (distance) or iou."),
+    max_distance: float | None = typer.Option(None, "--max-distance", min=0.0,
+                                              help="hit within this distance (else the radius)."),
+    iou: float = typer.Option(0.5, "--iou", min=0.01, max=1.0, help="IoU threshold of a hit."),
+    duplicates: str = typer.Option("ignore", "--duplicates", help="ignore or false-positive."),
+    bootstrap: int = typer.Option(2000, "--bootstrap", min=10, max=100_000, help="Bootstrap replicates."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    alpha: float = ALPHA,
+) -> None:
+    """Detection version B against version A on the same images: lesion sensitivity at --fp-rate and the
+    CPM, paired image bootstrap, non-inferiority verdicts (whole set and subgroups)."""
+    with _errors():
+        matcher = _matcher(rule, max_distance, iou, duplicates)
+        boxes = rule == "iou"
+        rows = read_rows(labels, "labels")
+        truths = inputs_detection.read_lesions(rows, boxes=boxes,
+                                               need_radius=not boxes and max_distance is None)
+        ma = inputs_detection.read_marks(read_rows(outputs_a, "outputs_a"), truths, boxes=boxes)
+        mb = inputs_detection.read_marks(read_rows(outputs_b, "outputs_b"), truths, boxes=boxes)
+        if sum(t.count for t in truths.values()) == 0:
+            raise ValidationFailed("A detection evaluation set needs at least one lesion.", field="labels")
+        _print(report.detection_comparison_report(
+            truths, ma, mb, matcher, duplicates=duplicates, rate=fp_rate, margin=margin, alpha=alpha,
+            n_boot=bootstrap, seed=seed, groups=_image_groups(rows, split_cols(subgroup_cols)) or None,
+            min_subgroup=1))

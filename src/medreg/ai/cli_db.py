@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.ai import queries, service, service_runs
+from medreg.ai import inputs_detection, queries, service, service_runs
 from medreg.ai.csvfiles import read_rows, split_cols
 from medreg.ai.models import EvalDatabase, EvalVersion
 from medreg.ai.schemas import RunRead, VersionRead
@@ -44,7 +44,7 @@ def _version(session: Session, code: str, number: int | None) -> EvalVersion:
 
 @db_app.command("register")
 def register(user: str = USER, code: str = CODE, name: str = typer.Option(..., "--name"),
-             task: str = typer.Option("binary", "--task", help="binary or multiclass"),
+             task: str = typer.Option("binary", "--task", help="binary, multiclass or detection"),
              modality: str = typer.Option(..., "--modality"),
              description: str | None = typer.Option(None, "--description")) -> None:
     """Register an evaluation database."""
@@ -56,23 +56,42 @@ def register(user: str = USER, code: str = CODE, name: str = typer.Option(..., "
 
 @db_app.command("seal")
 def seal(user: str = USER, code: str = CODE,
-         cases: Path = typer.Option(..., "--cases", help="CSV: case_id,label and the metadata columns."),
+         cases: Path = typer.Option(..., "--cases", help="CSV: case_id,label and the metadata columns; "
+                                    "detection: one row per lesion, case_id,x,y[,z],radius or "
+                                    "case_id,x0,y0,x1,y1 (empty coordinates: no lesion)."),
          provenance: str = typer.Option(..., "--provenance"),
          metadata_cols: list[str] = typer.Option(None, "--metadata-cols",
                                                  help="Comma-separated or repeated."),
-         categories: str = typer.Option("", "--categories", help="multiclass: classes in order.")) -> None:
+         categories: str = typer.Option("", "--categories", help="multiclass: classes in order."),
+         rule: str = typer.Option("centre", "--rule", help="detection: centre or iou"),
+         dims: int = typer.Option(2, "--dims", help="detection, centre rule: 2 or 3 coordinates"),
+         max_distance: float | None = typer.Option(None, "--max-distance",
+                                                   help="detection, centre rule: instead of the radius"),
+         iou: float = typer.Option(0.5, "--iou", help="detection, IoU rule: threshold"),
+         duplicates: str = typer.Option("ignore", "--duplicates", help="detection: ignore or false-positive"),
+         ) -> None:
     """Seal a new immutable version from a cases CSV; prints its public facts and Merkle root."""
     with acting(user) as (session, actor):
         fields = split_cols(metadata_cols)
         rows = read_rows(cases, "cases")
-        body = {"provenance": provenance, "metadata_fields": fields,
-                "categories": split_cols([categories]) or None,
-                "cases": [{"case_id": (r.get("case_id") or "").strip(),
-                           "label": (r.get("label") or "").strip(),
-                           "metadata": {f: (r.get(f) or "").strip() for f in fields}} for r in rows]}
         db = session.scalar(select(EvalDatabase).where(EvalDatabase.code == code))
         if db is None:
             raise NotFound("Evaluation database {id} not found.", field="code", params={"id": code})
+        body: dict = {"provenance": provenance, "metadata_fields": fields,
+                      "categories": split_cols([categories]) or None}
+        if db.task == "detection":
+            service.need_curator(actor)  # nothing of the file is read before the role is checked
+            body["matching"] = {"rule": rule, "dims": dims, "max_distance": max_distance, "iou": iou,
+                                "duplicates": duplicates}
+            if rule in ("centre", "iou") and dims in (2, 3):
+                body["cases"] = inputs_detection.cases_from_rows(rows, rule=rule, dims=dims,
+                                                                 metadata_fields=fields)
+            else:
+                body["cases"] = []  # the service names the bad rule
+        else:
+            body["cases"] = [{"case_id": (r.get("case_id") or "").strip(),
+                              "label": (r.get("label") or "").strip(),
+                              "metadata": {f: (r.get(f) or "").strip() for f in fields}} for r in rows]
         v = service.add_version(session, actor, db.id, body)
         _print(VersionRead.model_validate(v).model_dump(mode="json"))
 
@@ -95,7 +114,8 @@ def verify(user: str = USER, code: str = CODE, number: int | None = typer.Option
 
 @run_app.command("submit")
 def submit(user: str = USER, code: str = CODE, number: int | None = typer.Option(None, "--version"),
-           outputs: Path = typer.Option(..., "--outputs", help="CSV: case_id,score (or case_id,class)."),
+           outputs: Path = typer.Option(..., "--outputs", help="CSV: case_id,score (or case_id,class); "
+                                        "detection: one row per mark, case_id,<location>,score."),
            algorithm: str = typer.Option(..., "--algorithm"),
            algorithm_version: str = typer.Option(..., "--algorithm-version"),
            hardware: str = typer.Option(..., "--hardware"), os: str = typer.Option(..., "--os"),
@@ -104,8 +124,11 @@ def submit(user: str = USER, code: str = CODE, number: int | None = typer.Option
            threshold: float = typer.Option(0.5, "--threshold")) -> None:
     """Submit one output per case; prints the run with its aggregate metrics, hashes and signature."""
     with acting(user) as (session, actor):
-        items = []
-        for r in read_rows(outputs, "outputs"):
+        version = _version(session, code, number)
+        rows = read_rows(outputs, "outputs")
+        m = version.matching
+        items = inputs_detection.marks_from_rows(rows, rule=m["rule"], dims=m.get("dims", 2)) if m else []
+        for r in rows if not m else []:
             item: dict = {"case_id": (r.get("case_id") or "").strip()}
             if "class" in r:
                 item["class"] = (r.get("class") or "").strip()
@@ -117,7 +140,7 @@ def submit(user: str = USER, code: str = CODE, number: int | None = typer.Option
                 if item["score"] != item["score"]:
                     item["score"] = None
             items.append(item)
-        run = service_runs.submit_run(session, actor, _version(session, code, number).id, {
+        run = service_runs.submit_run(session, actor, version.id, {
             "algorithm_name": algorithm, "algorithm_version": algorithm_version,
             "platform": {"hardware": hardware, "os": os, "accelerator": accelerator, "framework": framework},
             "threshold": threshold, "outputs": items})

@@ -110,3 +110,78 @@ def platform_equivalence(scores_a, scores_b, threshold: float = 0.5, score_margi
                            + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
     return Equivalence(int(sa.size), agree, kappa, ba, tost, tuple(diffs), score_margin, metric_margin,
                        bool(ok), tuple(reasons))
+
+
+def subgroup_comparisons(labels, scores_a, scores_b, groups, threshold: float = 0.5, margin: float = 0.05,
+                         alpha: float = 0.05, min_cases: int = 20) -> list[dict]:
+    """``compare_versions`` on the cases of every subgroup (``groups``: field -> one value per case), with
+    the same margin; subgroups under ``min_cases`` cases, or without two positive and two negative cases
+    (the AUC's DeLong variance needs them), are listed without numbers."""
+    y = as_binary(labels)
+    a, b = as_scores(scores_a, y.size), as_scores(scores_b, y.size)
+    out = []
+    for field, values in groups.items():
+        v = np.asarray(["" if x is None else str(x) for x in values])
+        if v.size != y.size:
+            raise ValueError(f"subgroup field {field!r} must have one value per case")
+        for value in np.unique(v):
+            mask = v == value
+            row: dict = {"field": field, "value": str(value), "n": int(mask.sum())}
+            npos = int(y[mask].sum())
+            if mask.sum() < min_cases:
+                row["comparisons"], row["suppressed"] = [], f"fewer than {min_cases} cases"
+            elif min(npos, int(mask.sum()) - npos) < 2:
+                row["comparisons"], row["suppressed"] = [], "fewer than 2 positive or negative cases"
+            else:
+                rows = compare_versions(y[mask], a[mask], b[mask], threshold, margin, alpha)
+                row["comparisons"] = [c.to_dict() for c in rows]
+            out.append(row)
+    return out
+
+
+def compare_multiclass(reference, pred_a, pred_b, categories, margin: float = 0.05,
+                       alpha: float = 0.05) -> tuple[MetricComparison, ...]:
+    """Multiclass version B against A on the same cases: accuracy and each class's sensitivity, each a paired
+    proportion (right/wrong per case) with McNemar's test, the paired Wald interval and the verdict."""
+    ref = np.asarray([str(x) for x in reference])
+    a = np.asarray([str(x) for x in pred_a]) == ref
+    b = np.asarray([str(x) for x in pred_b]) == ref
+    if a.size != ref.size or b.size != ref.size:
+        raise ValueError("the two outputs must have one class per case")
+    out = []
+    for name, mask in [("accuracy", np.ones(ref.size, bool))] + [(f"sensitivity[{c}]", ref == str(c))
+                                                                   for c in categories]:
+        ra, rb = a[mask], b[mask]
+        _n, nb, nc = discordant(ra, rb)
+        test = mcnemar(nb, nc)
+        diff = paired_difference(ra, rb, f"{name}_difference", alpha)
+        out.append(MetricComparison(name, float(ra.mean()) if ra.size else float("nan"),
+                                    float(rb.mean()) if rb.size else float("nan"), test, test.p_value,
+                                    non_inferiority(name, diff, margin)))
+    return tuple(out)
+
+
+def multiclass_equivalence(pred_a, pred_b, categories, reference=None, metric_margin: float = 0.02,
+                           alpha: float = 0.05) -> dict:
+    """The same software version on two platforms, class outputs: exact agreement and Cohen's kappa of the
+    two platforms' classes, and (with the reference) the accuracy and per-class sensitivity differences.
+    Verdict *equivalent* when every difference interval lies within +/-``metric_margin``."""
+    ca, cb = [str(x) for x in pred_a], [str(x) for x in pred_b]
+    cats = [str(c) for c in categories]
+    agree = exact_agreement(np.asarray(ca), np.asarray(cb), alpha)
+    kappa = cohen_kappa(ca, cb, cats, alpha=alpha)
+    reasons = [f"exact agreement {agree.value:.4f} [{agree.lower:.4f}, {agree.upper:.4f}], "
+               f"kappa {kappa.value:.4f}"]
+    diffs, ok = [], reference is not None
+    if reference is not None:
+        for c in compare_multiclass(reference, ca, cb, cats, metric_margin, alpha):
+            d = c.non_inferiority.difference
+            diffs.append(d.to_dict())
+            inside = bool(np.isfinite(d.lower)) and -metric_margin < d.lower and d.upper < metric_margin
+            ok = ok and inside
+            reasons.append(f"{c.metric}: difference {d.value:.4f} [{d.lower:.4f}, {d.upper:.4f}] "
+                           + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+    return {"task": "multiclass", "n": len(ca), "difference": "B - A",
+            "verdict": "equivalent" if ok else "not shown", "reasons": reasons,
+            "call_agreement": agree.to_dict(), "call_kappa": kappa.to_dict(), "metric_differences": diffs,
+            "metric_margin": metric_margin}

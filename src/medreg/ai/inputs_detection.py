@@ -93,3 +93,69 @@ def read_marks(rows: Sequence[Mapping[str, str]], images: Mapping[str, ImageTrut
         found.setdefault(cid, []).append(([_num(row, c, cid) for c in cols], score))
     return {cid: ImageMarks(np.array([i[0] for i in items], dtype=float).reshape(-1, len(cols)),
                             np.array([i[1] for i in items], dtype=float)) for cid, items in found.items()}
+
+
+# --- the sealed service's CSV forms (curator cases, registrant marks) ----------------------------------
+
+
+def location_columns(rule: str, dims: int) -> tuple[str, ...]:
+    """Location columns of a detection CSV under the version's matching rule."""
+    return BOX if rule == "iou" else (("x", "y", "z") if dims == 3 else ("x", "y"))
+
+
+def _rows_by_case(rows: Sequence[Mapping[str, str]], cols: tuple[str, ...], source: str) -> dict[str, list]:
+    if not rows:
+        raise ValidationFailed("{source} has no cases.", field="case_id", params={"source": source})
+    for col in ("case_id", *cols):
+        if col not in rows[0]:
+            raise ValidationFailed("Column '{column}' is missing from {source}.", field=col,
+                                   params={"column": col, "source": source})
+    out: dict[str, list] = {}
+    for row in rows:
+        cid = (row.get("case_id") or "").strip()
+        if not cid:
+            raise ValidationFailed("Every row of {source} needs a case_id of 1 to 128 characters.",
+                                   field="case_id", params={"source": source})
+        out.setdefault(cid, []).append(row)
+    return out
+
+
+def _empty(row: Mapping[str, str], cols: Sequence[str]) -> bool:
+    return all(not (row.get(c) or "").strip() for c in cols)
+
+
+def cases_from_rows(rows: Sequence[Mapping[str, str]], *, rule: str, dims: int,
+                    metadata_fields: Sequence[str]) -> list[dict]:
+    """Cases of a detection version from a CSV with one row per lesion (``case_id``, the location columns,
+    ``radius`` under the centre rule, the metadata columns; a row with empty coordinates for an image
+    without lesion). The metadata of a case must be the same on all its rows."""
+    cols = location_columns(rule, dims)
+    if rule != "iou":
+        cols = (*cols, "radius")
+    out = []
+    for cid, items in _rows_by_case(rows, cols, "the cases").items():
+        meta = {f: (items[0].get(f) or "").strip() for f in metadata_fields}
+        lesions = []
+        for row in items:
+            if any((row.get(f) or "").strip() != meta[f] for f in metadata_fields):
+                raise ValidationFailed("The metadata of case '{case_id}' differ between its rows.",
+                                       field="metadata", params={"case_id": cid})
+            if not _empty(row, cols):
+                lesions.append([_num(row, c, cid) for c in cols])
+        out.append({"case_id": cid, "lesions": lesions, "metadata": meta})
+    return out
+
+
+def marks_from_rows(rows: Sequence[Mapping[str, str]], *, rule: str, dims: int) -> list[dict]:
+    """One output per case from a CSV with one row per mark (``case_id``, the location columns, ``score``);
+    every case appears at least once, with empty coordinates and score when nothing is marked on it."""
+    cols = location_columns(rule, dims)
+    out = []
+    for cid, items in _rows_by_case(rows, (*cols, "score"), "the outputs").items():
+        marks = []
+        for row in items:
+            if not _empty(row, (*cols, "score")):
+                marks.append({"location": [_num(row, c, cid) for c in cols],
+                              "score": _num(row, "score", cid)})
+        out.append({"case_id": cid, "marks": marks})
+    return out

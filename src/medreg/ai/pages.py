@@ -14,13 +14,14 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from medreg.ai import queries, service, service_citations, service_evidence, service_runs
+from medreg.ai import inputs_detection, queries, service, service_citations, service_evidence, service_runs
 from medreg.ai.triage_data import default_rules
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
+from medreg.core.related import register_related
 from medreg.core.templating import register_nav, render, request_locale
 
 router = pages_router(prefix="/ai", tags=["ai pages"])
@@ -31,6 +32,7 @@ VersionId = Path(ge=1, le=MAX_ID)
 RunId = Path(ge=1, le=MAX_ID)
 PackId = Path(ge=1, le=MAX_ID)
 
+register_related(service_citations.APPLICATION, "ai-evidence", service_citations.evidence_links)
 register_nav("/ai/", _("AI evaluation"), roles=["reviewer", "admin", "registrant"],
              description=_("Sealed evaluation databases, runs, comparisons and change triage"), order=40)
 
@@ -68,7 +70,7 @@ def version(request: Request, version_id: int = VersionId, session: Session = Db
     return _version_page(request, session, actor, version_id)
 
 
-def _outputs_from(upload) -> list[dict]:
+def _outputs_from(upload, matching: dict | None = None) -> list[dict]:
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed(_("Choose the outputs CSV file."), field="outputs")
     raw = upload.file.read(MAX_CSV + 1)
@@ -78,6 +80,8 @@ def _outputs_from(upload) -> list[dict]:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error):
         raise ValidationFailed(_("The outputs file must be a UTF-8 CSV file."), field="outputs") from None
+    if matching:  # detection: one row per mark
+        return inputs_detection.marks_from_rows(rows, rule=matching["rule"], dims=matching.get("dims", 2))
     out = []
     for r in rows:
         item: dict = {"case_id": (r.get("case_id") or "").strip()}
@@ -106,7 +110,9 @@ def submit(request: Request, version_id: int = VersionId, form: FormData = Form,
         body = {"algorithm_name": values.get("algorithm_name", ""),
                 "algorithm_version": values.get("algorithm_version", ""),
                 "platform": {k: values.get(k, "") for k in ("hardware", "os", "accelerator", "framework")},
-                "threshold": threshold, "outputs": _outputs_from(form.get("outputs"))}
+                "threshold": threshold}
+        matching = service.get_version(session, version_id).matching
+        body["outputs"] = _outputs_from(form.get("outputs"), matching)
         run = service_runs.submit_run(session, actor, version_id, body)
     except DomainError as err:
         session.rollback()
@@ -141,21 +147,23 @@ def run_page(request: Request, run_id: int = RunId, session: Session = Db, actor
 @router.get("/compare")
 def compare(request: Request, run_a: int | None = Query(None, ge=1, le=MAX_ID),
             run_b: int | None = Query(None, ge=1, le=MAX_ID), margin: float = Query(0.05, gt=0, lt=1),
+            fp_rate: float = Query(1.0, gt=0, le=100),
             mode: str = Query("versions", pattern="^(versions|platforms)$"), session: Session = Db,
             actor: Actor = Who):
     result, error = None, None
     if run_a and run_b:
         try:
             if mode == "platforms":
-                result = service_runs.equivalence_runs(session, actor, run_a, run_b)
+                result = service_runs.equivalence_runs(session, actor, run_a, run_b, fp_rate=fp_rate)
             else:
-                result = service_runs.compare_runs(session, actor, run_a, run_b, margin)
+                result = service_runs.compare_runs(session, actor, run_a, run_b, margin, fp_rate)
         except DomainError as err:
             error = _error(request, err)
     return render(request, "ai/compare.html", {"result": result, "error": error, "mode": mode,
                                                "change_kinds": list(default_rules().change_kinds),
                                                "runs": service_runs.list_runs(session, actor),
-                                               "run_a": run_a, "run_b": run_b, "margin": margin},
+                                               "run_a": run_a, "run_b": run_b, "margin": margin,
+                                               "fp_rate": fp_rate},
                   status_code=400 if error else 200)
 
 
@@ -190,6 +198,16 @@ def triage_post(request: Request, form: FormData = Form, actor: Actor = Who):
     return render(request, "ai/triage.html", ctx)
 
 
+def _number(values: dict, name: str, default: float) -> float:
+    raw = (values.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationFailed(_("'{name}' must be a number."), field=name, params={"name": name}) from None
+
+
 @router.post("/evidence")
 def create_evidence(request: Request, form: FormData = Form, session: Session = Db, actor: Actor = Who):
     values = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -203,7 +221,9 @@ def create_evidence(request: Request, form: FormData = Form, session: Session = 
         kind = "platform_equivalence" if values.get("mode") == "platforms" else "version_change"
         pack = service_evidence.create_pack(session, actor, kind=kind, run_a=run_a, run_b=run_b,
                                             changes=[str(c) for c in form.getlist("changes")],
-                                            registration_reference=values.get("registration_reference"))
+                                            registration_reference=values.get("registration_reference"),
+                                            margin=_number(values, "margin", 0.05),
+                                            fp_rate=_number(values, "fp_rate", 1.0))
     except DomainError as err:
         session.rollback()
         if isinstance(err, NotFound):

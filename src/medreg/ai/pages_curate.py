@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from medreg.ai import queries, service
+from medreg.ai import inputs_detection, queries, service
 from medreg.ai.pages import MAX_CSV, MAX_ID, Db, Form, Who, _error
 from medreg.core.actor import Actor
 from medreg.core.deps import pages_router
@@ -46,7 +46,7 @@ def register(request: Request, form: FormData = Form, session: Session = Db, act
     return RedirectResponse("/ai/", status_code=303)
 
 
-def _cases(upload, metadata_fields: list[str]) -> list[dict]:
+def _rows(upload) -> list[dict]:
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed(_("Choose the cases CSV file."), field="cases")
     raw = upload.file.read(MAX_CSV + 1)
@@ -56,12 +56,32 @@ def _cases(upload, metadata_fields: list[str]) -> list[dict]:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error):
         raise ValidationFailed(_("The cases file must be a UTF-8 CSV file."), field="cases") from None
+    return rows
+
+
+def _cases(rows: list[dict], metadata_fields: list[str]) -> list[dict]:
     return [{"case_id": (r.get("case_id") or "").strip(), "label": (r.get("label") or "").strip(),
              "metadata": {f: (r.get(f) or "").strip() for f in metadata_fields}} for r in rows]
 
 
 def _split(text: str | None) -> list[str]:
     return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def _matching(values: dict) -> dict:
+    """The stated matching rule of a detection version from the form (the schema checks the values)."""
+    def number(name: str, default):
+        raw = (values.get(name) or "").strip()
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise ValidationFailed(_("'{name}' must be a number."), field=f"matching.{name}",
+                                   params={"name": name}) from None
+    dims = (values.get("dims") or "2").strip()
+    return {"rule": (values.get("rule") or "centre").strip(),
+            "dims": int(dims) if dims in ("2", "3") else dims,
+            "max_distance": number("max_distance", None), "iou": number("iou", 0.5),
+            "duplicates": (values.get("duplicates") or "ignore").strip()}
 
 
 def _database_id(values: dict) -> int:
@@ -81,9 +101,17 @@ def add_version(request: Request, form: FormData = Form, session: Session = Db, 
         service.need_curator(actor)
         database_id = _database_id(values)
         fields = _split(values.get("metadata_fields"))
+        task = service.get_database(session, database_id).task
         body = {"provenance": values.get("provenance", ""), "metadata_fields": fields,
-                "categories": _split(values.get("categories")) or None,
-                "cases": _cases(form.get("cases"), fields)}
+                "categories": _split(values.get("categories")) or None}
+        rows = _rows(form.get("cases"))
+        if task == "detection":
+            body["matching"] = m = _matching(values)
+            body["cases"] = (inputs_detection.cases_from_rows(rows, rule=m["rule"], dims=m["dims"],
+                                                              metadata_fields=fields)
+                             if m["rule"] in ("centre", "iou") and m["dims"] in (2, 3) else [])
+        else:
+            body["cases"] = _cases(rows, fields)
         version = service.add_version(session, actor, database_id, body)
     except DomainError as err:
         session.rollback()

@@ -85,13 +85,13 @@ def run_pdf(request: Request, run_id: int = Path(ge=1, le=MAX_ID), session: Sess
 
 @router.get("/compare/report.pdf")
 def compare_pdf(request: Request, run_a: int = Query(ge=1, le=MAX_ID), run_b: int = Query(ge=1, le=MAX_ID),
-                margin: float = Query(0.05, gt=0, lt=1),
+                margin: float = Query(0.05, gt=0, lt=1), fp_rate: float = Query(1.0, gt=0, le=100),
                 mode: str = Query("versions", pattern="^(versions|platforms)$"), session: Session = Db,
                 actor: Actor = Who):
     if mode == "platforms":
-        result = service_runs.equivalence_runs(session, actor, run_a, run_b)
+        result = service_runs.equivalence_runs(session, actor, run_a, run_b, fp_rate=fp_rate)
     else:
-        result = service_runs.compare_runs(session, actor, run_a, run_b, margin)
+        result = service_runs.compare_runs(session, actor, run_a, run_b, margin, fp_rate)
     token = i18n.current_locale.set(request_locale(request))
     try:
         plot, caption = _roc_plot(session, actor, [run_a, run_b])

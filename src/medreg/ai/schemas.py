@@ -155,6 +155,7 @@ class EvidenceCreate(_In):
     margin: float = Field(default=0.05, gt=0, lt=1)
     score_margin: float = Field(default=0.05, gt=0, lt=1)
     metric_margin: float = Field(default=0.02, gt=0, lt=1)
+    fp_rate: float = Field(default=1.0, gt=0, le=100)  # detection: FP per image compared
 
 
 class EvidenceRead(BaseModel):

@@ -20,6 +20,8 @@ from medreg.core import audit
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from medreg.core.i18n import _
+from medreg.core.related import RelatedLink
 from medreg.premarket.registration import queries as registration
 from medreg.premarket.registration.states import FINAL, Status
 
@@ -92,3 +94,17 @@ def citable_applications(session: Session, actor: Actor) -> list:
         return []
     return [a for a in registration.list_applications(session, actor, kind="change", limit=200)
             if a.status not in CLOSED and a.registrant_org_id == actor.organisation_id]
+
+
+def evidence_links(session: Session, actor: Actor, application_id: int) -> list[RelatedLink]:
+    """Related link of a registration application to the evidence packs cited on it (registered with
+    ``medreg.core.related`` by the AI pages): only for whoever may see the application and only when at
+    least one pack is cited."""
+    try:
+        packs = packs_of_application(session, actor, application_id)
+    except (NotFound, PermissionDenied):  # the caller may not see the application: no link
+        return []
+    if not packs:
+        return []
+    return [RelatedLink(href=f"/ai/applications/{application_id}/evidence", label=_("AI evidence packs"),
+                        count=len(packs), key="ai-evidence")]

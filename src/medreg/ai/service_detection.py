@@ -145,13 +145,37 @@ def _truths_and_marks(m: dict, lesions: dict[str, list], outputs: dict[str, list
     return truths, marks
 
 
-def score(version: EvalVersion, lesions: dict[str, list], outputs: dict[str, list]) -> dict:
-    """Aggregate detection metrics for a registrant: no FROC curve (see the module docstring)."""
+def groups_of(version: EvalVersion, cases: list) -> dict[str, dict[str, str]]:
+    """field -> case id -> value, from the sealed cases (metadata is sealed; only aggregates leave)."""
+    return {f: {c[0]: str(c[2].get(f, "")) for c in cases} for f in version.metadata_fields}
+
+
+def score(version: EvalVersion, lesions: dict[str, list], outputs: dict[str, list],
+          groups: dict[str, dict[str, str]] | None = None, min_subgroup: int = 20) -> dict:
+    """Aggregate detection metrics for a registrant, by subgroup too: no FROC curve (see the module
+    docstring); subgroups under ``min_subgroup`` images are listed without metrics."""
     m = version.matching
     truths, marks = _truths_and_marks(m, lesions, outputs)
-    body = report.detection_report(truths, marks, _rule(m), rates=LUNA16_RATES, duplicates=m["duplicates"])
+    body = report.detection_report(truths, marks, _rule(m), rates=LUNA16_RATES, duplicates=m["duplicates"],
+                                   groups=groups or None)
     body["froc"] = NO_CURVE
+    for sub in body.get("subgroups", []):
+        if sub["n"] < min_subgroup:
+            sub["metrics"], sub["flagged"], sub["suppressed"] = [], [], f"fewer than {min_subgroup} cases"
     return body
+
+
+def compare(version: EvalVersion, lesions: dict[str, list], outputs_a: dict[str, list],
+            outputs_b: dict[str, list], groups: dict[str, dict[str, str]] | None = None, *,
+            rate: float = 1.0, margin: float = 0.05, n_boot: int = 2000, seed: int = 0,
+            min_subgroup: int = 20) -> dict:
+    """Run B against run A on the same sealed images (paired image bootstrap; aggregates only)."""
+    m = version.matching
+    truths, marks_a = _truths_and_marks(m, lesions, outputs_a)
+    _t, marks_b = _truths_and_marks(m, {}, outputs_b)
+    return report.detection_comparison_report(truths, marks_a, marks_b, _rule(m), duplicates=m["duplicates"],
+                                              rate=rate, margin=margin, n_boot=n_boot, seed=seed,
+                                              groups=groups or None, min_subgroup=min_subgroup)
 
 
 def froc_curve(version: EvalVersion, lesions: dict[str, list], outputs: dict[str, list],

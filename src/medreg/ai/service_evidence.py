@@ -30,7 +30,7 @@ def _record(pack: EvidencePack) -> dict:
 
 def create_pack(session: Session, actor: Actor, *, kind: str, run_a: int, run_b: int, changes: list[str],
                 registration_reference: str | None = None, margin: float = 0.05, score_margin: float = 0.05,
-                metric_margin: float = 0.02) -> EvidencePack:
+                metric_margin: float = 0.02, fp_rate: float = 1.0) -> EvidencePack:
     """Compare the two runs, decide the registration route of ``changes`` with that evidence, keep it all."""
     if not actor.has(Role.REGISTRANT) or actor.organisation_id is None:
         raise PermissionDenied("Only a registrant may assemble an evidence pack.", field="actor")
@@ -46,10 +46,11 @@ def create_pack(session: Session, actor: Actor, *, kind: str, run_a: int, run_b:
         if service_runs.get_run(session, actor, run_id).organisation_id != actor.organisation_id:
             raise NotFound("Evaluation run {id} not found.", field="run_a", params={"id": run_id})
     if kind == "version_change":
-        report = service_runs.compare_runs(session, actor, run_a, run_b, margin)
+        report = service_runs.compare_runs(session, actor, run_a, run_b, margin, fp_rate)
         evidence = report["evidence"]
     else:
-        report = service_runs.equivalence_runs(session, actor, run_a, run_b, score_margin, metric_margin)
+        report = service_runs.equivalence_runs(session, actor, run_a, run_b, score_margin, metric_margin,
+                                                 fp_rate)
         evidence = {"platform_equivalent": report["verdict"] == "equivalent"}
     decision = service_runs.triage_change(list(changes), evidence)
     pack = EvidencePack(organisation_id=actor.organisation_id, created_by_user_id=actor.user_id, kind=kind,

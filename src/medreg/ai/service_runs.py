@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -79,17 +80,22 @@ def _outputs(db: EvalDatabase, version: EvalVersion, d: RunSubmit, ids: list[str
 
 def _score(db: EvalDatabase, version: EvalVersion, cases: list, outputs: dict, threshold: float) -> dict:
     labels = [c[1] for c in cases]
+    groups = {f: [c[2].get(f, "") for c in cases] for f in version.metadata_fields}
     if db.task != "binary":
-        return report.multiclass_report(labels, [outputs[c[0]] for c in cases], version.categories,
-                                        ordinal=True)
+        body = report.multiclass_report(labels, [outputs[c[0]] for c in cases], version.categories,
+                                        ordinal=True, groups=groups or None)
+        return _suppress_small(body)
     y = np.array([int(v) for v in labels], dtype=np.int8)
     s = np.array([outputs[c[0]] for c in cases], dtype=float)
-    groups = {f: [c[2].get(f, "") for c in cases] for f in version.metadata_fields}
     body = report.binary_report(y, s, threshold=threshold, specificities=(0.9, 0.95), groups=groups or None)
     for op in body.get("operating_points", []):
         # the lowest qualifying threshold is one of the registrant's own scores, and the score just below
         # it would then be known to belong to a negative case: the threshold is not returned
         op["threshold"] = None
+    return _suppress_small(body)
+
+
+def _suppress_small(body: dict) -> dict:
     for sub in body.get("subgroups", []):
         if sub["n"] < MIN_SUBGROUP:
             sub["metrics"], sub["flagged"], sub["suppressed"] = [], [], f"fewer than {MIN_SUBGROUP} cases"
@@ -123,7 +129,8 @@ def submit_run(session: Session, actor: Actor, version_id: int, data: RunSubmit 
     if db.task == "detection":
         outputs = service_detection.check_outputs(version, d.outputs, [c[0] for c in cases])
         lesions = service_detection.sealed_lesions(session, version)
-        metrics = service_detection.score(version, lesions, outputs)
+        metrics = service_detection.score(version, lesions, outputs,
+                                          service_detection.groups_of(version, cases), MIN_SUBGROUP)
     else:
         outputs = _outputs(db, version, d, [c[0] for c in cases])
         metrics = _score(db, version, cases, outputs, d.threshold)
@@ -177,28 +184,62 @@ def verify_run(session: Session, actor: Actor, run_id: int) -> dict:
 
 
 def _pair(session: Session, actor: Actor, run_a: int, run_b: int):
+    """Two runs the actor may see, on the same version, with the sealed cases (scoring code only: never
+    returned)."""
     a, b = get_run(session, actor, run_a), get_run(session, actor, run_b)
     if a.version_id != b.version_id:
         raise ValidationFailed("Both runs must be on the same evaluation database version.", field="run_b")
     version = session.get(EvalVersion, a.version_id)
     db = session.get(EvalDatabase, version.database_id)
-    if db.task != "binary":
-        raise ValidationFailed("Comparisons are available for binary tasks.", field="run_a")
-    cases = sealed_cases(session, version)
+    return a, b, version, db, sealed_cases(session, version)
+
+
+def _binary(a: EvalRun, b: EvalRun, cases: list):
     y = np.array([int(c[1]) for c in cases], dtype=np.int8)
     sa = np.array([a.outputs[c[0]] for c in cases], dtype=float)
     sb = np.array([b.outputs[c[0]] for c in cases], dtype=float)
-    return a, b, y, sa, sb
+    return y, sa, sb
 
 
-def compare_runs(session: Session, actor: Actor, run_a: int, run_b: int, margin: float = 0.05) -> dict:
-    """Version B (run_b) against version A (run_a) on the same sealed cases, with triage evidence."""
+def _groups(version: EvalVersion, cases: list) -> dict[str, list[str]]:
+    return {f: [str(c[2].get(f, "")) for c in cases] for f in version.metadata_fields}
+
+
+def _check_fp_rate(fp_rate: float) -> None:
+    if not (math.isfinite(fp_rate) and 0 < fp_rate <= 100):
+        raise ValidationFailed("'{name}' must lie within (0, 100].", field="fp_rate",
+                               params={"name": "fp_rate"})
+
+
+def _significant(row: dict) -> bool:
+    p = row.get("p_value")
+    return isinstance(p, float) and p < 0.05
+
+
+def compare_runs(session: Session, actor: Actor, run_a: int, run_b: int, margin: float = 0.05,
+                 fp_rate: float = 1.0) -> dict:
+    """Version B (run_b) against version A (run_a) on the same sealed cases, on the whole set and on every
+    subgroup (under MIN_SUBGROUP cases: no numbers), with triage evidence. Binary: McNemar, paired Wald,
+    DeLong. Detection: lesion sensitivity at ``fp_rate`` FP/image and the CPM, paired image bootstrap."""
     if not 0 < margin < 1:
         raise ValidationFailed("'{name}' must lie within (0, 1).", field="margin", params={"name": "margin"})
-    a, b, y, sa, sb = _pair(session, actor, run_a, run_b)
-    body = report.comparison_report(y, sa, sb, threshold=a.threshold, margin=margin)
-    rows = body["comparisons"]
-    sig = [r for r in rows if r["p_value"] < 0.05]
+    _check_fp_rate(fp_rate)
+    a, b, version, db, cases = _pair(session, actor, run_a, run_b)
+    if db.task == "detection":
+        lesions = service_detection.sealed_lesions(session, version)
+        body = service_detection.compare(version, lesions, a.outputs, b.outputs,
+                                         service_detection.groups_of(version, cases), rate=fp_rate,
+                                         margin=margin, min_subgroup=MIN_SUBGROUP)
+    elif db.task == "multiclass":
+        body = report.multiclass_comparison_report(
+            [c[1] for c in cases], [a.outputs[c[0]] for c in cases], [b.outputs[c[0]] for c in cases],
+            version.categories, margin=margin, groups=_groups(version, cases) or None,
+            min_subgroup=MIN_SUBGROUP)
+    else:
+        y, sa, sb = _binary(a, b, cases)
+        body = report.comparison_report(y, sa, sb, threshold=a.threshold, margin=margin,
+                                        groups=_groups(version, cases) or None, min_subgroup=MIN_SUBGROUP)
+    sig = [r for r in body["comparisons"] if _significant(r)]
     body["evidence"] = ({"significant_difference": False} if not sig else
                         {"significant_difference": True,
                          "direction": "worse" if any(r["b"] < r["a"] for r in sig) else "better"})
@@ -206,18 +247,50 @@ def compare_runs(session: Session, actor: Actor, run_a: int, run_b: int, margin:
     return body
 
 
+def _detection_equivalence(body: dict, metric_margin: float) -> dict:
+    """Detection: equivalent when every paired-bootstrap difference interval lies within +/-metric_margin
+    (no per-image scores to run TOST or Bland-Altman on)."""
+    reasons, ok = [], True
+    for r in body["comparisons"]:
+        d = r["difference"]
+        lo, hi = d["ci_lower"], d["ci_upper"]
+        if lo is None or hi is None:
+            ok = False
+            reasons.append(f"{r['metric']}: difference undefined")
+            continue
+        inside = -metric_margin < lo and hi < metric_margin
+        ok = ok and inside
+        reasons.append(f"{r['metric']}: difference {d['estimate']:.4f} [{lo:.4f}, {hi:.4f}] "
+                       + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+    return {"task": "detection", "n": body["n"], "fp_rate": body["fp_rate"], "difference": "B - A",
+            "verdict": "equivalent" if ok else "not shown", "reasons": reasons,
+            "metric_differences": [r["difference"] for r in body["comparisons"]],
+            "metric_margin": metric_margin}
+
+
 def equivalence_runs(session: Session, actor: Actor, run_a: int, run_b: int, score_margin: float = 0.05,
-                     metric_margin: float = 0.02) -> dict:
+                     metric_margin: float = 0.02, fp_rate: float = 1.0) -> dict:
     """The same algorithm version on two platforms (run_a registered, run_b new): agreement and verdict."""
     for name, value in (("score_margin", score_margin), ("metric_margin", metric_margin)):
         if not 0 < value < 1:
             raise ValidationFailed("'{name}' must lie within (0, 1).", field=name, params={"name": name})
-    a, b, y, sa, sb = _pair(session, actor, run_a, run_b)
+    _check_fp_rate(fp_rate)
+    a, b, version, db, cases = _pair(session, actor, run_a, run_b)
     if (a.algorithm_name, a.algorithm_version) != (b.algorithm_name, b.algorithm_version):
         raise ValidationFailed("Platform equivalence compares the same algorithm version on two platforms.",
                                field="run_b")
-    body = report.equivalence_report(sa, sb, labels=y, threshold=a.threshold, score_margin=score_margin,
-                                     metric_margin=metric_margin)
+    if db.task == "detection":
+        body = _detection_equivalence(service_detection.compare(
+            version, service_detection.sealed_lesions(session, version), a.outputs, b.outputs, None,
+            rate=fp_rate, margin=metric_margin), metric_margin)
+    elif db.task == "multiclass":
+        body = report.multiclass_equivalence_report(
+            [a.outputs[c[0]] for c in cases], [b.outputs[c[0]] for c in cases], version.categories,
+            reference=[c[1] for c in cases], metric_margin=metric_margin)
+    else:
+        y, sa, sb = _binary(a, b, cases)
+        body = report.equivalence_report(sa, sb, labels=y, threshold=a.threshold, score_margin=score_margin,
+                                         metric_margin=metric_margin)
     body["runs"] = {"a": a.id, "b": b.id}
     body["platforms"] = {"a": a.platform, "b": b.platform}
     return body

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from medreg.ai.metrics_binary import binary_metrics
 from medreg.ai.metrics_common import Estimate, as_binary, as_scores
+from medreg.ai.metrics_multiclass import accuracy, cohen_kappa, per_class_metrics
 from medreg.ai.metrics_roc import auc_delong
 
 
@@ -77,4 +78,39 @@ def subgroup_metrics(labels, scores, groups: Mapping[str, Sequence], threshold: 
             ests = _estimates(y[mask], s[mask], threshold, alpha, method, with_auc)
             flags = tuple(e.name for e in ests if is_far_below(e, by_name[e.name], margin, min_cases))
             results.append(SubgroupResult(field, str(value), int(mask.sum()), tuple(ests), flags))
+    return tuple(whole), tuple(results)
+
+
+def _multiclass_estimates(reference, predicted, categories, alpha: float, method: str,
+                          ordinal: bool) -> list[Estimate]:
+    out = [accuracy(reference, predicted, categories, alpha, method)]
+    for w in (None, "linear", "quadratic") if ordinal else (None,):
+        out.append(cohen_kappa(reference, predicted, categories, w, alpha))
+    for c in per_class_metrics(reference, predicted, categories, alpha, method):
+        out.append(replace(c.sensitivity, name=f"sensitivity[{c.label}]"))
+    return out
+
+
+def multiclass_subgroups(reference: Sequence[str], predicted: Sequence[str], categories: Sequence[str],
+                         groups: Mapping[str, Sequence], alpha: float = 0.05, method: str = "wilson",
+                         margin: float = 0.05, min_cases: int = 10, ordinal: bool = False
+                         ) -> tuple[tuple[Estimate, ...], tuple[SubgroupResult, ...]]:
+    """Multiclass metrics (accuracy, Cohen's kappa, weighted kappas when ``ordinal``, each class's
+    sensitivity) of the whole set and of each subgroup, flagged by the rule of this module."""
+    ref, pred = list(map(str, reference)), list(map(str, predicted))
+    whole = _multiclass_estimates(ref, pred, categories, alpha, method, ordinal)
+    by_name = {e.name: e for e in whole}
+    results = []
+    for field, values in groups.items():
+        v = ["" if x is None else str(x) for x in values]
+        if len(v) != len(ref):
+            raise ValueError(f"subgroup field {field!r} must have one value per case")
+        for value in sorted(set(v)):
+            idx = [i for i, x in enumerate(v) if x == value]
+            ests = _multiclass_estimates([ref[i] for i in idx], [pred[i] for i in idx], categories, alpha,
+                                         method, ordinal)
+            n = len(idx)
+            flags = tuple(e.name for e in ests if is_far_below(e, by_name[e.name], margin, min_cases)
+                          and (e.n is not None or n >= min_cases))
+            results.append(SubgroupResult(field, value, n, tuple(ests), flags))
     return tuple(whole), tuple(results)

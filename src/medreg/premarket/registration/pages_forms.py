@@ -23,6 +23,7 @@ from medreg.core.clock import to_shanghai, today_shanghai
 from medreg.core.db import MAX_ID
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
+from medreg.core.related import related_links
 from medreg.core.templating import render, request_locale
 from medreg.premarket.innovation import queries as innovation_queries
 from medreg.premarket.registration import queries, service
@@ -220,6 +221,8 @@ def render_case(request: Request, session: Session, actor: Actor, app_id: int,
         "max_conditions": MAX_CONDITIONS,
         "signed": SIGNED,
         "error": error,
+        # links registered by higher domains (e.g. the AI evidence packs cited on this application)
+        "related": related_links(session, actor, "registration_application", app.id),
     }
     return render(request, "registration/case.html", context, status_code=status_code)
 
