@@ -208,8 +208,13 @@ def classify_cmd(file: Path = typer.Argument(None, dir_okay=False, help="Device 
     for m in body["catalogue_matches"]:
         console.print(f"catalogue {m['score']:.2f} {m['code']} {m['name']} \\[{m['management_class']}] "
                       f"{m['matched_field']}: {_rich(m['highlight'])}")
-    for e in body["subcatalogue_evidence"]:
-        console.print(f"sub-catalogue {e['subcatalogue_code']} ({e['source']}): {e['why']}")
+    for c in body["subcatalogue_candidates"]:
+        console.print(f"sub-catalogue {c['code']} {c['name']}: {c['score']:.2f} {c['confidence']} "
+                      f"({', '.join(c['sources'])}; {c['rows_in_catalogue']} rows in the catalogue)")
+    for s in body["rule_sets"]:
+        if s["in_scope"]:
+            console.print(f"rule set {s['id']} in scope ({s['source_held']} text held; "
+                          f"fired: {', '.join(s['fired']) or 'none'})")
     for n in body["notes"]:
         console.print(f"note: {n}")
 

@@ -55,7 +55,16 @@ def determine(session: Session | None, facts: dict) -> dict:
         raise ValidationFailed("Describe the device: a name, its intended use, a catalogue code or at least "
                                "one fact.", field="name")
     label, index = current_index(session)
-    return {"catalogue_version": label, **classify.classify(index, facts).to_dict()}
+    return {"catalogue_version": label,
+            **classify.classify(index, facts, version=label, links=crosswalk_decisions(session)).to_dict()}
+
+
+def crosswalk_decisions(session: Session | None) -> dict[tuple[str, str], str]:
+    """Reviewers' crosswalk decisions {(category2_code, product_code): confirmed | rejected}."""
+    if session is None:
+        return {}
+    links = session.scalars(select(CatalogCrosswalkLink))
+    return {(x.category2_code, x.product_code): x.status for x in links}
 
 
 def check_name(name: str) -> dict:
