@@ -43,6 +43,12 @@ def determine(body: DeviceDescription, session: Session = Depends(get_session)) 
     return queries.determine(session, body.model_dump())
 
 
+@router.post("/classification/standards")
+def product_standards(body: DeviceDescription, session: Session = Depends(get_session)) -> dict:
+    """Which GB/YY standards apply to this product, from its classification (nothing stored)."""
+    return queries.product_standards(session, body.model_dump())
+
+
 @router.post("/naming/check")
 def check_name(body: NameCheck) -> dict:
     """Verdict, core and feature words, each violation with its rule text, suggestions."""
