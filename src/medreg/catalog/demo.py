@@ -2,7 +2,8 @@
 version (sub-catalogues 01 and 04), two MADE-UP reviewer decisions on FDA crosswalk candidates (one
 confirmed, one rejected) and three MADE-UP 分类界定 requests in different states (submitted, decided,
 published) with their statutory clocks. The product descriptions are invented for the demo; the engine's
-opinions and the decisions are computed and signed through the ordinary services, so the audit trail is real."""
+opinions and the decisions are computed and signed through the ordinary services, so the audit
+trail is real."""
 
 from __future__ import annotations
 
