@@ -107,7 +107,8 @@ def _actor(session: Session, username: str) -> Actor:
 
 
 @app.command("import")
-def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".xlsx, .docx or .csv table"),
+def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                           help=".xlsx, .docx or .csv table"),
                label: str = typer.Option(..., "--label", help="Version label, e.g. '2022-30'."),
                subcatalogue: str = typer.Option(
                    None, "--subcatalogue", help="Sub-catalogue code when the file has no 子目录 column."),
