@@ -120,3 +120,63 @@ def test_api_search_and_tree(client):
     assert bad.status_code == 422
     missing = client.get("/api/v1/catalog/entries/99-99-99/history")
     assert missing.status_code == 404 and missing.json()["field"] == "code"
+
+
+def _docx(tables: list[tuple[str, list[list]]]) -> bytes:
+    """A minimal Word .docx (zip + XML) holding the given tables, each after a title paragraph. Cells
+    given as ("merge",) continue a vertical merge; ("span", n, text) span n grid columns."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(c) -> str:
+        if isinstance(c, tuple) and c[0] == "merge":
+            return '<w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc>'
+        if isinstance(c, tuple) and c[0] == "span":
+            return (f'<w:tc><w:tcPr><w:gridSpan w:val="{c[1]}"/></w:tcPr>'
+                    f'<w:p><w:r><w:t>{escape(c[2])}</w:t></w:r></w:p></w:tc>')
+        paras = "".join(f"<w:p><w:r><w:t>{escape(x)}</w:t></w:r></w:p>" for x in str(c).split("\n"))
+        if not c:
+            return f"<w:tc>{paras}</w:tc>"
+        return f'<w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr>{paras}</w:tc>'
+
+    def table(rows: list[list]) -> str:
+        trs = "".join("<w:tr>" + "".join(cell(c) for c in r) + "</w:tr>" for r in rows)
+        return f"<w:tbl>{trs}</w:tbl>"
+
+    body = "".join(f"<w:p><w:r><w:t>{escape(title)}</w:t></w:r></w:p>{table(rows)}" for title, rows in tables)
+    doc = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.'
+           f'openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats'
+                   '.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType='
+                   '"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("word/document.xml", doc)
+    return buf.getvalue()
+
+
+def test_docx_tables_merged_cells_spans_and_repeated_header():
+    # made-up demo rows in the official layout, as a Word table (merged cells continue vertically)
+    rows = [OFFICIAL_HEADER,
+            ["01", "演示一级类别", "01 演示二级类别甲", "演示描述。", "演示用途。", "演示产品甲\n演示产品乙",
+             "Ⅲ"],
+            [("merge",), ("merge",), ("merge",), ("merge",), ("merge",), "演示产品丙", ("merge",)],
+            OFFICIAL_HEADER,  # the header repeated at the top of the next page
+            ["", ("merge",), "02 演示二级类别乙", "另一描述。", "另一用途。", "演示产品丁", "第二类"]]
+    data = _docx([("06 医用成像器械（演示，非官方）", rows)])
+    parsed = tables.read_catalogue_file(Path("catalogue.docx"), data)
+    assert parsed.problems == []
+    assert [(e.category2_code, e.management_class, e.examples) for e in parsed.entries] == [
+        ("06-01-01", "III", ("演示产品甲", "演示产品乙")), ("06-01-01", "III", ("演示产品丙",)),
+        ("06-01-02", "II", ("演示产品丁",))]
+    spanned = [OFFICIAL_HEADER, ["01", "类别", ("span", 2, "01 二级"), "u", "产品", "II"]]
+    span = tables.read_catalogue_file(Path("x.docx"), _docx([("06 演示", spanned)]))
+    # a cell spanning 二级产品类别 and 产品描述 is followed by an empty cell: the columns stay aligned
+    e = span.entries[0]
+    assert (e.category2_name, e.description, e.intended_use, e.examples) == ("二级", "", "u", ("产品",))
+    for broken in (b"not a zip", _docx([])[:40]):
+        with pytest.raises(ValidationFailed) as err:
+            tables.read_catalogue_file(Path("x.docx"), broken)
+        assert err.value.field == "file"
+    empty = tables.read_catalogue_file(Path("x.docx"), _docx([]))
+    assert empty.problems[0].field == "header"

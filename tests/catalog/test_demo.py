@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from medreg import demo
 from medreg.catalog import demo as catalog_demo
-from medreg.catalog.models import CatalogDeterminationRequest, CatalogVersion
+from medreg.catalog import service_requests as svc
+from medreg.catalog.models import CatalogCrosswalkLink, CatalogDeterminationRequest, CatalogVersion
 from medreg.core import audit
 from medreg.core.audit import AuditEvent
 
@@ -30,4 +31,8 @@ def test_catalog_demo_loads_twice(db):
     assert [r.engine_opinion["management_class"] for r in reqs] == ["III", "III", "II"]
     assert reqs[2].published_on == today and reqs[1].signature_id is not None
     assert reqs[0].submitted_on == date(2026, 11, 16)
+    links = {(x.category2_code, x.product_code): x.status for x in db.scalars(select(CatalogCrosswalkLink))}
+    assert links == {("04-09-01", "DZH"): "confirmed", ("01-07-03", "FSW"): "rejected"}
+    assert svc.clock_dict(db, reqs[0], today)["due_on"] == "2026-12-14"  # 16 Nov + 20 working days
+    assert svc.clock_dict(db, reqs[1], today)["stopped_on"] == today.isoformat()
     assert not audit.verify(db)

@@ -132,8 +132,17 @@ def test_interpreter_rejects_an_unknown_condition():
 
 def test_naming_terms_point_to_a_subcatalogue(index):
     d = run(index, name="聚醚醚酮带线锚钉")
-    assert {"subcatalogue_code": "13", "source": "naming_term",
-            "why": "core word '锚钉' of the 无源植入器械 naming guideline"} in d["subcatalogue_evidence"]
+    item = next(e for e in d["subcatalogue_evidence"] if e["source"] == "naming_term")
+    assert (item["subcatalogue_code"], item["why"]) == (
+        "13", "core word '锚钉' of the 无源植入器械 naming guideline")
+    # ... and it is in the trace, explained, pointing to 13, deciding nothing
+    row = next(t for t in d["trace"] if t["rule"] == "evidence:naming_term:锚钉")
+    assert (row["effect"], row["subcatalogue_code"], row["class"], row["decisive"]) == (
+        "subcatalogue_evidence", "13", None, False)
+    assert "无源植入器械" in row["article"] and "weight 0.60" in row["why"]
+    assert d["subcatalogue_candidates"][0] == {
+        "code": "13", "name": "无源植入器械", "score": 0.6, "confidence": "medium",
+        "sources": ["naming_term"], "rows_in_catalogue": 0}
 
 
 def test_api_determine_matches_cli_json(client, tmp_path):

@@ -39,3 +39,15 @@ def test_naming_page(client):
     assert 'data-testid="verdict">Fail<' in r.text
     empty = client.post("/catalog/naming", data={"csrf_token": token, "name": " "})
     assert empty.status_code == 422
+
+
+def test_classify_page_shows_rule_sets_subcatalogue_candidates_and_fda_codes(client):
+    token = csrf_of(client)
+    robot = client.post("/catalog/classify?lang=zh_CN", data={
+        "csrf_token": token, "name": "腹腔内窥镜手术控制系统", "structure": "active", "contact": "contact",
+        "effect_on_outcome": "important", "robot": "on"})
+    assert robot.status_code == 200 and "no63-medical-robot" in robot.text and "规则集" in robot.text
+    mri = client.post("/catalog/classify?lang=en", data={"csrf_token": token, "name": "医用磁共振成像系统"})
+    assert 'data-testid="subcatalogue-candidate">06 医用成像器械' in mri.text
+    assert "rows in the catalogue: 0" in mri.text
+    assert 'data-testid="fda-row"><td>LNH' in mri.text and "21 CFR 892.1000" in mri.text

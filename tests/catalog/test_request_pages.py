@@ -61,6 +61,10 @@ def test_queue_decide_publish_and_public_list(client, db):
     queue = client.get("/catalog/requests?lang=en").text
     ids = re.findall(r'data-testid="request-row" data-id="(\d+)"', queue)
     assert ids.index(str(old.id)) < ids.index(str(new.id))  # the longest waiting first
+    # the statutory clock: 20 working days (Order 739 Art.23); filed 5 Oct 2026 -> due date shown
+    assert "Order 739, Art.23" in queue and 'data-testid="due-on"' in queue
+    old_case = client.get(f"/catalog/requests/{old.id}?lang=zh_CN").text
+    assert "国务院令第739号 第二十三条" in old_case and 'data-testid="due-on"' in old_case
     token = csrf_of(client)
     case = client.get(f"/catalog/requests/{new.id}?lang=en").text
     assert 'data-action="decide"' in case and "opinion when the request was filed" in case

@@ -101,3 +101,29 @@ def test_api_flow(client, db):
                             "expected_version": 1})
     assert bad.status_code == 422 and bad.json()["field"] == "decided_class"
     assert client.get(f"/api/v1/classification/requests/{rid}").status_code == 404  # public, unpublished
+
+
+def test_statutory_clock_20_working_days_of_order_739_art23(db, people):
+    """条例（国务院令第739号）第二十三条: the class is decided within 20 working days of acceptance; medreg
+    starts the clock on the filing day (not counted). November 2026 has no holiday: Mon 2 Nov + 20
+    working days = Mon 30 Nov (counted by hand: 3-6, 9-13, 16-20, 23-27, 30)."""
+    req = svc.submit(db, people["reg"], full(ROBOT), MON)
+    clock = svc.clock_dict(db, req, FRI)
+    assert (clock["limit"], clock["unit"]) == (20, "working_days")
+    assert clock["legal_basis"] == "国务院令第739号 第二十三条"
+    assert (clock["due_on"], clock["used"], clock["left"], clock["overdue"]) == ("2026-11-30", 4, 16, False)
+    late = date(2026, 12, 1)
+    assert (svc.clock_dict(db, req, late)["left"], svc.clock_dict(db, req, late)["overdue"]) == (-1, True)
+    done = svc.decide(db, people["rev"], req.id, decided_class="III", reason="r", password=PASSWORD,
+                      expected_version=req.version, today=date(2026, 11, 27))
+    stopped = svc.view(db, done, date(2026, 12, 10))["clock"]
+    assert (stopped["stopped_on"], stopped["used"], stopped["overdue"]) == ("2026-11-27", 19, False)
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "determination_requested",
+                                                AuditEvent.entity_id == str(req.id))).one()
+    assert event.after["due_on"] == "2026-11-30"
+
+
+def test_withdrawal_stops_the_clock(db, people):
+    req = svc.submit(db, people["reg"], full(ROBOT), MON)
+    gone = svc.act(db, people["reg"], req.id, "withdraw", req.version, FRI)
+    assert svc.clock_dict(db, gone, date(2026, 12, 31))["stopped_on"] == FRI.isoformat()

@@ -49,3 +49,42 @@ def test_api(client):
     assert client.get("/api/v1/standards/search", params={"q": "骨锯"}).json()["results"][0]["number"] == \
         "YY/T 1137-2017"
     assert client.get("/api/v1/catalog/entries/99-99-99/standards").status_code == 404
+
+
+def _post(client, path: str, body: dict):
+    from tests.web.conftest import csrf_of
+
+    return client.post(path, json=body, headers={"X-CSRF-Token": csrf_of(client)})
+
+
+def _example(name: str) -> dict:
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return json.loads((root / "docs" / "examples" / "classify" / name).read_text(encoding="utf-8"))
+
+
+def test_which_standards_apply_to_a_product_from_its_classification(client):
+    robot = _post(client, "/api/v1/classification/standards", _example("surgical_robot.json")).json()
+    assert robot["category"]["code"] == "01-07-03" and robot["management_class"] == "III"
+    assert robot["standards"][0]["provenance"] == "title_match"
+    fam = {s["number"]: s for s in robot["standards"] if s["provenance"] == "family"}
+    assert fam["YY/T 1712-2021"]["matched"] == "rule set no63-medical-robot in scope"
+    assert any(s["number"] == "GB 9706.1-2020" and s["condition"] == "" for s in robot["standards"])
+    cade = _post(client, "/api/v1/classification/standards", _example("ai_lung_nodule_cade.json")).json()
+    numbers = {s["number"] for s in cade["standards"]}
+    assert cade["category"] is None and "YY/T 1858-2022" in numbers  # AI lung-image software (family ai)
+    assert "GB 9706.1-2020" not in numbers  # standalone software is not medical electrical equipment
+    anchor = _post(client, "/api/v1/classification/standards", _example("peek_suture_anchor.json")).json()
+    assert anchor["basis"].endswith("core word 锚钉") and anchor["standards"][0]["number"] == "YY/T 1867-2023"
+    mri = _post(client, "/api/v1/classification/standards", _example("mri_system.json")).json()
+    assert {s["number"] for s in mri["standards"] if s["provenance"] == "name_match"} == {
+        "YY/T 0482-2022", "YY/T 1840-2023"}
+
+
+def test_product_standards_bad_input_is_422_with_field(client):
+    r = _post(client, "/api/v1/classification/standards", {"structure": "wood"})
+    assert r.status_code == 422 and r.json()["field"] == "structure"
+    r = _post(client, "/api/v1/classification/standards", {})
+    assert r.status_code == 422 and r.json()["field"] == "name"

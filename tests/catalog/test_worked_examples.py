@@ -25,18 +25,24 @@ def summary(d: dict, name_report: dict) -> str:
     """The documented lines of one determination (the API body's fields, abridged) and of the name check."""
     by = d["decided_by"]
     core = name_report["core_word"]
+    rules = [t for t in d["trace"] if t["effect"] != "subcatalogue_evidence"]
+    evidence = [t for t in d["trace"] if t["effect"] == "subcatalogue_evidence"]
     lines = [
         f"management_class: {d['management_class'] or '-'}",
         f"status: {d['status']}",
         "decided_by: " + (" | ".join((by["rule"], by["source"], by["article"], by["confidence"]))
                           if by else "-"),
         "trace: " + (" | ".join(("* " if t["decisive"] else "") + f"{t['rule']} {t['effect']} "
-                                f"{t['class'] or '-'}" for t in d["trace"]) or "-"),
+                                f"{t['class'] or '-'}" for t in rules) or "-"),
+        "rule_sets_in_scope: " + ", ".join(s["id"] for s in d["rule_sets"] if s["in_scope"]),
         "conflicts: " + (" | ".join(", ".join(c["rules"]) for c in d["conflicts"]) or "-"),
         "catalogue_top: " + (" | ".join(f"{m['code']} {m['name']} {m['management_class']} {m['score']:.2f}"
                                         for m in d["catalogue_matches"][:2]) or "-"),
-        "subcatalogue_evidence: " + (" | ".join(sorted({f"{e['subcatalogue_code']} {e['source']}"
-                                                      for e in d["subcatalogue_evidence"]})) or "-"),
+        "evidence: " + (" | ".join(f"{t['rule'].removeprefix('evidence:')} -> {t['subcatalogue_code'] or '-'}"
+                                   for t in evidence) or "-"),
+        "subcatalogue: " + (" | ".join(f"{c['code']} {c['name']} {c['score']:.2f} {c['confidence']} "
+                                       f"({c['rows_in_catalogue']} rows)"
+                                       for c in d["subcatalogue_candidates"][:3]) or "-"),
         f"name_check: {name_report['verdict']} | core word {core['term']} "
         f"({'in the naming terms: ' + core['domain'] if core['known'] else 'not in the naming terms'})",
     ]

@@ -2,7 +2,8 @@
 
 For every example name of every row, the engine classifies ``{"name": example}`` and we check whether
 the row's sub-catalogue and class are the first answer (top-1) or among the first three distinct
-answers (catalogue matches first, then the sub-catalogue evidence of the naming terms; top-3). Two
+answers (the ranked sub-catalogue candidates of ``catalog.evidence``: catalogue rows, naming terms, FDA
+product codes, sub-catalogue names; top-3). Two
 settings:
 
 - ``in_sample``: the whole catalogue is searchable (a look-up: the name is in it);
@@ -53,8 +54,7 @@ def evaluate(entries: tuple[CatalogueEntry, ...], leave_out: bool) -> Accuracy:
         for name in e.examples:
             exclude = frozenset(by_name[name]) if leave_out else frozenset()
             d = classify.classify(index, {"name": name}, exclude)
-            subs = _distinct([m["subcatalogue_code"] for m in d.catalogue_matches]
-                             + [x["subcatalogue_code"] for x in d.subcatalogue_evidence])[:3]
+            subs = [c["code"] for c in d.subcatalogue_candidates][:3]
             classes = _distinct([m["management_class"] for m in d.catalogue_matches])[:3]
             n += 1
             s1 += bool(subs) and subs[0] == e.subcatalogue_code

@@ -43,6 +43,12 @@ def determine(body: DeviceDescription, session: Session = Depends(get_session)) 
     return queries.determine(session, body.model_dump())
 
 
+@router.post("/classification/standards")
+def product_standards(body: DeviceDescription, session: Session = Depends(get_session)) -> dict:
+    """Which GB/YY standards apply to this product, from its classification (nothing stored)."""
+    return queries.product_standards(session, body.model_dump())
+
+
 @router.post("/naming/check")
 def check_name(body: NameCheck) -> dict:
     """Verdict, core and feature words, each violation with its rule text, suggestions."""
@@ -106,7 +112,7 @@ def request_determination(body: DeviceDescription, session: Session = Depends(ge
                           actor: Actor = Depends(require_login)) -> dict:
     """A registrant asks for a 分类界定; the engine's opinion is stored with the request."""
     req = service_requests.submit(session, actor, body.model_dump(), today_shanghai())
-    return service_requests.to_dict(req, today_shanghai())
+    return service_requests.view(session, req, today_shanghai())
 
 
 @router.get("/classification/requests")
@@ -114,13 +120,14 @@ def list_requests(session: Session = Depends(get_session),
                   actor: Actor = Depends(current_actor)) -> list[dict]:
     """Own requests (registrant), all (reviewer), published ones (everyone)."""
     today = today_shanghai()
-    return [service_requests.to_dict(r, today) for r in service_requests.list_for(session, actor)]
+    return [service_requests.view(session, r, today) for r in service_requests.list_for(session, actor)]
 
 
 @router.get("/classification/requests/{request_id}")
 def get_request(request_id: int = REQUEST_ID, session: Session = Depends(get_session),
                 actor: Actor = Depends(current_actor)) -> dict:
-    return service_requests.to_dict(service_requests.get_for(session, actor, request_id), today_shanghai())
+    return service_requests.view(session, service_requests.get_for(session, actor, request_id),
+                                 today_shanghai())
 
 
 @router.post("/classification/requests/{request_id}/decide")
@@ -130,14 +137,14 @@ def decide_request(body: Decision, request_id: int = REQUEST_ID, session: Sessio
     req = service_requests.decide(session, actor, request_id, decided_class=body.decided_class,
                                   reason=body.reason, password=body.password,
                                   expected_version=body.expected_version, today=today_shanghai())
-    return service_requests.to_dict(req, today_shanghai())
+    return service_requests.view(session, req, today_shanghai())
 
 
 @router.post("/classification/requests/{request_id}/publish")
 def publish_request(body: Versioned, request_id: int = REQUEST_ID, session: Session = Depends(get_session),
                     actor: Actor = Depends(require_login)) -> dict:
     req = service_requests.act(session, actor, request_id, "publish", body.expected_version, today_shanghai())
-    return service_requests.to_dict(req, today_shanghai())
+    return service_requests.view(session, req, today_shanghai())
 
 
 @router.post("/classification/requests/{request_id}/withdraw")
@@ -145,4 +152,4 @@ def withdraw_request(body: Versioned, request_id: int = REQUEST_ID, session: Ses
                      actor: Actor = Depends(require_login)) -> dict:
     req = service_requests.act(session, actor, request_id, "withdraw", body.expected_version,
                                today_shanghai())
-    return service_requests.to_dict(req, today_shanghai())
+    return service_requests.view(session, req, today_shanghai())

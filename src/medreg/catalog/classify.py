@@ -1,9 +1,12 @@
-"""Classification of a described device (pure glue): catalogue matches for its free text, naming-term
-evidence for the sub-catalogue, then the rule engine. Used by queries (API, CLI) and the accuracy test."""
+"""Classification of a described device (pure glue): catalogue matches for its free text, the evidence for
+its sub-catalogue (catalogue rows, naming terms, FDA product codes, sub-catalogue names), then the rule
+engine. Used by queries (API, CLI) and the accuracy test."""
 
 from __future__ import annotations
 
-from medreg.catalog import catalogue, engine, ruleset, search
+from collections import Counter
+
+from medreg.catalog import catalogue, engine, evidence, ruleset, search
 from medreg.catalog.engine import Determination
 
 MATCHES_SHOWN = 5
@@ -24,26 +27,24 @@ def catalogue_hits(index: search.Index, facts: dict,
     return sorted(best.values(), key=lambda h: (-h.score, h.entry.key))[:MATCHES_SHOWN]
 
 
-def subcatalogue_evidence(name: str | None, hits: list[search.Hit]) -> list[dict]:
-    """Which sub-catalogue the name points to: catalogue matches, and the core words of the domain
-    naming guidelines (a guideline's domain is a sub-catalogue name)."""
-    out = [{"subcatalogue_code": h.entry.subcatalogue_code, "source": "catalogue",
-            "why": f"matches {h.entry.category2_code} {h.entry.category2_name} ({h.score:.2f})"}
-           for h in hits[:3]]
-    by_name = {n: c for c, n in catalogue.subcatalogue_names().items()}
-    if name:
-        seen = set()
-        core = sorted((t for t in ruleset.naming_terms() if t.kind == "core" and len(t.term) >= 2
-                       and t.term in name and t.domain in by_name), key=lambda t: -len(t.term))
-        for t in core:
-            if (t.domain, t.term) not in seen:
-                seen.add((t.domain, t.term))
-                out.append({"subcatalogue_code": by_name[t.domain], "source": "naming_term",
-                            "why": f"core word '{t.term}' of the {t.domain} naming guideline"})
-    return out
+def subcatalogue_evidence(index: search.Index, facts: dict, hits: list[search.Hit],
+                          links: dict[tuple[str, str], str] | None = None) -> list[dict]:
+    """Which sub-catalogue the device belongs to, every item explained (see :mod:`evidence`)."""
+    name = facts.get("name")
+    others = tuple(t for t in (facts.get("intended_use"), facts.get("description")) if t)
+    return [*evidence.from_catalogue(hits), *evidence.from_naming_terms(name),
+            *evidence.from_fda(name, others, index.entries, links or {}),
+            *evidence.from_subcatalogue_names(name)]
 
 
-def classify(index: search.Index, facts: dict, exclude: frozenset[str] = frozenset()) -> Determination:
+def classify(index: search.Index, facts: dict, exclude: frozenset[str] = frozenset(), *,
+             version: str = catalogue.SHIPPED_VERSION,
+             links: dict[tuple[str, str], str] | None = None) -> Determination:
+    """``links``: reviewers' crosswalk decisions {(category2_code, product_code): confirmed | rejected}."""
     hits = catalogue_hits(index, facts, exclude)
+    items = subcatalogue_evidence(index, facts, hits, links)
+    rows = Counter(e.subcatalogue_code for e in index.entries if e.key not in exclude)
+    ranked = evidence.rank(items, rows)
     return engine.determine(facts, ruleset.engine_rules(), hits, code_given=bool(facts.get("catalogue_code")),
-                            evidence=subcatalogue_evidence(facts.get("name"), hits))
+                            evidence=items, subcatalogues=ranked,
+                            missing=evidence.missing_data_notes(ranked, version, items))

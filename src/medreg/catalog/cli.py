@@ -107,7 +107,8 @@ def _actor(session: Session, username: str) -> Actor:
 
 
 @app.command("import")
-def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".xlsx or .csv table"),
+def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                           help=".xlsx, .docx or .csv table"),
                label: str = typer.Option(..., "--label", help="Version label, e.g. '2022-30'."),
                subcatalogue: str = typer.Option(
                    None, "--subcatalogue", help="Sub-catalogue code when the file has no 子目录 column."),
@@ -178,17 +179,26 @@ def _description(file: Path | None, name: str | None) -> dict:
 
 def classify_cmd(file: Path = typer.Argument(None, dir_okay=False, help="Device description (JSON)."),
                  name: str = typer.Option(None, "--name", help="Classify by this product name (only)."),
-                 as_json: bool = typer.Option(False, "--json", help="Print exactly the API response body.")
+                 as_json: bool = typer.Option(False, "--json", help="Print exactly the API response body."),
+                 with_standards: bool = typer.Option(
+                     False, "--standards",
+                     help="Which standards apply (the body of POST /api/v1/classification/standards).")
                  ) -> None:
     """The engine's opinion: management class, trace of the rules that fired, catalogue matches."""
     if file is None and not name:
         typer.secho("error [file]: give FILE.json or --name", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
     facts = _description(file, name)
-    with reading() as session:
-        body = queries.determine(session, facts)
+    try:
+        with reading() as session:
+            body = (queries.product_standards if with_standards else queries.determine)(session, facts)
+    except DomainError as err:
+        fail(err)
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    if with_standards:
+        _print_standards(body)
         return
     decided = body["decided_by"] or {}
     console.print(f"[bold]management class: {body['management_class'] or '—'}[/] ({body['status']}; "
@@ -208,10 +218,28 @@ def classify_cmd(file: Path = typer.Argument(None, dir_okay=False, help="Device 
     for m in body["catalogue_matches"]:
         console.print(f"catalogue {m['score']:.2f} {m['code']} {m['name']} \\[{m['management_class']}] "
                       f"{m['matched_field']}: {_rich(m['highlight'])}")
-    for e in body["subcatalogue_evidence"]:
-        console.print(f"sub-catalogue {e['subcatalogue_code']} ({e['source']}): {e['why']}")
+    for c in body["subcatalogue_candidates"]:
+        console.print(f"sub-catalogue {c['code']} {c['name']}: {c['score']:.2f} {c['confidence']} "
+                      f"({', '.join(c['sources'])}; {c['rows_in_catalogue']} rows in the catalogue)")
+    for s in body["rule_sets"]:
+        if s["in_scope"]:
+            console.print(f"rule set {s['id']} in scope ({s['source_held']} text held; "
+                          f"fired: {', '.join(s['fired']) or 'none'})")
     for n in body["notes"]:
         console.print(f"note: {n}")
+
+
+def _print_standards(body: dict) -> None:
+    console.print(f"[bold]class {body['management_class'] or '—'}[/] ({body['status']}); standards from: "
+                  f"{body['basis']}")
+    table = Table(title=f"{body['count']} standard(s)")
+    for col in ("number", "title", "status", "adopts", "why"):
+        table.add_column(col)
+    for r in body["standards"]:
+        why = r["provenance"] + (f" ({r['condition']})" if r["condition"] else "")
+        table.add_row(r["number"], r["title_zh"], r["status"], " ".join(
+            x for x in (r["intl_standard"], r["adoption"]) if x), why)
+    console.print(table)
 
 
 @naming_app.command("check")

@@ -1,7 +1,9 @@
 """Demo data of the catalog domain, loaded by ``medreg demo load`` (idempotent): the shipped catalogue
-version (sub-catalogues 01 and 04) and three MADE-UP 分类界定 requests in different states (submitted,
-decided, published). The product descriptions are invented for the demo; the engine's opinions and the
-decisions are computed and signed through the ordinary services, so the audit trail is real."""
+version (sub-catalogues 01 and 04), two MADE-UP reviewer decisions on FDA crosswalk candidates (one
+confirmed, one rejected) and three MADE-UP 分类界定 requests in different states (submitted, decided,
+published) with their statutory clocks. The product descriptions are invented for the demo; the engine's
+opinions and the decisions are computed and signed through the ordinary services, so the audit
+trail is real."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from medreg.catalog import service, service_requests
-from medreg.catalog.models import CatalogDeterminationRequest
+from medreg.catalog.models import CatalogCrosswalkLink, CatalogDeterminationRequest
 from medreg.catalog.schemas import DeviceDescription
 from medreg.core.actor import Actor
 
@@ -47,6 +49,19 @@ DECISIONS = {  # made-up reasons of the demo reviewer
 }
 
 
+# made-up reviewer decisions on two automatic crosswalk candidates (audited like real ones)
+DEMO_LINKS = [("04-09-01", "DZH", "confirmed", "演示：电动骨锯对应 Saw, Bone, Ac-Powered。"),
+              ("01-07-03", "FSW", "rejected", "演示：手术照明灯不是手术控制系统。")]
+
+
+def _load_links(session: Session, reviewer) -> None:
+    for code, product_code, decision, note in DEMO_LINKS:
+        exists = session.scalar(select(CatalogCrosswalkLink.id).where(
+            CatalogCrosswalkLink.category2_code == code, CatalogCrosswalkLink.product_code == product_code))
+        if exists is None:
+            service.decide_link(session, reviewer, code, product_code, decision, note)
+
+
 def loaded(session: Session) -> bool:
     return session.scalar(select(CatalogDeterminationRequest.id).where(
         CatalogDeterminationRequest.product_name.endswith(MARK)).limit(1)) is not None
@@ -56,9 +71,10 @@ def load(session: Session, actor_of, password: str, today: date) -> None:
     """Store the shipped catalogue version (once) and the made-up requests (once).
     ``actor_of(username)`` gives the demo accounts; ``password`` signs the demo decisions."""
     service.load_shipped(session, Actor.system())
+    reviewer = actor_of("office")
+    _load_links(session, reviewer)
     if loaded(session):
         return
-    reviewer = actor_of("office")
     for i, (username, facts, state) in enumerate(demo_requests()):
         asked = today - timedelta(days=14 - 4 * i)
         req = service_requests.submit(session, actor_of(username), facts, asked)

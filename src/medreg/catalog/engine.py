@@ -22,6 +22,10 @@ DETERMINING = ("exactly", "same_as_field", "max_of_field", "catalogue")
 FLOORS = ("at_least", "at_least_field")
 SOURCE_ORDER = {"rule_article": 0, "guideline": 1, "catalogue": 2}
 STRONG_MATCH, USABLE_MATCH = 0.95, 0.2  # below 0.6 a match is a low-confidence guess
+NO_FIXING_RULE = ("No rule that fixes a class applies to the facts given (令第15号 第六条 and the guidelines "
+                  "held).")
+NO_USABLE_ROW = ("No catalogue row matches well enough to give a class (a row needs a match score of at "
+                 "least 0.20; best: {best}).")
 TABLE_MISSING = ("The 分类判定表 (annex of 令第15号) is not in medreg's data: the use form and use state of "
                  "Art.5 are recorded but cannot give a class by themselves.")
 
@@ -48,6 +52,8 @@ class Determination:
     facts: list[dict] = field(default_factory=list)
     catalogue_matches: list[dict] = field(default_factory=list)
     subcatalogue_evidence: list[dict] = field(default_factory=list)
+    subcatalogue_candidates: list[dict] = field(default_factory=list)
+    rule_sets: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rules_sha256: str = ""
 
@@ -80,6 +86,8 @@ def holds(cond: dict, facts: dict) -> bool:
         return (value not in (None, "", [], ())) == cond["is_set"]
     if "truthy" in cond:
         return bool(value) == cond["truthy"]
+    if "contains" in cond:
+        return isinstance(value, str) and cond["contains"] in value
     raise ValueError(f"unknown condition {cond}")
 
 
@@ -149,14 +157,37 @@ def _pick(cands: list[Candidate]) -> Candidate:
     return sorted(best, key=lambda c: (c.kind in FLOORS, SOURCE_ORDER[c.source]))[0]
 
 
+def _rule_sets(rules: RuleSet, facts: dict, fired: list[Candidate]) -> list[dict]:
+    """Each rule set, whether the device is in its scope, and which of its rules fired."""
+    out = []
+    for s in rules.sets:
+        in_scope = s.scope is None or holds(s.scope, facts)
+        out.append({"id": s.id, "title": s.title, "source_document": s.source_document,
+                    "source_held": s.source_held, "in_scope": in_scope, "rules": len(s.rule_ids),
+                    "fired": [c.rule for c in fired if c.rule in s.rule_ids], "gap": s.gap})
+    return out
+
+
+def _trace_row(rule: str, rule_set: str, source: str, article: str, effect: str, cls: str | None, why: str,
+               text_zh: str = "", decisive: bool = False, subcatalogue: str | None = None) -> dict:
+    return {"rule": rule, "rule_set": rule_set, "source": source, "article": article, "effect": effect,
+            "class": cls or None, "why": why, "text_zh": text_zh, "decisive": decisive,
+            "subcatalogue_code": subcatalogue}
+
+
 def determine(facts: dict, rules: RuleSet, hits: list[Hit], *, code_given: bool = False,
-              evidence: list[dict] | None = None) -> Determination:
+              evidence: list[dict] | None = None, subcatalogues: list[dict] | None = None,
+              missing: list[str] | None = None) -> Determination:
+    """``evidence``: items pointing to a sub-catalogue (``catalog.evidence``), ``subcatalogues`` their
+    ranking, ``missing``: what the catalogue lacks for this device (said in the notes when undecided)."""
     facts, derived = derive_facts(facts)
     fired = [c for r in rules.rules if holds(r.when, facts) and (c := _fire(r, facts)) is not None]
+    set_of = {r.id: r.rule_set for r in rules.rules}
     cat, notes = _catalogue_candidates(hits, code_given)
     result = Determination(None, "undetermined", None, facts=derived, rules_sha256=rules.sha256,
                            catalogue_matches=[_match(h) for h in hits], subcatalogue_evidence=evidence or [],
-                           notes=notes)
+                           subcatalogue_candidates=subcatalogues or [], notes=notes,
+                           rule_sets=_rule_sets(rules, facts, fired))
     kinds = {c.kind for c in fired}
     deferred = "defer_to_catalogue" in kinds
     candidates = [c for c in fired if c.cls] + cat
@@ -183,14 +214,30 @@ def determine(facts: dict, rules: RuleSet, hits: list[Hit], *, code_given: bool 
     if deferred and not cat:
         result.notes.append("AI-B3 defers to the catalogue (sub-catalogue 21), but no catalogue row matched.")
     if result.status in ("undetermined", "lower_bound"):
+        if not [c for c in fired if c.kind in DETERMINING]:
+            result.notes.append(NO_FIXING_RULE)
         result.notes.append(TABLE_MISSING)
+        if not cat:
+            best = f"{hits[0].score:.2f} ({hits[0].entry.category2_code})" if hits else "none"
+            result.notes.append(NO_USABLE_ROW.format(best=best))
+        result.notes.extend(missing or [])
     if facts.get("animal_or_biological_material"):
         result.notes.append("Contains animal or biological material: no article in the texts medreg holds "
                             "fixes a class for it; check the catalogue and the determination documents.")
     for c in [*fired, *cat]:
-        result.trace.append({"rule": c.rule, "source": c.source, "article": c.article, "effect": c.kind,
-                             "class": c.cls or None, "why": c.why, "text_zh": c.text_zh,
-                             "decisive": c is decider})
+        result.trace.append(_trace_row(c.rule, set_of.get(c.rule, "catalogue"), c.source, c.article, c.kind,
+                                       c.cls, c.why, c.text_zh, c is decider,
+                                       c.rule.split(":")[1][:2] if c.source == "catalogue" else None))
+    for s in result.rule_sets:
+        if s["in_scope"] and s["gap"] and not s["fired"]:
+            result.trace.append(_trace_row(s["id"], s["id"], "rule_set", s["source_document"], "no_rule",
+                                           None, s["gap"]))
+    for e in evidence or []:
+        if e["source"] != "catalogue":
+            result.trace.append(_trace_row(f"evidence:{e['source']}:{e['ref']}", "evidence", e["source"],
+                                           e["article"], "subcatalogue_evidence", None,
+                                           f"{e['why']} (weight {e['weight']:.2f})",
+                                           subcatalogue=e["subcatalogue_code"]))
     if decider is not None:
         result.decided_by = {"rule": decider.rule, "source": decider.source, "article": decider.article,
                              "confidence": decider.confidence}

@@ -51,6 +51,8 @@ LABELS = {
     "treats_disease": _("Intended to treat a disease"), "endoscopic": _("Used under an endoscope"),
     "active_force_orthosis": _("Orthosis applying an active, sustained force"),
     "ivd_reagent": _("IVD reagent"), "ai": _("Uses artificial intelligence"),
+    "robot": _("A medical robot (surgical, rehabilitation, …)"),
+    "large_model": _("A medical large model"),
     "device_data": _("Processes medical-device data"),
     "core_function_processing": _("Core function: processing, measurement, model computation, analysis"),
     "medical_purpose": _("For a medical purpose"), "decision_support": _("Decision support (辅助决策)"),
@@ -62,8 +64,9 @@ LABELS = {
     "warning": _("warning"), "info": _("information"),
 }
 FLAGS = ("absorbable", "drug_device_combination_device_primary", "animal_or_biological_material", "sterile",
-         "measuring", "treats_disease", "endoscopic", "active_force_orthosis", "ivd_reagent")
-SOFTWARE_FLAGS = ("ai", "device_data", "core_function_processing", "medical_purpose", "decision_support")
+         "measuring", "treats_disease", "endoscopic", "active_force_orthosis", "ivd_reagent", "robot")
+SOFTWARE_FLAGS = ("ai", "device_data", "core_function_processing", "medical_purpose", "decision_support",
+                  "large_model")
 TEXTS = ("name", "description", "intended_use", "catalogue_code")
 
 

@@ -83,7 +83,7 @@ async def file_request(request: Request, session: Session = Db,
 def request_list(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
     """Own requests (registrant); the reviewer's queue, longest waiting first (working days)."""
     today = today_shanghai()
-    rows = [svc.to_dict(r, today) for r in svc.list_for(session, actor)]
+    rows = [svc.view(session, r, today) for r in svc.list_for(session, actor)]
     queue = actor.has("reviewer") or actor.has("admin")
     if queue:
         order = {RequestStatus.SUBMITTED: 0, RequestStatus.DECIDED: 1}
@@ -95,7 +95,7 @@ def request_list(request: Request, session: Session = Db, actor: Actor = Depends
 def published(request: Request, session: Session = Db, actor: Actor = Depends(current_actor)):
     """The published determinations, for everyone (no login)."""
     today = today_shanghai()
-    rows = [svc.to_dict(r, today) for r in svc.list_for(session, Actor.public())]
+    rows = [svc.view(session, r, today) for r in svc.list_for(session, Actor.public())]
     return render(request, "catalog/determinations.html", _ctx(rows=rows))
 
 
@@ -106,7 +106,7 @@ def _case(request: Request, session: Session, actor: Actor, request_id: int, err
     if req.organisation_id != actor.organisation_id:
         allowed.discard("withdraw")
     return render(request, "catalog/request.html", _ctx(
-        r=svc.to_dict(req, today_shanghai()), result=req.engine_opinion, allowed=allowed, error=error),
+        r=svc.view(session, req, today_shanghai()), result=req.engine_opinion, allowed=allowed, error=error),
         status_code=status_code)
 
 

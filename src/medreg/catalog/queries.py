@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.catalog import catalogue, classify, crosswalk, naming, search, standards
+from medreg.catalog import catalogue, classify, crosswalk, engine, naming, search, standards
 from medreg.catalog.index import current_index
 from medreg.catalog.models import (
     CatalogCrosswalkLink,
@@ -55,7 +55,16 @@ def determine(session: Session | None, facts: dict) -> dict:
         raise ValidationFailed("Describe the device: a name, its intended use, a catalogue code or at least "
                                "one fact.", field="name")
     label, index = current_index(session)
-    return {"catalogue_version": label, **classify.classify(index, facts).to_dict()}
+    return {"catalogue_version": label,
+            **classify.classify(index, facts, version=label, links=crosswalk_decisions(session)).to_dict()}
+
+
+def crosswalk_decisions(session: Session | None) -> dict[tuple[str, str], str]:
+    """Reviewers' crosswalk decisions {(category2_code, product_code): confirmed | rejected}."""
+    if session is None:
+        return {}
+    links = session.scalars(select(CatalogCrosswalkLink))
+    return {(x.category2_code, x.product_code): x.status for x in links}
 
 
 def check_name(name: str) -> dict:
@@ -102,6 +111,45 @@ def entry_standards(session: Session | None, code: str, active: bool | None = No
     found = standards.for_entry(merged, active, software)
     return {"catalogue_version": label, "code": code, "name": rows[0].category2_name, "count": len(found),
             "standards": found}
+
+
+# curated standard categories (data/standards/standards.csv) that follow from a rule set in scope
+STANDARD_FAMILIES = {"robot": "no63-medical-robot", "ai": "ai-no47"}
+
+
+def product_standards(session: Session | None, facts: dict) -> dict:
+    """Which standards apply to a described product, from its classification: the catalogue category that
+    decided (or the best usable match), active / software from its facts, else its name and core word."""
+    body = determine(session, facts)
+    by = body["decided_by"] or {}
+    code = by["rule"].split(":")[1].split("#")[0] if by.get("source") == "catalogue" else None
+    usable = [m for m in body["catalogue_matches"] if m["score"] >= engine.USABLE_MATCH]
+    code = code or (usable[0]["code"] if usable else None)
+    label, index = current_index(session)
+    rows = [e for e in index.entries if e.category2_code == code]
+    merged = {**rows[0].__dict__, "examples": tuple(x for e in rows for x in e.examples)} if rows else None
+    entry = catalogue.CatalogueEntry(**merged) if merged else None
+    sw = facts.get("software") or {}
+    software = True if (facts.get("use_form") == "standalone_software" or sw.get("ai")) else None
+    # GB/YY 9706 is for medical electrical equipment: active, but not standalone software (令第15号 counts
+    # software as an active device)
+    active = {"active": True, "passive": False}.get(facts.get("structure") or "")
+    if facts.get("use_form") == "standalone_software":
+        active = False
+    core = naming.check(facts["name"]).core_word if facts.get("name") else None
+    core_word = core["term"] if core and core.get("known") else None
+    in_scope = {r["id"] for r in body["rule_sets"] if r["in_scope"]}
+    families = {fam: f"rule set {rs} in scope" for fam, rs in STANDARD_FAMILIES.items() if rs in in_scope}
+    found = standards.for_product(entry, facts.get("name"), core_word, active, software, families)
+    named = f" and its core word {core_word}" if core_word else ""
+    basis = (f"catalogue category {code} {rows[0].category2_name}" if rows else
+             f"no catalogue category: the product name{named}")
+    category = {"code": code, "name": rows[0].category2_name,
+                "management_classes": sorted({e.management_class for e in rows},
+                                             key=catalogue.CLASS_RANK.__getitem__)} if rows else None
+    return {"catalogue_version": label, "management_class": body["management_class"],
+            "status": body["status"], "category": category, "basis": basis, "families": families,
+            "active": active, "software": software, "count": len(found), "standards": found}
 
 
 def search_standards(q: str, limit: int = 20) -> dict:

@@ -1,7 +1,9 @@
 """The rule data the engine and the name checker read (pure: package data in, plain tuples out).
 
-- ``nmpa-rules/engine_rules.json``: classification rules as data (conditions, effects, article cited);
-  the Chinese text of an Order 15 Art.6 rule is joined from ``classification_principles.csv``.
+- ``nmpa-rules/engine_rules.json``: classification rules as data (conditions, effects, article cited),
+  grouped in rule sets (Order 15; the AI guideline No.47; the No.63 categories medical robots and large
+  models, which hold no rule yet and say so); the Chinese text of an Order 15 Art.6 rule is joined from
+  ``classification_principles.csv``.
 - ``nmpa-rules/naming_terms.csv``: the 913 core/feature words of the domain naming guidelines.
 """
 
@@ -30,12 +32,27 @@ class Rule:
     when: dict
     effect: dict
     why: str
+    rule_set: str = ""
+
+
+@dataclass(frozen=True)
+class RuleSetInfo:
+    """One group of rules: a source document or a category of No.63 (medical robots, large models)."""
+
+    id: str
+    title: str
+    source_document: str
+    source_held: str  # full | secondary | no
+    scope: dict | None  # None: every device
+    gap: str  # said in the trace when the set is in scope but none of its rules applies
+    rule_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     sha256: str
+    sets: tuple[RuleSetInfo, ...] = ()
 
 
 @lru_cache
@@ -46,14 +63,18 @@ def principles() -> dict[int, dict]:
 
 def parse_rules(raw: bytes) -> RuleSet:
     data = json.loads(raw.decode("utf-8"))
-    rules = []
-    for r in data["rules"]:
-        text = r.get("text_zh", "")
-        if "principle_item" in r:
-            p = principles()[int(r["principle_item"])]
-            text = f"{p['condition_zh']}：{p['effect_zh']}"
-        rules.append(Rule(r["id"], r["source"], r["article"], text, r["when"], r["effect"], r["why"]))
-    return RuleSet(tuple(rules), hashlib.sha256(raw).hexdigest())
+    rules, sets = [], []
+    for s in data["rule_sets"]:
+        for r in s["rules"]:
+            text = r.get("text_zh", "")
+            if "principle_item" in r:
+                p = principles()[int(r["principle_item"])]
+                text = f"{p['condition_zh']}：{p['effect_zh']}"
+            rules.append(Rule(r["id"], r["source"], r["article"], text, r["when"], r["effect"], r["why"],
+                              s["id"]))
+        sets.append(RuleSetInfo(s["id"], s["title"], s["source_document"], s["source_held"], s.get("scope"),
+                                s.get("gap", ""), tuple(r["id"] for r in s["rules"])))
+    return RuleSet(tuple(rules), hashlib.sha256(raw).hexdigest(), tuple(sets))
 
 
 @lru_cache

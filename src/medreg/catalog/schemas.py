@@ -26,6 +26,7 @@ class Software(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ai: bool = False
+    large_model: bool = Field(False, description="a (medical) large model: rule set no63-large-model")
     device_data: bool | None = Field(None, description="input is medical-device data (No.47)")
     core_function_processing: bool | None = Field(
         None, description="core function: processing, measurement, model computation, analysis")
@@ -67,6 +68,8 @@ class DeviceDescription(BaseModel):
     monitors_device_class: Class | None = None
     kit_component_classes: list[Class] = Field(default_factory=list, max_length=100)
     ivd_reagent: bool = False
+    robot: bool = Field(False, description="a medical robot (surgical, rehabilitation…): rule set "
+                                           "no63-medical-robot")
     software: Software = Field(default_factory=Software)
 
 

@@ -2,8 +2,10 @@
 (electronically signed) and the result is published. Services never commit; every transition is
 checked against ``states.TABLE``, audited, and optimistically locked (``expected_version``).
 
-The statutory time limit for a determination is not in the data medreg holds; the case shows the
-working days elapsed (Chinese working days, ``core.calendar``) and cites no limit.
+Time limit: 医疗器械监督管理条例（国务院令第739号）第二十三条 — the NMPA decides the class of a 类别确认
+request within 20 working days of accepting it (``nmpa-law/deadlines.csv``). medreg has no separate
+acceptance step, so the clock (``core.clocks``, Chinese working days) starts on the day the request is
+filed (that day not counted) and stops when the reviewer decides or the registrant withdraws.
 """
 
 from __future__ import annotations
@@ -18,13 +20,26 @@ from medreg.catalog.index import current_index
 from medreg.catalog.models import CatalogDeterminationRequest as Req
 from medreg.catalog.schemas import is_blank
 from medreg.catalog.states import TABLE, RequestStatus
-from medreg.core import audit, signatures
+from medreg.core import audit, clocks, reference, signatures
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.calendar import working_days_between
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 DECIDABLE = ("I", "II", "III", "not_medical_device")
+SUBJECT = "catalog_determination_request"
+CLOCK = "determination.decision"
+
+
+def _limit() -> reference.TimeLimitRow:
+    """20 working days, 国务院令第739号 第二十三条 (the row of deadlines.csv)."""
+    return reference.time_limit("State Council Decree 739", "23", "class-confirmation")
+
+
+def _stop_clock(session: Session, req: Req, on: date) -> None:
+    clock = clocks.running_clock(session, SUBJECT, req.id, CLOCK)
+    if clock is not None:
+        clocks.stop_clock(session, clock, max(on, clock.started_on))
 
 
 def _visible(actor: Actor, req: Req) -> bool:
@@ -69,9 +84,14 @@ def submit(session: Session, actor: Actor, facts: dict, today: date) -> Req:
               submitted_on=today)
     session.add(req)
     session.flush()
+    limit = _limit()
+    clock = clocks.start_clock(session, subject_type=SUBJECT, subject_id=req.id, name=CLOCK,
+                               limit_value=limit.limit_value, limit_unit=limit.limit_unit,
+                               legal_basis="国务院令第739号 第二十三条", started_on=today)
     audit.record(session, actor, "determination_requested", "catalog_determination_request", req.id,
                  after={"product_name": req.product_name, "engine_class": opinion["management_class"],
-                        "engine_status": opinion["status"]})
+                        "engine_status": opinion["status"],
+                        "due_on": clocks.status(clock, today).due_on.isoformat()})
     return req
 
 
@@ -93,6 +113,7 @@ def decide(session: Session, actor: Actor, request_id: int, *, decided_class: st
     before = {"status": req.status}
     req.status, req.decided_class, req.decision_reason = status, decided_class, reason
     req.decided_by, req.decided_on, req.signature_id = actor.username, today, sig.id
+    _stop_clock(session, req, today)
     session.flush()
     audit.record(session, actor, "determination_decided", "catalog_determination_request", req.id,
                  before=before, after={"status": status, **content})
@@ -113,6 +134,8 @@ def act(session: Session, actor: Actor, request_id: int, action: str, expected_v
     req.status = status
     if action == "publish":
         req.published_on = today
+    else:
+        _stop_clock(session, req, today)
     session.flush()
     audit.record(session, actor, f"determination_{action}", "catalog_determination_request", req.id,
                  before=before, after={"status": status})
@@ -134,3 +157,21 @@ def to_dict(req: Req, today: date) -> dict:
         "published_on": req.published_on.isoformat() if req.published_on else None,
         "description": req.description,
     }
+
+
+def clock_dict(session: Session, req: Req, today: date) -> dict | None:
+    """The statutory clock of the request (limit, article, due date, working days used and left)."""
+    found = [c for c in clocks.clocks_for(session, SUBJECT, req.id) if c.name == CLOCK]
+    if not found:
+        return None
+    clock = found[-1]
+    st = clocks.status(clock, today)
+    return {"limit": st.limit, "unit": st.unit.value, "legal_basis": clock.legal_basis,
+            "started_on": st.started_on.isoformat(), "due_on": st.due_on.isoformat(), "used": st.used,
+            "left": st.left, "overdue": st.overdue, "stopped_on": st.stopped_on.isoformat() if st.stopped_on
+            else None, "provisional": st.provisional}
+
+
+def view(session: Session, req: Req, today: date) -> dict:
+    """The request as the API and the pages show it, with its statutory clock."""
+    return {**to_dict(req, today), "clock": clock_dict(session, req, today)}

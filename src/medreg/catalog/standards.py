@@ -72,7 +72,10 @@ def _condition(s: Standard) -> str:
 def for_entry(entry: CatalogueEntry, active: bool | None = None, software: bool | None = None) -> list[dict]:
     """Standards that apply to a catalogue category, product-specific first, then horizontal ones
     (``condition``: "" = every device, "active", "software"; those known not to apply are left out)."""
-    known = {"active": active, "software": software}
+    return _with_horizontal(_for_category(entry), {"active": active, "software": software})
+
+
+def _for_category(entry: CatalogueEntry) -> dict[str, dict]:
     names = [entry.category2_name, *entry.examples]
     found: dict[str, dict] = {}
     for s in registry():
@@ -84,14 +87,46 @@ def for_entry(entry: CatalogueEntry, active: bool | None = None, software: bool 
         if len(pairs) >= 2 and len(pairs & _pairs(s.title_zh)) / len(pairs) >= PARTIAL:
             found[s.number] = {**s.to_dict(), "provenance": "title_partial", "matched": entry.category2_name,
                                "condition": ""}
+    return found
+
+
+def _with_horizontal(found: dict[str, dict], known: dict[str, bool | None]) -> list[dict]:
     for s in registry():
         cond = _condition(s)
         if "horizontal" in s.category and s.number not in found and known.get(cond) is not False:
             found[s.number] = {**s.to_dict(), "provenance": "horizontal", "matched": "",
                                "condition": "" if known.get(cond) else cond}
-    order = {"title_match": 0, "title_partial": 1, "horizontal": 2}
+    order = {"title_match": 0, "title_partial": 1, "name_match": 1, "family": 2, "horizontal": 3}
     return sorted(found.values(), key=lambda f: (order[f["provenance"]], f["condition"],
                                                  f["status"] != "active", f["number"]))
+
+
+def for_product(entry: CatalogueEntry | None, name: str | None, core_word: str | None = None,
+                active: bool | None = None, software: bool | None = None,
+                families: dict[str, str] | None = None) -> list[dict]:
+    """Standards for a classified product: those of its catalogue category when the classification found
+    one; otherwise those whose title contains the name's core word (a term of the naming guidelines) or
+    most of the name's character pairs (provenance ``name_match``); then the standards of its product
+    families (``families``: curated category of ``standards.csv`` -> why, e.g. robot -> the rule set
+    no63-medical-robot is in scope; provenance ``family``); then the horizontal ones."""
+    known = {"active": active, "software": software}
+    found = _for_category(entry) if entry is not None else _for_name(name, core_word)
+    for s in registry():
+        fam = next((f for f in (families or {}) if f in s.category.split(";")), None)
+        if fam and s.number not in found:
+            found[s.number] = {**s.to_dict(), "provenance": "family", "matched": families[fam],
+                               "condition": ""}
+    return _with_horizontal(found, known)
+
+
+def _for_name(name: str | None, core_word: str | None) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for q in (core_word, name):
+        for hit in search(q or "", limit=50) if q and len(q) >= 2 else []:
+            if hit["number"] not in found:
+                found[hit["number"]] = {**{k: v for k, v in hit.items() if k != "score"},
+                                        "provenance": "name_match", "matched": q, "condition": ""}
+    return found
 
 
 def search(query: str, limit: int = 20) -> list[dict]:
