@@ -33,20 +33,20 @@ def can_read_all(actor: Actor) -> bool:
     return actor.has(Role.MONITORING_CENTRE) or actor.has(Role.ADMIN) or actor.has(Role.REVIEWER)
 
 
-def _visible(actor: Actor, protocol: RegisteredProtocol, own_dis: Collection[str]) -> bool:
+def _visible(actor: Actor, protocol: RegisteredProtocol, own_dis: Collection[str] | None) -> bool:
     if can_read_all(actor):
         return True
-    return bool(set(protocol.content.get("device_dis") or ()) & set(own_dis))
+    return bool(set(protocol.content.get("device_dis") or ()) & set(own_dis or ()))
 
 
-def _check_reader(actor: Actor, own_dis: Collection[str]) -> None:
-    if not can_read_all(actor) and not own_dis:
+def _check_reader(actor: Actor, own_dis: Collection[str] | None) -> None:
+    if not can_read_all(actor) and own_dis is None:
         raise PermissionDenied(
             "Only the monitoring centre, reviewers and the registrant of the device may see its studies."
         )
 
 
-def list_studies(session: Session, actor: Actor, *, own_dis: Collection[str] = ()) -> list[Study]:
+def list_studies(session: Session, actor: Actor, *, own_dis: Collection[str] | None = None) -> list[Study]:
     """Registered protocols the actor may see (newest first) with their analyses."""
     _check_reader(actor, own_dis)
     protocols = [
@@ -66,7 +66,7 @@ def list_studies(session: Session, actor: Actor, *, own_dis: Collection[str] = (
 
 
 def read_protocol(
-    session: Session, actor: Actor, protocol_id: int, *, own_dis: Collection[str] = ()
+    session: Session, actor: Actor, protocol_id: int, *, own_dis: Collection[str] | None = None
 ) -> RegisteredProtocol:
     _check_reader(actor, own_dis)
     row = session.get(RegisteredProtocol, protocol_id)
@@ -76,7 +76,7 @@ def read_protocol(
 
 
 def read_analysis(
-    session: Session, actor: Actor, analysis_id: int, *, own_dis: Collection[str] = ()
+    session: Session, actor: Actor, analysis_id: int, *, own_dis: Collection[str] | None = None
 ) -> tuple[RegisteredProtocol, StudyAnalysis]:
     """An analysis with the protocol it was run under, if the actor may see the study."""
     _check_reader(actor, own_dis)

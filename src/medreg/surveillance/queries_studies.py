@@ -20,14 +20,15 @@ from medreg.surveillance.models import Monitor
 __all__ = ["own_dis", "read_analysis", "read_protocol", "studies"]
 
 
-def own_dis(session: Session, actor: Actor) -> frozenset[str]:
-    """The device identifiers of the actor's organisation when it is a registrant (else none)."""
+def own_dis(session: Session, actor: Actor) -> frozenset[str] | None:
+    """The device identifiers of the actor's organisation when it is a registrant; None for the centre
+    and reviewers (who see all) and for anyone else (who sees none)."""
     if (
         evidence_queries.can_read_all(actor)
         or not actor.has(Role.REGISTRANT)
         or actor.organisation_id is None
     ):
-        return frozenset()
+        return None
     return frozenset(
         session.scalars(
             select(Monitor.udi_di).where(Monitor.registrant_org_id == actor.organisation_id).distinct()
