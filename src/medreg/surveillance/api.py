@@ -30,7 +30,6 @@ from medreg.surveillance.schemas_studies import (
     StudyReportRead,
     StudyRunBody,
 )
-from medreg.surveillance.service_studies import run_study
 
 router = api_router(prefix="/api/surveillance", tags=["surveillance"])
 MAX_CSV = 50 * 1024 * 1024
@@ -147,4 +146,6 @@ def study_run(
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),
 ):
+    from medreg.surveillance.service_studies import run_study  # statsmodels, lifelines: seconds to import
+
     return run_study(session, actor, protocol_id, data_cutoff=body.data_cutoff, today=clock.today_shanghai())

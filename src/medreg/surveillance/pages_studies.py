@@ -27,7 +27,6 @@ from medreg.evidence.queries import can_read_all
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other
 from medreg.surveillance import queries_studies
 from medreg.surveillance.charts_km import km_chart_svg
-from medreg.surveillance.service_studies import run_study
 
 router = pages_router(prefix="/surveillance/studies", tags=["surveillance pages"])
 Db = Depends(get_session)
@@ -138,6 +137,8 @@ def _cutoff(form) -> date:
 async def run(request: Request, protocol_id: int = ProtocolId, session: Session = Db, actor: Actor = Who):
     """Run the registered protocol on the registry at a data cut-off (HTMX: the study's card comes back
     with the new analysis; without HTMX: the new report). Audited by ``record_analysis``."""
+    from medreg.surveillance.service_studies import run_study  # statsmodels, lifelines: seconds to import
+
     form = await request.form()
     hx = bool(request.headers.get("hx-request"))
     try:
