@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound, PermissionDenied
-from medreg.evidence.models import RegisteredProtocol, StudyAnalysis
+from medreg.evidence.models import EvidenceCitation, RegisteredProtocol, StudyAnalysis
 
-__all__ = ["Study", "can_read_all", "list_studies", "read_analysis", "read_protocol"]
+__all__ = ["Study", "can_read_all", "citations", "list_studies", "read_analysis", "read_protocol"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,15 @@ def read_analysis(
     if protocol is None or not _visible(actor, protocol, own_dis):
         raise NotFound("No such analysis.", field="analysis_id")
     return protocol, row
+
+
+def citations(
+    session: Session, *, analysis_id: int | None = None, application_ids: Collection[int] | None = None
+) -> list[EvidenceCitation]:
+    """Citations of one analysis, or of analyses in some applications (the caller filters by tenancy)."""
+    q = select(EvidenceCitation).order_by(EvidenceCitation.id)
+    if analysis_id is not None:
+        q = q.where(EvidenceCitation.analysis_id == analysis_id)
+    if application_ids is not None:
+        q = q.where(EvidenceCitation.application_id.in_(list(application_ids)))
+    return list(session.scalars(q).all())

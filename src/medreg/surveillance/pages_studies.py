@@ -20,12 +20,12 @@ from medreg.core import clock, i18n
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
-from medreg.core.errors import DomainError, ValidationFailed
+from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _
 from medreg.core.templating import env, register_nav, render, request_locale
 from medreg.evidence.queries import can_read_all
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other
-from medreg.surveillance import queries_studies
+from medreg.surveillance import queries_studies, service_citations
 from medreg.surveillance.charts_km import km_chart_svg
 
 router = pages_router(prefix="/surveillance/studies", tags=["surveillance pages"])
@@ -173,11 +173,53 @@ async def run(request: Request, protocol_id: int = ProtocolId, session: Session 
     )
 
 
-@router.get("/analyses/{analysis_id}")
-def report(request: Request, analysis_id: int = AnalysisId, session: Session = Db, actor: Actor = Who):
+def _report_page(
+    request: Request, session: Session, actor: Actor, analysis_id: int, *, error=None, status_code: int = 200
+):
     protocol, analysis = queries_studies.read_analysis(session, actor, analysis_id)
     context = _with_locale(request, lambda: report_context(protocol, analysis))
-    return render(request, "surveillance/study_report.html", context)
+    context.update(
+        citations=service_citations.citations_of(session, actor, analysis_id),
+        error=error,
+        cited=request.query_params.get("cited"),
+    )
+    return render(request, "surveillance/study_report.html", context, status_code=status_code)
+
+
+@router.get("/analyses/{analysis_id}")
+def report(request: Request, analysis_id: int = AnalysisId, session: Session = Db, actor: Actor = Who):
+    return _report_page(request, session, actor, analysis_id)
+
+
+def _application_id(form) -> int:
+    raw = str(form.get("application_id", "")).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise ValidationFailed("Give the number of the registration application.", field="application_id")
+    return int(raw)
+
+
+@router.post("/analyses/{analysis_id}/cite")
+async def cite(request: Request, analysis_id: int = AnalysisId, session: Session = Db, actor: Actor = Who):
+    """Cite the analysis as real-world evidence in a registration or change-registration case
+    (same service as ``POST /api/surveillance/studies/analyses/{id}/citations``; audited)."""
+    form = await request.form()
+    try:
+        service_citations.cite_in_application(
+            session, actor, analysis_id, _application_id(form), note=str(form.get("note", ""))[:4000]
+        )
+    except DomainError as err:
+        if isinstance(err, NotFound) and err.field == "analysis_id":
+            raise
+        session.rollback()
+        return _report_page(
+            request,
+            session,
+            actor,
+            analysis_id,
+            error=form_error(request, "cite", err, form),
+            status_code=err.http_status,
+        )
+    return see_other(f"/surveillance/studies/analyses/{analysis_id}?cited=1#citations")
 
 
 @router.get("/analyses/{analysis_id}/report.pdf")

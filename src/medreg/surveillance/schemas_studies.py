@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medreg.core.db import MAX_ID
+
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -36,16 +38,35 @@ class StudyRead(BaseModel):
     analyses: list[AnalysisRead]
 
 
+class CitationRead(_Read):
+    id: int
+    analysis_id: int
+    application_id: int
+    protocol_sha256: str
+    results_sha256: str
+    note: str | None
+    cited_by: str
+    cited_at: datetime
+
+
 class StudyReportRead(BaseModel):
     """The study report's content: the protocol, the analysis and its stored results (the same numbers
-    the HTML and PDF report print)."""
+    the HTML and PDF report print), and the registration cases citing it that the caller may see."""
 
     protocol: ProtocolRead
     analysis: AnalysisRead
     results: dict
+    citations: list[CitationRead]
 
 
 class StudyRunBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_cutoff: date = Field(description="The registry is read up to this date (not in the future).")
+
+
+class CiteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: int = Field(ge=1, le=MAX_ID)
+    note: str | None = Field(None, max_length=2000)

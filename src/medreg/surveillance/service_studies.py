@@ -155,3 +155,4 @@ def run_study(
             if np.any(code[arm == g] == 1)
         }
     return evidence.record_analysis(session, actor, protocol_id, data_cutoff=data_cutoff, results=results)
+
