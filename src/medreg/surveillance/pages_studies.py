@@ -150,11 +150,13 @@ async def run(request: Request, protocol_id: int = ProtocolId, session: Session 
         error = form_error(request, f"run-{protocol_id}", err, form)
         if not hx:
             return _list_page(request, session, actor, error=error, status_code=err.http_status)
-        study = next(s for s in queries_studies.studies(session, actor) if s.protocol.id == protocol_id)
+        study = next((s for s in queries_studies.studies(session, actor) if s.protocol.id == protocol_id), None)
+        if study is None:  # a study the actor may not see: the error page
+            raise err
         return render(
             request,
             "surveillance/_study.html",
-            {"s": study, "can_run": True, "today": clock.today_shanghai(), "error": error},
+            {"s": study, "can_run": can_read_all(actor), "today": clock.today_shanghai(), "error": error},
             status_code=err.http_status,
         )
     if not hx:
@@ -165,7 +167,7 @@ async def run(request: Request, protocol_id: int = ProtocolId, session: Session 
         "surveillance/_study.html",
         {
             "s": study,
-            "can_run": True,
+            "can_run": can_read_all(actor),
             "today": clock.today_shanghai(),
             "error": None,
             "new_analysis": analysis.id,
