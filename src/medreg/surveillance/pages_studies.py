@@ -150,7 +150,9 @@ async def run(request: Request, protocol_id: int = ProtocolId, session: Session 
         error = form_error(request, f"run-{protocol_id}", err, form)
         if not hx:
             return _list_page(request, session, actor, error=error, status_code=err.http_status)
-        study = next((s for s in queries_studies.studies(session, actor) if s.protocol.id == protocol_id), None)
+        study = next(
+            (s for s in queries_studies.studies(session, actor) if s.protocol.id == protocol_id), None
+        )
         if study is None:  # a study the actor may not see: the error page
             raise err
         return render(
