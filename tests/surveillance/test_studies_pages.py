@@ -238,6 +238,10 @@ def test_tenancy_of_studies(client, db, world):
     assert client.get(f"/surveillance/studies/analyses/{a.id}").status_code == 200
     assert client.get(f"/api/surveillance/studies/analyses/{a.id}").status_code == 200
     assert client.get(f"/surveillance/studies/analyses/{a.id}/km.png").status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    refused = client.post(f"/surveillance/studies/protocols/{p.id}/run", headers=HX,
+                          data={"csrf_token": token, "data_cutoff": "2026-06-30"})  # fmt: skip
+    assert refused.status_code == 403 and 'data-testid="form-error"' in refused.text  # may read, not run
     assert (
         client.post(
             f"/api/surveillance/studies/protocols/{p.id}/run",
@@ -259,6 +263,10 @@ def test_tenancy_of_studies(client, db, world):
     ):
         assert client.get(url).status_code == 404, url
     assert client.get("/api/surveillance/studies").json() == []
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": token, "data_cutoff": "2026-06-30"}
+    url = f"/surveillance/studies/protocols/{p.id}/run"
+    assert client.post(url, headers=HX, data=form).status_code == 403
     client.cookies.clear()
     login(client, world["hospital"].username)
     assert client.get("/surveillance/studies/").status_code == 403
