@@ -23,7 +23,11 @@ def _figure():
     import matplotlib
 
     matplotlib.use("Agg")
-    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *CJK_FONTS]
+    from matplotlib import font_manager
+
+    # only the fonts this system has: matplotlib logs a warning for every glyph of a missing family
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *(f for f in CJK_FONTS if f in installed)]
     from matplotlib.figure import Figure
 
     return Figure(figsize=(6.4, 3.6), dpi=100)
