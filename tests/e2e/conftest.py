@@ -68,7 +68,7 @@ def _run(env: dict, *args: str) -> None:
         raise RuntimeError(f"medreg {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -18,10 +18,10 @@ from medreg.core import audit
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, PermissionDenied
-from medreg.evidence.models import RegisteredProtocol, StudyAnalysis
+from medreg.evidence.models import EvidenceCitation, RegisteredProtocol, StudyAnalysis
 from medreg.evidence.protocol import StudyProtocol, protocol_hash
 
-__all__ = ["get_analysis", "get_protocol", "record_analysis", "register_protocol"]
+__all__ = ["get_analysis", "get_protocol", "record_analysis", "record_citation", "register_protocol"]
 
 
 def _require(actor: Actor) -> None:
@@ -107,6 +107,45 @@ def record_analysis(
             "protocol_sha256": protocol.sha256,
             "results_sha256": row.results_sha256,
             "data_cutoff": data_cutoff,
+        },
+    )
+    return row
+
+
+def record_citation(
+    session: Session, actor: Actor, analysis: StudyAnalysis, application_id: int, *, note: str | None = None
+) -> EvidenceCitation:
+    """Record that ``analysis`` is cited as real-world evidence in registration application
+    ``application_id``. The caller has checked that the actor may see both (``evidence`` does not know
+    the applications: ``surveillance.service_studies.cite_in_application``)."""
+    exists = session.scalar(
+        select(EvidenceCitation).where(
+            EvidenceCitation.analysis_id == analysis.id, EvidenceCitation.application_id == application_id
+        )
+    )
+    if exists is not None:
+        raise Conflict("This analysis is already cited in this application.", field="application_id")
+    row = EvidenceCitation(
+        analysis_id=analysis.id,
+        application_id=application_id,
+        protocol_sha256=analysis.protocol_sha256,
+        results_sha256=analysis.results_sha256,
+        note=note,
+        cited_by=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "evidence.analysis.cite",
+        "evidence_analysis",
+        analysis.id,
+        after={
+            "application_id": application_id,
+            "protocol_sha256": row.protocol_sha256,
+            "results_sha256": row.results_sha256,
+            "note": note,
         },
     )
     return row

@@ -9,7 +9,7 @@ from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.errors import ValidationFailed
-from medreg.surveillance import queries, service, service_monitoring
+from medreg.surveillance import queries, queries_studies, service, service_citations, service_monitoring
 from medreg.surveillance.maxsprt import poisson_critical_value
 from medreg.surveillance.schemas import (
     AlertAction,
@@ -22,6 +22,15 @@ from medreg.surveillance.schemas import (
     ProcedurePage,
     ProcedureRead,
     RunBody,
+)
+from medreg.surveillance.schemas_studies import (
+    AnalysisRead,
+    CitationRead,
+    CiteBody,
+    ProtocolRead,
+    StudyRead,
+    StudyReportRead,
+    StudyRunBody,
 )
 
 router = api_router(prefix="/api/surveillance", tags=["surveillance"])
@@ -108,4 +117,59 @@ def alert_action(
 ):
     return service_monitoring.transition_alert(
         session, actor, alert_id, action, expected_version=body.expected_version, note=body.note
+    )
+
+
+@router.get("/studies", response_model=list[StudyRead])
+def studies(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return [
+        StudyRead(
+            protocol=ProtocolRead.model_validate(s.protocol),
+            analyses=[AnalysisRead.model_validate(a) for a in s.analyses],
+        )
+        for s in queries_studies.studies(session, actor)
+    ]
+
+
+@router.get("/studies/analyses/{analysis_id}", response_model=StudyReportRead)
+def study_report(
+    analysis_id: int = Path(ge=1, le=MAX_ID),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    """The JSON twin of ``/surveillance/studies/analyses/{id}`` (and of its PDF)."""
+    protocol, analysis = queries_studies.read_analysis(session, actor, analysis_id)
+    return StudyReportRead(
+        protocol=ProtocolRead.model_validate(protocol),
+        analysis=AnalysisRead.model_validate(analysis),
+        results=analysis.results,
+        citations=[
+            CitationRead.model_validate(c)
+            for c in service_citations.citations_of(session, actor, analysis_id)
+        ],
+    )
+
+
+@router.post("/studies/protocols/{protocol_id}/run", response_model=AnalysisRead, status_code=201)
+def study_run(
+    body: StudyRunBody,
+    protocol_id: int = Path(ge=1, le=MAX_ID),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    from medreg.surveillance.service_studies import run_study  # statsmodels, lifelines: seconds to import
+
+    return run_study(session, actor, protocol_id, data_cutoff=body.data_cutoff, today=clock.today_shanghai())
+
+
+@router.post("/studies/analyses/{analysis_id}/citations", response_model=CitationRead, status_code=201)
+def cite(
+    body: CiteBody,
+    analysis_id: int = Path(ge=1, le=MAX_ID),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(require_login),
+):
+    """Cite the analysis as real-world evidence in a registration or change-registration case."""
+    return service_citations.cite_in_application(
+        session, actor, analysis_id, body.application_id, note=body.note
     )

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from medreg.core import clock
+from medreg.core import clock, i18n
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
@@ -19,6 +19,9 @@ from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
 from medreg.surveillance import queries, service, service_monitoring
 from medreg.surveillance.charts import boundary_chart_svg
+from medreg.surveillance.charts_lines import line_chart_svg
+from medreg.surveillance.pages_charts import cusum_chart, oe_chart
+from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.states import TABLE
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
@@ -50,9 +53,17 @@ def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(re
 @router.get("/monitors/{monitor_id}")
 def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session = Db,
                  actor: Actor = Depends(require_login)):
-    monitor, looks = queries.monitor_looks(session, actor, monitor_id)
+    qc = quality_charts(session, actor, monitor_id)
+    token = i18n.current_locale.set(request_locale(request))
+    try:  # every text escaped in charts_lines
+        cusum, oe = cusum_chart(qc), oe_chart(qc)
+        cusum_svg = Markup(line_chart_svg(cusum)) if cusum else None
+        oe_svg = Markup(line_chart_svg(oe)) if oe else None
+    finally:
+        i18n.current_locale.reset(token)
     return render(request, "surveillance/monitor.html",
-                  {"m": monitor, "looks": looks, "chart": Markup(_chart(monitor, looks))})
+                  {"m": qc.monitor, "looks": qc.looks, "chart": Markup(_chart(qc.monitor, qc.looks)),
+                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")

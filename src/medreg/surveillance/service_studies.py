@@ -79,8 +79,13 @@ def _time_to_event(rows: list[dict], kind: str, days: int, cutoff: date) -> tupl
     return np.maximum(t, 0.5), code  # same-day events count at half a day
 
 
-def run_study(session: Session, actor: Actor, protocol_id: int, *, data_cutoff: date) -> StudyAnalysis:
+def run_study(
+    session: Session, actor: Actor, protocol_id: int, *, data_cutoff: date, today: date | None = None
+) -> StudyAnalysis:
+    """Run the registered protocol at ``data_cutoff`` (not after ``today`` when given) and record it."""
     registered = evidence.get_protocol(session, actor, protocol_id)
+    if today is not None and data_cutoff > today:
+        raise ValidationFailed("The data cut-off cannot be in the future.", field="data_cutoff")
     protocol = _protocol(registered.content)
     if not protocol.device_dis:
         raise ValidationFailed("The protocol names no device identifier to study.", field="device_dis")
@@ -150,3 +155,4 @@ def run_study(session: Session, actor: Actor, protocol_id: int, *, data_cutoff: 
             if np.any(code[arm == g] == 1)
         }
     return evidence.record_analysis(session, actor, protocol_id, data_cutoff=data_cutoff, results=results)
+

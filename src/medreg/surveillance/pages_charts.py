@@ -1,0 +1,163 @@
+"""Every surveillance picture as a file: the boundary chart (PNG; the SVG is in ``pages``), the
+risk-adjusted CUSUM and the O/E chart of a monitor (SVG and PNG), and the Kaplan-Meier curves of a
+study analysis (PNG; the SVG is in ``pages_studies``). The same descriptions draw the inline SVG of
+the pages (``cusum_chart``, ``oe_chart``), so a file shows what the page shows."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from medreg.core import i18n
+from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
+from medreg.core.deps import get_session, pages_router, require_login
+from medreg.core.i18n import _
+from medreg.core.templating import request_locale
+from medreg.surveillance import queries, queries_studies
+from medreg.surveillance.charts_lines import Band, Line, LineChart, Mark, RefLine, line_chart_svg
+from medreg.surveillance.charts_png import km_png, line_chart_png
+from medreg.surveillance.queries_charts import CUSUM_ODDS_RATIO, QualityCharts, quality_charts
+
+router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
+Db = Depends(get_session)
+Who = Depends(require_login)
+MonitorId = Path(ge=1, le=MAX_ID)
+T = i18n.gettext  # translate in the request's locale (set around the drawing)
+
+
+def boundary_chart(monitor, looks) -> LineChart:
+    """The boundary chart as a line chart (for the PNG; the page's SVG is ``charts.boundary_chart_svg``)."""
+    return LineChart(
+        title=f"{monitor.name} — {T(_('Log-likelihood ratio'))}",
+        x_label=T(_("Look")),
+        y_label=T(_("Log-likelihood ratio")),
+        css_class="boundary-chart",
+        lines=(Line(T(_("Log-likelihood ratio")), tuple(lk.llr for lk in looks)),),
+        refs=(RefLine(f"CV {monitor.critical_value:.3f}", monitor.critical_value),),
+        marks=tuple(Mark(i, lk.llr, T(_("Signal"))) for i, lk in enumerate(looks) if lk.signal),
+        y_floor=0.0,
+    )
+
+
+def cusum_chart(qc: QualityCharts) -> LineChart | None:
+    if qc.cusum is None:
+        return None
+    c = qc.cusum
+    marks = (
+        () if c.signal_index is None else (Mark(c.signal_index, c.values[c.signal_index], T(_("Signal"))),)
+    )
+    return LineChart(
+        title=f"{qc.monitor.name} — {T(_('Risk-adjusted CUSUM'))} (R_A = {CUSUM_ODDS_RATIO:g})",
+        x_label=T(_("Procedures in order")),
+        y_label="CUSUM",
+        css_class="cusum-chart",
+        lines=(Line("CUSUM", c.values),),
+        refs=(RefLine(f"h {c.control_limit:.3f}", c.control_limit),),
+        marks=marks,
+        y_floor=0.0,
+        attrs={
+            "control-limit": f"{c.control_limit:.6f}",
+            "signal": "" if c.signal_index is None else str(c.signal_index + 1),
+        },
+    )
+
+
+def oe_chart(qc: QualityCharts) -> LineChart | None:
+    if qc.oe is None:
+        return None
+    o = qc.oe
+    marks = () if o.signal_index is None else (Mark(o.signal_index, o.ratio[o.signal_index], T(_("Signal"))),)
+    return LineChart(
+        title=f"{qc.monitor.name} — {T(_('Observed / expected'))}",
+        x_label=T(_("Procedures in order")),
+        y_label="O/E",
+        css_class="oe-chart",
+        lines=(Line("O/E", o.ratio),),
+        band=Band(T(_("95% control limits")), o.lower, o.upper),
+        refs=(RefLine("1", 1.0, "#555"),),
+        marks=marks,
+        y_floor=0.0,
+        y_cap=max(3.0, 1.5 * o.ratio[-1]),  # the first procedures' ratios and limits are very wide
+        attrs={"observed": f"{o.observed[-1]:g}", "expected": f"{o.expected[-1]:.6f}"},
+    )
+
+
+def _file(body: bytes | str, kind: str, name: str) -> Response:
+    media = "image/svg+xml" if kind == "svg" else "image/png"
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'}
+    )
+
+
+def _draw(request: Request, build, kind: str):
+    token = i18n.current_locale.set(request_locale(request))
+    try:
+        chart = build()
+        if chart is None:
+            return None
+        return line_chart_svg(chart) if kind == "svg" else line_chart_png(chart)
+    finally:
+        i18n.current_locale.reset(token)
+
+
+def _empty(request: Request, title: str, kind: str) -> bytes | str:
+    token = i18n.current_locale.set(request_locale(request))
+    try:
+        chart = LineChart(
+            title=f"{title} — {T(_('No look yet'))}", x_label="", y_label="", css_class="empty", lines=()
+        )
+        return line_chart_svg(chart) if kind == "svg" else line_chart_png(chart)
+    finally:
+        i18n.current_locale.reset(token)
+
+
+@router.get("/monitors/{monitor_id}/chart.png")
+def boundary_png(request: Request, monitor_id: int = MonitorId, session: Session = Db, actor: Actor = Who):
+    monitor, looks = queries.monitor_looks(session, actor, monitor_id)
+    return _file(
+        _draw(request, lambda: boundary_chart(monitor, looks), "png"), "png", f"monitor-{monitor_id}"
+    )
+
+
+@router.get("/monitors/{monitor_id}/cusum.{kind}")
+def cusum_file(
+    request: Request,
+    monitor_id: int = MonitorId,
+    kind: str = Path(pattern="^(svg|png)$"),
+    session: Session = Db,
+    actor: Actor = Who,
+):
+    qc = quality_charts(session, actor, monitor_id)
+    body = _draw(request, lambda: cusum_chart(qc), kind) or _empty(request, qc.monitor.name, kind)
+    return _file(body, kind, f"monitor-{monitor_id}-cusum")
+
+
+@router.get("/monitors/{monitor_id}/oe.{kind}")
+def oe_file(
+    request: Request,
+    monitor_id: int = MonitorId,
+    kind: str = Path(pattern="^(svg|png)$"),
+    session: Session = Db,
+    actor: Actor = Who,
+):
+    qc = quality_charts(session, actor, monitor_id)
+    body = _draw(request, lambda: oe_chart(qc), kind) or _empty(request, qc.monitor.name, kind)
+    return _file(body, kind, f"monitor-{monitor_id}-oe")
+
+
+@router.get("/studies/analyses/{analysis_id}/km.png")
+def km_file(
+    request: Request, analysis_id: int = Path(ge=1, le=MAX_ID), session: Session = Db, actor: Actor = Who
+):
+    from medreg.surveillance.pages_studies import km_curves
+
+    protocol, analysis = queries_studies.read_analysis(session, actor, analysis_id)
+    token = i18n.current_locale.set(request_locale(request))
+    try:
+        curves, labels = km_curves(protocol, analysis)
+        body = km_png(curves, **labels)
+    finally:
+        i18n.current_locale.reset(token)
+    return _file(body, "png", f"analysis-{analysis_id}-km")
