@@ -51,12 +51,9 @@ async def import_extract(
     body = await request.body()
     if len(body) > MAX_CSV:
         raise ValidationFailed("The file is too large (at most 50 MB).", field="file")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed("The file must be UTF-8 text (CSV).", field="file") from exc
+    # CSV (UTF-8) or XLSX, told apart by the content (a workbook is a ZIP archive)
     return service.import_extract(
-        session, actor, text, filename=filename, today=clock.today_shanghai(), hospital_code=hospital
+        session, actor, body, filename=filename, today=clock.today_shanghai(), hospital_code=hospital
     )
 
 

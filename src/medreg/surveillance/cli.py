@@ -76,12 +76,12 @@ def import_cmd(
     user: str = USER,
     hospital: str = typer.Option(None, "--hospital", help="Site code (monitoring centre only)."),
 ) -> None:
-    """Import a registry extract (CSV, UTF-8) all-or-nothing."""
+    """Import a registry extract (CSV in UTF-8, or XLSX) all-or-nothing."""
     with acting(user) as (session, actor):
         batch = service.import_extract(
             session,
             actor,
-            path.read_text(encoding="utf-8"),
+            path.read_bytes(),
             filename=path.name,
             today=today_shanghai(),
             hospital_code=hospital,
