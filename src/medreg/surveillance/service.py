@@ -20,6 +20,7 @@ from medreg.surveillance.access import is_centre, require_centre
 from medreg.surveillance.importer import N_, RowError
 from medreg.surveillance.importer_xlsx import validate_file
 from medreg.surveillance.models import DeviceGroup, ImportBatch, Outcome, Procedure, SentinelHospital
+from medreg.surveillance.service_monitoring import registry_changed
 
 __all__ = ["enrol_hospital", "hospital_of", "import_extract"]
 
@@ -183,6 +184,11 @@ def import_extract(
         ]
     )
     session.flush()
+    earliest: dict[tuple[str, str], date] = {}
+    for r in rows:
+        key = (r.device_group, r.udi_di)
+        earliest[key] = min(earliest.get(key, r.procedure_date), r.procedure_date)
+    registry_changed(session, earliest)
     audit.record(
         session,
         actor,

@@ -8,7 +8,7 @@ critical value. A crossing opens an alert case (state machine in ``states.py``) 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from medreg.surveillance.monitoring import cumulative_counts, day_number, fit_re
 from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.states import TABLE, AlertStatus
 
-__all__ = ["create_monitor", "run_monitor", "run_monitors", "transition_alert"]
+__all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
 
 
 def create_monitor(
@@ -145,30 +145,63 @@ def _model(session: Session, actor: Actor, monitor: Monitor) -> RiskModel:
     return model
 
 
+def registry_changed(session: Session, changes: dict[tuple[str, str], date]) -> None:
+    """Procedures of these ``(device group, DI)`` were added or changed from these dates on: the
+    monitors of those devices remember the earliest date, so that their next look recounts from
+    scratch if the change falls in what their last look already counted (called by the registry
+    services before they record their audit event)."""
+    if not changes:
+        return
+    dis = sorted({di for _group, di in changes})
+    stmt = select(Monitor).where(Monitor.udi_di.in_(dis)).order_by(Monitor.id).with_for_update()
+    for m in session.scalars(stmt):
+        d = changes.get((m.device_group, m.udi_di))
+        if d is not None and (m.changed_from is None or d < m.changed_from):
+            m.changed_from = d
+    session.flush()
+
+
+def _counts(session: Session, monitor: Monitor, model: RiskModel, last: Look | None, as_of: date):
+    """(procedures, observed, expected) of the device at ``as_of``, cumulative.
+
+    Incremental when it can be: the last look's cumulative counts plus the procedures whose window
+    closed since then (one indexed range read of a few rows). From scratch on the first look, or
+    when the registry changed in the range the last look already counted (``changed_from``).
+    """
+    counted_to = last.as_of - timedelta(days=monitor.window_days) if last is not None else None
+    recount = last is None or (monitor.changed_from is not None and monitor.changed_from <= counted_to)
+    cohort = load_device_window(session, monitor, as_of, after=None if recount else last.as_of)
+    counts = cumulative_counts(
+        cohort, model, day_number(monitor.reference_end), monitor.window_days, [day_number(as_of)]
+    )
+    n, observed, expected = counts.procedures[0], counts.observed[0], counts.expected[0]
+    if not recount:
+        n, observed, expected = last.procedures + n, last.observed + observed, last.expected + expected
+    return n, observed, expected
+
+
 def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -> Look:
     """Append the look at ``as_of``; open an alert case when the LLR crosses the critical value."""
     require_centre(actor)
+    session.flush()
+    # the monitor's row is locked for the look: a registry change committed meanwhile marks it after
+    # this look, never in between (read ``changed_from`` and the procedures under the same lock)
+    session.refresh(monitor, with_for_update=True)
     if monitor.status != "active":
         raise Conflict("The monitor is no longer active.", field="monitor")
     last = session.scalar(select(Look).where(Look.monitor_id == monitor.id).order_by(Look.look_no.desc()))
     if last is not None and as_of <= last.as_of:
         raise Conflict("A later or equal look already exists.", field="as_of")
     model = _model(session, actor, monitor)
-    counts = cumulative_counts(
-        load_device_window(session, monitor, as_of),
-        model,
-        day_number(monitor.reference_end),
-        monitor.window_days,
-        [day_number(as_of)],
-    )
-    observed, expected = counts.observed[0], counts.expected[0]
+    n, observed, expected = _counts(session, monitor, model, last, as_of)
+    monitor.changed_from = None
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
     signal = llr >= monitor.critical_value and observed >= monitor.min_events
     look = Look(
         monitor_id=monitor.id,
         look_no=(last.look_no + 1) if last else 1,
         as_of=as_of,
-        procedures=counts.procedures[0],
+        procedures=n,
         observed=observed,
         expected=expected,
         llr=llr,
