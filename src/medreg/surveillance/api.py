@@ -81,7 +81,9 @@ def monitor_looks(
 ):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
     return MonitorLooks(
-        monitor=MonitorRead.model_validate(monitor), looks=[LookRead.model_validate(lk) for lk in looks]
+        monitor=MonitorRead.model_validate(monitor),
+        looks=[LookRead.model_validate(lk) for lk in looks],
+        certificate=queries.device_certificate(session, actor, monitor.udi_di),
     )
 
 

@@ -52,7 +52,8 @@ def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session
                  actor: Actor = Depends(require_login)):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
     return render(request, "surveillance/monitor.html",
-                  {"m": monitor, "looks": looks, "chart": Markup(_chart(monitor, looks))})
+                  {"m": monitor, "looks": looks, "chart": Markup(_chart(monitor, looks)),
+                   "cert": queries.device_certificate(session, actor, monitor.udi_di)})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")

@@ -69,9 +69,23 @@ class LookRead(_Read):
     signal: bool
 
 
+class DeviceCertificate(BaseModel):
+    """The registration certificate a UDI-DI is declared for (premarket registration, public)."""
+
+    di: str
+    certificate_id: int
+    number: str
+    product_name: str
+    registrant_name: str | None
+    status: str  # valid | renewed | cancelled
+    valid_until: date
+
+
 class MonitorLooks(BaseModel):
     monitor: MonitorRead
     looks: list[LookRead]
+    # None: no registrant has declared the monitored DI for a certificate (stated, never guessed)
+    certificate: DeviceCertificate | None = None
 
 
 class AlertRead(_Read):
