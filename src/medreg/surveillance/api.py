@@ -17,6 +17,7 @@ from medreg.surveillance.schemas import (
     CriticalValueRead,
     ImportRead,
     LookRead,
+    MonitorCreate,
     MonitorLooks,
     MonitorRead,
     ProcedurePage,
@@ -85,6 +86,13 @@ def monitor_looks(
         looks=[LookRead.model_validate(lk) for lk in looks],
         certificate=queries.device_certificate(session, actor, monitor.udi_di),
     )
+
+
+@router.post("/monitors", response_model=MonitorRead, status_code=201)
+def create_monitor(body: MonitorCreate, session: Session = Depends(get_session),
+                   actor: Actor = Depends(require_login)):
+    """Define a monitor (monitoring centre): continuous or group-sequential, its CV fixed now."""
+    return service_monitoring.create_monitor(session, actor, **body.model_dump())
 
 
 @router.post("/run", response_model=list[LookRead])

@@ -114,6 +114,8 @@ class Monitor(Base):
     critical_value: Mapped[float] = mapped_column(Float)
     # None: continuous monitoring; G: a group-sequential design of G looks of T/G expected events each
     planned_looks: Mapped[int | None]
+    # the planned looks of a group-sequential design, as cumulative expected events (the last is T)
+    look_plan: Mapped[list | None] = mapped_column(JSON)
     risk_model: Mapped[dict | None] = mapped_column(JSON)  # coefficients fitted on the reference period
     # earliest procedure date of the monitored DI added or changed since the last look (None: none);
     # a look recounts from scratch when it falls in the range the last look already counted

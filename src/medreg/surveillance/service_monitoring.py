@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreg.core import audit
+from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import require_centre
@@ -25,6 +26,27 @@ from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.states import TABLE, AlertStatus
 
 __all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
+
+
+def look_plan(sample_size: float, planned_looks: int | None, look_at: list[float] | None) -> list | None:
+    """The cumulative expected events at each planned look (None: continuous monitoring)."""
+    if planned_looks is not None and look_at is not None:
+        raise ValidationFailed("Give the number of looks or their timing, not both.", field="look_at")
+    if planned_looks is not None:
+        if not 1 <= planned_looks <= 120:
+            raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
+        look_at = [k / planned_looks for k in range(1, planned_looks + 1)]
+    if look_at is None:
+        return None
+    fractions = [float(f) for f in look_at]
+    if not 1 <= len(fractions) <= 120 or any(not 0 < f <= 1 for f in fractions) or any(
+        b <= a for a, b in zip(fractions, fractions[1:], strict=False)
+    ) or fractions[-1] != 1:
+        raise ValidationFailed(
+            "The looks must be 1 to 120 increasing fractions of the length of surveillance, the last 1.",
+            field="look_at",
+        )
+    return [sample_size * f for f in fractions[:-1]] + [sample_size]  # the last look is exactly T
 
 
 def create_monitor(
@@ -43,14 +65,17 @@ def create_monitor(
     min_events: int = 4,
     registrant_org_id: int | None = None,
     planned_looks: int | None = None,
+    look_at: list[float] | None = None,
 ) -> Monitor:
-    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011).
+    """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
-    ``planned_looks=None`` is continuous monitoring (the CV of ``poisson_critical_value`` without
-    looks). A monitor whose runs are periodic (monthly, quarterly) gives ``planned_looks=G``: the CV of
-    the group-sequential design with G looks of ``T/G`` expected events each (Kulldorff & Silva 2015,
-    ``CV.G.Poisson`` of the ``Sequential`` package), lower than the continuous one since fewer
-    chances to cross are taken; the monitor ends at its G-th look or when T is reached.
+    Continuous monitoring (neither ``planned_looks`` nor ``look_at``): the CV of
+    ``poisson_critical_value`` without looks. A group-sequential monitor, whose runs are periodic,
+    gives either ``planned_looks=G`` (G looks of ``T/G`` expected events each) or ``look_at``, the
+    timing of its looks as increasing fractions of T ending at 1 (``[0.25, 0.5, 1]``: looks at T/4,
+    T/2 and T). Its CV is the group design's (Silva & Kulldorff 2015, ``CV.G.Poisson`` of the
+    ``Sequential`` package with ``GroupSizes`` the differences), lower than the continuous one since
+    fewer chances to cross are taken; the monitor ends at its last planned look or when T is reached.
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
@@ -63,11 +88,12 @@ def create_monitor(
         raise ValidationFailed("The outcome window must be 1 to 3650 days.", field="window_days")
     if reference_end < reference_start:
         raise ValidationFailed("The reference period ends before it starts.", field="reference_end")
-    if planned_looks is not None and not 1 <= planned_looks <= 120:
-        raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
-    looks = None if planned_looks is None else [sample_size / planned_looks] * planned_looks
-    if looks is not None:  # the groups must add up to T exactly (floating point)
-        looks[-1] = sample_size - sum(looks[:-1])
+    if registrant_org_id is not None:
+        org = session.get(Organisation, registrant_org_id)
+        if org is None or org.kind != OrgKind.REGISTRANT:
+            raise ValidationFailed("No such registrant.", field="registrant_org_id")
+    plan = look_plan(sample_size, planned_looks, look_at)
+    looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
     cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
     monitor = Monitor(
         name=name.strip()[:200] or udi_di,
@@ -82,7 +108,8 @@ def create_monitor(
         sample_size=sample_size,
         min_events=min_events,
         critical_value=cv.critical_value,
-        planned_looks=planned_looks,
+        planned_looks=None if plan is None else len(plan),
+        look_plan=plan,
     )
     session.add(monitor)
     session.flush()
@@ -100,7 +127,7 @@ def create_monitor(
             "sample_size": sample_size,
             "min_events": min_events,
             "critical_value": cv.critical_value,
-            "planned_looks": planned_looks,
+            "look_plan": plan,
         },
     )
     return monitor

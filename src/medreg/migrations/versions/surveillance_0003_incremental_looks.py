@@ -1,4 +1,5 @@
-"""surveillance: incremental looks (earliest registry change since the last look); covering indexes
+"""surveillance: incremental looks (earliest registry change since the last look); covering indexes;
+the planned looks of a group-sequential monitor
 
 Revision ID: surveillance_0003
 Revises: signals_0002
@@ -22,6 +23,7 @@ LOOK_COLUMNS = ["device_group", "udi_di", "procedure_date", "follow_up_end", "ag
 def upgrade() -> None:
     with op.batch_alter_table("surveillance_monitor") as batch:
         batch.add_column(sa.Column("changed_from", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("look_plan", sa.JSON(), nullable=True))
     # the look's read is served by the index alone; the narrower index of surveillance_0002 is its prefix
     op.drop_index("ix_surveillance_procedure_group_di_date", table_name="surveillance_procedure")
     op.create_index("ix_surveillance_procedure_look", "surveillance_procedure", LOOK_COLUMNS)
@@ -35,4 +37,5 @@ def downgrade() -> None:
     op.create_index("ix_surveillance_procedure_group_di_date", "surveillance_procedure",
                     ["device_group", "udi_di", "procedure_date"])
     with op.batch_alter_table("surveillance_monitor") as batch:
+        batch.drop_column("look_plan")
         batch.drop_column("changed_from")
