@@ -284,7 +284,12 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
 def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
     """One look for every active monitor (the ``medreg surveillance run`` command)."""
     require_centre(actor)
-    monitors = session.scalars(select(Monitor).where(Monitor.status == "active").order_by(Monitor.id)).all()
+    # lock every monitor of the run first, in id order, before any audit event takes the audit chain's
+    # head: a registry change locks its monitors in the same order before its own audit event, so the
+    # two never wait on each other in a cycle
+    monitors = session.scalars(
+        select(Monitor).where(Monitor.status == "active").order_by(Monitor.id).with_for_update()
+    ).all()
     return [run_monitor(session, actor, m, as_of) for m in monitors]
 
 
