@@ -60,3 +60,82 @@ def test_planned_looks_are_bounded(db, bad):
         _monitor(db, _centre(db), planned_looks=bad)
     assert e.value.field == "planned_looks"
 
+
+
+# The design of the R ``Sequential`` help example of ``CV.G.Poisson`` (Silva & Kulldorff; CRAN
+# Sequential 4.5.1, man/CV.G.Poisson.Rd): SampleSize = 30, alpha = 0.05, GroupSizes = c(5, 6, 6, 5, 8),
+# i.e. looks at 5, 11, 17, 22 and 30 expected events. The help page prints no output, so the critical
+# value is checked against its definition (the smallest CV whose exact alpha is <= 0.05, reported
+# rounded up in the 5th decimal) by an enumeration independent of ``maxsprt``'s Markov chain.
+HELP_LOOKS = [5.0, 11.0, 17.0, 22.0, 30.0]
+
+
+def _brute_alpha(cv: float, cumulative, min_events: int = 1) -> float:
+    """P(LLR >= cv with >= M events at some look | H0) by enumerating the counts at each look."""
+    from math import log
+
+    from scipy.stats import poisson
+
+    alive, signal, before = {0: 1.0}, 0.0, 0.0
+    for mu in cumulative:
+        lam, before = mu - before, mu
+        nxt: dict[int, float] = {}
+        for c, p in alive.items():
+            for k in range(int(lam + 15 * lam**0.5 + 30)):
+                nxt[c + k] = nxt.get(c + k, 0.0) + p * poisson.pmf(k, lam)
+        alive = {}
+        for c, p in nxt.items():
+            llr = (mu - c) + c * log(c / mu) if c > mu else 0.0
+            if c >= min_events and llr >= cv:
+                signal += p
+            else:
+                alive[c] = p
+    return signal
+
+
+def test_timed_looks_get_the_critical_value_of_their_design(db):
+    actor = _centre(db)
+    m = _monitor(db, actor, look_at=[x / 30 for x in HELP_LOOKS])
+    assert m.planned_looks == 5 and m.look_plan == pytest.approx(HELP_LOOKS, abs=1e-12)
+    design = poisson_critical_value(30.0, 0.05, looks=[5, 6, 6, 5, 8])
+    assert m.critical_value == design.critical_value
+    alpha = _brute_alpha(m.critical_value, HELP_LOOKS)
+    assert alpha == pytest.approx(design.alpha, abs=1e-9)
+    assert alpha <= 0.05 < _brute_alpha(m.critical_value - 1.5e-5, HELP_LOOKS)
+    # equal looks at the same T give a different design, and a different critical value
+    assert _monitor(db, actor, planned_looks=5).critical_value != m.critical_value
+
+
+def test_group_design_with_minimum_events_is_checked_by_enumeration(db):
+    m = _monitor(db, _centre(db), look_at=[0.1, 0.4, 1.0])
+    m4 = service_monitoring.create_monitor(
+        db, _centre(db), name="m4", device_group="coronary_stent", udi_di=DEVICES[3][1],
+        outcome="target_lesion_failure", window_days=180, reference_start=date(2024, 1, 1),
+        reference_end=date(2024, 12, 31), alpha=0.05, sample_size=30.0, min_events=4,
+        look_at=[0.1, 0.4, 1.0])
+    for monitor, minimum in ((m, 1), (m4, 4)):
+        cum = monitor.look_plan
+        assert _brute_alpha(monitor.critical_value, cum, minimum) <= 0.05
+        assert _brute_alpha(monitor.critical_value - 1.5e-5, cum, minimum) > 0.05
+
+
+@pytest.mark.parametrize(("kw", "field"), [
+    ({"look_at": [0.5, 0.9]}, "look_at"),  # does not end at T
+    ({"look_at": [0.5, 0.5, 1.0]}, "look_at"),  # not increasing
+    ({"look_at": [0.0, 1.0]}, "look_at"),
+    ({"look_at": [0.5, 1.0], "planned_looks": 2}, "look_at"),  # both
+])
+def test_bad_look_timings_name_the_field(db, kw, field):
+    with pytest.raises(ValidationFailed) as e:
+        _monitor(db, _centre(db), **kw)
+    assert e.value.field == field
+
+
+def test_timed_group_monitor_ends_at_its_last_planned_look(db):
+    m = _store(db, 1000, seed=3)
+    m.look_plan, m.planned_looks = [15.0, 30.0], 2
+    actor = Actor.system()
+    service_monitoring.run_monitor(db, actor, m, date(2025, 3, 1))
+    assert m.status == "active"
+    service_monitoring.run_monitor(db, actor, m, date(2025, 4, 1))
+    assert m.status == "ended"

@@ -39,24 +39,6 @@ def _row(i, **over):
     return row
 
 
-@pytest.fixture
-def world(db):
-    centre = actor_for(make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE)))
-    sites = {}
-    for code in ("H1", "H2"):
-        org = make_org(db, OrgKind.HOSPITAL)
-        service.enrol_hospital(
-            db,
-            centre,
-            organisation_id=org.id,
-            code=code,
-            device_groups=["coronary_stent"],
-            enrolled_on=date(2024, 1, 1),
-        )
-        sites[code] = actor_for(make_user(db, Role.HOSPITAL, org=org))
-    return centre, sites
-
-
 def test_import_writes_procedures_outcomes_and_one_audit_event(db, world):
     centre, sites = world
     text = to_csv([_row(1), _row(2, target_lesion_failure_date="2025-05-01")])

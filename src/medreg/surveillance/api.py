@@ -17,6 +17,7 @@ from medreg.surveillance.schemas import (
     CriticalValueRead,
     ImportRead,
     LookRead,
+    MonitorCreate,
     MonitorLooks,
     MonitorRead,
     ProcedurePage,
@@ -60,12 +61,9 @@ async def import_extract(
     body = await request.body()
     if len(body) > MAX_CSV:
         raise ValidationFailed("The file is too large (at most 50 MB).", field="file")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed("The file must be UTF-8 text (CSV).", field="file") from exc
+    # CSV (UTF-8) or XLSX, told apart by the content (a workbook is a ZIP archive)
     return service.import_extract(
-        session, actor, text, filename=filename, today=clock.today_shanghai(), hospital_code=hospital
+        session, actor, body, filename=filename, today=clock.today_shanghai(), hospital_code=hospital
     )
 
 
@@ -93,8 +91,17 @@ def monitor_looks(
 ):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
     return MonitorLooks(
-        monitor=MonitorRead.model_validate(monitor), looks=[LookRead.model_validate(lk) for lk in looks]
+        monitor=MonitorRead.model_validate(monitor),
+        looks=[LookRead.model_validate(lk) for lk in looks],
+        certificate=queries.device_certificate(session, actor, monitor.udi_di),
     )
+
+
+@router.post("/monitors", response_model=MonitorRead, status_code=201)
+def create_monitor(body: MonitorCreate, session: Session = Depends(get_session),
+                   actor: Actor = Depends(require_login)):
+    """Define a monitor (monitoring centre): continuous or group-sequential, its CV fixed now."""
+    return service_monitoring.create_monitor(session, actor, **body.model_dump())
 
 
 @router.post("/run", response_model=list[LookRead])

@@ -22,7 +22,7 @@ from medreg.core.accounts import User
 from medreg.core.actor import Actor
 from medreg.core.clock import today_shanghai
 from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated
+from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
 from medreg.surveillance import queries, service, service_monitoring
 from medreg.surveillance.maxsprt import poisson_critical_value
 
@@ -76,17 +76,57 @@ def import_cmd(
     user: str = USER,
     hospital: str = typer.Option(None, "--hospital", help="Site code (monitoring centre only)."),
 ) -> None:
-    """Import a registry extract (CSV, UTF-8) all-or-nothing."""
+    """Import a registry extract (CSV in UTF-8, or XLSX) all-or-nothing."""
     with acting(user) as (session, actor):
         batch = service.import_extract(
             session,
             actor,
-            path.read_text(encoding="utf-8"),
+            path.read_bytes(),
             filename=path.name,
             today=today_shanghai(),
             hospital_code=hospital,
         )
         typer.echo(f"imported {batch.rows} procedures (batch {batch.id}, sha256 {batch.sha256[:12]})")
+
+
+@app.command("monitor-create")
+def monitor_create(
+    user: str = USER,
+    name: str = typer.Option(..., "--name"),
+    device_group: str = typer.Option(..., "--group"),
+    udi_di: str = typer.Option(..., "--di", help="The monitored device's UDI-DI (GTIN-14)."),
+    outcome: str = typer.Option(..., "--outcome"),
+    window_days: int = typer.Option(..., "--window-days"),
+    reference_start: str = typer.Option(..., "--reference-start", help="YYYY-MM-DD"),
+    reference_end: str = typer.Option(..., "--reference-end", help="YYYY-MM-DD"),
+    alpha: float = typer.Option(0.05, "--alpha"),
+    sample_size: float = typer.Option(20.0, "--T", help="Upper limit, expected events."),
+    min_events: int = typer.Option(4, "--M", help="Minimum events to signal."),
+    looks: int = typer.Option(None, "--looks", help="Group-sequential: this many equal looks."),
+    look_at: str = typer.Option(None, "--look-at", help="Group-sequential: fractions of T, e.g. 0.25,0.5,1"),
+) -> None:
+    """Define a monitor: continuous, or group-sequential (--looks G or --look-at fractions)."""
+    with acting(user) as (session, actor):
+        try:
+            fractions = [float(x) for x in look_at.split(",")] if look_at else None
+        except ValueError:
+            raise ValidationFailed(
+                "The looks must be fractions separated by commas.", field="look_at"
+            ) from None
+        m = service_monitoring.create_monitor(
+            session, actor, name=name, device_group=device_group, udi_di=udi_di, outcome=outcome,
+            window_days=window_days, reference_start=_day(reference_start, "reference_start"),
+            reference_end=_day(reference_end, "reference_end"), alpha=alpha, sample_size=sample_size,
+            min_events=min_events, planned_looks=looks, look_at=fractions)
+        design = f"group-sequential, looks at {m.look_plan}" if m.look_plan else "continuous"
+        typer.echo(f"monitor {m.id}: CV={m.critical_value:.5f} ({design})")
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed("Enter a date as YYYY-MM-DD.", field=field) from None
 
 
 @app.command("run")

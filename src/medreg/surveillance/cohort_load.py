@@ -19,9 +19,10 @@ used (identical floating-point results).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import Date, case, cast, func, literal, select
+from sqlalchemy import Date, String, bindparam, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from medreg.surveillance.models import Monitor, Outcome, Procedure
@@ -33,34 +34,55 @@ _EPOCH = date(1970, 1, 1)
 _SQLITE_JD_EPOCH = 2440587.5  # julianday('1970-01-01')
 
 
-def _days(session: Session, col):
+def _days(dialect: str, col):
     """Day number (days since 1970-01-01) of a date column, computed by the database."""
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect == "sqlite":
         return func.julianday(col) - _SQLITE_JD_EPOCH
     return col - cast(literal(_EPOCH), Date)  # PostgreSQL: date - date is an integer
 
 
-def _columnar(session: Session, monitor: Monitor, *where) -> Cohort:
-    q = (
+@lru_cache(maxsize=8)
+def _statement(dialect: str, reference: bool):
+    """The look's query, built once per dialect with bound parameters (a look runs often: building
+    and caching a SQLAlchemy statement each time cost more than reading a month of rows)."""
+    di = bindparam("udi_di", type_=String)
+    where = (
+        (Procedure.udi_di != di, Procedure.procedure_date >= bindparam("start", type_=Date),
+         Procedure.procedure_date <= bindparam("end", type_=Date))
+        if reference
+        else (Procedure.udi_di == di, Procedure.procedure_date > bindparam("start", type_=Date),
+              Procedure.procedure_date <= bindparam("end", type_=Date))
+    )
+    return (
         select(
-            _days(session, Procedure.procedure_date),
-            case((Procedure.udi_di == monitor.udi_di, 1), else_=0),
+            _days(dialect, Procedure.procedure_date),
+            case((Procedure.udi_di == di, 1), else_=0),
             Procedure.age,
             case((Procedure.sex == "M", 1), else_=0),
             case((Procedure.diabetes, 1), else_=0),
             case((Procedure.renal_failure, 1), else_=0),
             case((Procedure.prior_mi, 1), else_=0),
             Procedure.ejection_fraction,
-            _days(session, Procedure.follow_up_end),
-            _days(session, Outcome.event_date),
+            _days(dialect, Procedure.follow_up_end),
+            _days(dialect, Outcome.event_date),
         )
-        .outerjoin(Outcome, (Outcome.procedure_id == Procedure.id) & (Outcome.kind == monitor.outcome))
-        .where(Procedure.device_group == monitor.device_group, *where)
+        .outerjoin(
+            Outcome,
+            (Outcome.procedure_id == Procedure.id) & (Outcome.kind == bindparam("outcome", type_=String)),
+        )
+        .where(Procedure.device_group == bindparam("device_group", type_=String), *where)
         .order_by(Procedure.id)
     )
+
+
+def _columnar(session: Session, monitor: Monitor, reference: bool, start: date, end: date) -> Cohort:
+    conn = session.connection()
+    q = _statement(conn.dialect.name, reference)
+    params = {"udi_di": monitor.udi_di, "outcome": monitor.outcome, "device_group": monitor.device_group,
+              "start": start, "end": end}
     # Core execution and the DB-API cursor's own tuples of numbers: no ORM rows, no date objects
     # (every column is numeric in SQL, so SQLAlchemy has no result processing to do)
-    result = session.connection().execute(q)
+    result = conn.execute(q, params)
     try:
         rows = result.cursor.fetchall()
     finally:
@@ -82,24 +104,16 @@ def _columnar(session: Session, monitor: Monitor, *where) -> Cohort:
 
 def load_reference(session: Session, monitor: Monitor) -> Cohort:
     """The comparator procedures of the reference period (what the risk model is fitted on)."""
-    return _columnar(
-        session,
-        monitor,
-        Procedure.udi_di != monitor.udi_di,
-        Procedure.procedure_date >= monitor.reference_start,
-        Procedure.procedure_date <= monitor.reference_end,
-    )
+    return _columnar(session, monitor, True, monitor.reference_start, monitor.reference_end)
 
 
-def load_device_window(session: Session, monitor: Monitor, as_of: date) -> Cohort:
-    """The device's procedures after the reference period whose outcome window closed by ``as_of``."""
-    return _columnar(
-        session,
-        monitor,
-        Procedure.udi_di == monitor.udi_di,
-        Procedure.procedure_date > monitor.reference_end,
-        Procedure.procedure_date <= as_of - timedelta(days=monitor.window_days),
-    )
+def load_device_window(session: Session, monitor: Monitor, as_of: date, after: date | None = None) -> Cohort:
+    """The device's procedures after the reference period whose outcome window closed by ``as_of``;
+    with ``after``, only those whose window closed after ``after`` (what a look adds to the last one)."""
+    start = monitor.reference_end
+    if after is not None:
+        start = max(start, after - timedelta(days=monitor.window_days))
+    return _columnar(session, monitor, False, start, as_of - timedelta(days=monitor.window_days))
 
 
 def load_cohort(session: Session, monitor: Monitor) -> Cohort:

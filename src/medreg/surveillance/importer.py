@@ -1,4 +1,5 @@
-"""Validation of a registry extract (CSV) before anything is written (pure).
+"""Validation of a registry extract before anything is written (pure). A CSV is read here; an XLSX
+workbook is read into the same text cells by ``importer_xlsx``, so both get the same checks.
 
 Every row is checked and every problem is reported as ``{"row", "field", "reason"}`` (row 2 is the
 first data row, as a spreadsheet shows it); the service writes nothing unless the whole file is clean
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,7 +20,8 @@ from medreg.core.errors import ValidationFailed
 from medreg.surveillance.udi import parse_udi
 from medreg.surveillance.vocab import DeviceGroup, OutcomeKind
 
-__all__ = ["COLUMNS", "RowError", "ValidatedRow", "validate_extract", "validate_row"]
+__all__ = ["COLUMNS", "RowError", "ValidatedRow", "validate_extract", "validate_records",
+           "validate_row"]
 
 REQUIRED = (
     "patient_pseudonym",
@@ -203,19 +206,33 @@ def validate_extract(text: str, groups, today: date) -> tuple[list[ValidatedRow]
     """Parse and check a CSV extract; returns the rows and the list of problems (empty when clean)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
+    records = ({k.strip(): v for k, v in raw.items() if k} for raw in reader)
+    return validate_records(header, enumerate(records, start=2), groups, today)
+
+
+def validate_records(
+    header: list[str], records: Iterable[tuple[int, dict]], groups, today: date
+) -> tuple[list[ValidatedRow], list[RowError]]:
+    """Check the numbered rows of an extract (CSV or XLSX, already read as text cells).
+
+    ``records`` yields ``(row number, {column: text})``; the row number is the one a spreadsheet
+    shows (2 = first data row). The same checks whatever the file format.
+    """
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         return [], [RowError(1, c, N_("missing column")) for c in missing]
     rows: list[ValidatedRow] = []
     errors: list[RowError] = []
     seen: dict[tuple, int] = {}
-    for n, raw in enumerate(reader, start=2):
-        if n - 1 > MAX_ROWS:
+    count = 0
+    for n, raw in records:
+        count += 1
+        if count > MAX_ROWS:
             errors.append(
                 RowError(n, "file", N_("more than {limit} rows; split the extract"), (("limit", MAX_ROWS),))
             )
             break
-        row = _one(n, {k.strip(): v for k, v in raw.items() if k}, frozenset(groups), today, errors)
+        row = _one(n, raw, frozenset(groups), today, errors)
         if row is None:
             continue
         key = (row.patient_pseudonym, row.procedure_date, row.udi_di)

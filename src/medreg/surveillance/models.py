@@ -40,6 +40,10 @@ class ImportBatch(Base):
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+LOOK_COLUMNS = ("device_group", "udi_di", "procedure_date", "follow_up_end", "age", "sex", "diabetes",
+                "renal_failure", "prior_mi", "ejection_fraction", "id")
+
+
 class Procedure(Base):
     """One implantation: pseudonymous patient, risk factors, the implant's UDI (DI + PI)."""
 
@@ -48,8 +52,9 @@ class Procedure(Base):
         UniqueConstraint("hospital_id", "patient_pseudonym", "procedure_date", "udi_di",
                          name="uq_surveillance_procedure_natural"),
         Index("ix_surveillance_procedure_group_date", "device_group", "procedure_date"),
-        # the look of one monitor reads one DI's procedures in a date range (cohort_load)
-        Index("ix_surveillance_procedure_group_di_date", "device_group", "udi_di", "procedure_date"),
+        # the look of one monitor reads one DI's procedures in a date range (cohort_load): every
+        # column it reads is in the index, so the read never visits the table (covering index)
+        Index("ix_surveillance_procedure_look", *LOOK_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +82,11 @@ class Outcome(Base):
     """The first occurrence of an outcome after the procedure (one row per kind)."""
 
     __tablename__ = "surveillance_outcome"
-    __table_args__ = (UniqueConstraint("procedure_id", "kind", name="uq_surveillance_outcome_kind"),)
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "kind", name="uq_surveillance_outcome_kind"),
+        # the look's outer join finds the outcome's date in the index alone (covering)
+        Index("ix_surveillance_outcome_look", "procedure_id", "kind", "event_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     procedure_id: Mapped[int] = mapped_column(ForeignKey("surveillance_procedure.id"), index=True)
@@ -105,7 +114,12 @@ class Monitor(Base):
     critical_value: Mapped[float] = mapped_column(Float)
     # None: continuous monitoring; G: a group-sequential design of G looks of T/G expected events each
     planned_looks: Mapped[int | None]
+    # the planned looks of a group-sequential design, as cumulative expected events (the last is T)
+    look_plan: Mapped[list | None] = mapped_column(JSON)
     risk_model: Mapped[dict | None] = mapped_column(JSON)  # coefficients fitted on the reference period
+    # earliest procedure date of the monitored DI added or changed since the last look (None: none);
+    # a look recounts from scratch when it falls in the range the last look already counted
+    changed_from: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -31,7 +31,7 @@ MonitorId = Path(ge=1, le=MAX_ID)
 register_nav("/surveillance/", _("Active surveillance"), roles=["monitoring_centre", "admin", "registrant"],
              description=_("Sequential monitoring of implants: boundary charts and alerts"), order=40)
 register_nav("/surveillance/import", _("Registry import"), roles=["hospital", "monitoring_centre"],
-             description=_("Import a sentinel hospital's registry extract (CSV)"), order=41)
+             description=_("Import a sentinel hospital's registry extract (CSV or XLSX)"), order=41)
 MAX_CSV = 50 * 1024 * 1024
 
 
@@ -64,6 +64,8 @@ def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session
     return render(request, "surveillance/monitor.html",
                   {"m": qc.monitor, "looks": qc.looks, "chart": Markup(_chart(qc.monitor, qc.looks)),
                    "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg})
+                  {"m": monitor, "looks": looks, "chart": Markup(_chart(monitor, looks)),
+                   "cert": queries.device_certificate(session, actor, monitor.udi_di)})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")
@@ -122,15 +124,11 @@ async def import_post(request: Request, session: Session = Db, actor: Actor = De
     locale = request_locale(request)
     try:
         if upload is None or not hasattr(upload, "read"):
-            raise ValidationFailed("Choose a CSV file.", field="file")
+            raise ValidationFailed("Choose a CSV or XLSX file.", field="file")
         data = await upload.read(MAX_CSV + 1)
         if len(data) > MAX_CSV:
             raise ValidationFailed("The file is too large (at most 50 MB).", field="file")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed("The file must be UTF-8 text (CSV).", field="file") from exc
-        batch = service.import_extract(session, actor, text, filename=upload.filename or "extract.csv",
+        batch = service.import_extract(session, actor, data, filename=upload.filename or "extract.csv",
                                        today=clock.today_shanghai(),
                                        hospital_code=(form.get("hospital") or None))
     except ValidationFailed as err:  # nothing was written: validation happens before any insert

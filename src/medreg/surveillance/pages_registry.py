@@ -111,7 +111,8 @@ def _detail(request: Request, session: Session, actor: Actor, procedure_id: int,
     return render(
         request,
         "surveillance/procedure.html",
-        _context(p=proc, outcomes=outcomes, error=error, done=request.query_params.get("done")),
+        _context(p=proc, outcomes=outcomes, error=error, done=request.query_params.get("done"),
+                 cert=queries.device_certificate(session, actor, proc.udi_di)),
         status_code=status_code,
     )
 

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound, PermissionDenied
+from medreg.premarket.registration import queries as registration_queries
 from medreg.surveillance.access import is_centre
 from medreg.surveillance.models import AlertCase, Look, Monitor, Procedure, SentinelHospital
+from medreg.surveillance.schemas import DeviceCertificate
 
 __all__ = ["list_alerts", "list_monitors", "list_procedures", "monitor_looks"]
 
@@ -58,3 +60,15 @@ def list_alerts(session: Session, actor: Actor) -> list[AlertCase]:
             select(AlertCase).where(AlertCase.monitor_id.in_(visible)).order_by(AlertCase.id)
         ).all()
     )
+
+
+def device_certificate(session: Session, actor: Actor, di: str) -> DeviceCertificate | None:
+    """The registration certificate of the implant with UDI-DI ``di`` (the GTIN-14 ``biip`` parsed
+    from its UDI), through the registration domain's read side; None when no registrant declared the
+    DI for a certificate: the link is never inferred from names or models."""
+    cert = registration_queries.certificate_for_di(session, actor, di)
+    if cert is None:
+        return None
+    return DeviceCertificate(di=di, certificate_id=cert.id, number=cert.number,
+                             product_name=cert.product_name, registrant_name=cert.registrant_name,
+                             status=cert.status, valid_until=cert.valid_until)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medreg.core.db import MAX_ID
+
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -55,6 +57,7 @@ class MonitorRead(_Read):
     min_events: int
     critical_value: float
     planned_looks: int | None = None  # None: continuous design; G: group-sequential with G looks
+    look_plan: list[float] | None = None  # cumulative expected events at each planned look
     status: str
 
 
@@ -69,9 +72,23 @@ class LookRead(_Read):
     signal: bool
 
 
+class DeviceCertificate(BaseModel):
+    """The registration certificate a UDI-DI is declared for (premarket registration, public)."""
+
+    di: str
+    certificate_id: int
+    number: str
+    product_name: str
+    registrant_name: str | None
+    status: str  # valid | renewed | cancelled
+    valid_until: date
+
+
 class MonitorLooks(BaseModel):
     monitor: MonitorRead
     looks: list[LookRead]
+    # None: no registrant has declared the monitored DI for a certificate (stated, never guessed)
+    certificate: DeviceCertificate | None = None
 
 
 class AlertRead(_Read):
@@ -90,6 +107,27 @@ class AlertAction(BaseModel):
 
 class RunBody(BaseModel):
     as_of: date
+
+
+class MonitorCreate(BaseModel):
+    """A monitor's design: continuous (no looks given), or group-sequential with ``planned_looks``
+    equal looks or looks at the fractions ``look_at`` of the length of surveillance (ending at 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    device_group: str = Field(max_length=32)
+    udi_di: str = Field(pattern=r"^\d{14}$")
+    outcome: str = Field(max_length=32)
+    window_days: int = Field(ge=1, le=3650)
+    reference_start: date
+    reference_end: date
+    alpha: float = Field(default=0.05, gt=0, le=0.5)
+    sample_size: float = Field(default=20.0, gt=0, le=1000)
+    min_events: int = Field(default=4, ge=1, le=100)
+    planned_looks: int | None = Field(default=None, ge=1, le=120)
+    look_at: list[float] | None = Field(default=None, min_length=1, max_length=120)
+    registrant_org_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class CriticalValueRead(BaseModel):

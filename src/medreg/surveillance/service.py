@@ -17,8 +17,10 @@ from medreg.core.accounts import Organisation, OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from medreg.surveillance.access import is_centre, require_centre
-from medreg.surveillance.importer import N_, RowError, validate_extract
+from medreg.surveillance.importer import N_, RowError
+from medreg.surveillance.importer_xlsx import validate_file
 from medreg.surveillance.models import DeviceGroup, ImportBatch, Outcome, Procedure, SentinelHospital
+from medreg.surveillance.service_monitoring import registry_changed
 
 __all__ = ["enrol_hospital", "hospital_of", "import_extract"]
 
@@ -115,12 +117,22 @@ def _existing_clashes(session: Session, site: SentinelHospital, rows) -> list[Ro
 
 
 def import_extract(
-    session: Session, actor: Actor, text: str, *, filename: str, today: date, hospital_code: str | None = None
+    session: Session,
+    actor: Actor,
+    data: str | bytes,
+    *,
+    filename: str,
+    today: date,
+    hospital_code: str | None = None,
 ) -> ImportBatch:
-    """Import a CSV extract all-or-nothing; on any problem nothing is written and every problem is
-    listed in ``details["errors"]`` as ``{row, field, reason}``."""
+    """Import an extract all-or-nothing: CSV text, or the bytes of a CSV (UTF-8) or an XLSX workbook.
+
+    On any problem nothing is written and every problem is listed in ``details["errors"]`` as
+    ``{row, field, reason}``. Rows are only inserted once the whole file is clean, in the caller's
+    transaction: a failure (or a killed process) before the commit leaves nothing behind.
+    """
     site = hospital_of(session, actor, hospital_code)
-    rows, errors = validate_extract(text, site.device_groups, today)
+    rows, errors = validate_file(data, site.device_groups, today)
     if not errors:
         errors = _existing_clashes(session, site, rows)
     if errors:
@@ -130,7 +142,7 @@ def import_extract(
             params={"count": len(errors)},
             details={"errors": [e.as_dict() for e in errors[:1000]]},
         )
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
     batch = ImportBatch(
         hospital_id=site.id,
         filename=filename[:200],
@@ -172,6 +184,11 @@ def import_extract(
         ]
     )
     session.flush()
+    earliest: dict[tuple[str, str], date] = {}
+    for r in rows:
+        key = (r.device_group, r.udi_di)
+        earliest[key] = min(earliest.get(key, r.procedure_date), r.procedure_date)
+    registry_changed(session, earliest)
     audit.record(
         session,
         actor,

@@ -18,6 +18,7 @@ from medreg.surveillance.access import is_centre
 from medreg.surveillance.importer import validate_row
 from medreg.surveillance.models import Outcome, OutcomeKind, Procedure, SentinelHospital
 from medreg.surveillance.service import _existing_clashes, hospital_of
+from medreg.surveillance.service_monitoring import registry_changed
 
 __all__ = ["enrol_procedure", "get_procedure", "record_follow_up"]
 
@@ -64,6 +65,7 @@ def enrol_procedure(
     session.flush()
     session.add_all([Outcome(procedure_id=proc.id, kind=k, event_date=d) for k, d in row.outcomes.items()])
     session.flush()
+    registry_changed(session, {(proc.device_group, proc.udi_di): proc.procedure_date})
     audit.record(
         session,
         actor,
@@ -133,6 +135,7 @@ def record_follow_up(
         session.add(Outcome(procedure_id=proc.id, kind=outcome, event_date=event_date))
     proc.follow_up_end = max(d for d in (proc.follow_up_end, follow_up_end, event_date) if d is not None)
     session.flush()
+    registry_changed(session, {(proc.device_group, proc.udi_di): proc.procedure_date})
     audit.record(
         session,
         actor,

@@ -8,12 +8,13 @@ critical value. A crossing opens an alert case (state machine in ``states.py``) 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreg.core import audit
+from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import require_centre
@@ -24,7 +25,28 @@ from medreg.surveillance.monitoring import cumulative_counts, day_number, fit_re
 from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.states import TABLE, AlertStatus
 
-__all__ = ["create_monitor", "run_monitor", "run_monitors", "transition_alert"]
+__all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
+
+
+def look_plan(sample_size: float, planned_looks: int | None, look_at: list[float] | None) -> list | None:
+    """The cumulative expected events at each planned look (None: continuous monitoring)."""
+    if planned_looks is not None and look_at is not None:
+        raise ValidationFailed("Give the number of looks or their timing, not both.", field="look_at")
+    if planned_looks is not None:
+        if not 1 <= planned_looks <= 120:
+            raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
+        look_at = [k / planned_looks for k in range(1, planned_looks + 1)]
+    if look_at is None:
+        return None
+    fractions = [float(f) for f in look_at]
+    if not 1 <= len(fractions) <= 120 or any(not 0 < f <= 1 for f in fractions) or any(
+        b <= a for a, b in zip(fractions, fractions[1:], strict=False)
+    ) or fractions[-1] != 1:
+        raise ValidationFailed(
+            "The looks must be 1 to 120 increasing fractions of the length of surveillance, the last 1.",
+            field="look_at",
+        )
+    return [sample_size * f for f in fractions[:-1]] + [sample_size]  # the last look is exactly T
 
 
 def create_monitor(
@@ -43,14 +65,17 @@ def create_monitor(
     min_events: int = 4,
     registrant_org_id: int | None = None,
     planned_looks: int | None = None,
+    look_at: list[float] | None = None,
 ) -> Monitor:
-    """Define a monitor; its critical value is fixed now from (alpha, T, M) (Kulldorff 2011).
+    """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
-    ``planned_looks=None`` is continuous monitoring (the CV of ``poisson_critical_value`` without
-    looks). A monitor whose runs are periodic (monthly, quarterly) gives ``planned_looks=G``: the CV of
-    the group-sequential design with G looks of ``T/G`` expected events each (Kulldorff & Silva 2015,
-    ``CV.G.Poisson`` of the ``Sequential`` package), lower than the continuous one since fewer
-    chances to cross are taken; the monitor ends at its G-th look or when T is reached.
+    Continuous monitoring (neither ``planned_looks`` nor ``look_at``): the CV of
+    ``poisson_critical_value`` without looks. A group-sequential monitor, whose runs are periodic,
+    gives either ``planned_looks=G`` (G looks of ``T/G`` expected events each) or ``look_at``, the
+    timing of its looks as increasing fractions of T ending at 1 (``[0.25, 0.5, 1]``: looks at T/4,
+    T/2 and T). Its CV is the group design's (Silva & Kulldorff 2015, ``CV.G.Poisson`` of the
+    ``Sequential`` package with ``GroupSizes`` the differences), lower than the continuous one since
+    fewer chances to cross are taken; the monitor ends at its last planned look or when T is reached.
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
@@ -63,11 +88,12 @@ def create_monitor(
         raise ValidationFailed("The outcome window must be 1 to 3650 days.", field="window_days")
     if reference_end < reference_start:
         raise ValidationFailed("The reference period ends before it starts.", field="reference_end")
-    if planned_looks is not None and not 1 <= planned_looks <= 120:
-        raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
-    looks = None if planned_looks is None else [sample_size / planned_looks] * planned_looks
-    if looks is not None:  # the groups must add up to T exactly (floating point)
-        looks[-1] = sample_size - sum(looks[:-1])
+    if registrant_org_id is not None:
+        org = session.get(Organisation, registrant_org_id)
+        if org is None or org.kind != OrgKind.REGISTRANT:
+            raise ValidationFailed("No such registrant.", field="registrant_org_id")
+    plan = look_plan(sample_size, planned_looks, look_at)
+    looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
     cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
     monitor = Monitor(
         name=name.strip()[:200] or udi_di,
@@ -82,7 +108,8 @@ def create_monitor(
         sample_size=sample_size,
         min_events=min_events,
         critical_value=cv.critical_value,
-        planned_looks=planned_looks,
+        planned_looks=None if plan is None else len(plan),
+        look_plan=plan,
     )
     session.add(monitor)
     session.flush()
@@ -100,7 +127,7 @@ def create_monitor(
             "sample_size": sample_size,
             "min_events": min_events,
             "critical_value": cv.critical_value,
-            "planned_looks": planned_looks,
+            "look_plan": plan,
         },
     )
     return monitor
@@ -145,30 +172,63 @@ def _model(session: Session, actor: Actor, monitor: Monitor) -> RiskModel:
     return model
 
 
+def registry_changed(session: Session, changes: dict[tuple[str, str], date]) -> None:
+    """Procedures of these ``(device group, DI)`` were added or changed from these dates on: the
+    monitors of those devices remember the earliest date, so that their next look recounts from
+    scratch if the change falls in what their last look already counted (called by the registry
+    services before they record their audit event)."""
+    if not changes:
+        return
+    dis = sorted({di for _group, di in changes})
+    stmt = select(Monitor).where(Monitor.udi_di.in_(dis)).order_by(Monitor.id).with_for_update()
+    for m in session.scalars(stmt):
+        d = changes.get((m.device_group, m.udi_di))
+        if d is not None and (m.changed_from is None or d < m.changed_from):
+            m.changed_from = d
+    session.flush()
+
+
+def _counts(session: Session, monitor: Monitor, model: RiskModel, last: Look | None, as_of: date):
+    """(procedures, observed, expected) of the device at ``as_of``, cumulative.
+
+    Incremental when it can be: the last look's cumulative counts plus the procedures whose window
+    closed since then (one indexed range read of a few rows). From scratch on the first look, or
+    when the registry changed in the range the last look already counted (``changed_from``).
+    """
+    counted_to = last.as_of - timedelta(days=monitor.window_days) if last is not None else None
+    recount = last is None or (monitor.changed_from is not None and monitor.changed_from <= counted_to)
+    cohort = load_device_window(session, monitor, as_of, after=None if recount else last.as_of)
+    counts = cumulative_counts(
+        cohort, model, day_number(monitor.reference_end), monitor.window_days, [day_number(as_of)]
+    )
+    n, observed, expected = counts.procedures[0], counts.observed[0], counts.expected[0]
+    if not recount:
+        n, observed, expected = last.procedures + n, last.observed + observed, last.expected + expected
+    return n, observed, expected
+
+
 def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -> Look:
     """Append the look at ``as_of``; open an alert case when the LLR crosses the critical value."""
     require_centre(actor)
+    session.flush()
+    # the monitor's row is locked for the look: a registry change committed meanwhile marks it after
+    # this look, never in between (read ``changed_from`` and the procedures under the same lock)
+    session.refresh(monitor, with_for_update=True)
     if monitor.status != "active":
         raise Conflict("The monitor is no longer active.", field="monitor")
     last = session.scalar(select(Look).where(Look.monitor_id == monitor.id).order_by(Look.look_no.desc()))
     if last is not None and as_of <= last.as_of:
         raise Conflict("A later or equal look already exists.", field="as_of")
     model = _model(session, actor, monitor)
-    counts = cumulative_counts(
-        load_device_window(session, monitor, as_of),
-        model,
-        day_number(monitor.reference_end),
-        monitor.window_days,
-        [day_number(as_of)],
-    )
-    observed, expected = counts.observed[0], counts.expected[0]
+    n, observed, expected = _counts(session, monitor, model, last, as_of)
+    monitor.changed_from = None
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
     signal = llr >= monitor.critical_value and observed >= monitor.min_events
     look = Look(
         monitor_id=monitor.id,
         look_no=(last.look_no + 1) if last else 1,
         as_of=as_of,
-        procedures=counts.procedures[0],
+        procedures=n,
         observed=observed,
         expected=expected,
         llr=llr,
@@ -224,7 +284,12 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
 def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
     """One look for every active monitor (the ``medreg surveillance run`` command)."""
     require_centre(actor)
-    monitors = session.scalars(select(Monitor).where(Monitor.status == "active").order_by(Monitor.id)).all()
+    # lock every monitor of the run first, in id order, before any audit event takes the audit chain's
+    # head: a registry change locks its monitors in the same order before its own audit event, so the
+    # two never wait on each other in a cycle
+    monitors = session.scalars(
+        select(Monitor).where(Monitor.status == "active").order_by(Monitor.id).with_for_update()
+    ).all()
     return [run_monitor(session, actor, m, as_of) for m in monitors]
 
 

@@ -20,7 +20,8 @@ from medreg.core import clock
 from medreg.core.actor import Actor
 from medreg.core.clock import to_shanghai
 from medreg.core.deps import api_router, current_actor, get_session, require_login
-from medreg.premarket.registration import queries, rules, service, service_certificates
+from medreg.core.errors import NotFound
+from medreg.premarket.registration import queries, rules, service, service_certificates, service_udi
 from medreg.premarket.registration import service_support as support
 from medreg.premarket.registration.api_bodies import (
     MAX_ID,
@@ -31,6 +32,7 @@ from medreg.premarket.registration.api_bodies import (
     ConsultationBody,
     ConsultationDetail,
     CreateBody,
+    DiBody,
     FulfilBody,
     MeetingBody,
     MinutesBody,
@@ -287,3 +289,22 @@ def _consultation_route(action: str, body_model: type[Versioned], call: Callable
 
 for _action, (_body, _call) in CONSULTATION_ACTIONS.items():
     _consultation_route(_action, _body, _call)
+
+
+# ---- UDI-DIs of a certificate's product (Order 47 Art.101) ------------------------------------------
+@router.post("/certificates/{certificate_id}/udi-di", response_model=CertificateRead, status_code=201)
+def declare_udi_di(body: DiBody, certificate_id: int = CertId, session: Session = Depends(get_session),
+                   actor: Actor = Depends(require_login)):
+    """The registrant (or the office) declares a DI of the certificate's product."""
+    service_udi.declare_di(session, actor, certificate_id, body.di)
+    return queries.get_certificate(session, actor, certificate_id)
+
+
+@router.get("/certificates/by-udi-di/{di}", response_model=CertificateRead)
+def certificate_by_udi_di(di: str = Path(min_length=8, max_length=14, pattern=r"^\d+$"),
+                          session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """The current certificate of the product with this DI (public); 404 when no one declared it."""
+    cert = queries.certificate_for_di(session, actor, service_udi.normalise_di(di))
+    if cert is None:
+        raise NotFound("No registration certificate declares the UDI-DI {di}.", field="di", params={"di": di})
+    return cert

@@ -150,3 +150,9 @@ class ObligationOut(ObligationRead):
 class ConsultationDetail(BaseModel):
     consultation: ConsultationRead
     clock: ClockRead | None
+
+
+class DiBody(Body):
+    """A UDI-DI of the certificate's product: a GTIN of 8, 12, 13 or 14 digits."""
+
+    di: str = Field(min_length=8, max_length=14, pattern=r"^\d+$")

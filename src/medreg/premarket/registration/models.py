@@ -223,3 +223,22 @@ class Consultation(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class CertificateDi(Base):
+    """A UDI-DI (GTIN-14 of a sale unit) of the product of a registration certificate.
+
+    Order 47 Art.101: applicants submit the unique device identification information as the rules
+    require (with first, renewal and change registration the registrant gives the smallest sale
+    unit's DI). A DI identifies one product, so it belongs to one certificate number; a renewal keeps
+    the number, so the DI follows it to the current period.
+    """
+
+    __tablename__ = "registration_certificate_di"
+    __table_args__ = (UniqueConstraint("di", name="uq_registration_certificate_di"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("registration_certificate.id"), index=True)
+    di: Mapped[str] = mapped_column(String(14))
+    declared_by: Mapped[str] = mapped_column(String(64))
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,6 +15,7 @@ from medreg.core.actor import Actor
 from medreg.core.errors import NotFound
 from medreg.premarket.registration import numbers, rules
 from medreg.premarket.registration.models import (
+    CertificateDi,
     Consultation,
     PostApprovalObligation,
     RegistrationApplication,
@@ -321,3 +322,15 @@ def consultation_clock(session: Session, actor: Actor, consultation_id: int, tod
     c = get_consultation(session, actor, consultation_id)
     found = clocks.clocks_for(session, "consultation", c.id)
     return _clock_read(found[-1], today) if found else None
+
+
+def certificate_for_di(session: Session, actor: Actor, di: str) -> CertificateRead | None:
+    """The current certificate of the product identified by UDI-DI ``di`` (GTIN-14), or None when no
+    registrant has declared that DI. Certificates are public (Order 47 Art.12); a renewal keeps the
+    number, so the latest period of the declared certificate's number is returned."""
+    number = session.scalar(
+        select(RegistrationCertificate.number)
+        .join(CertificateDi, CertificateDi.certificate_id == RegistrationCertificate.id)
+        .where(CertificateDi.di == di)
+    )
+    return None if number is None else certificate_by_number(session, actor, number)

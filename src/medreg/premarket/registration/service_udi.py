@@ -1,0 +1,58 @@
+"""The UDI-DIs of a certificate's product (Order 47 Art.101: applicants submit the UDI information).
+
+A registrant declares the DI (GTIN-14, check digit verified with ``biip``) of its own certificate's
+product; the registration office may do it for any certificate. A DI belongs to one certificate
+number. Same conventions as the other services: audited, never commits.
+"""
+
+from __future__ import annotations
+
+from biip import ParseError
+from biip.gtin import Gtin
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medreg.core import audit
+from medreg.core.actor import Actor
+from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from medreg.premarket.registration.models import CertificateDi, RegistrationCertificate
+from medreg.premarket.registration.states import ADMIN, OFFICE, REGISTRANT
+
+__all__ = ["declare_di", "normalise_di"]
+
+
+def normalise_di(value: str, *, field: str = "di") -> str:
+    """The GTIN-14 of a DI given as GTIN-8/12/13/14 digits; ``ValidationFailed`` if it is not one."""
+    digits = (value or "").strip()
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        raise ValidationFailed("A UDI-DI is a GTIN of 8, 12, 13 or 14 digits.", field=field)
+    try:
+        return Gtin.parse(digits).as_gtin_14()
+    except ParseError as exc:
+        raise ValidationFailed("The device identifier has a wrong check digit.", field=field) from exc
+
+
+def declare_di(session: Session, actor: Actor, certificate_id: int, di: str) -> CertificateDi:
+    """Record that ``di`` identifies the product of certificate ``certificate_id``."""
+    cert = session.get(RegistrationCertificate, certificate_id)
+    if cert is None:
+        raise NotFound(
+            "Certificate {id} was not found.", field="certificate_id", params={"id": certificate_id}
+        )
+    own = REGISTRANT in actor.roles and actor.organisation_id == cert.registrant_org_id
+    if not (own or actor.workflow_roles & {OFFICE, ADMIN}):
+        raise PermissionDenied("Only the certificate's registrant or the registration office may do this.")
+    if cert.status == "cancelled":
+        raise Conflict("The certificate is cancelled.", field="certificate_id")
+    gtin = normalise_di(di)
+    existing = session.scalar(select(CertificateDi).where(CertificateDi.di == gtin))
+    if existing is not None:
+        other = session.get(RegistrationCertificate, existing.certificate_id)
+        raise Conflict("This UDI-DI is already declared for certificate {number}.", field="di",
+                       params={"number": other.number if other else "-"})
+    row = CertificateDi(certificate_id=cert.id, di=gtin, declared_by=actor.username)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "registration.certificate.di", "registration_certificate", cert.id,
+                 after={"di": gtin, "number": cert.number})
+    return row
