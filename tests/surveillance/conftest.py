@@ -1,8 +1,5 @@
-"""The web fixtures (``app``, ``client`` bound to the rolled-back test session) for the surveillance
-page tests kept with the domain's tests."""
-
-from tests.web.conftest import app, client  # noqa: F401 (fixtures)
-"""Fixtures of the surveillance tests."""
+"""Fixtures of the surveillance tests: a monitoring centre with two enrolled sentinel hospitals, and the
+web fixtures (``app``, ``client`` bound to the rolled-back test session) for the page tests kept here."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ import pytest
 from medreg.core.accounts import OrgKind, Role
 from medreg.surveillance import service
 from tests.factories import actor_for, make_org, make_user
+from tests.web.conftest import app, client  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -63,9 +63,8 @@ def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session
         i18n.current_locale.reset(token)
     return render(request, "surveillance/monitor.html",
                   {"m": qc.monitor, "looks": qc.looks, "chart": Markup(_chart(qc.monitor, qc.looks)),
-                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg})
-                  {"m": monitor, "looks": looks, "chart": Markup(_chart(monitor, looks)),
-                   "cert": queries.device_certificate(session, actor, monitor.udi_di)})
+                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg,
+                   "cert": queries.device_certificate(session, actor, qc.monitor.udi_di)})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")
