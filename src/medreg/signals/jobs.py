@@ -13,7 +13,7 @@ from medreg.core.actor import Actor
 from medreg.core.errors import ValidationFailed
 from medreg.core.jobs import JobContext, job_handler
 from medreg.signals import pipeline, snapshot
-from medreg.signals.runs import RunSettings, export_step, record_step
+from medreg.signals.runs import RunSettings, export_step, record_step, score_step
 
 STEPS = ("export", "score", "record")
 _TYPES = {f.name: f.type for f in fields(RunSettings)}
@@ -49,9 +49,9 @@ def run_job(ctx: JobContext) -> None:
         ctx.save_checkpoint(state, done=1, total=len(STEPS), message="export")
     snap = snapshot.load(folder, state["snapshot"])
     if "scores" not in state:
-        events = pipeline.prepare_events(snap, settings.level, settings.annexes)
-        scored = pipeline.score_events(events)
-        target = events.with_suffix(".scores.parquet")
+        ctx.progress(1, len(STEPS), "score")
+        events, scored = score_step(settings, snap)
+        target = events.with_name(f"{events.stem}.run{ctx.job_id}.scores.parquet")
         pipeline.save_scored(scored, target)
         state.update(events=str(events), scores=str(target))
         ctx.save_checkpoint(state, done=2, total=len(STEPS), message="score")
