@@ -40,7 +40,8 @@ def _report(db, reporter, registrant, number, code, i, fda=None):
     sex, age = ("female" if i % 2 else "male"), AGES[i % 5]
     case = VigilanceCase(status="submitted", reporter_org_id=reporter.id,
                          registrant_org_id=registrant.id if registrant else None, registration_number=number,
-                         event_date=date(2024 + i % 2, 5, 1), reporter_role="hospital" if i % 3 else "registrant")
+                         event_date=date(2024 + i % 2, 5, 1),
+                         reporter_role="hospital" if i % 3 else "registrant")
     db.add(case)
     db.flush()
     device = {"generic_name": "demo"} | ({"registration_number": number} if number else {}) | (
@@ -101,7 +102,8 @@ def test_category_level_counts_the_sub_catalogue_and_only_the_centre_sees_it(wor
     run = run_all(db, world["centre"], _settings(world, device_level="category"))
     assert (run.device_level, run.pairs) == ("category", 4)  # 07xA0401, 02xA0401, 02xA0701, 02xA0502
     (case,) = _case(db, world["centre"], "category")
-    assert (case.device, case.event, case.owner_org_id, case.registration_number) == ("07", "A0401", None, None)
+    assert (case.device, case.event, case.owner_org_id, case.registration_number) == (
+        "07", "A0401", None, None)
     # a=8, b=0, c=1, c+d=16: PRR = (8/8) / (1/16) = 16
     assert case.stats[0].n11 == 8 and case.stats[0].prr == pytest.approx(16.0, rel=1e-12)
     assert queries.list_cases(db, world["reg_a"]) == [] and queries.list_cases(db, world["reg_b"]) == []
@@ -154,8 +156,8 @@ def test_strata_give_the_stratified_expected_counts(world):
     _, crude = score_step(_settings(world), snap)
     import duckdb
 
-    assert {r[0] for r in duckdb.sql(f"SELECT DISTINCT age_band FROM read_parquet('{events}')").fetchall()} == {
-        "0-17", "18-44", "45-64", "65+", "unknown"}
+    bands = duckdb.sql(f"SELECT DISTINCT age_band FROM read_parquet('{events}')").fetchall()
+    assert {r[0] for r in bands} == {"0-17", "18-44", "45-64", "65+", "unknown"}
     # an independent count from the reports themselves: E = sum_s n_dev,s n_evt,s / n_s
     rows = [r | {"event": r["code"][:5]} for r in world["rows"] if r["device"]]
     stratum = {r["id"]: (r["sex"], r["band"]) for r in rows}
@@ -214,7 +216,8 @@ def test_the_centre_manages_analyses_audited(world):
         analyses.create_analysis(db, centre, {"name": "weekly categories"})
     for values, field in [({"name": "x", "device_level": "lot"}, "device_level"),
                           ({"name": "x", "strata": "colour"}, "strata"), ({"name": ""}, "name"),
-                          ({"name": "x", "statistic": "chi"}, "statistic"), ({"name": "x", "bogus": 1}, "bogus")]:
+                          ({"name": "x", "statistic": "chi"}, "statistic"),
+                          ({"name": "x", "bogus": 1}, "bogus")]:
         with pytest.raises(ValidationFailed) as err:
             analyses.create_analysis(db, centre, values)
         assert err.value.field == field
@@ -228,7 +231,8 @@ def test_the_centre_manages_analyses_audited(world):
 
 def _analyses(w):
     db, centre = w["db"], w["centre"]
-    first = analyses.create_analysis(db, centre, {"name": "certificates", "event_level": 2, "statistic": "prr"})
+    first = analyses.create_analysis(db, centre, {"name": "certificates", "event_level": 2,
+                                                  "statistic": "prr"})
     second = analyses.create_analysis(db, centre, {"name": "categories by sex", "event_level": 2,
                                                    "statistic": "prr", "device_level": "category",
                                                    "strata": "sex"})
@@ -326,7 +330,8 @@ def test_snapshot_command_and_analyses_cli(world, monkeypatch):
     assert res.exit_code == 0 and "snapshot v1 (30 reports); 1 runs queued" in res.output
     (job,) = db.scalars(select(core_jobs.Job).where(core_jobs.Job.kind == "signals.run")).all()
     assert job.params["analysis_id"] == aid and job.params["threshold"] == 1.5
-    res = runner.invoke(app, ["signals", "run", "--user", user.username, "--snapshot-dir", str(world["folder"]),
+    res = runner.invoke(app, ["signals", "run", "--user", user.username, "--snapshot-dir",
+                              str(world["folder"]),
                               "--label", "cli", "--device-level", "category", "--strata", "year,sex",
                               "--snapshot-version", "1"])
     assert res.exit_code == 0, res.output

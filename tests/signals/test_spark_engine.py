@@ -77,7 +77,8 @@ def test_run_pipeline_on_spark_equals_duckdb_on_the_generated_set(generated, tmp
     from medreg.signals import pipeline
 
     events = tmp_path / "events.parquet"
-    duckdb.sql(f"COPY (SELECT substr(report_id, 2)::BIGINT AS report_id, device, event, NULL::BIGINT AS registrant_org_id, "
+    duckdb.sql(f"COPY (SELECT substr(report_id, 2)::BIGINT AS report_id, device, event, "
+               f"NULL::BIGINT AS registrant_org_id, "
                f"year, sex, age_band FROM read_csv('{generated}', header = true, all_varchar = true)) "
                f"TO '{events}' (FORMAT PARQUET)")
     strata = ("year", "sex", "age_band")

@@ -131,11 +131,10 @@ def enqueue_runs(session: Session, actor: Actor, folder: Path | str, snapshot_ve
                  only: list[int] | None = None) -> list[int]:
     """Queue a ``signals.run`` job per active analysis on snapshot ``snapshot_version`` (the job ids).
 
-    ``actor`` must be allowed to start ``signals.run`` jobs (the centre, an administrator or the system).
+    ``actor`` must be allowed to start ``signals.run`` jobs (the centre, an administrator or the system);
+    the kind is registered by ``medreg.signals.jobs``, which the CLI, the web app and the worker import.
     """
     _centre(actor)
-    from medreg.signals import jobs as _kinds  # noqa: F401 - registers the signals.run job kind
-
     ids = []
     for a in list_analyses(session, actor, active_only=True):
         if only is not None and a.id not in only:

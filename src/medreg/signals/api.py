@@ -87,7 +87,8 @@ def analyses_list(session: Session = Depends(get_session), actor: Actor = Depend
 @router.post("/analyses", response_model=AnalysisRead, status_code=201)
 def analyses_create(body: AnalysisCreate, session: Session = Depends(get_session),
                     actor: Actor = Depends(require_login)):
-    return AnalysisRead.model_validate(analyses.create_analysis(session, actor, body.model_dump(exclude_unset=True)))
+    created = analyses.create_analysis(session, actor, body.model_dump(exclude_unset=True))
+    return AnalysisRead.model_validate(created)
 
 
 @router.patch("/analyses/{analysis_id}", response_model=AnalysisRead)

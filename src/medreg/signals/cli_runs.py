@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
                                          help="certificate | registrant | category | fda-product-code."),
         strata: str = typer.Option("", "--strata", help="Strata, e.g. year,sex,age_band,reporter_type."),
         engine: str = typer.Option("duckdb", "--engine", help="Counting engine: duckdb or spark."),
-        spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL (--engine spark)."),
+        spark_master: str = typer.Option("local[*]", "--spark-master",
+                                         help="Spark master URL (--engine spark)."),
         snapshot_version: int | None = typer.Option(None, "--snapshot-version",
                                                     help="Score this existing snapshot (no export)."),
     ) -> None:
@@ -76,7 +77,8 @@ def register(app: typer.Typer) -> None:
                 table = Table("run", "label", "snapshot", "reports", "device", "level", "strata", "engine",
                               "pairs", "flagged", "opened", "updated", "criteria")
                 for r in list_runs(session, actor, limit):
-                    table.add_row(str(r.id), r.label, f"v{r.snapshot_version}", str(r.reports), r.device_level,
+                    table.add_row(str(r.id), r.label, f"v{r.snapshot_version}", str(r.reports),
+                                  r.device_level,
                                   f"{r.event_level} {r.annexes}", r.strata or "-", r.engine, str(r.pairs),
                                   str(r.flagged), str(r.opened), str(r.updated), r.criteria)
             else:
@@ -90,7 +92,8 @@ def register(app: typer.Typer) -> None:
             console.print(table)
 
 
-analyses_app = typer.Typer(help="The analyses run after each snapshot (monitoring centre).", no_args_is_help=True)
+analyses_app = typer.Typer(help="The analyses run after each snapshot (monitoring centre).",
+                           no_args_is_help=True)
 
 
 def _show(rows) -> None:
@@ -140,7 +143,8 @@ def analyses_set(
     analysis_id: int = typer.Argument(..., help="The analysis id."),
     user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
     name: str | None = typer.Option(None, "--name"),
-    active: bool | None = typer.Option(None, "--active/--inactive", help="Run it after each snapshot or not."),
+    active: bool | None = typer.Option(None, "--active/--inactive",
+                                       help="Run it after each snapshot or not."),
     level: int | None = typer.Option(None, "--level"),
     annexes: str | None = typer.Option(None, "--annexes"),
     device_level: str | None = typer.Option(None, "--device-level"),

@@ -98,7 +98,8 @@ def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = 
                     "NULLIF(registrant_org_id, -1) AS registrant_org_id, annex::VARCHAR AS annex, "
                     "code::VARCHAR AS code, NULLIF(year, -1)::BIGINT AS year, "
                     "NULLIF(category::VARCHAR, '') AS category, "
-                    "NULLIF(fda_product_code::VARCHAR, '') AS fda_product_code, NULLIF(sex::VARCHAR, '') AS sex, "
+                    "NULLIF(fda_product_code::VARCHAR, '') AS fda_product_code, "
+                    "NULLIF(sex::VARCHAR, '') AS sex, "
                     "CASE WHEN isnan(age_years) THEN NULL ELSE age_years END AS age_years, "
                     "NULLIF(reporter_role::VARCHAR, '') AS reporter_role FROM fresh_raw")
         if base is not None:
