@@ -57,6 +57,7 @@ def _export_once(ctx: JobContext, state: dict, folder: Path, export: Callable[[]
         ctx.save_checkpoint(state)
         version = export().version
     state["snapshot"] = version
+    state.pop("exporting_after", None)
     return version
 
 
