@@ -154,6 +154,7 @@ class FakeContext:
 
     def __init__(self, db, params, checkpoint=None):
         self.db, self.params, self.checkpoint, self.result, self.calls = db, params, checkpoint, None, []
+        self.job_id = 1
 
     @contextmanager
     def session(self):

@@ -68,3 +68,23 @@ def test_unknown_engine_is_refused(tmp_path):
                                       "--device-col", "var1", "--event-col", "var2", "--engine", "hive",
                                       "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and "[engine]" in result.output
+
+
+def test_run_pipeline_on_spark_equals_duckdb_on_the_generated_set(generated, tmp_path):
+    """`signals run --engine spark` scores the analysis table exactly as DuckDB does (strata included)."""
+    import duckdb
+
+    from medreg.signals import pipeline
+
+    events = tmp_path / "events.parquet"
+    duckdb.sql(f"COPY (SELECT substr(report_id, 2)::BIGINT AS report_id, device, event, "
+               f"NULL::BIGINT AS registrant_org_id, "
+               f"year, sex, age_band FROM read_csv('{generated}', header = true, all_varchar = true)) "
+               f"TO '{events}' (FORMAT PARQUET)")
+    strata = ("year", "sex", "age_band")
+    a = pipeline.score_events(events, strata, "duckdb")
+    b = pipeline.score_events(events, strata, "spark")
+    assert a.pairs == b.pairs > 100 and a.reports == b.reports == 5_000 and a.prior == b.prior
+    assert a.columns.keys() == b.columns.keys() and "ror_mh" in a.columns
+    for name, col in a.columns.items():
+        assert np.array_equal(col, b.columns[name], equal_nan=col.dtype != object), name

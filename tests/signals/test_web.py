@@ -126,3 +126,36 @@ def test_registrant_responds_by_the_deadline(client, site):  # noqa: F811
     r = client.post(url + "/respond", json={"expected_version": out["version"], "response": "again"},
                     headers=site["reg"])
     assert r.status_code == 422 and r.json()["field"] == "response"
+
+
+def test_api_configured_analyses(client, site):  # noqa: F811
+    body = {"name": "weekly categories", "device_level": "category", "strata": "sex,year", "event_level": 2}
+    r = client.post("/api/signals/analyses", json=body, headers=site["centre"])
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["strata"], made["statistic"], made["version"], made["active"]) == (
+        "year,sex", "ebgm", 1, True)
+    r = client.post("/api/signals/analyses", json=body, headers=site["centre"])
+    assert r.status_code == 409 and r.json()["field"] == "name"
+    r = client.post("/api/signals/analyses", json=body | {"name": "x", "strata": "colour"},
+                    headers=site["centre"])
+    assert r.status_code == 422 and r.json()["field"] == "strata"
+    url = f"/api/signals/analyses/{made['id']}"
+    r = client.patch(url, json={"expected_version": 1, "active": False, "threshold": 2.5},
+                     headers=site["centre"])
+    assert r.status_code == 200 and (r.json()["active"], r.json()["threshold"], r.json()["version"]) == (
+        False, 2.5, 2)
+    r = client.patch(url, json={"expected_version": 1, "min_n": 4}, headers=site["centre"])
+    assert r.status_code == 409
+    assert [a["name"] for a in client.get("/api/signals/analyses", headers=site["centre"]).json()] == [
+        "weekly categories"]
+    # registrants neither see nor manage them
+    assert client.get("/api/signals/analyses", headers=site["reg"]).json() == []
+    r = client.post("/api/signals/analyses", json=body | {"name": "mine"}, headers=site["reg"])
+    assert r.status_code == 403
+    r = client.patch(url, json={"expected_version": 2, "active": True}, headers=site["reg"])
+    assert r.status_code == 403
+    runs = client.get("/api/signals/runs", headers=site["centre"]).json()
+    assert (runs[0]["device_level"], runs[0]["strata"], runs[0]["engine"]) == ("certificate", "", "duckdb")
+    (case,) = client.get("/api/signals/cases", headers=site["centre"]).json()
+    assert case["device_level"] == "certificate"

@@ -132,6 +132,7 @@ OPENFDA = {
                     "model_number": "DC-7",
                     "lot_number": "L7",
                     "udi_public": "(01)06901234567892(10)L7",
+                    "device_report_product_code": "FOZ",
                 }
             ],
             "patient": [{"patient_sex": "Female"}],
@@ -148,7 +149,8 @@ OPENFDA = {
             "event_type": "Death",
             "date_of_event": "20250401",
             "date_received": "20250405",
-            "device": [{"generic_name": "PUMP (demo)", "udi_public": "+H123456"}],
+            "device": [{"generic_name": "PUMP (demo)", "udi_public": "+H123456",
+                        "device_report_product_code": "not a code"}],
             "mdr_text": [],
             "product_problems": [],
         },
@@ -166,6 +168,8 @@ def test_openfda_records_become_overseas_drafts(db, w):
     content = first.versions[0].content
     assert content["codes"]["device_problem"] == ["A040101", "A0401"]
     assert content["patient"]["sex"] == "female"
+    assert content["device"]["fda_product_code"] == "FOZ"
+    assert second.versions[0].content["device"].get("fda_product_code") is None  # not three letters
     # A150106 is in the FDA map but not in the shipped IMDRF release: listed, not guessed.
     assert result.unmapped == {"Unexpected Deactivation": 1, "Not a real FDA term": 1}
     assert second.outcome == "death" and second.udi_di is None  # a HIBCC UDI is left out

@@ -2,7 +2,8 @@
 them, and the case actions (optimistic locking with ``expected_version``). Thin routes.
 
 Tenancy: the monitoring centre sees every case and run; a registrant the cases of its own devices
-(no runs); anyone else nothing (NotFound for a case id).
+(certificate- and registrant-level cases; no runs); anyone else nothing (NotFound for a case id).
+The configured analyses (``/api/signals/analyses``) are the centre's: list, create, change (audited).
 """
 
 from __future__ import annotations
@@ -12,9 +13,19 @@ from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
 from medreg.core.deps import RecordId, api_router, get_session, require_login
-from medreg.signals import queries, service
+from medreg.signals import analyses, queries, service
 from medreg.signals.runs import list_runs
-from medreg.signals.schemas import ActionBody, CaseDetail, CaseRead, RespondBody, RunRead, StatRead
+from medreg.signals.schemas import (
+    ActionBody,
+    AnalysisCreate,
+    AnalysisPatch,
+    AnalysisRead,
+    CaseDetail,
+    CaseRead,
+    RespondBody,
+    RunRead,
+    StatRead,
+)
 from medreg.signals.states import Status
 
 router = api_router(prefix="/api/signals", tags=["signals"])
@@ -66,3 +77,24 @@ def act(body: ActionBody, case_id: RecordId, action: str = Path(pattern=ACTIONS)
     done = service.act(session, actor, case_id, action, expected_version=body.expected_version,
                        decision=body.decision, reason=body.reason, due_days=body.due_days)
     return case_detail(session, actor, done)
+
+
+@router.get("/analyses", response_model=list[AnalysisRead])
+def analyses_list(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return [AnalysisRead.model_validate(a) for a in analyses.list_analyses(session, actor)]
+
+
+@router.post("/analyses", response_model=AnalysisRead, status_code=201)
+def analyses_create(body: AnalysisCreate, session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_login)):
+    created = analyses.create_analysis(session, actor, body.model_dump(exclude_unset=True))
+    return AnalysisRead.model_validate(created)
+
+
+@router.patch("/analyses/{analysis_id}", response_model=AnalysisRead)
+def analyses_update(body: AnalysisPatch, analysis_id: RecordId, session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_login)):
+    values = body.model_dump(exclude_unset=True)
+    version = values.pop("expected_version")
+    return AnalysisRead.model_validate(analyses.update_analysis(session, actor, analysis_id, values,
+                                                                expected_version=version))

@@ -125,6 +125,7 @@ def _register_runs() -> None:
     from medreg.signals import cli_runs
 
     cli_runs.register(app)
+    app.add_typer(cli_runs.analyses_app, name="analyses")
 
 
 _register_runs()

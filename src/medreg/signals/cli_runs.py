@@ -1,4 +1,4 @@
-"""``medreg signals run`` and ``medreg signals list`` (thin; act as ``--user``)."""
+"""``medreg signals run``, ``list``, ``snapshot`` and ``analyses`` (thin; act as ``--user``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from medreg.core.cli_support import acting
-from medreg.signals import queries
+from medreg.signals import analyses, queries
 from medreg.signals.runs import RunSettings, list_runs, run_all
 
 console = Console(width=180)
@@ -31,15 +31,38 @@ def register(app: typer.Typer) -> None:
         threshold: float | None = typer.Option(None, "--threshold", help="Default: the published one."),
         min_n: int = typer.Option(3, "--min-n", help="Minimum number of reports of a pair."),
         full: bool = typer.Option(False, "--full", help="Export every report (not only the changed ones)."),
+        device_level: str = typer.Option("certificate", "--device-level",
+                                         help="certificate | registrant | category | fda-product-code."),
+        strata: str = typer.Option("", "--strata", help="Strata, e.g. year,sex,age_band,reporter_type."),
+        engine: str = typer.Option("duckdb", "--engine", help="Counting engine: duckdb or spark."),
+        spark_master: str = typer.Option("local[*]", "--spark-master",
+                                         help="Spark master URL (--engine spark)."),
+        snapshot_version: int | None = typer.Option(None, "--snapshot-version",
+                                                    help="Score this existing snapshot (no export)."),
     ) -> None:
         """Export a snapshot of the reports, score it and open or update signal cases."""
         settings = RunSettings(folder=str(snapshot_dir), label=label, level=level, annexes=annexes,
-                               statistic=statistic, threshold=threshold, min_n=min_n, incremental=not full)
+                               statistic=statistic, threshold=threshold, min_n=min_n, incremental=not full,
+                               device_level=device_level, strata=strata, engine=engine,
+                               spark_master=spark_master, snapshot_version=snapshot_version)
         with acting(user) as (session, actor):
             run = run_all(session, actor, settings)
             typer.echo(f"run {run.id}: snapshot v{run.snapshot_version} ({run.reports} reports), "
+                       f"{run.device_level} x events, strata '{run.strata or '-'}', {run.engine}: "
                        f"{run.pairs} pairs, {run.flagged} met '{run.criteria}': "
                        f"{run.opened} cases opened, {run.updated} updated")
+
+    @app.command("snapshot")
+    def snapshot_cmd(
+        user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+        snapshot_dir: Path = typer.Option(..., "--snapshot-dir", help="Folder of the versioned snapshots."),
+        full: bool = typer.Option(False, "--full", help="Export every report (not only the changed ones)."),
+    ) -> None:
+        """Export the next snapshot and queue the active configured analyses on it (worker jobs)."""
+        with acting(user) as (session, actor):
+            snap, job_ids = analyses.export_and_enqueue(session, actor, snapshot_dir, incremental=not full)
+            typer.echo(f"snapshot v{snap.version} ({snap.reports} reports); "
+                       f"{len(job_ids)} runs queued: {', '.join(map(str, job_ids)) or '-'}")
 
     @app.command("list")
     def list_cmd(
@@ -51,18 +74,92 @@ def register(app: typer.Typer) -> None:
         """The signal cases you may see (a registrant: its own devices), with their latest statistics."""
         with acting(user) as (session, actor):
             if runs:
-                table = Table("run", "label", "snapshot", "reports", "level", "pairs", "flagged", "opened",
-                              "updated", "criteria")
+                table = Table("run", "label", "snapshot", "reports", "device", "level", "strata", "engine",
+                              "pairs", "flagged", "opened", "updated", "criteria")
                 for r in list_runs(session, actor, limit):
                     table.add_row(str(r.id), r.label, f"v{r.snapshot_version}", str(r.reports),
-                                  f"{r.event_level} {r.annexes}", str(r.pairs), str(r.flagged), str(r.opened),
-                                  str(r.updated), r.criteria)
+                                  r.device_level,
+                                  f"{r.event_level} {r.annexes}", r.strata or "-", r.engine, str(r.pairs),
+                                  str(r.flagged), str(r.opened), str(r.updated), r.criteria)
             else:
-                table = Table("case", "device", "event", "status", "runs", "n11", "PRR025", "ROR025", "IC025",
-                              "EB05", "EBGM")
+                table = Table("case", "level", "device", "event", "status", "runs", "n11", "PRR025", "ROR025",
+                              "IC025", "EB05", "EBGM")
                 for c in queries.list_cases(session, actor, status=status, limit=limit):
                     s = c.stats[-1] if c.stats else None
-                    table.add_row(str(c.id), c.device, c.event, c.status, str(len(c.stats)),
+                    table.add_row(str(c.id), c.device_level, c.device, c.event, c.status, str(len(c.stats)),
                                   str(s.n11) if s else "", _num(s and s.prr_lower), _num(s and s.ror_lower),
                                   _num(s and s.ic025), _num(s and s.eb05), _num(s and s.ebgm))
             console.print(table)
+
+
+analyses_app = typer.Typer(help="The analyses run after each snapshot (monitoring centre).",
+                           no_args_is_help=True)
+
+
+def _show(rows) -> None:
+    table = Table("id", "name", "active", "device", "level", "strata", "criteria", "engine", "version")
+    for a in rows:
+        crit = f"{a.statistic} > {'default' if a.threshold is None else f'{a.threshold:g}'}, n >= {a.min_n}"
+        table.add_row(str(a.id), a.name, "yes" if a.active else "no", a.device_level,
+                      f"{a.event_level} {a.annexes}", a.strata or "-", crit, a.engine, str(a.version))
+    console.print(table)
+
+
+def _values(**kw) -> dict:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+@analyses_app.command("list")
+def analyses_list(user: str = typer.Option(..., "--user", help="Act as this user.")) -> None:
+    """The configured analyses."""
+    with acting(user) as (session, actor):
+        _show(analyses.list_analyses(session, actor))
+
+
+@analyses_app.command("add")
+def analyses_add(
+    user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+    name: str = typer.Option(..., "--name", help="A unique name, e.g. 'weekly certificates A L2'."),
+    level: int = typer.Option(1, "--level", help="IMDRF term level of the events: 1, 2 or 3."),
+    annexes: str = typer.Option("A", "--annexes", help="Event annexes among A, E, F."),
+    device_level: str = typer.Option("certificate", "--device-level",
+                                     help="certificate | registrant | category | fda-product-code."),
+    strata: str = typer.Option("", "--strata", help="Strata, e.g. year,sex,age_band,reporter_type."),
+    statistic: str = typer.Option("ebgm", "--statistic", help="Criteria: prr, ror, ic or ebgm."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Default: the published one."),
+    min_n: int = typer.Option(3, "--min-n", help="Minimum number of reports of a pair."),
+    engine: str = typer.Option("duckdb", "--engine", help="Counting engine: duckdb or spark."),
+) -> None:
+    """Configure a new analysis (audited)."""
+    with acting(user) as (session, actor):
+        a = analyses.create_analysis(session, actor, _values(
+            name=name, event_level=level, annexes=annexes, device_level=device_level, strata=strata,
+            statistic=statistic, min_n=min_n, engine=engine) | {"threshold": threshold})
+        typer.echo(f"analysis {a.id} '{a.name}' added")
+
+
+@analyses_app.command("set")
+def analyses_set(
+    analysis_id: int = typer.Argument(..., help="The analysis id."),
+    user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+    name: str | None = typer.Option(None, "--name"),
+    active: bool | None = typer.Option(None, "--active/--inactive",
+                                       help="Run it after each snapshot or not."),
+    level: int | None = typer.Option(None, "--level"),
+    annexes: str | None = typer.Option(None, "--annexes"),
+    device_level: str | None = typer.Option(None, "--device-level"),
+    strata: str | None = typer.Option(None, "--strata", help="'' for none."),
+    statistic: str | None = typer.Option(None, "--statistic"),
+    threshold: float | None = typer.Option(None, "--threshold"),
+    default_threshold: bool = typer.Option(False, "--default-threshold", help="Back to the published one."),
+    min_n: int | None = typer.Option(None, "--min-n"),
+    engine: str | None = typer.Option(None, "--engine"),
+) -> None:
+    """Change a configured analysis (audited with the values before and after)."""
+    values = _values(name=name, active=active, event_level=level, annexes=annexes, device_level=device_level,
+                     strata=strata, statistic=statistic, threshold=threshold, min_n=min_n, engine=engine)
+    if default_threshold:
+        values["threshold"] = None
+    with acting(user) as (session, actor):
+        a = analyses.update_analysis(session, actor, analysis_id, values)
+        typer.echo(f"analysis {a.id} '{a.name}' changed (version {a.version})")

@@ -1,10 +1,16 @@
-"""The ``signals.run`` background job: the steps of ``runs`` with progress and a checkpoint after each,
-so that a worker that dies resumes at the next step (the snapshot is not exported twice, the scores are
-not recomputed). Start it from the jobs page or ``medreg jobs enqueue signals.run --params '{...}'``.
+"""Background jobs of signal detection, resumable after a restart.
+
+``signals.snapshot`` exports the next snapshot of the report base and queues one ``signals.run`` per
+active configured analysis (``signals.analyses``) on it: schedule it (cron or any timer) with
+``medreg jobs enqueue signals.snapshot -p folder=/var/medreg/snapshots``. ``signals.run`` runs one
+analysis in steps with progress and a checkpoint after each, so that a worker that dies resumes at the
+next step: the snapshot is not exported twice, the scores are not recomputed, the runs are not queued
+twice (the checkpoint that lists them is committed with the queued jobs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -12,11 +18,12 @@ from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import ValidationFailed
 from medreg.core.jobs import JobContext, job_handler
-from medreg.signals import pipeline, snapshot
-from medreg.signals.runs import RunSettings, export_step, record_step
+from medreg.signals import analyses, pipeline, snapshot
+from medreg.signals.runs import RunSettings, export_step, record_step, score_step
 
 STEPS = ("export", "score", "record")
 _TYPES = {f.name: f.type for f in fields(RunSettings)}
+ROLES = (Role.ADMIN, Role.MONITORING_CENTRE)
 
 
 def settings_of(params: dict) -> RunSettings:
@@ -35,7 +42,26 @@ def _validate(params: dict) -> dict:
     return asdict(settings_of(params))
 
 
-@job_handler("signals.run", roles=(Role.ADMIN, Role.MONITORING_CENTRE), validate=_validate)
+def _export_once(ctx: JobContext, state: dict, folder: Path, export: Callable[[], snapshot.Snapshot]) -> int:
+    """The snapshot version of this job: exported once, even when the worker died right after writing it
+    (the version before the export is checkpointed first; a manifest is written last, so a newer
+    manifest found on resume is this job's complete export)."""
+    if "snapshot" in state:
+        return state["snapshot"]
+    before = state.get("exporting_after")
+    if before is not None and (latest := snapshot.latest(folder)) is not None and latest.version > before:
+        version = before + 1
+    else:
+        base = snapshot.latest(folder)
+        state["exporting_after"] = base.version if base else 0
+        ctx.save_checkpoint(state)
+        version = export().version
+    state["snapshot"] = version
+    state.pop("exporting_after", None)
+    return version
+
+
+@job_handler("signals.run", roles=ROLES, validate=_validate)
 def run_job(ctx: JobContext) -> None:
     settings = settings_of(ctx.params)
     actor = Actor.system()
@@ -43,15 +69,21 @@ def run_job(ctx: JobContext) -> None:
     folder = Path(settings.folder)
     if "snapshot" not in state:
         ctx.progress(0, len(STEPS), "export")
-        with ctx.session() as session:
-            snap = export_step(session, actor, settings)
-        state["snapshot"] = snap.version
+
+        def export() -> snapshot.Snapshot:
+            with ctx.session() as session:
+                return export_step(session, actor, settings)
+
+        if settings.snapshot_version is not None:  # a run queued on an existing snapshot
+            state["snapshot"] = export().version
+        else:
+            _export_once(ctx, state, folder, export)
         ctx.save_checkpoint(state, done=1, total=len(STEPS), message="export")
     snap = snapshot.load(folder, state["snapshot"])
     if "scores" not in state:
-        events = pipeline.prepare_events(snap, settings.level, settings.annexes)
-        scored = pipeline.score_events(events)
-        target = events.with_suffix(".scores.parquet")
+        ctx.progress(1, len(STEPS), "score")
+        events, scored = score_step(settings, snap)
+        target = events.with_name(f"{events.stem}.job{ctx.job_id}.scores.parquet")
         pipeline.save_scored(scored, target)
         state.update(events=str(events), scores=str(target))
         ctx.save_checkpoint(state, done=2, total=len(STEPS), message="score")
@@ -63,6 +95,45 @@ def run_job(ctx: JobContext) -> None:
         run = record_step(session, actor, settings, snap, Path(state["events"]), scored)
         state["result"] = {"run_id": run.id, "snapshot_version": snap.version, "reports": snap.reports,
                            "pairs": run.pairs, "flagged": run.flagged, "opened": run.opened,
-                           "updated": run.updated}
+                           "updated": run.updated, "device_level": run.device_level,
+                           "strata": run.strata, "engine": run.engine}
         ctx.save_checkpoint(state, done=3, total=len(STEPS), message="record", session=session)
     ctx.set_result(state["result"])
+
+
+def _validate_snapshot(params: dict) -> dict:
+    unknown = set(params) - {"folder", "incremental"}
+    if unknown:
+        raise ValidationFailed("Unknown parameter(s) for signals.snapshot: {names}.", field="params",
+                               params={"names": ", ".join(sorted(unknown))})
+    folder = params.get("folder")
+    if not isinstance(folder, str) or not folder.strip() or len(folder) > 500:
+        raise ValidationFailed("Give the snapshot folder.", field="folder")
+    incremental = params.get("incremental", True)
+    if isinstance(incremental, str):
+        incremental = incremental.strip().lower() not in ("0", "false", "no")
+    return {"folder": folder.strip(), "incremental": bool(incremental)}
+
+
+@job_handler("signals.snapshot", roles=ROLES, validate=_validate_snapshot)
+def snapshot_job(ctx: JobContext) -> None:
+    """Export the next snapshot, then queue the configured analyses on it (two checkpointed steps)."""
+    params = _validate_snapshot(ctx.params)
+    folder, actor = Path(params["folder"]), Actor.system()
+    state = dict(ctx.checkpoint or {})
+    if "snapshot" not in state:
+        ctx.progress(0, 2, "export")
+
+        def export() -> snapshot.Snapshot:
+            with ctx.session() as session:
+                snap = snapshot.export(session, actor, folder, incremental=params["incremental"])
+                analyses.audit_snapshot(session, actor, folder, snap)
+                return snap
+
+        _export_once(ctx, state, folder, export)
+        ctx.save_checkpoint(state, done=1, total=2, message="export")
+    if "runs" not in state:
+        with ctx.session() as session:
+            state["runs"] = analyses.enqueue_runs(session, actor, folder, state["snapshot"])
+            ctx.save_checkpoint(state, done=2, total=2, message="enqueue", session=session)
+    ctx.set_result({"snapshot_version": state["snapshot"], "runs": state["runs"]})

@@ -17,6 +17,10 @@ class SignalCase(Base):
     __tablename__ = "signals_case"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # the hierarchy level of ``device`` (pipeline.DEVICE_LEVELS): certificate number, registrant
+    # organisation id, sub-catalogue code or FDA product code
+    device_level: Mapped[str] = mapped_column(String(20), default="certificate", server_default="certificate",
+                                              index=True)
     device: Mapped[str] = mapped_column(String(200), index=True)
     event: Mapped[str] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(24), index=True)
@@ -80,6 +84,10 @@ class SignalRun(Base):
     exported_at: Mapped[datetime]
     event_level: Mapped[int]
     annexes: Mapped[str] = mapped_column(String(8))
+    device_level: Mapped[str] = mapped_column(String(20), default="certificate", server_default="certificate")
+    strata: Mapped[str] = mapped_column(String(60), default="", server_default="")  # comma-separated
+    engine: Mapped[str] = mapped_column(String(10), default="duckdb", server_default="duckdb")
+    analysis_id: Mapped[int | None] = mapped_column(ForeignKey("signals_analysis.id"), index=True)
     criteria: Mapped[str] = mapped_column(String(200))
     pairs: Mapped[int]
     flagged: Mapped[int]
@@ -103,3 +111,29 @@ class SignalCaseReport(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("signals_case.id", ondelete="CASCADE"), index=True)
     stat_id: Mapped[int] = mapped_column(ForeignKey("signals_case_stat.id", ondelete="CASCADE"), index=True)
     report_id: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class SignalAnalysis(Base):
+    """A configured analysis that the monitoring centre runs after each snapshot (``signals.snapshot``).
+
+    Managed through ``medreg signals analyses`` and ``/api/signals/analyses``; every change audited.
+    """
+
+    __tablename__ = "signals_analysis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    event_level: Mapped[int] = mapped_column(default=1)
+    annexes: Mapped[str] = mapped_column(String(8), default="A")
+    device_level: Mapped[str] = mapped_column(String(20), default="certificate")
+    strata: Mapped[str] = mapped_column(String(60), default="")  # comma-separated pipeline.STRATA names
+    statistic: Mapped[str] = mapped_column(String(8), default="ebgm")
+    threshold: Mapped[float | None] = mapped_column(Float)
+    min_n: Mapped[int] = mapped_column(default=3)
+    engine: Mapped[str] = mapped_column(String(10), default="duckdb")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -32,6 +32,8 @@ STATUS_LABELS = {
     Status.NEW: _("New signal"), Status.VALIDATED: _("Validated"), Status.ASSESSED: _("Assessed"),
     Status.ACTION_DECIDED: _("Action decided"), Status.CLOSED: _("Closed"), Status.DISMISSED: _("Dismissed"),
 }
+LEVEL_LABELS = {"certificate": _("Registration certificate"), "registrant": _("Registrant"),
+                "category": _("Sub-catalogue"), "fda-product-code": _("FDA product code")}
 ACTION_LABELS = {"validate": _("Validate the signal"), "assess": _("Record the assessment"),
                  "decide_action": _("Decide the action"), "close": _("Close the signal"),
                  "dismiss": _("Dismiss the signal")}
@@ -101,7 +103,8 @@ def case_list(request: Request, sort: str = Query("eb05", pattern="^(" + "|".joi
     cases = _sorted(queries.list_cases(session, actor, limit=1000), sort, order)
     return render(request, "signals/list.html", {
         "cases": cases, "sort": sort, "order": order, "sorts": SORTS, "plot": plot,
-        "overview": _overview(request, session, actor, plot), "status_labels": STATUS_LABELS})
+        "overview": _overview(request, session, actor, plot), "status_labels": STATUS_LABELS,
+        "level_labels": LEVEL_LABELS})
 
 
 @router.get("/overview.{fmt}")
@@ -117,7 +120,8 @@ def _page(request: Request, session: Session, actor: Actor, case_id: int, error=
         "reports": queries.case_reports(session, actor, case_id),
         "allowed": queries.allowed_actions(actor, case), "status_labels": STATUS_LABELS,
         "can_respond": queries.may_respond(actor, case), "late": service.response_late(case),
-        "action_labels": ACTION_LABELS, "decision_labels": DECISION_LABELS}, status_code=status_code)
+        "action_labels": ACTION_LABELS, "decision_labels": DECISION_LABELS, "level_labels": LEVEL_LABELS},
+        status_code=status_code)
 
 
 @router.get("/{case_id:int}")

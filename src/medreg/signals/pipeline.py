@@ -1,13 +1,16 @@
-"""From a report snapshot to scored pairs: the event level, the DuckDB count, the statistics (I/O).
+"""From a report snapshot to scored pairs: device and event level, strata, the count (DuckDB or Spark),
+the statistics (I/O).
 
 ``prepare_events`` writes the analysis table next to the snapshot (one row per report x device x
-event, the event rolled up to the requested IMDRF level), ``score_events`` counts and scores it with
-the same pipeline as ``medreg signals score``, and ``flagged_reports`` lists the reports behind each
-pair that met the criteria.
+event, the device keyed at the requested hierarchy level, the event rolled up to the requested IMDRF
+level, the strata computed), ``score_events`` counts it with the chosen engine and scores it with the
+same pipeline as ``medreg signals score``, and ``flagged_reports`` lists the reports behind each pair
+that met the criteria.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +21,26 @@ from medreg.core.errors import ValidationFailed
 from medreg.signals.counting import count_pairs
 from medreg.signals.criteria import SignalCriteria
 from medreg.signals.events import LEVELS, roll_up
-from medreg.signals.scoring import COLUMNS, score
+from medreg.signals.scoring import COLUMNS, MH_COLUMNS, PairCounts, score
 from medreg.signals.snapshot import Snapshot
 from medreg.vigilance.aet import terminology
 
 EVENT_ANNEXES = "AEF"  # device problem, clinical signs, health impact (the event hierarchies of issue 4)
+# Device hierarchies: the snapshot column that keys the device at each level (queries_signals).
+DEVICE_LEVELS = {"certificate": "device", "registrant": "CAST(registrant_org_id AS VARCHAR)",
+                 "category": "category", "fda-product-code": "fda_product_code"}
+# Levels whose device has one registrant, who may see the case (the others: the monitoring centre only).
+OWNED_LEVELS = ("certificate", "registrant")
+# Strata of a run, computed from the snapshot; a missing value is its own stratum 'unknown'. Age bands
+# are an analysis convention (the bench generator's), not a legal category: 0-17, 18-44, 45-64, 65+.
+STRATA = {
+    "year": "coalesce(CAST(year AS VARCHAR), 'unknown')",
+    "sex": "coalesce(sex, 'unknown')",
+    "age_band": ("CASE WHEN age_years IS NULL THEN 'unknown' WHEN age_years < 18 THEN '0-17' "
+                 "WHEN age_years < 45 THEN '18-44' WHEN age_years < 65 THEN '45-64' ELSE '65+' END"),
+    "reporter_type": "coalesce(reporter_role, 'unknown')",
+}
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -48,11 +66,45 @@ def check_settings(level: int, annexes: str) -> str:
     return letters
 
 
-def prepare_events(snap: Snapshot, level: int, annexes: str) -> Path:
-    """Write ``v00000N.L{level}{annexes}.parquet``: report_id, device, event, registrant_org_id, year."""
+def check_device_level(device_level: str) -> str:
+    if device_level not in DEVICE_LEVELS:
+        raise ValidationFailed("'{name}' must be one of: {allowed}.", field="device_level",
+                               params={"name": "device_level", "allowed": ", ".join(DEVICE_LEVELS)})
+    return device_level
+
+
+def check_strata(strata: Sequence[str] | str) -> tuple[str, ...]:
+    """The strata names in a fixed order (a comma-separated string or a list; no repeats)."""
+    names = [n.strip() for n in (strata.split(",") if isinstance(strata, str) else strata) if n.strip()]
+    bad = [n for n in names if n not in STRATA]
+    if bad or len(set(names)) != len(names):
+        raise ValidationFailed("'{name}' must be one of: {allowed}.", field="strata",
+                               params={"name": "strata", "allowed": ", ".join(STRATA)})
+    return tuple(n for n in STRATA if n in names)
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValidationFailed("Unknown engine '{engine}': use duckdb or spark.", field="engine",
+                               params={"engine": engine})
+    return engine
+
+
+def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str = "certificate",
+                   strata: Sequence[str] = ()) -> Path:
+    """Write the analysis table next to the snapshot: report_id, device (the key at ``device_level``),
+    event (rolled up to ``level``), registrant_org_id and one column per stratum."""
     letters = check_settings(level, annexes)
+    key = DEVICE_LEVELS[check_device_level(device_level)]
+    strata = check_strata(strata)
+    if snap.schema < 2 and (device_level in ("category", "fda-product-code") or set(strata) - {"year"}):
+        raise ValidationFailed("Snapshot v{version} predates the device categories, FDA product codes and "
+                               "strata: run with a new export.", field="snapshot_version",
+                               params={"version": snap.version})
     src = Path(snap.path)
-    target = src.with_name(f"{src.stem}.L{level}{letters}.parquet")
+    tag = "-".join(strata) or "crude"
+    target = src.with_name(f"{src.stem}.{device_level}.L{level}{letters}.{tag}.parquet")
+    extra = "".join(f", {STRATA[n]} AS {n}" for n in strata)
     con = duckdb.connect()
     try:
         codes = [c for (c,) in con.execute(
@@ -61,17 +113,32 @@ def prepare_events(snap: Snapshot, level: int, annexes: str) -> Path:
         con.register("rolled", {"code": np.asarray(codes, dtype=object),
                                 "event": np.asarray(roll_up(codes, level, terminology()), dtype=object)})
         con.execute(
-            f"COPY (SELECT DISTINCT s.report_id, s.device, r.event::VARCHAR AS event, s.registrant_org_id, "
-            f"s.year FROM read_parquet({_lit(src)}) s JOIN rolled r ON r.code = s.code "
+            f"COPY (SELECT DISTINCT s.report_id, {key}::VARCHAR AS device, r.event::VARCHAR AS event, "
+            f"s.registrant_org_id{extra} FROM read_parquet({_lit(src)}) s JOIN rolled r ON r.code = s.code "
+            f"WHERE {key} IS NOT NULL AND {key}::VARCHAR <> '' "
             f"ORDER BY 1, 2, 3) TO {_lit(target)} (FORMAT PARQUET)")
     finally:
         con.close()
     return target
 
 
-def score_events(events: Path) -> Scored:
-    """Count and score every (device, event) pair of the analysis table."""
-    counts = count_pairs(events, report_col="report_id", device_col="device", event_col="event")
+def count_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb",
+                 master: str = "local[*]") -> PairCounts:
+    """The pair counts of an analysis table with the chosen engine (the same PairCounts either way)."""
+    names = {"report_col": "report_id", "device_col": "device", "event_col": "event",
+             "strata_cols": tuple(strata)}
+    if check_engine(engine) == "spark":
+        from medreg.signals.counting_spark import count_pairs_spark
+
+        return count_pairs_spark(events, master=master, **names)
+    return count_pairs(events, **names)
+
+
+def score_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb",
+                 device_level: str = "certificate", master: str = "local[*]") -> Scored:
+    """Count and score every (device, event) pair of the analysis table (stratified expected counts
+    when ``strata`` are given, as ``medreg signals score --strata-cols`` does)."""
+    counts = count_events(events, strata, engine, master)
     try:
         scores = score(counts)
     except ValueError as err:
@@ -79,18 +146,23 @@ def score_events(events: Path) -> Scored:
                                params={"reason": str(err)}) from None
     cols = {"device": counts.devices[counts.pair_device], "event": counts.events[counts.pair_event]}
     cols.update({name: np.asarray(scores.columns[name]) for name in COLUMNS})
+    cols.update({name: np.asarray(v) for name, v in scores.columns.items() if name in MH_COLUMNS})
     p = scores.prior
     prior = {"alpha1": p.alpha1, "beta1": p.beta1, "alpha2": p.alpha2, "beta2": p.beta2, "p": p.p}
     if scores.fit is not None:
         prior.update(neg_log_lik=scores.fit.neg_log_lik, consistent=bool(scores.fit.consistent),
                      converged_inside_bounds=bool(scores.fit.inside))
-    con = duckdb.connect()
-    try:
-        owners = dict(con.execute(
-            f"SELECT device, mode(registrant_org_id) FROM read_parquet({_lit(events)}) "
-            "WHERE registrant_org_id IS NOT NULL GROUP BY device").fetchall())
-    finally:
-        con.close()
+    owners: dict = {}
+    if device_level == "registrant":
+        owners = {str(d): int(d) for d in counts.devices}
+    elif device_level in OWNED_LEVELS:
+        con = duckdb.connect()
+        try:
+            owners = dict(con.execute(
+                f"SELECT device, mode(registrant_org_id) FROM read_parquet({_lit(events)}) "
+                "WHERE registrant_org_id IS NOT NULL GROUP BY device").fetchall())
+        finally:
+            con.close()
     return Scored(columns=cols, prior=prior, pairs=int(counts.n11.size), reports=int(counts.n_total),
                   owners={str(k): int(v) for k, v in owners.items()})
 

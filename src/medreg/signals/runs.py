@@ -1,9 +1,10 @@
-"""A signal run end to end: snapshot, event level, scores, cases (``medreg signals run`` and the
-``signals.run`` job). Never commits; the job commits each step on its own.
+"""A signal run end to end: snapshot, device and event level, strata, scores, cases (``medreg signals
+run`` and the ``signals.run`` job). Never commits; the job commits each step on its own.
 
-Steps (the job checkpoints after each): ``export`` writes the next snapshot version; ``score`` builds
-the analysis table and scores it; ``record`` stores the run, opens or updates the cases and links
-each appended statistic to its reports.
+Steps (the job checkpoints after each): ``export`` writes the next snapshot version (or, with
+``snapshot_version``, takes that existing one: the runs that ``signals.snapshot`` enqueues); ``score``
+builds the analysis table and scores it with the chosen engine; ``record`` stores the run, opens or
+updates the cases and links each appended statistic to its reports.
 """
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ class RunSettings:
     threshold: float | None = None
     min_n: int = 3
     incremental: bool = True
+    device_level: str = "certificate"
+    strata: str = ""  # comma-separated names of pipeline.STRATA
+    engine: str = "duckdb"
+    spark_master: str = "local[*]"
+    snapshot_version: int | None = None  # score this existing snapshot instead of exporting a new one
+    analysis_id: int | None = None  # the configured analysis that asked for the run
+
+    @property
+    def strata_names(self) -> tuple[str, ...]:
+        return pipeline.check_strata(self.strata)
 
     def criteria(self) -> SignalCriteria:
         if self.statistic not in RULES:
@@ -50,6 +61,12 @@ class RunSettings:
         if not self.folder:
             raise ValidationFailed("Give the snapshot folder.", field="folder")
         pipeline.check_settings(self.level, self.annexes)
+        pipeline.check_device_level(self.device_level)
+        pipeline.check_engine(self.engine)
+        self.strata_names  # noqa: B018 - validates
+        if self.snapshot_version is not None and not 1 <= self.snapshot_version <= 999_999:
+            raise ValidationFailed("No snapshot version {version}.", field="snapshot_version",
+                                   params={"version": self.snapshot_version})
         self.criteria()
         return self
 
@@ -60,8 +77,23 @@ def _centre(actor: Actor) -> None:
 
 
 def export_step(session: Session, actor: Actor, settings: RunSettings) -> snapshot.Snapshot:
+    """The next snapshot version, or the given existing one."""
     _centre(actor)
+    if settings.snapshot_version is not None:
+        folder = Path(settings.folder)
+        if not (folder / f"v{settings.snapshot_version:06d}.json").is_file():
+            raise ValidationFailed("No snapshot version {version}.", field="snapshot_version",
+                                   params={"version": settings.snapshot_version})
+        return snapshot.load(folder, settings.snapshot_version)
     return snapshot.export(session, actor, Path(settings.folder), incremental=settings.incremental)
+
+
+def score_step(settings: RunSettings, snap: snapshot.Snapshot) -> tuple[Path, pipeline.Scored]:
+    """The analysis table of the run's levels and strata, counted and scored."""
+    strata = settings.strata_names
+    events = pipeline.prepare_events(snap, settings.level, settings.annexes, settings.device_level, strata)
+    return events, pipeline.score_events(events, strata, settings.engine, settings.device_level,
+                                         settings.spark_master)
 
 
 def record_step(session: Session, actor: Actor, settings: RunSettings, snap: snapshot.Snapshot,
@@ -73,20 +105,25 @@ def record_step(session: Session, actor: Actor, settings: RunSettings, snap: sna
     annexes = pipeline.check_settings(settings.level, settings.annexes)
     run = SignalRun(label=settings.label, snapshot_version=snap.version, snapshot_path=snap.path,
                     reports=snap.reports, exported_at=datetime.fromisoformat(snap.exported_at),
-                    event_level=settings.level, annexes=annexes,
+                    event_level=settings.level, annexes=annexes, device_level=settings.device_level,
+                    strata=",".join(settings.strata_names), engine=settings.engine,
+                    analysis_id=settings.analysis_id,
                     criteria=criteria.describe(), pairs=scored.pairs, flagged=len(reports), opened=0,
                     updated=0, prior=scored.prior, created_by_user_id=actor.user_id)
     session.add(run)
     session.flush()
     out = record_run(session, actor, scored.columns, criteria=criteria, run_label=settings.label,
-                     owners=scored.owners, run_id=run.id, reports=reports, registration_numbers=True)
+                     owners=scored.owners, run_id=run.id, reports=reports,
+                     registration_numbers=settings.device_level == "certificate",
+                     device_level=settings.device_level)
     run.opened, run.updated = out.opened, out.updated
     session.flush()
     audit.record(session, actor, "signals.run", "signals_run", run.id,
                  after={"label": run.label, "snapshot_version": run.snapshot_version, "reports": run.reports,
                         "pairs": run.pairs, "flagged": run.flagged, "opened": run.opened,
                         "updated": run.updated, "criteria": run.criteria, "level": run.event_level,
-                        "annexes": run.annexes})
+                        "annexes": run.annexes, "device_level": run.device_level, "strata": run.strata,
+                        "engine": run.engine, "analysis_id": run.analysis_id})
     return run
 
 
@@ -94,8 +131,8 @@ def run_all(session: Session, actor: Actor, settings: RunSettings) -> SignalRun:
     """All three steps in the caller's transaction (the CLI)."""
     settings.check()
     snap = export_step(session, actor, settings)
-    events = pipeline.prepare_events(snap, settings.level, settings.annexes)
-    return record_step(session, actor, settings, snap, events, pipeline.score_events(events))
+    events, scored = score_step(settings, snap)
+    return record_step(session, actor, settings, snap, events, scored)
 
 
 def list_runs(session: Session, actor: Actor, limit: int = 50) -> list[SignalRun]:

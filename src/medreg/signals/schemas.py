@@ -33,6 +33,7 @@ class CaseRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    device_level: str
     device: str
     event: str
     registration_number: str | None
@@ -68,6 +69,10 @@ class RunRead(BaseModel):
     exported_at: datetime
     event_level: int
     annexes: str
+    device_level: str
+    strata: str
+    engine: str
+    analysis_id: int | None
     criteria: str
     pairs: int
     flagged: int
@@ -91,3 +96,50 @@ class RespondBody(BaseModel):
 
     expected_version: int = Field(ge=1, le=MAX_ID, description="the version you saw")
     response: str = Field(min_length=1, max_length=8000)
+
+
+DEVICE_LEVEL = r"^(certificate|registrant|category|fda-product-code)$"
+
+
+class AnalysisFields(BaseModel):
+    """Fields of a configured analysis; checked again by the service (levels, strata, criteria)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    active: bool | None = None
+    event_level: int | None = Field(default=None, ge=1, le=3)
+    annexes: str | None = Field(default=None, pattern=r"^[AEFaef]{1,3}$")
+    device_level: str | None = Field(default=None, pattern=DEVICE_LEVEL)
+    strata: str | None = Field(default=None, max_length=60, pattern=r"^[a-z_,]*$")
+    statistic: str | None = Field(default=None, pattern=r"^(prr|ror|ic|ebgm)$")
+    threshold: float | None = Field(default=None, ge=-1e6, le=1e6, allow_inf_nan=False)
+    min_n: int | None = Field(default=None, ge=1, le=1_000_000)
+    engine: str | None = Field(default=None, pattern=r"^(duckdb|spark)$")
+
+
+class AnalysisCreate(AnalysisFields):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class AnalysisPatch(AnalysisFields):
+    expected_version: int = Field(ge=1, le=MAX_ID, description="the version you saw")
+
+
+class AnalysisRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    active: bool
+    event_level: int
+    annexes: str
+    device_level: str
+    strata: str
+    statistic: str
+    threshold: float | None
+    min_n: int
+    engine: str
+    created_at: datetime
+    updated_at: datetime
+    version: int

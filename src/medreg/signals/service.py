@@ -49,14 +49,16 @@ def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray]
                criteria: SignalCriteria, run_label: str,
                owners: Mapping[str, int] | None = None, run_id: int | None = None,
                reports: Mapping[tuple[str, str], Sequence[int]] | None = None,
-               registration_numbers: bool = False) -> RunOutcome:
+               registration_numbers: bool = False, device_level: str = "certificate") -> RunOutcome:
     """Turn the pairs of a scoring run that meet ``criteria`` into cases.
 
     ``columns`` holds ``device``, ``event``, ``n11`` and the score columns (as written by ``medreg
     signals score``). A pair with an open case gets the run's statistics appended; otherwise a new case
     is opened. ``owners`` maps a device to its registrant organisation (who may see the case).
     ``reports`` maps a (device, event) pair to the ids of the reports behind its count (linked to the
-    appended statistics); ``registration_numbers`` says the device keys are registration certificates.
+    appended statistics); ``registration_numbers`` says the device keys are registration certificates
+    (a run at ``device_level`` certificate). An open case is matched on (device level, device,
+    event): a category-level signal and a certificate-level one on the same event are distinct cases.
     """
     if not CENTRE & actor.roles:
         raise PermissionDenied("Only the monitoring centre records signal runs.", field="actor")
@@ -68,16 +70,17 @@ def record_run(session: Session, actor: Actor, columns: Mapping[str, np.ndarray]
     for i in np.flatnonzero(flags):
         device, event = str(columns["device"][i]), str(columns["event"][i])
         case = session.scalar(select(SignalCase).where(
-            SignalCase.device == device, SignalCase.event == event,
+            SignalCase.device_level == device_level, SignalCase.device == device, SignalCase.event == event,
             SignalCase.status.in_([s.value for s in OPEN])))
         if case is None:
-            case = SignalCase(device=device, event=event, status=Status.NEW.value,
+            case = SignalCase(device_level=device_level, device=device, event=event, status=Status.NEW.value,
                               criteria=criteria.describe(), owner_org_id=(owners or {}).get(device),
                               registration_number=device[:40] if registration_numbers else None)
             session.add(case)
             session.flush()
             audit.record(session, actor, "signals.case.open", "signals_case", case.id,
-                         after={"device": device, "event": event, "criteria": case.criteria})
+                         after={"device_level": device_level, "device": device, "event": event,
+                                "criteria": case.criteria})
             opened += 1
         else:
             updated += 1

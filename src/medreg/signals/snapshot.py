@@ -1,14 +1,18 @@
 """Versioned Parquet snapshots of the report base, exported from the relational store (I/O).
 
 A snapshot folder holds ``v000001.parquet``, ``v000002.parquet``... each with a manifest
-``v00000N.json`` (version, report count, row count, export time, the version it was built on and how
-many reports changed). Rows: ``report_id, device, registrant_org_id, annex, code, year``, one per
-(report, IMDRF code), read through ``medreg.vigilance.queries_signals``.
+``v00000N.json`` (version, report count, row count, export time, the version it was built on, how
+many reports changed and the column layout ``schema``). Rows, one per (report, IMDRF code), read through
+``medreg.vigilance.queries_signals``: ``report_id, device`` (the registration certificate number, NULL
+when the report names none)``, registrant_org_id, annex, code, year`` and, from schema 2 on, the other
+device keys ``category`` (sub-catalogue ××5) and ``fda_product_code`` and the strata inputs ``sex,
+age_years, reporter_role``.
 
 Incremental: when a previous snapshot exists, only the reports changed since its export time are read
 from the database; the new version is the old rows minus every changed report plus the changed
 reports' current rows (so a report that became a duplicate or lost a code leaves the counts). The
-export time is taken before the query, so a change made during the export is read again next time.
+export time is taken before the query, so a change made during the export is read again next time. A
+previous snapshot of an older schema is not built on: the export is then a full one.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from medreg.core.clock import utcnow
 from medreg.vigilance.queries_signals import report_rows
 
 _NAME = re.compile(r"^v(\d{6})\.json$")
+SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Snapshot:
     exported_at: str  # ISO 8601, UTC
     base_version: int | None
     changed_reports: int | None
+    schema: int = 1
 
 
 def _literal(path: Path) -> str:
@@ -58,27 +64,44 @@ def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = 
     """Write the next snapshot version into ``folder`` and return its manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     base = latest(folder) if incremental else None
+    if base is not None and base.schema != SCHEMA:
+        base = None  # an older layout: rebuild from the store
     now = utcnow()
     since = datetime.fromisoformat(base.exported_at) if base else None
     rows = report_rows(session, actor, changed_since=since)
     version = (latest(folder).version + 1) if latest(folder) else 1
     target = folder / f"v{version:06d}.parquet"
     tmp = target.with_suffix(".parquet.tmp")
+    def ints(values):
+        return np.asarray([-1 if v is None else v for v in values], dtype=np.int64)
+
+    def texts(values):
+        return np.asarray(["" if v is None else v for v in values], dtype=object)
+
     table = {
         "report_id": np.asarray(rows.report_id, dtype=np.int64),
-        "device": np.asarray(rows.registration_number, dtype=object),
-        "registrant_org_id": np.asarray([-1 if v is None else v for v in rows.registrant_org_id],
-                                        dtype=np.int64),
-        "annex": np.asarray(rows.annex, dtype=object),
-        "code": np.asarray(rows.code, dtype=object),
-        "year": np.asarray([-1 if v is None else v for v in rows.year], dtype=np.int64),
+        "device": texts(rows.registration_number),
+        "registrant_org_id": ints(rows.registrant_org_id),
+        "annex": texts(rows.annex),
+        "code": texts(rows.code),
+        "year": ints(rows.year),
+        "category": texts(rows.category),
+        "fda_product_code": texts(rows.fda_product_code),
+        "sex": texts(rows.sex),
+        "age_years": np.asarray([np.nan if v is None else v for v in rows.age_years], dtype=np.float64),
+        "reporter_role": texts(rows.reporter_role),
     }
     con = duckdb.connect()
     try:
         con.register("fresh_raw", table)
-        con.execute("CREATE TEMP VIEW fresh AS SELECT report_id, device::VARCHAR AS device, "
+        con.execute("CREATE TEMP VIEW fresh AS SELECT report_id, NULLIF(device::VARCHAR, '') AS device, "
                     "NULLIF(registrant_org_id, -1) AS registrant_org_id, annex::VARCHAR AS annex, "
-                    "code::VARCHAR AS code, NULLIF(year, -1) AS year FROM fresh_raw")
+                    "code::VARCHAR AS code, NULLIF(year, -1)::BIGINT AS year, "
+                    "NULLIF(category::VARCHAR, '') AS category, "
+                    "NULLIF(fda_product_code::VARCHAR, '') AS fda_product_code, "
+                    "NULLIF(sex::VARCHAR, '') AS sex, "
+                    "CASE WHEN isnan(age_years) THEN NULL ELSE age_years END AS age_years, "
+                    "NULLIF(reporter_role::VARCHAR, '') AS reporter_role FROM fresh_raw")
         if base is not None:
             con.register("changed", {"report_id": np.asarray(rows.changed_ids or [-1], dtype=np.int64)})
             query = (f"SELECT * FROM read_parquet({_literal(Path(base.path))}) "
@@ -93,6 +116,7 @@ def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = 
     tmp.replace(target)
     snap = Snapshot(version=version, path=str(target), reports=int(n_reports), rows=int(n_rows),
                     exported_at=now.isoformat(), base_version=base.version if base else None,
-                    changed_reports=len(rows.changed_ids) if rows.changed_ids is not None else None)
+                    changed_reports=len(rows.changed_ids) if rows.changed_ids is not None else None,
+                    schema=SCHEMA)
     (folder / f"v{version:06d}.json").write_text(json.dumps(asdict(snap), indent=2) + "\n", encoding="utf-8")
     return snap

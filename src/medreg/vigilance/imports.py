@@ -9,7 +9,8 @@ openFDA: each record of ``results`` becomes one form of an **overseas** event (O
 ``event_type`` Death -> death, Injury -> serious_injury (21 CFR 803.3 "serious injury"), anything else ->
 other; ``date_of_event``; the awareness date is ``date_manufacturer_received``, else ``date_facility_aware``,
 else ``date_received`` (YYYYMMDD, taken as 00:00 Beijing time: MAUDE gives no time); the first device's
-generic and brand name, model, lot and a GS1 ``udi_public`` (other UDI issuers are left out); the event
+generic and brand name, model, lot, FDA product code (``device_report_product_code``, three letters) and a
+GS1 ``udi_public`` (other UDI issuers are left out); the event
 description from ``mdr_text``; ``product_problems`` (FDA device-problem terms) mapped onto IMDRF Annex A
 codes through the NCI EVS FDA-CDRH map shipped in ``data/imdrf-aet/fda_ncit_device_problem_map.csv``
 (terms the map or the shipped AET release lacks are listed as unmapped, never guessed).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -191,6 +193,7 @@ def parse_openfda(
             else:
                 out.unmapped[str(term)] = out.unmapped.get(str(term), 0) + 1
         udi = (device.get("udi_public") or "").strip()
+        product_code = str(device.get("device_report_product_code") or "").strip().upper()
         form = {
             "reporter": {"role": reporter_role},
             "device": {
@@ -201,6 +204,7 @@ def parse_openfda(
                     "model": device.get("model_number"),
                     "lot_number": device.get("lot_number"),
                     "udi": udi if udi.startswith("(01)") else None,
+                    "fda_product_code": product_code if re.fullmatch(r"[A-Z]{3}", product_code) else None,
                 }.items()
                 if v
             },  # no NMPA certificate number: the registrant adds it before submitting

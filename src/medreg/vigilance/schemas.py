@@ -44,6 +44,8 @@ class DeviceIn(BaseModel):
     registrant_name: str | None = _text(200)
     registrant_org_id: int | None = Field(default=None, ge=1)
     udi: str | None = _text(200)  # GS1 UDI, parsed into DI and PI on save
+    # FDA product code (three letters, FDA product classification database): imported MAUDE reports
+    fda_product_code: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     model: str | None = _text(200)  # 型号 / 规格
     lot_number: str | None = _text(80)
     serial_number: str | None = _text(80)
