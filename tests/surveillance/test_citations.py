@@ -108,3 +108,18 @@ def test_citations_through_the_api_and_tenancy(client, db, cited):
     r = client.post(f"/api/surveillance/studies/analyses/{a.id}/citations", headers=centre,
                     json={"application_id": cited["mine"].id})  # fmt: skip
     assert r.status_code == 404 and r.json()["field"] == "application_id"
+
+
+def test_the_registration_case_page_links_to_the_cited_study(client, db, cited):
+    a, mine = cited["analysis"], cited["mine"]
+    login(client, cited["owner"].username)
+    before = client.get(f"/registration/{mine.id}", headers={"Accept-Language": "en"})
+    assert before.status_code == 200 and f'data-related="rwe-study-{a.id}"' not in before.text
+    owner = bearer(client, cited["owner"].username)
+    assert client.post(f"/api/surveillance/studies/analyses/{a.id}/citations", headers=owner,
+                       json={"application_id": mine.id}).status_code == 201  # fmt: skip
+    page = client.get(f"/registration/{mine.id}", headers={"Accept-Language": "zh-CN"})
+    assert f'href="/surveillance/studies/analyses/{a.id}" data-related="rwe-study-{a.id}"' in page.text
+    assert "真实世界证据：研究分析" in page.text and "Stent X (2026-06-30)" in page.text
+    login(client, cited["other"].username)  # another registrant: the case does not exist for it
+    assert client.get(f"/registration/{mine.id}").status_code == 404

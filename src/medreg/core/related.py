@@ -23,6 +23,7 @@ class RelatedLink:
     label: str  # an English msgid, marked with _() where the provider defines it
     count: int | None = None
     key: str = ""  # stable id for tests and styling
+    detail: str = ""  # the record's own words shown after the label (a title, a date), not translated
 
 
 Provider = Callable[[Session, Actor, int], list[RelatedLink]]

@@ -22,6 +22,7 @@ from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _
+from medreg.core.related import register_related
 from medreg.core.templating import env, register_nav, render, request_locale
 from medreg.evidence.queries import can_read_all
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other
@@ -29,6 +30,7 @@ from medreg.surveillance import queries_studies, service_citations
 from medreg.surveillance.charts_km import km_chart_svg
 
 router = pages_router(prefix="/surveillance/studies", tags=["surveillance pages"])
+register_related(service_citations.APPLICATION, "rwe-studies", service_citations.study_links)
 Db = Depends(get_session)
 Who = Depends(require_login)
 AnalysisId = Path(ge=1, le=MAX_ID)

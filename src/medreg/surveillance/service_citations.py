@@ -11,14 +11,18 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
-from medreg.core.errors import Conflict, NotFound, ValidationFailed
+from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from medreg.core.i18n import _
+from medreg.core.related import RelatedLink
 from medreg.evidence import queries as evidence_queries
 from medreg.evidence import service as evidence
 from medreg.evidence.models import EvidenceCitation
 from medreg.premarket.registration import queries as registration_queries
 from medreg.surveillance import queries_studies
 
-__all__ = ["cite_in_application", "citations_of"]
+__all__ = ["APPLICATION", "cite_in_application", "citations_of", "study_links"]
+
+APPLICATION = "registration_application"  # the entity type of registration cases (audit, related links)
 
 
 CITABLE_KINDS = ("initial", "change")  # registration and change registration (Order 47 Art.52, Art.79)
@@ -61,4 +65,25 @@ def citations_of(session: Session, actor: Actor, analysis_id: int) -> list[Evide
         except NotFound:
             continue
         out.append(c)
+    return out
+
+
+def study_links(session: Session, actor: Actor, application_id: int) -> list[RelatedLink]:
+    """Related links of a registration case to the study analyses cited in it as real-world evidence
+    (registered with ``medreg.core.related`` by the study pages): only for whoever may see the case, and
+    only the analyses that reader may also see."""
+    try:
+        registration_queries.get_application(session, actor, application_id)
+    except (NotFound, PermissionDenied):  # the caller may not see the application: no link
+        return []
+    out = []
+    for c in evidence_queries.citations(session, application_ids=[application_id]):
+        try:
+            protocol, analysis = queries_studies.read_analysis(session, actor, c.analysis_id)
+        except (NotFound, PermissionDenied):
+            continue
+        out.append(RelatedLink(
+            href=f"/surveillance/studies/analyses/{analysis.id}", label=_("Real-world evidence study"),
+            key=f"rwe-study-{analysis.id}", detail=f"{protocol.title} ({analysis.data_cutoff.isoformat()})",
+        ))
     return out

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import PermissionDenied, ValidationFailed
-from medreg.premarket.registration.rules import parse_certificate_number
+from medreg.premarket.registration.numbers import parse_certificate_number
 from medreg.vigilance.models import VigilanceCase, VigilanceReportCode, VigilanceReportVersion
 from medreg.vigilance.states import Status
 
