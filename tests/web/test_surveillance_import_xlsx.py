@@ -70,6 +70,7 @@ def test_page_imports_a_workbook_and_lists_problems_in_chinese(client, db):
 
 
 def test_cli_imports_a_workbook(db, tmp_path, monkeypatch):
+    from medreg.core import cli_support
     from medreg.surveillance import cli
 
     hospital, _ = _site(db, "HC")
@@ -81,11 +82,11 @@ def test_cli_imports_a_workbook(db, tmp_path, monkeypatch):
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(cli, "session_scope", _Scope)
+    monkeypatch.setattr(cli_support, "session_scope", _Scope)
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(xlsx([typed(1, udi="(01)06901234567890")]))
     out = CliRunner().invoke(cli.app, ["import", str(bad), "--user", hospital.username])
-    assert out.exit_code != 0 and "row 2 udi:" in out.output
+    assert out.exit_code != 0 and "row 2 [udi]:" in out.output
     good = tmp_path / "good.xlsx"
     good.write_bytes(xlsx([typed(1), typed(2)]))
     out = CliRunner().invoke(cli.app, ["import", str(good), "--user", hospital.username])

@@ -17,15 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from medreg.catalog import queries, service, tables
-from medreg.core.accounts import User
-from medreg.core.actor import Actor
+from medreg.core.cli_support import actor_named
 from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated
+from medreg.core.errors import DomainError
 
 app = typer.Typer(help="The classification catalogue (医疗器械分类目录): search, browse, import.",
                   no_args_is_help=True)
@@ -99,13 +97,6 @@ def tree_cmd(subcatalogue: str = typer.Option(None, "--sub", help="Only this sub
     console.print(root)
 
 
-def _actor(session: Session, username: str) -> Actor:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user", params={"name": username})
-    return Actor.from_user(user)
-
-
 @app.command("import")
 def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                            help=".xlsx, .docx or .csv table"),
@@ -118,7 +109,7 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False,
     try:
         with session_scope() as session:
             parsed = tables.read_catalogue_file(file, data, subcatalogue)
-            version = service.import_table(session, _actor(session, user), parsed, label=label,
+            version = service.import_table(session, actor_named(session, user), parsed, label=label,
                                            source_name=file.name, sha256=hashlib.sha256(data).hexdigest())
             typer.echo(f"imported {file.name} as version '{version.label}': {version.rows} rows "
                        f"(sub-catalogues in file: {version.subcatalogues})")
@@ -297,7 +288,8 @@ def fda_decide_cmd(code: str = typer.Argument(...), product_code: str = typer.Ar
     """A reviewer confirms or rejects a crosswalk link (audited)."""
     try:
         with session_scope() as session:
-            link = service.decide_link(session, _actor(session, user), code, product_code, decision, note)
+            actor = actor_named(session, user)
+            link = service.decide_link(session, actor, code, product_code, decision, note)
             typer.echo(f"{code} ↔ {product_code}: {link.status}")
     except DomainError as err:
         fail(err)

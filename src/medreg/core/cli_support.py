@@ -23,12 +23,24 @@ def actor_named(session: Session, username: str) -> Actor:
     return Actor.from_user(user)
 
 
+ROW_PROBLEMS = ("errors", "problems")  # detail keys holding [{"row", "field", "reason"}, ...] of a file
+MAX_ROWS_SHOWN = 50
+
+
 def report_error(err: DomainError) -> typer.Exit:
-    """Print a domain error as one line (and its details, one per line); the ``typer.Exit`` to raise."""
+    """Print a domain error as one line, then its details: each problem of a refused file as
+    ``row N [field]: reason`` (the first 50), any other detail as ``key: value``. Returns the
+    ``typer.Exit`` (the error's exit code) to raise."""
     where = f" [{err.field}]" if err.field else ""
     typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
     for key, value in (err.details or {}).items():
-        typer.echo(f"  {key}: {value}", err=True)
+        if key in ROW_PROBLEMS and isinstance(value, list):
+            for p in value[:MAX_ROWS_SHOWN]:
+                typer.echo(f"  row {p.get('row')} [{p.get('field')}]: {p.get('reason')}", err=True)
+            if len(value) > MAX_ROWS_SHOWN:
+                typer.echo(f"  ... and {len(value) - MAX_ROWS_SHOWN} more", err=True)
+        else:
+            typer.echo(f"  {key}: {value}", err=True)
     return typer.Exit(err.exit_code)
 
 

@@ -1,28 +1,22 @@
 """``medreg surveillance``: critical values, registry import, monitoring runs, alerts, demo (thin).
 
-Each command opens a ``session_scope()`` (except the pure ones), acts as ``--user USERNAME`` and calls
-one service or query. Domain errors print one line (and the import's row/field/reason report) and exit
-with their code.
+Each command but the pure ones opens one unit of work (``core.cli_support.acting``), acts as
+``--user USERNAME`` and calls one service or query. Domain errors print one line (and the import's
+row/field/reason report) and exit with their code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from medreg.core.accounts import User
-from medreg.core.actor import Actor
+from medreg.core.cli_support import acting
 from medreg.core.clock import today_shanghai
-from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
+from medreg.core.errors import DomainError, ValidationFailed
 from medreg.surveillance import queries, service, service_monitoring
 from medreg.surveillance.maxsprt import poisson_critical_value
 
@@ -31,28 +25,6 @@ app = typer.Typer(
 )
 USER = typer.Option(..., "--user", help="Act as this user (username).")
 console = Console(width=160)
-
-
-def _actor(session: Session, username: str) -> Actor:
-    if username == "system":
-        return Actor.system()
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        raise NotAuthenticated("Unknown or inactive user '{name}'.", field="user", params={"name": username})
-    return Actor.from_user(user)
-
-
-@contextmanager
-def acting(username: str) -> Iterator[tuple[Session, Actor]]:
-    try:
-        with session_scope() as session:
-            yield session, _actor(session, username)
-    except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        for e in err.details.get("errors", [])[:50]:
-            typer.secho(f"  row {e['row']} {e['field']}: {e['reason']}", err=True)
-        raise typer.Exit(err.exit_code) from None
 
 
 @app.command("critical-value")
