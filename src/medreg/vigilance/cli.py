@@ -202,16 +202,19 @@ def import_cmd(
     file: Path,
     user: str = USER,
     fmt: str = typer.Option("csv", "--format", help="csv | xlsx | openfda"),
-    role: str = typer.Option("registrant", "--role", help="reporter role of the imported reports"),
+    role: str | None = typer.Option(
+        None, "--role", help="reporter role of openFDA reports (default: registrant; in the background: "
+        "the organisation's own)"),
     background: bool = typer.Option(
         False, "--background",
-        help="large CSV: a resumable background job (vigilance.import) run by `medreg worker`"),
+        help="large file: a resumable background job (vigilance.import) run by `medreg worker`"),
     batch: int = typer.Option(5000, "--batch", help="rows per committed batch of a background import"),
 ):
     """Import a CSV, XLSX or openFDA device-event JSON file as draft reports (all or nothing)."""
     if background:
         with acting(user) as (session, actor), file.open("rb") as fh:
-            job = bulk.start_bulk_import(session, actor, filename=file.name, data=fh, batch=batch)
+            job = bulk.start_bulk_import(session, actor, filename=file.name, data=fh, batch=batch, fmt=fmt,
+                                         reporter_role=role)
             session.flush()
             job_id = job.id
         console.print(f"job {job_id} queued ({bulk.KIND}); follow it: medreg jobs show {job_id} --follow")
@@ -223,7 +226,7 @@ def import_cmd(
         raise typer.Exit(2) from None
     with acting(user) as (session, actor):
         result = service_import.import_reports(
-            session, actor, service_import.parse_file(raw, fmt, reporter_role=role)
+            session, actor, service_import.parse_file(raw, fmt, reporter_role=role or "registrant")
         )
     console.print(f"{len(result.created)} reports imported as drafts")
     for term, n in sorted(result.unmapped.items()):
