@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.core.actor import Actor
+from medreg.core.bulkinsert import insert_rows
 from medreg.core.clock import utcnow
 from medreg.core.db import Base
 from medreg.core.errors import ValidationFailed
@@ -62,12 +63,17 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
 
 
+_PLAIN = frozenset({str, int, bool})
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON values: what is stored is exactly what is hashed.
 
     Tz-aware datetimes are normalised to UTC (a value read back from the database hashes the
     same as the one written); non-finite floats become strings (PostgreSQL's JSON rejects NaN).
     """
+    if value is None or type(value) in _PLAIN:  # the common case first (enums are subclasses: not here)
+        return value
     if isinstance(value, Enum):
         return jsonable(value.value)
     if value is None or isinstance(value, bool | int | str):
@@ -204,7 +210,7 @@ def record_many(
         prev = hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                                          allow_nan=False).encode("utf-8")).hexdigest()
         rows.append(dict(fields, at=at, hash=prev))
-    session.execute(AuditEvent.__table__.insert(), rows)
+    insert_rows(session, AuditEvent.__table__, rows)
     head.last_seq, head.last_hash = seq, prev
     session.flush()
     return len(rows)

@@ -87,7 +87,8 @@ def _parse(raw: str) -> Udi | tuple[str, dict]:
         values = _DI_VALUES(raw[: head.end()])
         if isinstance(values, dict):
             tail = _values(rest)
-            values = {**values, **tail} if isinstance(tail, dict) else tail
+            # a refused tail: biip's answer on the whole text, so the reason is the one it gives
+            values = {**values, **tail} if isinstance(tail, dict) else _values(raw)
     else:
         values = _values(raw)
     if isinstance(values, tuple):
