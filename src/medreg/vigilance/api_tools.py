@@ -249,6 +249,9 @@ def list_event_types(group: str | None = Query(default=None, pattern=r"^(imaging
         "scope_article": event_types.SCOPE_ARTICLE,
         "release": terminology().version,
         "event_types": [r.__dict__ for r in event_types.event_types() if group in (None, r.group)],
+        # named by issue 7, no source found: not event types of the table, each flagged sourced=false
+        "unsourced": [dict(r.__dict__, nearest_imdrf_codes=list(r.nearest_imdrf_codes))
+                      for r in event_types.unsourced() if group in (None, r.group)],
     }
 
 
