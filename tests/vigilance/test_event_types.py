@@ -54,7 +54,8 @@ def test_unsourced_types_are_flagged_and_never_in_the_sourced_table():
         assert r.nearest_imdrf_codes and all(aet.check(c).ok for c in r.nearest_imdrf_codes)
     docs = DOCS.read_text("utf-8")
     for r in rows:
-        assert f"| {r.group} | {r.event_type} | no source found | {', '.join(r.nearest_imdrf_codes)} |" in docs
+        codes = ", ".join(r.nearest_imdrf_codes)
+        assert f"| {r.group} | {r.event_type} | no source found | {codes} |" in docs
 
 
 def test_api_lists_the_unsourced_types_as_unsourced(client):  # noqa: F811
