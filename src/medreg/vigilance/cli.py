@@ -24,7 +24,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
-from medreg.vigilance import aet_search, bulk, deadlines, export, queries, service, service_import
+from medreg.vigilance import aet_search, aet_zh, bulk, deadlines, export, queries, service, service_import
 from medreg.vigilance.aet import terminology
 
 app = typer.Typer(
@@ -80,6 +80,24 @@ def aet_search_cmd(
     for h in result.hits:
         table.add_row(h.term.code, str(h.term.level), h.term.term, "yes" if h.term.selectable else "no")
     console.print(table)
+
+
+@aet_app.command("import-zh")
+def aet_import_zh(
+    file: Path,
+    source: str = typer.Option(
+        ..., "--source", help="the official source: issuing body, document, date, URL"),
+    user: str = USER,
+):
+    """Install official Chinese IMDRF terms from a CSV you hold (code,term_zh); none ship with medreg."""
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        typer.secho(f"error [file]: {err}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    with acting(user) as (session, actor):
+        count = aet_zh.import_terms(session, actor, raw, source=source)
+    console.print(f"{count} Chinese IMDRF terms installed; restart the web server to use them there")
 
 
 @aet_app.command("code")
