@@ -15,6 +15,9 @@ wall time on a shared machine; the load average is printed too) and the ratios. 
 with the first argument:
 
     nice .venv/bin/python bench/bench_bulk_import.py 200000
+    nice .venv/bin/python bench/bench_bulk_import.py 50000 --postgresql   # on the test suite's server
+
+(on PostgreSQL medreg writes with ``COPY``; pandas' ``to_sql`` uses multi-row INSERTs)
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 COLUMNS = ["reporter.role", "device.generic_name", "device.registration_number", "device.udi", "device.model",
@@ -95,23 +100,50 @@ def medreg(path: Path, url: str) -> tuple[float, float, dict]:
                                   audit_problems=len(problems))
 
 
+@contextmanager
+def databases(kind: str, tmp: str) -> Iterator[tuple[str, str]]:
+    """Two fresh, empty databases (peer, medreg): SQLite files, or PostgreSQL databases created on the
+    server of the test suite (``MEDREG_TEST_PG_SERVER``) and dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp}/peer.db", f"sqlite:///{tmp}/medreg.db"
+        return
+    import psycopg
+
+    server = os.environ.get("MEDREG_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    names = [f"bench_peer_{os.getpid()}", f"bench_medreg_{os.getpid()}"]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{names[0]}", f"{server}/{names[1]}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    with tempfile.TemporaryDirectory() as tmp:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    kind = "postgresql" if "--postgresql" in sys.argv else "sqlite"
+    n = int(args[0]) if args else 200_000
+    with tempfile.TemporaryDirectory() as tmp, databases(kind, tmp) as (peer_url, medreg_url):
         path = Path(tmp) / "reports.csv"
         generate(path, n)
         size = path.stat().st_size
         load = os.getloadavg()[0]
-        t_peer, c_peer = peer(path, f"sqlite:///{tmp}/peer.db")
-        t_med, c_med, result = medreg(path, f"sqlite:///{tmp}/medreg.db")
+        t_peer, c_peer = peer(path, peer_url)
+        t_med, c_med, result = medreg(path, medreg_url)
         load = max(load, os.getloadavg()[0])
     if result.get("created") != n or result.get("audit_problems"):
         raise SystemExit(f"medreg did not import the file: {str(result)[:600]}")
-    print(f"rows: {n}  file: {size / 1e6:.1f} MB  (SQLite, {os.cpu_count()} cores, nice, load up to {load:.1f})")
+    print(f"rows: {n}  file: {size / 1e6:.1f} MB  ({kind}, {os.cpu_count()} cores, nice, "
+          f"load average up to {load:.1f})")
     print("                           wall time      rows/s    CPU time (this process)")
     print(f"pandas read_csv + to_sql : {t_peer:8.1f} s  {n / t_peer:10.0f}   {c_peer:8.1f} s")
     print(f"medreg vigilance.import  : {t_med:8.1f} s  {n / t_med:10.0f}   {c_med:8.1f} s")
-    print(f"ratio medreg / pandas    : {t_med / t_peer:8.1f}x the wall time, {c_med / c_peer:.1f}x the CPU time")
+    print(f"ratio medreg / pandas    : {t_med / t_peer:8.1f}x the wall time, "
+          f"{c_med / c_peer:.1f}x the CPU time")
 
 
 if __name__ == "__main__":
