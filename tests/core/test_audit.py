@@ -329,3 +329,24 @@ def test_recorded_change_records_nothing_when_the_block_raises(db, actor):
         thing.status = "submitted"
         raise ValidationFailed("no", field="status")
     assert audit.history(db, "thing_rc2", 41) == []
+def test_record_many_appends_the_same_chain_as_record(db, actor):
+    """Bulk append (one head lock, one multi-row INSERT): consecutive seq, each event hashing its
+    predecessor exactly as record() hashes, so verify() and tamper detection work on them too."""
+    _chain(db, actor, 2)
+    after = {"when": datetime(2025, 3, 3, 2, 0, tzinfo=UTC), "n": Decimal("1.5"), "none": None}
+    assert audit.record_many(db, actor, "create", "bulk_thing", [(i, None, dict(after, i=i))
+                                                                 for i in range(1, 4)]) == 3
+    audit.record(db, actor, "edit", "thing", 1, after={"v": 9})
+    rows = db.execute(select(EVENTS).order_by(EVENTS.c.seq)).all()[-4:]
+    assert [r.seq for r in rows] == list(range(rows[0].seq, rows[0].seq + 4))
+    assert [r.entity_id for r in rows[:3]] == ["1", "2", "3"]
+    assert rows[0].after["when"] == "2025-03-03T02:00:00+00:00" and rows[0].after["n"] == "1.5"
+    for r in rows[:3]:
+        assert r.hash == audit.event_hash(seq=r.seq, at=r.at, actor_user_id=r.actor_user_id,
+                                          actor_username=r.actor_username, action=r.action,
+                                          entity_type=r.entity_type, entity_id=r.entity_id, before=r.before,
+                                          after=r.after, note=r.note, prev_hash=r.prev_hash)
+    assert rows[3].prev_hash == rows[2].hash and audit.verify(db) == []
+    assert audit.record_many(db, actor, "create", "bulk_thing", []) == 0
+    _sql(db, "UPDATE audit_event SET entity_id = '99' WHERE seq = :s", s=rows[1].seq)
+    assert [p.kind for p in audit.verify(db)] == ["edited"]

@@ -194,8 +194,19 @@ def test_bulk_import_job_is_queued_through_the_api(client, people):  # noqa: F81
     r = client.get(f"/api/jobs/{job['id']}", headers=people["hospital"])
     assert r.status_code == 200 and r.json()["kind"] == "vigilance.import"
     hospital = people["hospital"]
-    r = client.post("/api/vigilance/import/jobs?filename=big.xlsx", content=_csv(3), headers=hospital)
+    r = client.post("/api/vigilance/import/jobs?filename=big.pdf", content=_csv(3), headers=hospital)
     assert r.status_code == 422 and r.json()["field"] == "filename"
+    r = client.post("/api/vigilance/import/jobs?filename=big.csv&format=openfda", content=_csv(3),
+                    headers=hospital)
+    assert r.status_code == 422 and r.json()["field"] == "filename"  # an openfda import is a .json file
+    r = client.post("/api/vigilance/import/jobs?filename=big.xlsx", content=_csv(3), headers=hospital)
+    assert r.status_code == 422 and r.json()["field"] == "file"  # a CSV is not a workbook
+    r = client.post("/api/vigilance/import/jobs?filename=big.json&reporter_role=nobody", content=b"{}",
+                    headers=hospital)
+    assert r.status_code == 422
+    r = client.post("/api/vigilance/import/jobs?filename=maude.json", content=b'{"results": []}',
+                    headers=hospital)
+    assert r.status_code == 202 and r.json()["status"] == "queued"
     r = client.post("/api/vigilance/import/jobs?batch=5", content=_csv(3), headers=people["hospital"])
     assert r.status_code == 422
     r = client.post("/api/vigilance/import/jobs", content=_csv(3), headers=people["province"])

@@ -40,3 +40,26 @@ def test_api(client):  # noqa: F811
     assert out["scope_article"] == "Order 1 Art.18"
     assert {r["group"] for r in out["event_types"]} == {"ai"}
     assert client.get("/api/vigilance/event-types", params={"group": "x"}).status_code == 422
+
+
+def test_unsourced_types_are_flagged_and_never_in_the_sourced_table():
+    from medreg.vigilance.event_types import unsourced
+
+    rows, aet = unsourced(), terminology()
+    names = {r.event_type.lower() for r in rows}
+    assert {"mri quench", "performance drift", "automation bias"} <= names
+    assert all(not r.sourced and r.status == "no source found" and r.searched for r in rows)
+    assert not names & {r.event_type.lower() for r in event_types()}  # never presented as sourced
+    for r in rows:  # the suggested codes are real, selectable IMDRF codes
+        assert r.nearest_imdrf_codes and all(aet.check(c).ok for c in r.nearest_imdrf_codes)
+    docs = DOCS.read_text("utf-8")
+    for r in rows:
+        codes = ", ".join(r.nearest_imdrf_codes)
+        assert f"| {r.group} | {r.event_type} | no source found | {codes} |" in docs
+
+
+def test_api_lists_the_unsourced_types_as_unsourced(client):  # noqa: F811
+    out = client.get("/api/vigilance/event-types").json()
+    assert out["unsourced"] and all(r["sourced"] is False for r in out["unsourced"])
+    ai = client.get("/api/vigilance/event-types", params={"group": "imaging"}).json()["unsourced"]
+    assert [r["event_type"] for r in ai] == ["MRI quench"]

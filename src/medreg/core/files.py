@@ -45,10 +45,11 @@ PDF, PNG, JPEG, TIFF = "application/pdf", "image/png", "image/jpeg", "image/tiff
 _OOXML = "application/vnd.openxmlformats-officedocument."
 DOCX, XLSX, PPTX = (_OOXML + "wordprocessingml.document", _OOXML + "spreadsheetml.sheet",
                     _OOXML + "presentationml.presentation")
-TEXT, CSV = "text/plain", "text/csv"
+TEXT, CSV, JSON = "text/plain", "text/csv", "application/json"
 #: extension -> the MIME type its content must sniff as (the allow-list; docs/files-and-jobs.md)
 EXTENSIONS = {"pdf": PDF, "png": PNG, "jpg": JPEG, "jpeg": JPEG, "tif": TIFF, "tiff": TIFF,
-              "docx": DOCX, "xlsx": XLSX, "pptx": PPTX, "txt": TEXT, "csv": CSV}
+              "docx": DOCX, "xlsx": XLSX, "pptx": PPTX, "txt": TEXT, "csv": CSV,
+              "json": JSON}  # JSON: UTF-8 text (e.g. openFDA device-event files for the AE import)
 #: declared types browsers send for the same content
 _ALIASES = {"image/jpg": JPEG, "image/pjpeg": JPEG, "application/x-pdf": PDF, "application/csv": CSV,
             "application/vnd.ms-excel": CSV, "text/x-csv": CSV, "text/comma-separated-values": CSV}
@@ -131,7 +132,7 @@ class Sniffer:
             except UnicodeDecodeError:
                 self.is_text = False
         if self.is_text:  # plain text, even if it starts like a program ("MZ ..." is harmless text)
-            return CSV if ext == "csv" else TEXT
+            return CSV if ext == "csv" else JSON if ext == "json" else TEXT
         for magic, reason in _REFUSED_MAGIC.items():
             if head.startswith(magic):
                 raise _refuse(reason)
@@ -164,7 +165,7 @@ def _check_declared(declared: str | None, actual: str) -> None:
     if value in _UNDECLARED:
         return
     value = _ALIASES.get(value, value)
-    if value != actual and not (actual == CSV and value == TEXT):
+    if value != actual and not (actual in (CSV, JSON) and value == TEXT):
         raise _refuse("The file was declared as {declared} but its content is {actual}.",
                       declared=value, actual=actual)
 

@@ -6,7 +6,9 @@ B-G release 2023). Nothing here adds, renames or translates a code: the term tre
 
 ``parse_annex`` is pure (text in, terms out); ``terminology()`` reads the shipped files once.
 Chinese terms: the shipped release has none. A ``term_zh`` column is read if a later data file
-carries one (from an official source); no translation is ever made up in code.
+carries one (from an official source), and so are the terms a deployment imported from an official
+translation it holds (``aet_zh.py``, ``medreg vigilance aet import-zh``); no translation is ever made
+up in code.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.resources import files
 
 from medreg.core.i18n import _
+from medreg.vigilance.aet_zh import installed
 
 DATA_FOLDER = "imdrf-aet"
 
@@ -198,4 +201,8 @@ def terminology() -> Terminology:
         raw = _read(f"annex_{annex.lower()}.csv")
         sha.update(raw)
         terms.extend(parse_annex(annex, raw.decode("utf-8")))
+    zh = installed()  # official Chinese terms a deployment imported (aet_zh.py); none ship
+    if zh:
+        terms = [replace(t, term_zh=zh[t.code]) if t.code in zh else t for t in terms]
+        sha.update(repr(sorted(zh.items())).encode("utf-8"))
     return Terminology(terms, {a: r for a, (_, r) in ANNEXES.items()}, sha.hexdigest())

@@ -31,6 +31,7 @@ STOPWORDS = frozenset({
 })
 
 
+@lru_cache(maxsize=65536)  # narratives repeat their words: a bulk import stems each word once
 def stem(word: str) -> str:
     """A deliberately small English stemmer: leaks/leaking/leaked -> leak, fractures -> fracture."""
     w = word.lower()

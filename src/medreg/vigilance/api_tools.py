@@ -249,6 +249,9 @@ def list_event_types(group: str | None = Query(default=None, pattern=r"^(imaging
         "scope_article": event_types.SCOPE_ARTICLE,
         "release": terminology().version,
         "event_types": [r.__dict__ for r in event_types.event_types() if group in (None, r.group)],
+        # named by issue 7, no source found: not event types of the table, each flagged sourced=false
+        "unsourced": [dict(r.__dict__, nearest_imdrf_codes=list(r.nearest_imdrf_codes))
+                      for r in event_types.unsourced() if group in (None, r.group)],
     }
 
 
@@ -278,12 +281,15 @@ async def start_bulk_import(
     request: Request,
     filename: str = Query(default="reports.csv", min_length=5, max_length=255),
     batch: int = Query(default=5000, ge=10, le=50_000),
+    format: str | None = Query(default=None, pattern=r"^(csv|xlsx|openfda)$"),
+    reporter_role: deadlines.ReporterRole | None = None,
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),
 ):
-    """A large CSV (the request body) imported by a resumable background job; poll ``/api/jobs/{id}``
-    (the jobs page and ``medreg jobs show``) for progress and the result."""
-    job = bulk.start_bulk_import(session, actor, filename=filename, data=await request.body(), batch=batch)
+    """A large CSV, XLSX or openFDA JSON file (the request body) imported by a resumable background job;
+    poll ``/api/jobs/{id}`` (the jobs page and ``medreg jobs show``) for progress and the result."""
+    job = bulk.start_bulk_import(session, actor, filename=filename, data=await request.body(), batch=batch,
+                                 fmt=format, reporter_role=reporter_role.value if reporter_role else None)
     session.flush()
     return bulk.job_result(job)
 

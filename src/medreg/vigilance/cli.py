@@ -24,7 +24,7 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
-from medreg.vigilance import aet_search, bulk, deadlines, export, queries, service, service_import
+from medreg.vigilance import aet_search, aet_zh, bulk, deadlines, export, queries, service, service_import
 from medreg.vigilance.aet import terminology
 
 app = typer.Typer(
@@ -80,6 +80,24 @@ def aet_search_cmd(
     for h in result.hits:
         table.add_row(h.term.code, str(h.term.level), h.term.term, "yes" if h.term.selectable else "no")
     console.print(table)
+
+
+@aet_app.command("import-zh")
+def aet_import_zh(
+    file: Path,
+    source: str = typer.Option(
+        ..., "--source", help="the official source: issuing body, document, date, URL"),
+    user: str = USER,
+):
+    """Install official Chinese IMDRF terms from a CSV you hold (code,term_zh); none ship with medreg."""
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        typer.secho(f"error [file]: {err}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    with acting(user) as (session, actor):
+        count = aet_zh.import_terms(session, actor, raw, source=source)
+    console.print(f"{count} Chinese IMDRF terms installed; restart the web server to use them there")
 
 
 @aet_app.command("code")
@@ -202,16 +220,19 @@ def import_cmd(
     file: Path,
     user: str = USER,
     fmt: str = typer.Option("csv", "--format", help="csv | xlsx | openfda"),
-    role: str = typer.Option("registrant", "--role", help="reporter role of the imported reports"),
+    role: str | None = typer.Option(
+        None, "--role", help="reporter role of openFDA reports (default: registrant; in the background: "
+        "the organisation's own)"),
     background: bool = typer.Option(
         False, "--background",
-        help="large CSV: a resumable background job (vigilance.import) run by `medreg worker`"),
+        help="large file: a resumable background job (vigilance.import) run by `medreg worker`"),
     batch: int = typer.Option(5000, "--batch", help="rows per committed batch of a background import"),
 ):
     """Import a CSV, XLSX or openFDA device-event JSON file as draft reports (all or nothing)."""
     if background:
         with acting(user) as (session, actor), file.open("rb") as fh:
-            job = bulk.start_bulk_import(session, actor, filename=file.name, data=fh, batch=batch)
+            job = bulk.start_bulk_import(session, actor, filename=file.name, data=fh, batch=batch, fmt=fmt,
+                                         reporter_role=role)
             session.flush()
             job_id = job.id
         console.print(f"job {job_id} queued ({bulk.KIND}); follow it: medreg jobs show {job_id} --follow")
@@ -223,7 +244,7 @@ def import_cmd(
         raise typer.Exit(2) from None
     with acting(user) as (session, actor):
         result = service_import.import_reports(
-            session, actor, service_import.parse_file(raw, fmt, reporter_role=role)
+            session, actor, service_import.parse_file(raw, fmt, reporter_role=role or "registrant")
         )
     console.print(f"{len(result.created)} reports imported as drafts")
     for term, n in sorted(result.unmapped.items()):

@@ -3,6 +3,11 @@
 Data: ``medreg/data/vigilance-imaging-ai/event_types.csv`` with its SOURCE.md. Each row maps an everyday
 event type onto one IMDRF code (verbatim term) with a reporting-scope note applying Order 1 Art.18.
 ``problems`` checks the rows against the AET (pure).
+
+``unsourced.csv`` lists the event types issue 7 names for which no source was found (no IMDRF term, no
+primary regulatory text): they are **not** event types of the table above, never shown as sourced; each
+carries what was searched and the IMDRF codes medreg suggests as the nearest (medreg's judgement, not a
+mapping from any source) until a source is found.
 """
 
 from __future__ import annotations
@@ -55,3 +60,23 @@ def problems(rows: tuple[EventType, ...], aet: Terminology) -> list[str]:
         elif check.term.term != r.imdrf_term:
             out.append(f"{r.imdrf_code}: term {r.imdrf_term!r} is not IMDRF's {check.term.term!r}")
     return out
+
+
+@dataclass(frozen=True)
+class Unsourced:
+    group: str
+    event_type: str
+    status: str  # always "no source found"
+    nearest_imdrf_codes: tuple[str, ...]  # medreg's suggestion, not a sourced mapping
+    searched: str
+    sourced: bool = False
+
+
+@lru_cache
+def unsourced() -> tuple[Unsourced, ...]:
+    raw = (files("medreg") / "data" / "vigilance-imaging-ai" / "unsourced.csv").read_text("utf-8")
+    return tuple(
+        Unsourced(r["group"].strip(), r["event_type"].strip(), r["status"].strip(),
+                  tuple(r["nearest_imdrf_codes"].split()), r["searched"].strip())
+        for r in csv.DictReader(io.StringIO(raw))
+    )

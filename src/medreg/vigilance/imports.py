@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -71,29 +72,45 @@ def _cell(value) -> str:
     return str(value)
 
 
-def parse_xlsx(raw: bytes) -> Parsed:
-    """The first sheet of an .xlsx workbook: a header row of form paths, then one report per row."""
+def xlsx_records(source) -> tuple[list[str], Iterator[dict]]:
+    """The first sheet of an .xlsx workbook (bytes or a binary file, read row by row: openpyxl's
+    read-only mode never holds the whole sheet): the header of form paths, then one record per non-empty
+    row (column -> cell text; cells beyond the header under the key None). Raises ``ValueError`` when
+    the file is not a workbook."""
     from openpyxl import load_workbook
 
     try:
-        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+        book = load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source,
+                             read_only=True, data_only=True)
+        sheet = book.worksheets[0]
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        out = Parsed()
-        out.errors.append(RowError(0, "file", f"not an .xlsx workbook ({type(exc).__name__})"))
-        return out
+        raise ValueError(f"not an .xlsx workbook ({type(exc).__name__})") from None
     rows = sheet.iter_rows(values_only=True)
     header = [_cell(c).strip() for c in next(rows, ())]
     while header and not header[-1]:
         header.pop()
-    records = []
-    for values in rows:
-        cells = [_cell(v) for v in values]
-        if not any(c.strip() for c in cells):
-            continue
-        record = dict(zip(header, cells, strict=False))
-        if len([c for c in cells[len(header) :] if c.strip()]):
-            record[None] = cells[len(header) :]
-        records.append(record)
+
+    def records() -> Iterator[dict]:
+        for values in rows:
+            cells = [_cell(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            record = dict(zip(header, cells, strict=False))
+            if any(c.strip() for c in cells[len(header) :]):
+                record[None] = cells[len(header) :]
+            yield record
+
+    return header, records()
+
+
+def parse_xlsx(raw: bytes) -> Parsed:
+    """The first sheet of an .xlsx workbook: a header row of form paths, then one report per row."""
+    try:
+        header, records = xlsx_records(raw)
+    except ValueError as exc:
+        out = Parsed()
+        out.errors.append(RowError(0, "file", str(exc)))
+        return out
     return parse_records(header, records)
 
 
@@ -151,11 +168,81 @@ def fda_to_imdrf() -> dict[str, str]:
     return {r["fda_term"].strip().lower(): r["imdrf_code"] for r in csv.DictReader(io.StringIO(raw))}
 
 
-def _day(value: str | None) -> str | None:
-    v = (value or "").strip()
+def _day(value) -> str | None:
+    v = str(value or "").strip()
     if len(v) == 8 and v.isdigit():
         return f"{v[:4]}-{v[4:6]}-{v[6:]}"
     return None
+
+
+NOT_OPENFDA = "an openFDA device-event file has a 'results' list"
+
+
+def openfda_form(rec, row: int, *, known_codes: set[str] | frozenset[str] = frozenset(),
+                 reporter_role: str = "registrant", unmapped: dict[str, int] | None = None
+                 ) -> tuple[dict | None, list[RowError]]:
+    """One record of ``results`` as a report form (an overseas event), or the reason it is not one.
+    FDA problem terms without an IMDRF code are counted in ``unmapped``."""
+    if not isinstance(rec, dict):
+        return None, [RowError(row, "record", "not an object")]
+    devices, texts = rec.get("device") or [{}], rec.get("mdr_text") or []
+    if not isinstance(devices, list) or not isinstance(texts, list) or not all(
+            isinstance(x, dict) for x in [*devices[:1], *texts]):
+        return None, [RowError(row, "record", "'device' and 'mdr_text' must be lists of objects")]
+    device = devices[0] or {}
+    narrative = next(
+        (t.get("text") for t in texts if "description" in str(t.get("text_type_code") or "").lower()),
+        texts[0].get("text") if texts else None,
+    )
+    aware = next(
+        (
+            _day(rec.get(k))
+            for k in ("date_manufacturer_received", "date_facility_aware", "date_received")
+            if _day(rec.get(k))
+        ),
+        None,
+    )
+    mapping, codes = fda_to_imdrf(), []
+    problems = rec.get("product_problems") or []
+    for term in problems if isinstance(problems, list) else [problems]:
+        code = mapping.get(str(term).strip().lower())
+        if code and (not known_codes or code in known_codes):
+            codes.append(code)
+        elif unmapped is not None:
+            unmapped[str(term)] = unmapped.get(str(term), 0) + 1
+    udi = str(device.get("udi_public") or "").strip()
+    form = {
+        "reporter": {"role": reporter_role},
+        "device": {
+            k: v
+            for k, v in {
+                "generic_name": device.get("generic_name"),
+                "trade_name": device.get("brand_name"),
+                "model": device.get("model_number"),
+                "lot_number": device.get("lot_number"),
+                "udi": udi if udi.startswith("(01)") else None,
+            }.items()
+            if v
+        },  # no NMPA certificate number: the registrant adds it before submitting
+        "event": {
+            k: v
+            for k, v in {
+                "event_date": _day(rec.get("date_of_event")),
+                "aware_at": f"{aware}T00:00:00+08:00" if aware else None,
+                "outcome": EVENT_TYPES.get(str(rec.get("event_type") or "").strip().lower(), "other"),
+                "overseas": True,
+                "description": narrative,
+            }.items()
+            if v is not None
+        },
+        "codes": {"device_problem": list(dict.fromkeys(codes))} if codes else {},
+    }
+    patients = rec.get("patient") or [{}]
+    first = patients[0] if isinstance(patients, list) and patients else {}
+    sex = str((first if isinstance(first, dict) else {}).get("patient_sex") or "").strip().lower()
+    if sex in ("female", "male"):
+        form["patient"] = {"sex": sex}
+    return form, []
 
 
 def parse_openfda(
@@ -164,9 +251,8 @@ def parse_openfda(
     out = Parsed()
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
-        out.errors.append(RowError(0, "results", "an openFDA device-event file has a 'results' list"))
+        out.errors.append(RowError(0, "results", NOT_OPENFDA))
         return out
-    mapping = fda_to_imdrf()
     for i, rec in enumerate(results[:MAX_ROWS], start=1):
         if not isinstance(rec, dict):
             out.errors.append(RowError(i, "record", "not an object"))
@@ -225,4 +311,9 @@ def parse_openfda(
         if sex in ("female", "male"):
             form["patient"] = {"sex": sex}
         out.forms.append(form)
+        form, errors = openfda_form(rec, i, known_codes=known_codes, reporter_role=reporter_role,
+                                    unmapped=out.unmapped)
+        out.errors.extend(errors)
+        if form is not None:
+            out.forms.append(form)
     return out

@@ -23,7 +23,7 @@ from medreg.core.clock import to_shanghai
 from medreg.core.i18n import _
 from medreg.vigilance.aet import Terminology
 from medreg.vigilance.aet_search import suggest
-from medreg.vigilance.rules import DESIRABLE, REQUIRED, is_blank, value_at
+from medreg.vigilance.rules import DESIRABLE, REQUIRED, is_blank
 
 WEIGHTS = {"completeness": 30, "timeliness": 20, "consistency": 20, "coding": 15, "follow_up": 15}
 # Annex F codes that say the patient died (F02 Death, F0201 Intrauterine Fetal Death, F03 Brain Death),
@@ -75,18 +75,28 @@ FROM_UDI = {"device.lot_number": "lot", "device.serial_number": "serial",
             "device.manufacture_date": "production_date", "device.expiry_date": "expiry_date"}
 
 
+# (path split, weight, the reason when blank, the UDI key that fills it): built once, reused per report
+_FIELDS = tuple(
+    (tuple(path.split(".")), weight, Reason(path, msg, {"name": path}), FROM_UDI.get(path, ""))
+    for paths, weight, msg in ((REQUIRED, 2, _("Required field '{name}' is empty.")),
+                               (DESIRABLE, 1, _("Field '{name}' is empty.")))
+    for path in paths
+)
+_TOTAL = sum(f[1] for f in _FIELDS)
+
+
 def _completeness(c: dict) -> Part:
-    reasons, got, total = [], 0, 0
+    reasons, got = [], 0
     udi = c.get("udi_parsed") or {}
-    for path, weight in [(p, 2) for p in REQUIRED] + [(p, 1) for p in DESIRABLE]:
-        total += weight
-        if is_blank(value_at(c, path)) and not udi.get(FROM_UDI.get(path, "")):
-            msg = _("Required field '{name}' is empty.") if weight == 2 else _("Field '{name}' is empty.")
-            reasons.append(Reason(path, msg, {"name": path}))
+    for (section, name), weight, reason, udi_key in _FIELDS:
+        node = c.get(section)
+        value = node.get(name) if isinstance(node, dict) else None
+        if is_blank(value) and not udi.get(udi_key):
+            reasons.append(reason)
         else:
             got += weight
     return Part(
-        "completeness", WEIGHTS["completeness"] * got / total, WEIGHTS["completeness"], tuple(reasons)
+        "completeness", WEIGHTS["completeness"] * got / _TOTAL, WEIGHTS["completeness"], tuple(reasons)
     )
 
 

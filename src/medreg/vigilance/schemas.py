@@ -8,6 +8,7 @@ fields; free-text fields refuse strings shaped like a resident ID number or a mo
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -76,6 +77,12 @@ class EventIn(BaseModel):
     _no_identifiers = field_validator("description", "device_problem", "actions_taken")(_free_text)
 
 
+@lru_cache(maxsize=8192)
+def _check(code: str, annex: str):
+    """terminology().check, cached: the shipped release is read once per process and never changes."""
+    return terminology().check(code, annex)
+
+
 class CodesIn(BaseModel):
     """IMDRF AET codes, each list from its annex (rules.CODE_FIELDS)."""
 
@@ -94,7 +101,7 @@ class CodesIn(BaseModel):
         annex = CODE_FIELDS[info.field_name]
         out = []
         for code in v:
-            check = terminology().check(code, annex)
+            check = _check(code, annex)
             if not check.ok:
                 raise ValueError(check.reason.format(**check.params))
             if check.code not in out:

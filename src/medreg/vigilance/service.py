@@ -56,12 +56,17 @@ def content_of(version: VigilanceReportVersion) -> ReportContent:
     return parse_content({k: v for k, v in version.content.items() if k != "udi_parsed"})
 
 
+def udi_parsed(text: str) -> dict:
+    """A GS1 UDI as the stored form keeps it: the DI and the PI as strings (biip)."""
+    udi = parse_udi(text)
+    return {"di": udi.di, **{k: str(v) for k, v in udi.pi.items()}}
+
+
 def stored_form(content: ReportContent) -> dict:
     """The form as JSON plus the UDI parsed into DI and PI (biip)."""
     out = content.model_dump(mode="json")
     if content.device.udi:
-        udi = parse_udi(content.device.udi)
-        out["udi_parsed"] = {"di": udi.di, **{k: str(v) for k, v in udi.pi.items()}}
+        out["udi_parsed"] = udi_parsed(content.device.udi)
     return out
 
 
