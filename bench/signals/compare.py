@@ -4,7 +4,7 @@
                           #         --big 10000000
 
 Each (tool, stage) runs in its own child process so that its peak resident memory (``ru_maxrss`` from
-``os.wait4``) is its own; the child times its stages with ``perf_counter`` (imports excluded) and writes
+``os.wait4``) is its own; the child times its stages (wall and CPU time, imports excluded) and writes
 its values for the agreement check. Stages:
 
 * ``count``: read the CSV and count pairs and margins in distinct reports. medreg: DuckDB, one
@@ -48,6 +48,17 @@ BIG_STAGES = ("floor", "e2e")
 
 
 # ---------------------------------------------------------------- children
+def _start() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _stop(timings: dict, key: str, t: tuple[float, float]) -> None:
+    """Wall time under ``key`` and CPU time of the process (all its threads) under ``key_cpu``: on a
+    shared machine the wall time depends on the others' load, the CPU time much less."""
+    timings[key] = time.perf_counter() - t[0]
+    timings[key + "_cpu"] = time.process_time() - t[1]
+
+
 def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
     from medreg.signals.bcpnn import information_component
     from medreg.signals.counting import count_pairs
@@ -57,11 +68,11 @@ def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
     from medreg.signals.scoring import expected_counts, score
     from medreg.signals.squashing import auto_squash
 
-    t = time.perf_counter()
+    t = _start()
     c = count_pairs(src, report_col="report_id", device_col="device", event_col="event")
-    timings["count"] = time.perf_counter() - t
+    _stop(timings, "count", t)
     args = (c.n11, c.n_device, c.n_event, c.n_total)
-    t = time.perf_counter()
+    t = _start()
     cols: dict[str, np.ndarray] = {}
     if stage == "prr":
         r = prr(*args)
@@ -88,7 +99,7 @@ def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
 
         s = score(c)
         flags = {k: int(SignalCriteria(k).flags(s.columns).sum()) for k in RULES}
-        timings["stage"] = time.perf_counter() - t
+        _stop(timings, "stage", t)
         timings["flagged"] = flags
         timings["pairs"], timings["reports"] = int(c.n11.size), int(c.n_total)
         timings["prior"] = list(s.prior.as_array())
@@ -110,7 +121,7 @@ def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
         summed = replace(c, n_device=dev_sum[c.pair_device], n_event=evt_sum[c.pair_event],
                          n_total=int(c.n11.sum()))
         cols = {"expected": expected_counts(summed)}
-    timings["stage"] = time.perf_counter() - t
+    _stop(timings, "stage", t)
     if cols and stage != "all":
         _write(out, c.devices[c.pair_device], c.events[c.pair_event], c.n11, cols)
 
@@ -120,11 +131,11 @@ def _floor(src: Path, timings: dict) -> None:
 
     literal = "'" + str(src).replace("'", "''") + "'"
     con = duckdb.connect()
-    t = time.perf_counter()
+    t = _start()
     r = con.execute(f"SELECT device, event, count(DISTINCT report_id) AS n FROM read_csv({literal}) "
                     "GROUP BY device, event").fetchnumpy()
-    timings["count"] = time.perf_counter() - t
-    timings["stage"] = 0.0
+    _stop(timings, "count", t)
+    timings["stage"] = timings["stage_cpu"] = 0.0
     timings["pairs"] = int(r["n"].size)
     con.close()
 
@@ -134,13 +145,13 @@ def _mddc(src: Path, out: Path, timings: dict) -> None:
     import pandas as pd
     from MDDC.utils import get_expected_count
 
-    t = time.perf_counter()
+    t = _start()
     df = pd.read_csv(src, dtype=str, usecols=["report_id", "device", "event"]).drop_duplicates()
     table = pd.crosstab(df["event"], df["device"])
-    timings["count"] = time.perf_counter() - t
-    t = time.perf_counter()
+    _stop(timings, "count", t)
+    t = _start()
     e = get_expected_count(table)
-    timings["stage"] = time.perf_counter() - t
+    _stop(timings, "stage", t)
     e = np.asarray(e, dtype=np.float64)
     timings["cells"] = int(e.size)
     n = table.to_numpy()
@@ -156,7 +167,7 @@ def _vigipy(stage: str, src: Path, out: Path, timings: dict, prior: list[float] 
     from vigipy.utils.Container import DataContainer
 
     warnings.filterwarnings("ignore")
-    t = time.perf_counter()
+    t = _start()
     df = pd.read_csv(src, dtype=str)
     n = df.groupby(["device", "event"])["report_id"].nunique().rename("N").reset_index()
     nd = df.groupby("device")["report_id"].nunique().rename("nd")
@@ -167,8 +178,8 @@ def _vigipy(stage: str, src: Path, out: Path, timings: dict, prior: list[float] 
         "events": n["N"].astype(float).values, "product_aes": n["nd"].astype(float).values,
         "count_across_brands": n["ne"].astype(float).values, "ae_name": n["event"].values,
         "product_name": n["device"].values}), N=int(tot), type="contingency")
-    timings["count"] = time.perf_counter() - t
-    t = time.perf_counter()
+    _stop(timings, "count", t)
+    t = _start()
     res = None
     if stage == "prr":
         res = prr(cont, min_events=1, decision_metric="rank", continuity_correction=False).all_signals
@@ -190,7 +201,7 @@ def _vigipy(stage: str, src: Path, out: Path, timings: dict, prior: list[float] 
         ror(cont, min_events=1, decision_metric="rank", continuity_correction=False)
         bcpnn(cont, min_events=1, decision_metric="rank", ranking_statistic="quantile")
         gps(cont, min_events=1, decision_metric="rank", ranking_statistic="log2")
-    timings["stage"] = time.perf_counter() - t
+    _stop(timings, "stage", t)
     if res is not None and cols:
         _write(out, res["Product"].to_numpy(), res["Adverse Event"].to_numpy(), res["Count"].to_numpy(),
                {k: res[v].to_numpy(dtype=float) for k, v in cols.items()})
@@ -340,13 +351,25 @@ def _save(a, results: dict) -> None:
     target.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 
-def _total(r: dict) -> float:
-    return r["count"] + r["stage"]
+def _total(r: dict, cpu: bool = False) -> float:
+    sfx = "_cpu" if cpu else ""
+    return r["count" + sfx] + r["stage" + sfx]
+
+
+def _pair(m: dict, v: dict, stage_only: bool = False) -> str:
+    """'wall (cpu)' for both and the two ratios v/m."""
+    def get(r, cpu):
+        if stage_only:
+            return r["stage_cpu" if cpu else "stage"]
+        return _total(r, cpu)
+    mw, mc, vw, vc = get(m, False), get(m, True), get(v, False), get(v, True)
+    return f"{mw:.2f} ({mc:.2f}) | {vw:.2f} ({vc:.2f}) | {vw / mw:.1f}x ({vc / mc:.1f}x)"
 
 
 def table(results: dict) -> str:
-    lines = ["| reports | stage | medreg s | vigipy s | speed-up | stage only, medreg / vigipy s "
-             "| peak MB medreg / vigipy |", "|---:|---|---:|---:|---:|---:|---:|"]
+    """Markdown rows: seconds as wall (CPU), ratios as wall (CPU)."""
+    lines = ["| reports | stage | medreg s | peer s | peer / medreg | stage only: medreg s, peer s, ratio "
+             "| peak MB medreg / peer |", "|---:|---|---:|---:|---:|---|---:|"]
     for n, res in results.items():
         if n == "machine":
             continue
@@ -355,23 +378,21 @@ def table(results: dict) -> str:
             if f"vigipy:{stage}" not in r or f"medreg:{stage}" not in r:
                 continue
             m, v = r[f"medreg:{stage}"], r[f"vigipy:{stage}"]
-            tm = m["count"] if stage == "count" else _total(m)
-            tv = v["count"] if stage == "count" else _total(v)
-            sm, sv = m["stage"], v["stage"]
-            lines.append(f"| {int(n):,} | {stage} | {tm:.2f} | {tv:.2f} | {tv / tm:.1f}x | "
-                         + ("" if stage == "count" else f"{sm:.3f} / {sv:.3f} = {sv / sm:.0f}x")
-                         + f" | {m['peak_mb']:.0f} / {v['peak_mb']:.0f} |")
+            if stage == "count":
+                m, v = dict(m, stage=0.0, stage_cpu=0.0), dict(v, stage=0.0, stage_cpu=0.0)
+            only = "" if stage == "count" else _pair(m, v, stage_only=True).replace(" | ", ", ")
+            lines.append(f"| {int(n):,} | {stage} (vigipy) | {_pair(m, v)} | {only} "
+                         f"| {m['peak_mb']:.0f} / {v['peak_mb']:.0f} |")
         if "duckdb:floor" in r and "medreg:e2e" in r:
             f, e = r["duckdb:floor"], r["medreg:e2e"]
-            lines.append(f"| {int(n):,} | e2e (+ criteria) vs DuckDB floor | {_total(e):.2f} | floor "
-                         f"{f['count']:.2f} | {_total(e) / f['count']:.2f}x the floor | "
-                         f"count {e['count']:.2f}"
-                         f" + scores {e['stage']:.2f} | {e['peak_mb']:.0f} / floor {f['peak_mb']:.0f} |")
+            lines.append(f"| {int(n):,} | end to end + criteria vs DuckDB GROUP BY floor | {_pair(f, e)} "
+                         f"| count {e['count']:.2f} ({e['count_cpu']:.2f}) + scores {e['stage']:.2f} "
+                         f"({e['stage_cpu']:.2f}) | {e['peak_mb']:.0f} / {f['peak_mb']:.0f} |")
         if "mddc:expected" in r:
             m, d = r["medreg:expected"], r["mddc:expected"]
-            lines.append(f"| {int(n):,} | expected counts vs mddc | {_total(m):.2f} | mddc {_total(d):.2f} | "
-                         f"{_total(d) / _total(m):.1f}x | {m['stage']:.4f} / {d['stage']:.4f} | "
-                         f"{m['peak_mb']:.0f} / {d['peak_mb']:.0f} |")
+            lines.append(f"| {int(n):,} | expected counts (mddc) | {_pair(m, d)} "
+                         f"| {_pair(m, d, stage_only=True).replace(' | ', ', ')} "
+                         f"| {m['peak_mb']:.0f} / {d['peak_mb']:.0f} |")
     return "\n".join(lines)
 
 
