@@ -134,10 +134,10 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
     The mixture quantile lies between the two component quantiles. Starting from their geometric mean
     weighted by ``qn``, a safeguarded Newton iteration on log x (the derivative of the mixture CDF in
     log x is the mixture density times x, in closed form; Halley's correction uses the second
-    derivative, also in closed form) converges cubically; a step that leaves the current bracket is
-    replaced by bisection, so it cannot diverge. Iterations stop when the step in log x is below 1e-7
-    (the point then reached is correct to rounding), 2-4 iterations for most pairs. All pairs are solved at once,
-    in blocks of ``BLOCK`` pairs on up to ``WORKERS`` threads.
+    derivative, also in closed form) converges cubically; a step that leaves the current bracket
+    is replaced by bisection, so it cannot diverge. Iterations stop when the step in log x is below
+    1e-7 (the point then reached is correct to rounding), 2-4 iterations for most pairs. All pairs
+    are solved at once, in blocks of ``BLOCK`` pairs on up to ``WORKERS`` threads.
     """
     n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
         np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
