@@ -63,13 +63,15 @@ test: install chromium java pdf postgres
 	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
-## make bench-signals: medreg vs vigipy 3.5.1 on generated report sets (own venv; BENCH_REPORTS to size)
+## make bench-signals: medreg vs vigipy 3.5.1 and mddc 1.1.0 on generated report sets (own venv;
+## BENCH_REPORTS: sizes with every tool, BENCH_BIG: medreg end to end vs the DuckDB GROUP BY floor only)
 BENCH_VENV := .venv-bench
 BENCH_REPORTS ?= 100000
+BENCH_BIG ?=
 bench-signals:
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet -e ".[bench]"
-	nice $(BENCH_VENV)/bin/python -m bench.signals.compare --reports $(BENCH_REPORTS)
+	nice $(BENCH_VENV)/bin/python -m bench.signals.compare --reports $(BENCH_REPORTS) --big $(BENCH_BIG)
 
 ## make bench-surveillance: sequential monitoring benchmark (50 groups x 200k procedures; a few minutes)
 bench-surveillance: install

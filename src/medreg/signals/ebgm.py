@@ -31,6 +31,8 @@ scored normally (the posterior is the prior updated by an exposure ``E``).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass
 
 import numpy as np
@@ -102,26 +104,52 @@ class EBGMResult:
     quantiles: tuple[float, float]
 
 
+# Pairs per block in the quantile solver: blocks run on up to ``WORKERS`` threads (NumPy and SciPy
+# ufuncs release the GIL), and a block's arrays stay in cache between Newton iterations.
+BLOCK = 32_768
+WORKERS = min(2, os.cpu_count() or 1)
+
+
+class _PerCount:
+    """Functions of the count alone (gammaln, digamma, gamma quantiles of ``alpha + n``), evaluated
+    once per distinct count and gathered back: a million pairs have only a few hundred distinct counts.
+    The values are the same SciPy calls on the same arguments, so the results are identical."""
+
+    def __init__(self, n: FloatArray):
+        self.values, self.index = np.unique(n, return_inverse=True)
+        self.index = self.index.reshape(n.shape)
+
+    def __call__(self, func, *args) -> FloatArray:
+        return func(self.values, *args)[self.index]
+
+
+def _shift(f, alpha: float):
+    return lambda u, *args: f(alpha + u, *args)
+
+
 def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
-                       qn: ArrayLike | None = None) -> FloatArray:
+                       qn: ArrayLike | None = None, *, _counts: _PerCount | None = None) -> FloatArray:
     """The ``q`` quantile of the posterior gamma mixture, per pair (solved to 1e-10 relative).
 
     The mixture quantile lies between the two component quantiles. Starting from their geometric mean
     weighted by ``qn``, a safeguarded Newton iteration on log x (the derivative of the mixture CDF in
-    log x is the mixture density times x, in closed form) converges quadratically; a step that leaves
-    the current bracket is replaced by bisection, so it cannot diverge. Iterations stop when the
-    relative step is below 1e-12, about 4-6 iterations for most pairs.
+    log x is the mixture density times x, in closed form; Halley's correction uses the second
+    derivative, also in closed form) converges cubically; a step that leaves the current bracket
+    is replaced by bisection, so it cannot diverge. Iterations stop when the step in log x is below
+    1e-7 (the point then reached is correct to rounding), 2-4 iterations for most pairs. All pairs
+    are solved at once, in blocks of ``BLOCK`` pairs on up to ``WORKERS`` threads.
     """
-    n = np.asarray(n, dtype=np.float64)
-    e = np.asarray(e, dtype=np.float64)
+    n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
+        np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
     a1, b1, a2, b2, _ = astuple(prior)
     if qn is None:
         qn = posterior_weight(prior, n, e)
-    qn = np.asarray(qn, dtype=np.float64)
-    s1, r1, s2, r2 = np.broadcast_arrays(a1 + n, b1 + e, a2 + n, b2 + e)
+    qn = np.broadcast_to(np.asarray(qn, dtype=np.float64), n.shape)
+    per = _counts if _counts is not None else _PerCount(n)
+    s1, r1, s2, r2 = a1 + n, b1 + e, a2 + n, b2 + e
     with np.errstate(all="ignore"):
-        q1 = special.gammaincinv(s1, q) / r1
-        q2 = special.gammaincinv(s2, q) / r2
+        q1 = per(_shift(special.gammaincinv, a1), q) / r1
+        q2 = per(_shift(special.gammaincinv, a2), q) / r2
     lo, hi = np.minimum(q1, q2), np.maximum(q1, q2)
     out = np.where(qn >= 1, q1, np.where(qn <= 0, q2, np.nan))
     todo = np.isnan(out) & np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
@@ -129,51 +157,78 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
     out = np.where(same, lo, out)
     idx = np.flatnonzero(todo & ~same)
     if idx.size:
+        lg1 = per(_shift(special.gammaln, a1)).ravel()
+        lg2 = per(_shift(special.gammaln, a2)).ravel()
+        flat = [x.ravel() for x in (qn, s1, r1, s2, r2, q1, q2, lo, hi)]
+        blocks = [idx[i:i + BLOCK] for i in range(0, idx.size, BLOCK)]
+
+        def solve(b):
+            return _newton_log(q, *(x[b] for x in flat), lg1[b], lg2[b])
+
+        if len(blocks) > 1 and WORKERS > 1:
+            with ThreadPoolExecutor(WORKERS) as pool:
+                parts = list(pool.map(solve, blocks))
+        else:
+            parts = [solve(b) for b in blocks]
         out = out.copy()
-        out[idx] = _newton_log(q, qn[idx], s1[idx], r1[idx], s2[idx], r2[idx], q1[idx], q2[idx],
-                               lo[idx], hi[idx])
+        out.ravel()[idx] = np.concatenate(parts)
     return out
 
 
-def _newton_log(q, w, s1, r1, s2, r2, q1, q2, lo, hi, max_iter: int = 100) -> FloatArray:
-    """Solve w G(s1, x r1) + (1 - w) G(s2, x r2) = q for x in [lo, hi] (see posterior_quantile)."""
-    lg1, lg2 = special.gammaln(s1), special.gammaln(s2)
+def _newton_log(q, w, s1, r1, s2, r2, q1, q2, lo, hi, lg1, lg2, max_iter: int = 100) -> FloatArray:
+    """Solve w G(s1, x r1) + (1 - w) G(s2, x r2) = q for x in [lo, hi] (see posterior_quantile);
+    ``lg1``/``lg2`` are log Gamma(s1), log Gamma(s2).
+
+    Halley's iteration on t = log x: with g_i = y_i^s_i e^(-y_i) / Gamma(s_i) (y_i = x r_i), the first
+    and second derivatives of the mixture CDF in t are sum w_i g_i and sum w_i g_i (s_i - y_i), so each
+    step costs two incomplete gamma functions, like Newton's, and converges cubically. A pair is done
+    once its step is below 1e-7 in log x (the accepted point is then correct to rounding); a step that
+    leaves the bracket is replaced by bisection.
+    """
     x = np.exp(w * np.log(q1) + (1 - w) * np.log(q2))
+    v = 1 - w
     result = np.empty_like(x)
     active = np.arange(x.size)
     with np.errstate(all="ignore"):
         for _ in range(max_iter):
             y1, y2 = x * r1, x * r2
-            gap = w * special.gammainc(s1, y1) + (1 - w) * special.gammainc(s2, y2) - q
-            slope = (w * np.exp(s1 * np.log(y1) - y1 - lg1)
-                     + (1 - w) * np.exp(s2 * np.log(y2) - y2 - lg2))
+            gap = w * special.gammainc(s1, y1) + v * special.gammainc(s2, y2) - q
+            g1 = w * np.exp(s1 * np.log(y1) - y1 - lg1)
+            g2 = v * np.exp(s2 * np.log(y2) - y2 - lg2)
+            slope = g1 + g2
+            curve = g1 * (s1 - y1) + g2 * (s2 - y2)
             hi = np.where(gap > 0, x, hi)
             lo = np.where(gap <= 0, x, lo)
-            step = gap / slope
+            step = 2 * gap * slope / (2 * slope * slope - gap * curve)
             nxt = x * np.exp(-step)
             bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
             nxt = np.where(bad, np.sqrt(lo * hi), nxt)
-            done = (~bad & (np.abs(step) < 1e-12)) | (gap == 0) | (hi - lo <= 1e-14 * hi)
+            done = (~bad & (np.abs(step) < 1e-7)) | (gap == 0) | (hi - lo <= 1e-14 * hi)
             result[active[done]] = np.where(gap[done] == 0, x[done], nxt[done])
             keep = ~done
             if not keep.any():
                 return result
             active = active[keep]
-            w, s1, r1, s2, r2 = w[keep], s1[keep], r1[keep], s2[keep], r2[keep]
+            w, v, s1, r1, s2, r2 = w[keep], v[keep], s1[keep], r1[keep], s2[keep], r2[keep]
             lg1, lg2 = lg1[keep], lg2[keep]
             x, lo, hi = nxt[keep], lo[keep], hi[keep]
     result[active] = x
     return result
 
 
-def posterior_weight(prior: GPSPrior, n: ArrayLike, e: ArrayLike) -> FloatArray:
+def posterior_weight(prior: GPSPrior, n: ArrayLike, e: ArrayLike, *,
+                     _counts: _PerCount | None = None) -> FloatArray:
     """Qn: posterior probability that the pair's ratio comes from the first prior component."""
-    n = np.asarray(n, dtype=np.float64)
-    e = np.asarray(e, dtype=np.float64)
+    n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
+        np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
     a1, b1, a2, b2, p = astuple(prior)
+    per = _counts if _counts is not None else _PerCount(n)
     with np.errstate(all="ignore"):
-        l1 = np.log(p) + _log_nb(n, a1, b1, e)
-        l2 = np.log1p(-p) + _log_nb(n, a2, b2, e)
+        # log NB(n; a, b/(b+E)) as in _log_nb, the log-gamma terms (functions of n alone) per count
+        c1 = per(lambda u: special.gammaln(a1 + u) - special.gammaln(a1) - special.gammaln(u + 1))
+        c2 = per(lambda u: special.gammaln(a2 + u) - special.gammaln(a2) - special.gammaln(u + 1))
+        l1 = np.log(p) + (c1 + n * np.log(e / (b1 + e)) + a1 * np.log(b1 / (b1 + e)))
+        l2 = np.log1p(-p) + (c2 + n * np.log(e / (b2 + e)) + a2 * np.log(b2 / (b2 + e)))
         return np.exp(l1 - np.logaddexp(l1, l2))
 
 
@@ -194,16 +249,17 @@ def ebgm(prior: GPSPrior, n: ArrayLike, e: ArrayLike,
     >>> [round(float(x), 2) for x in (r.ebgm[0], r.lower[0], r.upper[0])]
     [23.26, 15.69, 33.48]
     """
-    n = np.asarray(n, dtype=np.float64)
-    e = np.asarray(e, dtype=np.float64)
+    n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
+        np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
     a1, b1, a2, b2, _ = astuple(prior)
+    per = _PerCount(n)
     with np.errstate(all="ignore"):
         e_ok = np.where((e > 0) & np.isfinite(e) & np.isfinite(n) & (n >= 0), e, np.nan)
-        qn = posterior_weight(prior, n, e_ok)
-        mean_log = (qn * (special.digamma(a1 + n) - np.log(b1 + e_ok))
-                    + (1 - qn) * (special.digamma(a2 + n) - np.log(b2 + e_ok)))
-    lower = posterior_quantile(prior, n, e_ok, quantiles[0], qn)
-    upper = posterior_quantile(prior, n, e_ok, quantiles[1], qn)
+        qn = posterior_weight(prior, n, e_ok, _counts=per)
+        mean_log = (qn * (per(_shift(special.digamma, a1)) - np.log(b1 + e_ok))
+                    + (1 - qn) * (per(_shift(special.digamma, a2)) - np.log(b2 + e_ok)))
+    lower = posterior_quantile(prior, n, e_ok, quantiles[0], qn, _counts=per)
+    upper = posterior_quantile(prior, n, e_ok, quantiles[1], qn, _counts=per)
     return EBGMResult(qn=qn, ebgm=np.exp(mean_log), lower=lower, upper=upper, quantiles=quantiles)
 
 

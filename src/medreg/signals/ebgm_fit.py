@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, special
+from threadpoolctl import threadpool_limits
 
 from medreg.signals.ebgm import DEFAULT_STARTS, GPSPrior, log_likelihood
 
@@ -37,13 +38,21 @@ class PriorFit:
     inside: bool = True  # False: no start converged strictly inside the box; the best boundary fit
 
 
-def _grad_terms(alpha: float, beta: float, n, e, n_star: int):
-    """log f - log S and its derivatives in alpha and beta (component of the mixture)."""
+def _grad_terms(alpha: float, beta: float, n, e, n_star: int, counts=None):
+    """log f - log S and its derivatives in alpha and beta (component of the mixture).
+
+    ``counts`` = (distinct counts, index of each point's count): the log-gamma and digamma terms,
+    functions of the count alone, are then evaluated once per distinct count and gathered back
+    (the same calls on the same arguments, so the same values).
+    """
     r = beta / (beta + e)
     log_r = np.log(r)
-    log_f = (special.gammaln(alpha + n) - special.gammaln(alpha) - special.gammaln(n + 1)
+    if counts is None:
+        counts = (n, slice(None))
+    u, idx = counts
+    log_f = ((special.gammaln(alpha + u) - special.gammaln(alpha) - special.gammaln(u + 1))[idx]
              + n * np.log(e / (beta + e)) + alpha * log_r)
-    d_alpha = special.digamma(alpha + n) - special.digamma(alpha) + log_r
+    d_alpha = (special.digamma(alpha + u) - special.digamma(alpha))[idx] + log_r
     d_beta = alpha / beta - (alpha + n) / (beta + e)
     if n_star == 1:
         r_a = np.exp(alpha * log_r)
@@ -54,11 +63,11 @@ def _grad_terms(alpha: float, beta: float, n, e, n_star: int):
     return log_f, d_alpha, d_beta
 
 
-def _objective(u: np.ndarray, n, e, w, n_star: int):
+def _objective(u: np.ndarray, n, e, w, n_star: int, counts=None):
     a1, b1, a2, b2 = np.exp(u[:4])
     p = special.expit(u[4])
-    l1, da1, db1 = _grad_terms(a1, b1, n, e, n_star)
-    l2, da2, db2 = _grad_terms(a2, b2, n, e, n_star)
+    l1, da1, db1 = _grad_terms(a1, b1, n, e, n_star, counts)
+    l2, da2, db2 = _grad_terms(a2, b2, n, e, n_star, counts)
     l1 = l1 + np.log(p)
     l2 = l2 + np.log1p(-p)
     total = np.logaddexp(l1, l2)
@@ -78,7 +87,8 @@ def _fit_one(start, n, e, w, n_star: int, param_limit: float):
     x0 = np.concatenate([np.log(start[:4]), [special.logit(start[4])]])
     upper = np.log(param_limit)
     if n_star in (0, 1):
-        fun, jac = (lambda u: _objective(u, n, e, w, n_star)), True
+        counts = np.unique(n, return_inverse=True)
+        fun, jac = (lambda u: _objective(u, n, e, w, n_star, counts)), True
     else:
         def fun(u):
             t = np.exp(u[:4])
@@ -119,7 +129,10 @@ def fit_prior(n: ArrayLike, e: ArrayLike, weights: ArrayLike | None = None, *, n
     n, e, w = n[keep], e[keep], w[keep]
     if n.size == 0:
         raise ValueError("no pairs with a positive expected count to fit the prior on")
-    fits = [_fit_one(np.asarray(s, dtype=np.float64), n, e, w, n_star, param_limit) for s in starts]
+    # L-BFGS-B calls BLAS on 5-vectors; a multi-threaded BLAS only spins its threads on them (3x the CPU
+    # time on 2 cores), so the fit runs with one BLAS thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        fits = [_fit_one(np.asarray(s, dtype=np.float64), n, e, w, n_star, param_limit) for s in starts]
     good = [(t, f) for t, f, ok in fits if ok]
     inside = bool(good)
     if not good:
