@@ -329,6 +329,8 @@ def test_recorded_change_records_nothing_when_the_block_raises(db, actor):
         thing.status = "submitted"
         raise ValidationFailed("no", field="status")
     assert audit.history(db, "thing_rc2", 41) == []
+
+
 def test_record_many_appends_the_same_chain_as_record(db, actor):
     """Bulk append (one head lock, one multi-row INSERT): consecutive seq, each event hashing its
     predecessor exactly as record() hashes, so verify() and tamper detection work on them too."""

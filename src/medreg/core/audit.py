@@ -193,6 +193,8 @@ def recorded_change(
     yield
     session.flush()
     record(session, actor, action, entity_type, obj.id, before=before, after=snapshot(obj, fields), note=note)
+
+
 def record_many(
     session: Session, actor: Actor, action: str, entity_type: str,
     events: list[tuple[Any, dict | None, dict | None]], *, note: str | None = None,

@@ -211,6 +211,7 @@ def openfda_form(rec, row: int, *, known_codes: set[str] | frozenset[str] = froz
         elif unmapped is not None:
             unmapped[str(term)] = unmapped.get(str(term), 0) + 1
     udi = str(device.get("udi_public") or "").strip()
+    product_code = str(device.get("device_report_product_code") or "").strip().upper()
     form = {
         "reporter": {"role": reporter_role},
         "device": {
@@ -221,6 +222,7 @@ def openfda_form(rec, row: int, *, known_codes: set[str] | frozenset[str] = froz
                 "model": device.get("model_number"),
                 "lot_number": device.get("lot_number"),
                 "udi": udi if udi.startswith("(01)") else None,
+                "fda_product_code": product_code if re.fullmatch(r"[A-Z]{3}", product_code) else None,
             }.items()
             if v
         },  # no NMPA certificate number: the registrant adds it before submitting
@@ -254,63 +256,6 @@ def parse_openfda(
         out.errors.append(RowError(0, "results", NOT_OPENFDA))
         return out
     for i, rec in enumerate(results[:MAX_ROWS], start=1):
-        if not isinstance(rec, dict):
-            out.errors.append(RowError(i, "record", "not an object"))
-            continue
-        device = (rec.get("device") or [{}])[0] or {}
-        texts = rec.get("mdr_text") or []
-        narrative = next(
-            (t.get("text") for t in texts if "description" in (t.get("text_type_code") or "").lower()),
-            texts[0].get("text") if texts else None,
-        )
-        aware = next(
-            (
-                _day(rec.get(k))
-                for k in ("date_manufacturer_received", "date_facility_aware", "date_received")
-                if _day(rec.get(k))
-            ),
-            None,
-        )
-        codes = []
-        for term in rec.get("product_problems") or []:
-            code = mapping.get(str(term).strip().lower())
-            if code and (not known_codes or code in known_codes):
-                codes.append(code)
-            else:
-                out.unmapped[str(term)] = out.unmapped.get(str(term), 0) + 1
-        udi = (device.get("udi_public") or "").strip()
-        product_code = str(device.get("device_report_product_code") or "").strip().upper()
-        form = {
-            "reporter": {"role": reporter_role},
-            "device": {
-                k: v
-                for k, v in {
-                    "generic_name": device.get("generic_name"),
-                    "trade_name": device.get("brand_name"),
-                    "model": device.get("model_number"),
-                    "lot_number": device.get("lot_number"),
-                    "udi": udi if udi.startswith("(01)") else None,
-                    "fda_product_code": product_code if re.fullmatch(r"[A-Z]{3}", product_code) else None,
-                }.items()
-                if v
-            },  # no NMPA certificate number: the registrant adds it before submitting
-            "event": {
-                k: v
-                for k, v in {
-                    "event_date": _day(rec.get("date_of_event")),
-                    "aware_at": f"{aware}T00:00:00+08:00" if aware else None,
-                    "outcome": EVENT_TYPES.get(str(rec.get("event_type") or "").strip().lower(), "other"),
-                    "overseas": True,
-                    "description": narrative,
-                }.items()
-                if v is not None
-            },
-            "codes": {"device_problem": list(dict.fromkeys(codes))} if codes else {},
-        }
-        sex = str(((rec.get("patient") or [{}])[0] or {}).get("patient_sex") or "").strip().lower()
-        if sex in ("female", "male"):
-            form["patient"] = {"sex": sex}
-        out.forms.append(form)
         form, errors = openfda_form(rec, i, known_codes=known_codes, reporter_role=reporter_role,
                                     unmapped=out.unmapped)
         out.errors.extend(errors)

@@ -1,7 +1,7 @@
 """evidence: citations of study analyses as real-world evidence in registration applications
 
 Revision ID: evidence_0001
-Revises: signals_0002
+Revises: registration_0001
 Create Date: 2026-11-30 05:10:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from medreg.core.db import UTCDateTime
 
 revision: str = "evidence_0001"
-down_revision: str | None = "signals_0002"
+down_revision: str | None = "registration_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

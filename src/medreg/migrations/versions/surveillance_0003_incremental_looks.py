@@ -2,7 +2,7 @@
 the planned looks of a group-sequential monitor
 
 Revision ID: surveillance_0003
-Revises: signals_0002
+Revises: signals_0003
 Create Date: 2026-11-30 05:05:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "surveillance_0003"
-down_revision: str | None = "signals_0002"
+down_revision: str | None = "signals_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
