@@ -1,7 +1,9 @@
 """Detection subgroups and paired comparisons of two runs (pure functions of medreg.ai.detection_compare),
 and the binary version comparison by subgroup.
 
-References: the hand-computed FROC example of test_sealed_detection (4 images, 3 lesions); the paired
+References: per-lesion platform agreement on a hand-computed example (4 images, 5 lesions) against
+the formulas and scikit-learn/statsmodels (kappa, Wilson, TOST; tolerance 1e-10); the hand-computed FROC
+example of test_sealed_detection (4 images, 3 lesions); the paired
 bootstrap is checked against (1) ``lesion_sensitivity_bootstrap`` (the same draws: run A's replicates must be
 that function's, tolerance 1e-12) and (2) a plain re-implementation that rebuilds every bootstrap sample as a
 new set of images and scores it with ``detection.froc`` (tolerance 1e-12)."""
@@ -10,6 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import cohens_kappa
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.weightstats import ttost_paired
 
 from medreg.ai import detection_compare as dc
 from medreg.ai.comparison import compare_versions, subgroup_comparisons
@@ -177,3 +183,61 @@ def test_binary_version_comparison_by_subgroup_is_the_comparison_of_its_cases():
     ref = [c.to_dict() for c in compare_versions(y[mask], a[mask], b[mask], 0.5, 0.05)]
     assert rows["s1"]["comparisons"] == ref and rows["s1"]["n"] == 185
     assert rows["s2"]["comparisons"] == [] and rows["s2"]["suppressed"] == "fewer than 20 cases"
+
+
+# --- per-lesion platform agreement ------------------------------------------------------------------------
+# 4 images, 5 lesions (order: a:L1, a:L2, b:L3, b:L5, c:L4); the same FP on c (0.85) and on d (0.30) on both.
+AGREE_T = {"a": _t([10, 10, 5], [40, 40, 5]), "b": _t([50, 50, 5], [80, 80, 5]), "c": _t([20, 20, 5]),
+           "d": _t()}
+AGREE_A = {"a": _m([10, 11, 0.90], [40, 41, 0.60]), "b": _m([50, 51, 0.80], [80, 81, 0.70]),
+           "c": _m([70, 70, 0.85]), "d": _m([5, 5, 0.30])}
+AGREE_B = {"a": _m([10, 11, 0.92], [40, 41, 0.55]), "b": _m([50, 51, 0.20], [80, 81, 0.75]),
+           "c": _m([70, 70, 0.85], [20, 21, 0.70]), "d": _m([5, 5, 0.30])}
+
+
+def test_lesion_agreement_hand_example():
+    """At 0.25 FP/image (one FP over 4 images) A's operating threshold is 0.60 (L1 L2 L3 L5 detected, L4 not
+    marked), B's 0.55 (its hit on L3 scores 0.20, below: L1 L2 L5 L4 detected). Computed by hand below."""
+    da, sa = dc.lesion_outcomes(AGREE_T, AGREE_A, rate=0.25)
+    db, sb = dc.lesion_outcomes(AGREE_T, AGREE_B, rate=0.25)
+    assert da.tolist() == [True, True, True, True, False] and db.tolist() == [True, True, False, True, True]
+    # the outcomes are those of the FROC operating point the metrics report
+    for marks, d in ((AGREE_A, da), (AGREE_B, db)):
+        assert froc(AGREE_T, marks).sensitivity_at(0.25).count == d.sum() == 4
+    assert sa[[0, 1, 3]].tolist() == [0.90, 0.60, 0.70] and np.isnan(sa[4]) and np.isnan(sb[2])
+    out = dc.lesion_agreement(AGREE_T, AGREE_A, AGREE_B, rate=0.25, score_margin=0.1)
+    assert (out["n_lesions"], out["n_detected_both"]) == (5, 3)
+    agree, kappa = out["call_agreement"], out["call_kappa"]
+    assert agree["metric"] == "lesion_detection_agreement" and (agree["count"], agree["n"]) == (3, 5)
+    assert agree["estimate"] == pytest.approx(0.6, abs=1e-12)
+    z = 1.959963984540054  # Wilson interval of 3/5 by its formula
+    centre, half = (0.6 + z * z / 10) / (1 + z * z / 5), z * np.sqrt(0.24 / 5 + z * z / 100) / (1 + z * z / 5)
+    assert (agree["ci_lower"], agree["ci_upper"]) == pytest.approx((centre - half, centre + half), abs=1e-9)
+    # kappa: table [[0, 1], [1, 3]]: po = 0.6, pe = 0.8^2 + 0.2^2 = 0.68, kappa = -0.08 / 0.32 = -0.25
+    assert kappa["metric"] == "lesion_detection_kappa"
+    assert kappa["estimate"] == pytest.approx(-0.25, abs=1e-12)
+    assert kappa["estimate"] == pytest.approx(cohen_kappa_score(da, db), abs=1e-12)
+    ref = cohens_kappa(np.array([[0, 1], [1, 3]]))
+    assert (kappa["ci_lower"], kappa["ci_upper"]) == pytest.approx((ref.kappa_low, ref.kappa_upp), abs=1e-10)
+    assert (agree["ci_lower"], agree["ci_upper"]) == pytest.approx(proportion_confint(3, 5, method="wilson"),
+                                                                  abs=1e-10)
+    # scores of the marks on L1, L2, L5, B - A: 0.02, -0.05, 0.05
+    d = np.array([0.92 - 0.90, 0.55 - 0.60, 0.75 - 0.70])
+    bias, sd = d.sum() / 3, np.sqrt(((d - d.sum() / 3) ** 2).sum() / 2)
+    ba = out["bland_altman"]
+    assert ba["n"] == 3 and ba["bias"]["estimate"] == pytest.approx(0.02 / 3, abs=1e-12)
+    assert ba["sd"] == pytest.approx(sd, abs=1e-12) and sd == pytest.approx(0.0513160, abs=1e-6)
+    assert ba["lower_limit"]["estimate"] == pytest.approx(bias - 1.96 * sd, abs=1e-12)
+    assert ba["upper_limit"]["estimate"] == pytest.approx(bias + 1.96 * sd, abs=1e-12)
+    p, _lo, _hi = ttost_paired(np.array([0.92, 0.55, 0.75]), np.array([0.90, 0.60, 0.70]), -0.1, 0.1)
+    assert out["tost"]["p_value"] == pytest.approx(p, abs=1e-10)
+    assert out["tost"]["equivalent"] == (p < 0.05)
+
+
+def test_lesion_agreement_of_identical_runs_and_of_too_few_shared_lesions():
+    same = dc.lesion_agreement(AGREE_T, AGREE_A, AGREE_A, rate=0.25)
+    assert same["call_agreement"]["estimate"] == 1.0 and same["call_kappa"]["estimate"] == pytest.approx(1.0)
+    assert same["bland_altman"]["bias"]["estimate"] == 0 and same["tost"]["equivalent"]
+    one = {"a": _m([10, 11, 0.9])}  # only L1 detected on B
+    few = dc.lesion_agreement(AGREE_T, AGREE_A, one, rate=0.25)
+    assert few["n_detected_both"] == 1 and few["bland_altman"] is None and few["tost"] is None

@@ -9,16 +9,19 @@ import io
 import json
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from medreg.ai import detection_compare as dc
 from medreg.ai import report, service_evidence, service_runs
 from medreg.ai.detection import CentreDistance, ImageMarks, ImageTruth
 from medreg.cli import app as cli_app
 from medreg.core import cli_support
+from medreg.core.clock import utcnow
 from medreg.core.errors import DomainError
 from tests.ai.test_api import _user
 from tests.ai.test_sealed_detection import body, lesion_cases, marks_for
@@ -110,6 +113,19 @@ def test_version_comparison_evidence_pack_and_equivalence(db):
         "hardware": "ARM edge", "os": "Linux", "accelerator": "NPU", "framework": "ONNX"}})
     eq = service_runs.equivalence_runs(db, w.reg_a, ra.id, rc.id, metric_margin=0.02)
     assert eq["verdict"] == "equivalent" and all(d["estimate"] == 0 for d in eq["metric_differences"])
+    assert eq["call_agreement"]["estimate"] == 1.0 and eq["bland_altman"]["bias"]["estimate"] == 0
+    assert eq["tost"]["equivalent"] and eq["reasons"][1].startswith("TOST: mean mark score difference")
+    # another platform with other marks: per-lesion agreement equals the pure function on the same lesions
+    rd = service_runs.submit_run(db, w.reg_a, v.id, {**body(out_b), "platform": {
+        "hardware": "ARM edge", "os": "Linux", "accelerator": "NPU", "framework": "ONNX"}},
+        now=utcnow() + timedelta(days=2))  # past the re-run limit's window
+    eq = service_runs.equivalence_runs(db, w.reg_a, ra.id, rd.id, score_margin=0.05, fp_rate=0.5)
+    ref = dc.lesion_agreement(truths, ma, mb, CentreDistance(), rate=0.5, score_margin=0.05)
+    for key in ("n_lesions", "n_detected_both", "call_agreement", "call_kappa", "bland_altman", "tost"):
+        assert eq[key] == ref[key], key
+    assert eq["call_agreement"]["estimate"] < 1 and eq["reasons"][0].startswith("lesions detected or not")
+    if not ref["tost"]["equivalent"]:
+        assert eq["verdict"] == "not shown"
     with pytest.raises(DomainError) as err:  # different algorithm versions are not a platform question
         service_runs.equivalence_runs(db, w.reg_a, ra.id, rb.id)
     assert err.value.field == "run_b"
@@ -138,6 +154,9 @@ def test_what_a_registrant_reads_of_comparisons_does_not_carry_the_lesions(clien
         assert "lesion" not in json.dumps(_refusal(bad))
     pack = service_evidence.create_pack(db, w.reg_a, kind="version_change", run_a=ra.id, run_b=rb.id,
                                         changes=["training_data_added"])
+    # the same version on another platform
+    rp = service_runs.submit_run(db, w.reg_a, v1.id, {**body(_b), "platform": {
+        "hardware": "ARM edge", "os": "Linux", "accelerator": "NPU", "framework": "ONNX"}})
     db.commit()
     reg = bearer(client, _user(db, w.reg_a))
     coords = {f"{x:.4f}" for c in cases for les in c["lesions"] for x in les[:2]}
@@ -146,9 +165,12 @@ def test_what_a_registrant_reads_of_comparisons_does_not_carry_the_lesions(clien
              client.get(f"/api/ai/evidence/{pack.id}", headers=reg).text,
              client.get(f"/ai/compare?run_a={ra.id}&run_b={rb.id}", headers=reg).text,
              client.get(f"/ai/runs/{ra.id}", headers=reg).text,
-             client.get(f"/ai/evidence/{pack.id}", headers=reg).text]
+             client.get(f"/ai/evidence/{pack.id}", headers=reg).text,
+             client.post("/api/ai/equivalence", headers=reg, json={"run_a": ra.id, "run_b": rp.id}).text,
+             client.get(f"/ai/compare?mode=platforms&run_a={ra.id}&run_b={rp.id}", headers=reg).text]
     for pdf in (f"/ai/runs/{ra.id}/report.pdf", f"/ai/compare/report.pdf?run_a={ra.id}&run_b={rb.id}",
-                f"/ai/evidence/{pack.id}/report.pdf"):
+                f"/ai/evidence/{pack.id}/report.pdf",
+                f"/ai/compare/report.pdf?mode=platforms&run_a={ra.id}&run_b={rp.id}"):
         r = client.get(pdf, headers=reg)
         assert r.status_code == 200
         reads.append(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages))
@@ -157,6 +179,12 @@ def test_what_a_registrant_reads_of_comparisons_does_not_carry_the_lesions(clien
         assert '"lesions"' not in text and 'id="froc"' not in text
         assert not any(re.search(rf"\b{re.escape(x)}\b", text) for x in coords)
     assert 'data-testid="subgroup-comparison"' in reads[3] and "lesion_sensitivity@1fp" in reads[3]
+    # platform equivalence: the per-lesion agreement leaves as aggregates only (API, page, PDF)
+    assert '"lesion_detection_kappa"' in reads[6] and '"n_detected_both"' in reads[6]
+    assert 'data-metric="lesion_detection_agreement"' in reads[7] and 'data-metric="bias"' in reads[7]
+    assert "lesion_detection_kappa" in reads[-1]
+    for text in reads[6:8] + reads[-1:]:
+        assert "case_id" not in text and '"detected"' not in text and '"scores"' not in text
     assert client.post("/api/ai/compare", headers=bearer(client, _user(db, w.reg_b)),
                        json={"run_a": ra.id, "run_b": rb.id}).status_code == 404
     bad = client.post("/api/ai/compare", headers=reg, json={"run_a": ra.id, "run_b": rb.id, "fp_rate": -1})

@@ -103,23 +103,30 @@ def _closeness(rule, truth: ImageTruth, locs: np.ndarray) -> tuple[np.ndarray, n
     return dist <= limit[None, :], -dist
 
 
-def match_image(rule, truth: ImageTruth, marks: ImageMarks, duplicates: str = "ignore") -> np.ndarray:
-    """Status of each mark (1 true positive, 0 false positive, -1 ignored duplicate), in input order."""
+def assign_image(rule, truth: ImageTruth, marks: ImageMarks,
+                 duplicates: str = "ignore") -> tuple[np.ndarray, np.ndarray]:
+    """The greedy pass: (status of each mark as in ``match_image``, and for each lesion the index of the
+    mark that detects it, -1 when none does)."""
     scores = np.asarray(marks.scores, float)
     status = np.zeros(scores.size, dtype=np.int8)
+    by = np.full(truth.count, -1, dtype=int)
     if scores.size == 0 or truth.count == 0:
-        return status
+        return status, by
     hit, pref = _closeness(rule, truth, marks.locations)
-    detected = np.zeros(truth.count, dtype=bool)
     for i in np.argsort(-scores, kind="mergesort"):
-        free = hit[i] & ~detected
+        free = hit[i] & (by < 0)
         if free.any():
             j = int(np.argmax(np.where(free, pref[i], -np.inf)))
-            detected[j] = True
+            by[j] = i
             status[i] = TP
         elif hit[i].any() and duplicates == "ignore":
             status[i] = DUP
-    return status
+    return status, by
+
+
+def match_image(rule, truth: ImageTruth, marks: ImageMarks, duplicates: str = "ignore") -> np.ndarray:
+    """Status of each mark (1 true positive, 0 false positive, -1 ignored duplicate), in input order."""
+    return assign_image(rule, truth, marks, duplicates)[0]
 
 
 @dataclass(frozen=True)

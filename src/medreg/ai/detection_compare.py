@@ -22,17 +22,23 @@ the Bootstrap, 1993, ch. 13. The z statistic from the bootstrap standard deviati
 lesion are dropped (sensitivity undefined), as in :func:`medreg.ai.detection.lesion_sensitivity_bootstrap`,
 whose draws these are: with the same seed, the replicates of run A equal that function's replicates.
 The non-inferiority verdict on the difference uses :func:`medreg.ai.paired.non_inferiority` with ``margin``.
+
+**Per-lesion platform agreement** (the same version on two platforms): each lesion detected or not at each
+run's operating point of ``lesion_sensitivity@rate`` (:func:`lesion_outcomes`), exact agreement and Cohen's
+kappa of those outcomes, and Bland-Altman/TOST of the detecting marks' scores over the lesions detected on
+both (:func:`lesion_agreement`, with the functions of :mod:`medreg.ai.agreement`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
+from medreg.ai.agreement import bland_altman, exact_agreement, tost_paired
 from medreg.ai.detection import (
     FP,
     LUNA16_RATES,
@@ -40,10 +46,12 @@ from medreg.ai.detection import (
     CentreDistance,
     ImageMarks,
     ImageTruth,
+    assign_image,
     froc,
     match_image,
 )
 from medreg.ai.metrics_common import Estimate, num
+from medreg.ai.metrics_multiclass import cohen_kappa
 from medreg.ai.paired import non_inferiority
 from medreg.ai.subgroups import SubgroupResult, is_far_below
 
@@ -219,4 +227,64 @@ def subgroup_comparisons(truths: Mapping[str, ImageTruth], marks_a: Mapping[str,
                                                        {i: marks_a[i] for i in ids if i in marks_a},
                                                        {i: marks_b[i] for i in ids if i in marks_b}, **kw)
             out.append(row)
+    return out
+
+
+def lesion_outcomes(truths: Mapping[str, ImageTruth], marks: Mapping[str, ImageMarks], rule=None,
+                    duplicates: str = "ignore", rate: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Each reference lesion (images in sorted id order, lesions in their stored order) at the operating
+    point of ``lesion_sensitivity@rate``: the lowest FROC threshold with at most ``rate`` false positives
+    per image (where the step function of :meth:`Froc.sensitivity_at` takes its value). Returns
+    (detected: bool per lesion, score of the mark that detects it, NaN when not detected). The greedy
+    assignment above a threshold is a prefix of the whole pass, so a lesion is detected at the operating
+    point exactly when the mark the whole pass gives it scores at or above the threshold."""
+    rule = rule or CentreDistance()
+    marks = {k: v for k, v in marks.items() if k in truths}
+    f = froc(truths, marks, rule, duplicates)
+    ok = np.flatnonzero(np.asarray(f.fp_per_image) <= rate + 1e-12)
+    threshold = f.thresholds[int(ok.max())]
+    detected, scores = [], []
+    for i in sorted(truths):
+        t = truths[i]
+        m = marks.get(i)
+        if m is None:
+            by, s = np.full(t.count, -1), np.zeros(0)
+        else:
+            s = np.asarray(m.scores, float)
+            by = assign_image(rule, t, m, duplicates)[1]
+        for j in by:
+            hit = bool(j >= 0 and s[j] >= threshold)
+            detected.append(hit)
+            scores.append(float(s[j]) if hit else math.nan)
+    return np.asarray(detected, bool), np.asarray(scores, float)
+
+
+def lesion_agreement(truths: Mapping[str, ImageTruth], marks_a: Mapping[str, ImageMarks],
+                     marks_b: Mapping[str, ImageMarks], rule=None, duplicates: str = "ignore",
+                     rate: float = 1.0, score_margin: float = 0.05, alpha: float = 0.05) -> dict:
+    """Per-lesion agreement of platform B with platform A (the same software version on the same images),
+    aggregates only: exact agreement of detected / not detected at each run's operating point at ``rate``
+    FP/image (Wilson interval) and Cohen's kappa (:mod:`medreg.ai.agreement`,
+    :func:`medreg.ai.metrics_multiclass.cohen_kappa`); over the lesions detected on both platforms, the
+    scores of the detecting marks, B - A: Bland-Altman limits and TOST of the mean difference within
+    +/-``score_margin`` (under two such lesions: no interval, equivalence not shown)."""
+    da, sa = lesion_outcomes(truths, marks_a, rule, duplicates, rate)
+    db, sb = lesion_outcomes(truths, marks_b, rule, duplicates, rate)
+    ca, cb = da.astype(int), db.astype(int)
+    agree = replace(exact_agreement(ca, cb, alpha), name="lesion_detection_agreement")
+    kappa = replace(cohen_kappa(ca, cb, [0, 1], alpha=alpha), name="lesion_detection_kappa")
+    both = da & db
+    out: dict = {"n_lesions": int(da.size), "n_detected_both": int(both.sum()), "fp_rate": rate,
+                 "call_agreement": agree.to_dict(), "call_kappa": kappa.to_dict(),
+                 "score_margin": score_margin}
+    if both.sum() < 2:
+        out["bland_altman"], out["tost"] = None, None
+        return out
+    ba = bland_altman(sb[both], sa[both], alpha)
+    t = tost_paired(sb[both], sa[both], -score_margin, score_margin, alpha)
+    out["bland_altman"] = {"n": ba.n, "bias": ba.bias.to_dict(), "sd": ba.sd, "k": ba.k,
+                           "lower_limit": ba.lower_limit.to_dict(), "upper_limit": ba.upper_limit.to_dict()}
+    out["tost"] = {"low": t.low, "upp": t.upp, "mean_difference": t.mean_difference, "p_value": t.p_value,
+                   "t_lower": num(t.t_lower), "t_upper": num(t.t_upper), "df": t.df,
+                   "equivalent": t.equivalent}
     return out

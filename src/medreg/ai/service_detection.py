@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from medreg.ai import report
 from medreg.ai.detection import LUNA16_RATES, CentreDistance, ImageMarks, ImageTruth, IoU, froc
+from medreg.ai.detection_compare import lesion_agreement
 from medreg.ai.models import EvalCase, EvalLesion, EvalVersion
 from medreg.ai.schemas import VersionCreate
 from medreg.core.errors import ValidationFailed
@@ -187,3 +188,13 @@ def froc_curve(version: EvalVersion, lesions: dict[str, list], outputs: dict[str
     step = max(1, len(f.fp_per_image) // max_points)
     idx = sorted(set(range(0, len(f.fp_per_image), step)) | {len(f.fp_per_image) - 1})
     return {"fp_per_image": [f.fp_per_image[i] for i in idx], "sensitivity": [f.sensitivity[i] for i in idx]}
+
+
+def agreement(version: EvalVersion, lesions: dict[str, list], outputs_a: dict[str, list],
+              outputs_b: dict[str, list], *, rate: float = 1.0, score_margin: float = 0.05) -> dict:
+    """Per-lesion agreement of two platforms' runs at ``rate`` FP/image (aggregates only; see
+    medreg.ai.detection_compare.lesion_agreement)."""
+    m = version.matching
+    truths, marks_a = _truths_and_marks(m, lesions, outputs_a)
+    _t, marks_b = _truths_and_marks(m, {}, outputs_b)
+    return lesion_agreement(truths, marks_a, marks_b, _rule(m), m["duplicates"], rate, score_margin)

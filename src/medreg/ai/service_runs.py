@@ -247,10 +247,26 @@ def compare_runs(session: Session, actor: Actor, run_a: int, run_b: int, margin:
     return body
 
 
-def _detection_equivalence(body: dict, metric_margin: float) -> dict:
-    """Detection: equivalent when every paired-bootstrap difference interval lies within +/-metric_margin
-    (no per-image scores to run TOST or Bland-Altman on)."""
-    reasons, ok = [], True
+def _detection_equivalence(body: dict, agree: dict, metric_margin: float) -> dict:
+    """Detection: equivalent when TOST shows the mean score difference of the marks detecting the same
+    lesion on both platforms within +/-score_margin and every paired-bootstrap difference interval lies
+    within +/-metric_margin; the per-lesion agreement (exact, kappa) is reported with the reasons."""
+    a, k = agree["call_agreement"], agree["call_kappa"]
+    fmt = lambda x: "undefined" if x is None else f"{x:.4f}"  # noqa: E731
+    reasons = [f"lesions detected or not at {agree['fp_rate']:g} FP/image: exact agreement "
+               f"{fmt(a['estimate'])} [{fmt(a['ci_lower'])}, {fmt(a['ci_upper'])}], "
+               f"kappa {fmt(k['estimate'])} [{fmt(k['ci_lower'])}, {fmt(k['ci_upper'])}] "
+               f"({agree['n_lesions']} lesions)"]
+    t, margin = agree["tost"], agree["score_margin"]
+    ok = t is not None and t["equivalent"]
+    if t is None:
+        reasons.append(f"TOST: fewer than 2 lesions detected on both platforms "
+                       f"({agree['n_detected_both']}), equivalence of the mark scores not shown")
+    else:
+        reasons.append(f"TOST: mean mark score difference {t['mean_difference']:.4f} over "
+                       f"{agree['n_detected_both']} lesions detected on both platforms "
+                       + ("within" if ok else "not shown within")
+                       + f" +/-{margin:g} (p = {t['p_value']:.4g})")
     for r in body["comparisons"]:
         d = r["difference"]
         lo, hi = d["ci_lower"], d["ci_upper"]
@@ -264,8 +280,10 @@ def _detection_equivalence(body: dict, metric_margin: float) -> dict:
                        + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
     return {"task": "detection", "n": body["n"], "fp_rate": body["fp_rate"], "difference": "B - A",
             "verdict": "equivalent" if ok else "not shown", "reasons": reasons,
+            "n_lesions": agree["n_lesions"], "n_detected_both": agree["n_detected_both"],
+            "call_agreement": a, "call_kappa": k, "bland_altman": agree["bland_altman"], "tost": t,
             "metric_differences": [r["difference"] for r in body["comparisons"]],
-            "metric_margin": metric_margin}
+            "score_margin": margin, "metric_margin": metric_margin}
 
 
 def equivalence_runs(session: Session, actor: Actor, run_a: int, run_b: int, score_margin: float = 0.05,
@@ -280,9 +298,12 @@ def equivalence_runs(session: Session, actor: Actor, run_a: int, run_b: int, sco
         raise ValidationFailed("Platform equivalence compares the same algorithm version on two platforms.",
                                field="run_b")
     if db.task == "detection":
-        body = _detection_equivalence(service_detection.compare(
-            version, service_detection.sealed_lesions(session, version), a.outputs, b.outputs, None,
-            rate=fp_rate, margin=metric_margin), metric_margin)
+        lesions = service_detection.sealed_lesions(session, version)
+        body = _detection_equivalence(
+            service_detection.compare(version, lesions, a.outputs, b.outputs, None, rate=fp_rate,
+                                      margin=metric_margin),
+            service_detection.agreement(version, lesions, a.outputs, b.outputs, rate=fp_rate,
+                                        score_margin=score_margin), metric_margin)
     elif db.task == "multiclass":
         body = report.multiclass_equivalence_report(
             [a.outputs[c[0]] for c in cases], [b.outputs[c[0]] for c in cases], version.categories,
