@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from medreg.core import files, jobs
+from medreg.core import audit, files, jobs
 from medreg.core.accounts import Organisation, OrgKind, User
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
@@ -175,3 +175,84 @@ def test_cli_background_import_queues_a_job_the_worker_runs(hospital, tmp_path):
     assert _job(job_id).status == "queued" and _job(job_id).kind == bulk.KIND
     assert jobs.run_once("w1") == job_id
     assert _job(job_id).result["created"] == 12 and _count(hospital)[0] == 12
+
+
+# --- whole-file atomicity: a cancelled or finally failed job removes what it inserted (issue 7) ------
+
+
+def _job_cases(job_id: int) -> list[int]:
+    with session_scope() as s:
+        return list(s.scalars(select(VigilanceCase.id).where(VigilanceCase.import_job_id == job_id)))
+
+
+def _events(action: str, ids: list[int]) -> list[tuple[str, str]]:
+    with session_scope() as s:
+        rows = s.execute(select(EVENTS.c.action, EVENTS.c.entity_id).where(
+            EVENTS.c.entity_type == "vigilance_case", EVENTS.c.action == action,
+            EVENTS.c.entity_id.in_([str(i) for i in ids]))).all()
+    return sorted((a, e) for a, e in rows)
+
+
+def test_cancel_during_the_insert_phase_removes_every_report_of_the_job(hospital, monkeypatch):
+    job_id = _start(hospital, _csv(47), batch=10)
+    original, calls, seen = bulk._Filer.file, [], []
+
+    def cancel_on_third_batch(self, session, contents):
+        calls.append(len(contents))
+        if len(calls) == 3:  # two batches are committed; the user cancels while the third is written
+            seen.extend(_job_cases(job_id))
+            with session_scope() as s:
+                jobs.cancel(s, hospital, job_id)
+        return original(self, session, contents)
+
+    monkeypatch.setattr(bulk._Filer, "file", cancel_on_third_batch)
+    assert jobs.run_once("w1") == job_id
+    assert len(seen) == 20  # the first two batches were committed before the cancel
+    job = _job(job_id)
+    assert job.status == "cancelled" and job.result == {"status": "rolled_back", "rolled_back": 20, "kept": 0}
+    assert job.message == "cancelled: 20 imported reports rolled back"
+    assert _job_cases(job_id) == [] and _count(hospital) == (0, 0, 0)
+    assert len(_events("create", seen)) == 20 and len(_events("rollback", seen)) == 20
+    with session_scope() as s:
+        assert audit.verify(s) == []
+
+
+def test_last_failed_attempt_removes_the_reports_of_every_attempt(engine, hospital, monkeypatch):
+    job_id = _start(hospital, _csv(47), batch=10)
+    original, ok = bulk._Filer.file, []
+
+    def fail_after_two_batches(self, session, contents):
+        if len(ok) >= 2:
+            raise RuntimeError("disk full")
+        ok.append(len(contents))
+        return original(self, session, contents)
+
+    monkeypatch.setattr(bulk._Filer, "file", fail_after_two_batches)
+    assert jobs.run_once("w1") == job_id
+    job = _job(job_id)
+    assert (job.status, job.attempts) == ("queued", 1)  # a retry resumes: nothing is removed yet
+    ids = _job_cases(job_id)
+    assert len(ids) == 20
+    with engine.begin() as conn:  # a reviewer submitted one of them meanwhile: that report is kept
+        conn.execute(update(VigilanceCase.__table__).where(VigilanceCase.id == ids[0])
+                     .values(status="submitted"))
+    assert jobs.run_once("w1") == job_id and _job(job_id).status == "queued"
+    assert jobs.run_once("w1") == job_id
+    job = _job(job_id)
+    assert (job.status, job.attempts) == ("failed", 3) and "disk full" in job.error
+    assert job.message == ("failed: 19 imported reports rolled back; 1 kept (submitted or the original "
+                           "of a duplicate meanwhile)")
+    assert job.checkpoint == {"phase": "rolled_back", "rolled_back": 19, "kept": 1}
+    assert _job_cases(job_id) == [ids[0]] and _count(hospital) == (1, 1, 2)
+    assert len(_events("create", ids)) == 20
+    assert [e for _, e in _events("rollback", ids)] == sorted(str(i) for i in ids[1:])
+    with session_scope() as s:
+        assert audit.verify(s) == []
+
+
+def test_a_successful_import_keeps_its_reports_and_rolls_nothing_back(hospital):
+    job_id = _start(hospital, _csv(25), batch=10)
+    assert jobs.run_once("w1") == job_id and _job(job_id).status == "succeeded"
+    ids = _job_cases(job_id)
+    assert len(ids) == 25 and _count(hospital) == (25, 25, 50)
+    assert _events("rollback", ids) == [] and _job(job_id).result["created"] == 25

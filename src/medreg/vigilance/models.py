@@ -84,6 +84,9 @@ class VigilanceCase(Base):
     quality_score: Mapped[int | None]  # quality.score of the current version, refreshed on every save
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("vigilance_case.id"), index=True)
     latest_version_no: Mapped[int] = mapped_column(default=1)
+    # The background import job (core.jobs) that filed it, if any: lets a cancelled or finally failed
+    # import remove what it inserted (bulk.rollback_import). No foreign key: jobs are the kernel's.
+    import_job_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
