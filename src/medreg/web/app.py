@@ -45,6 +45,7 @@ DOMAIN_ROUTERS = (
     "medreg.surveillance.pages",
     "medreg.surveillance.pages_registry",
     "medreg.surveillance.pages_studies",
+    "medreg.surveillance.pages_protocols",
     "medreg.surveillance.pages_charts",
     "medreg.catalog.api",
     "medreg.catalog.pages",
