@@ -46,6 +46,7 @@ DOMAIN_ROUTERS = (
     "medreg.surveillance.pages_registry",
     "medreg.surveillance.pages_studies",
     "medreg.surveillance.pages_protocols",
+    "medreg.surveillance.pages_monitors",
     "medreg.surveillance.pages_charts",
     "medreg.catalog.api",
     "medreg.catalog.pages",
