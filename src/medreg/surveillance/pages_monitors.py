@@ -50,7 +50,7 @@ class Field:
 
 # the monitored device and outcome (selects for the group and the outcome are in the template)
 DEVICE = (
-    Field("name", _("Name"), attrs={"maxlength": "200", "required": ""}),
+    Field("name", _("Monitor name"), attrs={"maxlength": "200", "required": ""}),
     Field("udi_di", _("UDI-DI of the monitored device (GTIN-14)"),
           attrs={"maxlength": "14", "pattern": r"\d{14}", "inputmode": "numeric", "required": ""}),
     Field("window_days", _("Outcome window (days after the procedure)"), "number", "180",

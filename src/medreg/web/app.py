@@ -30,6 +30,7 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.innovation.pages",
     "medreg.premarket.registration.api",
     "medreg.premarket.registration.pages",
+    "medreg.premarket.registration.pages_udi",
     "medreg.premarket.experts.api",
     "medreg.premarket.experts.pages",
     "medreg.vigilance.api",
