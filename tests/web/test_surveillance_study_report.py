@@ -54,6 +54,9 @@ def test_report_shows_protocol_hash_km_balance_and_results(client, db, analysis)
     assert registered.sha256 in html and a.results_sha256 in html
     assert "Stent D &lt;vs&gt; other stents" in html and "<vs>" not in html
     assert html.count('class="km-chart"') == 1
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and "Stent D &lt;vs&gt; other stents" in title  # the title is text only
+    assert html.count('id="citations"') == 1 and html.count('id="cite-form"') == 1
     for c in a.results["kaplan_meier"]:
         assert f'data-final="{c["final_survival"]:.6f}"' in html  # the curve ends at lifelines' estimate
         assert f'data-group="{c["group"]}"' in html
