@@ -128,6 +128,17 @@ def test_bad_input_is_refused_at_its_field_and_nothing_is_written(client, db, ce
     assert htmllib.escape(kept, quote=False) in response.text  # the form comes back as typed
 
 
+def test_a_refused_form_keeps_every_choice(client, db, centre):
+    login(client, centre.username)
+    r = _post(client, primary_outcome="", outcomes=["death", "major_bleeding"], analyses=["logrank"])
+    assert r.status_code == 422 and 'data-field="outcomes"' in r.text
+    for checked in ("outcome-death", "outcome-major_bleeding", "analysis-logrank"):
+        assert re.search(rf'id="{checked}"[^>]* checked', r.text), checked
+    assert not re.search(r'id="analysis-cox_ph"[^>]* checked', r.text)
+    assert 'value="renal_failure" selected' in r.text and 'id="exclusion-1-value" name="exclusion-1-value"' \
+        ' maxlength="20" value="yes"' in r.text
+
+
 @pytest.mark.parametrize("role", [Role.REGISTRANT, Role.HOSPITAL])
 def test_only_centre_and_reviewers_register(client, db, role):
     kind = OrgKind.REGISTRANT if role == Role.REGISTRANT else OrgKind.HOSPITAL

@@ -109,7 +109,8 @@ async def register(request: Request, session: Session = Db, actor: Actor = Who):
         row = evidence.register_protocol(session, actor, build_protocol(values))
     except DomainError as err:
         refused(session, err)
-        values["primary_outcome"] = str(form.get("primary_outcome") or "")
+        values["primary_outcome"] = primary = str(form.get("primary_outcome") or "")
+        values["outcomes"] = [primary, *form.getlist("outcomes")]  # every choice, shown again
         return _form_page(request, values, form_error(request, FORM, err, form), err.http_status)
     return see_other(f"/surveillance/studies/protocols/{row.id}?done=register")
 

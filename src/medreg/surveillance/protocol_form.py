@@ -185,7 +185,8 @@ def form_data(form: Any, rows: int) -> dict[str, Any]:
     data: dict[str, Any] = {k: form.get(k) for k in ("title", "question", "device_group", "device_dis",
                                                      "comparator", "follow_up_days", "notes")}
     primary = str(form.get("primary_outcome") or "")
-    data["outcomes"] = [o for o in [primary, *form.getlist("outcomes")] if o]
+    # the primary outcome first; secondary outcomes without a primary one are refused (no outcome)
+    data["outcomes"] = [o for o in [primary, *form.getlist("outcomes")] if o] if primary else []
     for many in ("analyses", "covariates"):
         data[many] = list(form.getlist(many))
     for which in ("inclusion", "exclusion"):
