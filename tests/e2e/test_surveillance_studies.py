@@ -16,25 +16,16 @@ from sqlalchemy.orm import Session
 from medreg.core.actor import Actor
 from medreg.evidence import service as evidence
 from medreg.evidence.models import RegisteredProtocol
-from medreg.evidence.protocol import Criterion, StudyProtocol, protocol_hash
+from medreg.evidence.protocol import protocol_hash
 from medreg.surveillance.demo import PLANTED_DI
 from medreg.surveillance.demo_load import load_demo
 from medreg.surveillance.models import Monitor
+from tests.surveillance.factories import stent_d_protocol
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PROTOCOL = StudyProtocol(
-    title="Stent D vs other stents: target-lesion failure at 180 days (e2e)",
-    question="Is target-lesion failure more frequent with stent D?",
-    device_group="coronary_stent",
-    comparator="other stents of the registry",
-    outcomes=("target_lesion_failure",),
-    analyses=("kaplan_meier", "logrank", "cox_ph", "cumulative_incidence"),
-    follow_up_days=180,
-    inclusion=(Criterion("age", ">=", 18),),
-    device_dis=(PLANTED_DI,),
-)
+PROTOCOL = stent_d_protocol("Stent D vs other stents: target-lesion failure at 180 days (e2e)")
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from medreg.core import audit
 from medreg.core.accounts import OrgKind, Role
 from medreg.evidence import service as evidence
 from medreg.evidence.models import EvidenceCitation
-from medreg.evidence.protocol import StudyProtocol
 from medreg.premarket.registration import service as registration
 from medreg.surveillance.models import Monitor
 from tests.factories import actor_for, make_org, make_user
 from tests.premarket.test_registration_world import initial
+from tests.surveillance.factories import small_protocol
 from tests.web.conftest import login
 from tests.web.test_registration_support import bearer
 
@@ -36,8 +36,7 @@ def cited(db):
     protocol = evidence.register_protocol(
         db,
         actor_for(centre),
-        StudyProtocol(title="Stent X", question="q", device_group="coronary_stent", comparator="c",
-                      outcomes=("death",), analyses=("logrank",), follow_up_days=30, device_dis=(DI,)),
+        small_protocol(title="Stent X", device_group="coronary_stent", device_dis=(DI,)),
     )  # fmt: skip
     analysis = evidence.record_analysis(
         db, actor_for(centre), protocol.id, data_cutoff=date(2026, 6, 30),

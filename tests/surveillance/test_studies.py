@@ -12,11 +12,12 @@ from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, PermissionDenied
 from medreg.evidence import service as evidence
-from medreg.evidence.protocol import Criterion, StudyProtocol, protocol_hash
+from medreg.evidence.protocol import protocol_hash
 from medreg.surveillance import service
-from medreg.surveillance.demo import PLANTED_DI, generate, to_csv
+from medreg.surveillance.demo import generate, to_csv
 from medreg.surveillance.service_studies import run_study
 from tests.factories import actor_for, make_org, make_user
+from tests.surveillance.factories import small_protocol, stent_d_protocol
 
 
 def _load_registry(db, actor):
@@ -39,17 +40,7 @@ def _load_registry(db, actor):
 def test_registered_study_finds_the_planted_excess_and_is_hash_linked(db):
     _load_registry(db, Actor.system())
     centre = actor_for(make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE)))
-    protocol = StudyProtocol(
-        title="Stent D vs other stents: target-lesion failure at 180 days",
-        question="Is target-lesion failure more frequent with stent D?",
-        device_group="coronary_stent",
-        comparator="other stents of the registry",
-        outcomes=("target_lesion_failure",),
-        analyses=("kaplan_meier", "logrank", "cox_ph", "cumulative_incidence"),
-        follow_up_days=180,
-        inclusion=(Criterion("age", ">=", 18),),
-        device_dis=(PLANTED_DI,),
-    )
+    protocol = stent_d_protocol()
     registered = evidence.register_protocol(db, centre, protocol)
     assert registered.sha256 == protocol_hash(protocol)
     with pytest.raises(Conflict):
@@ -72,15 +63,7 @@ def test_registered_study_finds_the_planted_excess_and_is_hash_linked(db):
 
 def test_a_tampered_protocol_is_refused(db):
     centre = actor_for(make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE)))
-    p = StudyProtocol(
-        title="t",
-        question="q",
-        device_group="tavr_valve",
-        comparator="c",
-        outcomes=("death",),
-        analyses=("logrank",),
-        follow_up_days=30,
-    )
+    p = small_protocol()
     row = evidence.register_protocol(db, centre, p)
     row.content = {**row.content, "follow_up_days": 365}
     db.flush()

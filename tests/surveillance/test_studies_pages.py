@@ -20,13 +20,13 @@ from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent
 from medreg.evidence import service as evidence
 from medreg.evidence.models import StudyAnalysis
-from medreg.evidence.protocol import Criterion, StudyProtocol
 from medreg.surveillance.demo import PLANTED_DI
 from medreg.surveillance.demo_load import load_demo
 from medreg.surveillance.models import Look, Monitor
 from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.service_studies import run_study
 from tests.factories import actor_for, make_org, make_user
+from tests.surveillance.factories import small_protocol, stent_d_protocol
 from tests.web.conftest import login
 from tests.web.test_registration_support import bearer
 
@@ -43,31 +43,13 @@ def world(db):
     owner_org = make_org(db, OrgKind.REGISTRANT)
     planted.registrant_org_id = owner_org.id
     centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
-    protocol = StudyProtocol(
-        title="Stent D <vs> other stents: TLF at 180 days",
-        question="Is target-lesion failure more frequent with stent D?",
-        device_group="coronary_stent",
-        comparator="other stents of the registry",
-        outcomes=("target_lesion_failure",),
-        analyses=("kaplan_meier", "logrank", "cox_ph", "cumulative_incidence"),
-        follow_up_days=180,
-        inclusion=(Criterion("age", ">=", 18),),
-        device_dis=(PLANTED_DI,),
-    )
+    protocol = stent_d_protocol("Stent D <vs> other stents: TLF at 180 days")
     registered = evidence.register_protocol(db, actor_for(centre), protocol)
     other = evidence.register_protocol(
         db,
         actor_for(centre),
-        StudyProtocol(
-            title="Another device's study",
-            question="q",
-            device_group="coronary_stent",
-            comparator="c",
-            outcomes=("death",),
-            analyses=("logrank",),
-            follow_up_days=90,
-            device_dis=("06970000000000",),
-        ),
+        small_protocol(title="Another device's study", device_group="coronary_stent", follow_up_days=90,
+                       device_dis=("06970000000000",)),
     )
     analysis = run_study(db, actor_for(centre), registered.id, data_cutoff=CUTOFF)
     db.commit()

@@ -12,11 +12,11 @@ import pytest
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.evidence import service as evidence
-from medreg.evidence.protocol import Criterion, StudyProtocol
 from medreg.surveillance import service
-from medreg.surveillance.demo import PLANTED_DI, generate, to_csv
+from medreg.surveillance.demo import generate, to_csv
 from medreg.surveillance.service_studies import run_study
 from tests.factories import actor_for, make_org, make_user
+from tests.surveillance.factories import stent_d_protocol
 from tests.web.conftest import login
 
 
@@ -37,17 +37,8 @@ def analysis(db):
             db, Actor.system(), to_csv(rows), filename=code, today=reg.cutoff, hospital_code=code
         )
     centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
-    protocol = StudyProtocol(
-        title="Stent D <vs> other stents",
-        question="Is TLF more frequent with stent D?",
-        device_group="coronary_stent",
-        comparator="other stents",
-        outcomes=("target_lesion_failure",),
-        analyses=("kaplan_meier", "logrank", "cox_ph", "cumulative_incidence"),
-        follow_up_days=180,
-        inclusion=(Criterion("age", ">=", 18),),
-        device_dis=(PLANTED_DI,),
-    )
+    protocol = stent_d_protocol("Stent D <vs> other stents", question="Is TLF more frequent with stent D?",
+                                comparator="other stents")
     registered = evidence.register_protocol(db, actor_for(centre), protocol)
     a = run_study(db, actor_for(centre), registered.id, data_cutoff=date(2026, 6, 30))
     db.commit()
@@ -63,6 +54,9 @@ def test_report_shows_protocol_hash_km_balance_and_results(client, db, analysis)
     assert registered.sha256 in html and a.results_sha256 in html
     assert "Stent D &lt;vs&gt; other stents" in html and "<vs>" not in html
     assert html.count('class="km-chart"') == 1
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and "Stent D &lt;vs&gt; other stents" in title  # the title is text only
+    assert html.count('id="citations"') == 1 and html.count('id="cite-form"') == 1
     for c in a.results["kaplan_meier"]:
         assert f'data-final="{c["final_survival"]:.6f}"' in html  # the curve ends at lifelines' estimate
         assert f'data-group="{c["group"]}"' in html

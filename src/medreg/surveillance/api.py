@@ -9,8 +9,10 @@ from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.errors import ValidationFailed
+from medreg.evidence import service as evidence
 from medreg.surveillance import queries, queries_studies, service, service_citations, service_monitoring
 from medreg.surveillance.maxsprt import poisson_critical_value
+from medreg.surveillance.protocol_form import build_protocol
 from medreg.surveillance.schemas import (
     AlertAction,
     AlertRead,
@@ -28,6 +30,7 @@ from medreg.surveillance.schemas_studies import (
     AnalysisRead,
     CitationRead,
     CiteBody,
+    ProtocolCreate,
     ProtocolRead,
     StudyRead,
     StudyReportRead,
@@ -136,6 +139,20 @@ def studies(session: Session = Depends(get_session), actor: Actor = Depends(requ
         )
         for s in queries_studies.studies(session, actor)
     ]
+
+
+@router.post("/studies/protocols", response_model=ProtocolRead, status_code=201)
+def register_protocol(body: ProtocolCreate, session: Session = Depends(get_session),
+                      actor: Actor = Depends(require_login)):
+    """Register a study protocol (timestamped, SHA-256 of its canonical JSON; centre and reviewers)."""
+    return evidence.register_protocol(session, actor, build_protocol(body.model_dump()))
+
+
+@router.get("/studies/protocols/{protocol_id}", response_model=ProtocolRead)
+def protocol(protocol_id: int = Path(ge=1, le=MAX_ID), session: Session = Depends(get_session),
+             actor: Actor = Depends(require_login)):
+    """The JSON twin of ``/surveillance/studies/protocols/{id}``."""
+    return queries_studies.read_protocol(session, actor, protocol_id)
 
 
 @router.get("/studies/analyses/{analysis_id}", response_model=StudyReportRead)

@@ -121,30 +121,28 @@ def boundary_png(request: Request, monitor_id: int = MonitorId, session: Session
     )
 
 
-@router.get("/monitors/{monitor_id}/cusum.{kind}")
-def cusum_file(
-    request: Request,
-    monitor_id: int = MonitorId,
-    kind: str = Path(pattern="^(svg|png)$"),
-    session: Session = Db,
-    actor: Actor = Who,
-):
+def _quality_file(request: Request, session: Session, actor: Actor, monitor_id: int, kind: str, build,
+                  suffix: str) -> Response:
+    """A monitor's CUSUM or O/E chart as a file (``build``: ``cusum_chart`` or ``oe_chart``); before the
+    first look, a chart saying there is none yet."""
     qc = quality_charts(session, actor, monitor_id)
-    body = _draw(request, lambda: cusum_chart(qc), kind) or _empty(request, qc.monitor.name, kind)
-    return _file(body, kind, f"monitor-{monitor_id}-cusum")
+    body = _draw(request, lambda: build(qc), kind) or _empty(request, qc.monitor.name, kind)
+    return _file(body, kind, f"monitor-{monitor_id}-{suffix}")
+
+
+Kind = Path(pattern="^(svg|png)$")
+
+
+@router.get("/monitors/{monitor_id}/cusum.{kind}")
+def cusum_file(request: Request, monitor_id: int = MonitorId, kind: str = Kind, session: Session = Db,
+               actor: Actor = Who):
+    return _quality_file(request, session, actor, monitor_id, kind, cusum_chart, "cusum")
 
 
 @router.get("/monitors/{monitor_id}/oe.{kind}")
-def oe_file(
-    request: Request,
-    monitor_id: int = MonitorId,
-    kind: str = Path(pattern="^(svg|png)$"),
-    session: Session = Db,
-    actor: Actor = Who,
-):
-    qc = quality_charts(session, actor, monitor_id)
-    body = _draw(request, lambda: oe_chart(qc), kind) or _empty(request, qc.monitor.name, kind)
-    return _file(body, kind, f"monitor-{monitor_id}-oe")
+def oe_file(request: Request, monitor_id: int = MonitorId, kind: str = Kind, session: Session = Db,
+            actor: Actor = Who):
+    return _quality_file(request, session, actor, monitor_id, kind, oe_chart, "oe")
 
 
 @router.get("/studies/analyses/{analysis_id}/km.png")

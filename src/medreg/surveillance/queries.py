@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreg.core.accounts import Role
+from medreg.core.accounts import Organisation, OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.errors import NotFound, PermissionDenied
 from medreg.premarket.registration import queries as registration_queries
@@ -14,7 +14,7 @@ from medreg.surveillance.access import is_centre
 from medreg.surveillance.models import AlertCase, Look, Monitor, Procedure, SentinelHospital
 from medreg.surveillance.schemas import DeviceCertificate
 
-__all__ = ["list_alerts", "list_monitors", "list_procedures", "monitor_looks"]
+__all__ = ["list_alerts", "list_monitors", "list_procedures", "monitor_looks", "registrant_names"]
 
 
 def list_procedures(
@@ -51,6 +51,18 @@ def monitor_looks(session: Session, actor: Actor, monitor_id: int) -> tuple[Moni
         raise NotFound("No such monitor.", field="monitor_id")
     looks = session.scalars(select(Look).where(Look.monitor_id == monitor_id).order_by(Look.look_no)).all()
     return monitor, list(looks)
+
+
+def registrant_names(session: Session, actor: Actor) -> dict[int, str]:
+    """The registrants a monitor may be attributed to (the monitoring centre's monitor form), by id."""
+    if not is_centre(actor):
+        raise PermissionDenied("Only the monitoring centre may do this.")
+    rows = session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == OrgKind.REGISTRANT)
+        .order_by(Organisation.name)
+    )
+    return {org_id: name for org_id, name in rows}
 
 
 def list_alerts(session: Session, actor: Actor) -> list[AlertCase]:

@@ -65,6 +65,35 @@ class StudyRunBody(BaseModel):
     data_cutoff: date = Field(description="The registry is read up to this date (not in the future).")
 
 
+class CriterionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(
+        max_length=32, description="age, sex, diabetes, renal_failure, prior_mi, ejection_fraction"
+    )
+    op: str = Field(max_length=2, description="== != < <= > >= (== and != only for yes/no fields and sex)")
+    value: bool | int | float | str = Field(description="years; M or F; yes/no (true/false); per cent")
+
+
+class ProtocolCreate(BaseModel):
+    """A study protocol to register (``protocol_form.build_protocol`` checks it as it checks the form)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=200)
+    question: str = Field(max_length=4000)
+    device_group: str = Field(max_length=32)
+    device_dis: list[str] = Field(min_length=1, max_length=50, description="GTIN-14 of the device studied")
+    comparator: str = Field(max_length=500)
+    outcomes: list[str] = Field(min_length=1, max_length=6, description="the first is the primary outcome")
+    analyses: list[str] = Field(min_length=1, max_length=5)
+    follow_up_days: int = Field(ge=1, le=3650)
+    inclusion: list[CriterionBody] = Field(default_factory=list, max_length=10)
+    exclusion: list[CriterionBody] = Field(default_factory=list, max_length=10)
+    covariates: list[str] = Field(default_factory=list, max_length=6, description="empty: all risk factors")
+    notes: str = Field("", max_length=4000)
+
+
 class CiteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -15,8 +15,9 @@ from rich.table import Table
 
 from medreg.core.cli_support import acting
 from medreg.core.clock import today_shanghai
-from medreg.premarket.registration import queries, service
-from medreg.premarket.registration.states import TABLE
+from medreg.core.errors import PermissionDenied
+from medreg.premarket.registration import queries, service, service_udi
+from medreg.premarket.registration.states import REGISTRANT, TABLE
 
 app = typer.Typer(
     help="Registration, change and renewal (SAMR Order 47, 2021); certificates.", no_args_is_help=True
@@ -246,3 +247,26 @@ def deemed_cmd(user: str = USER, on: str | None = ON) -> None:
         for c in done:
             typer.echo(f"renewed {c.number}: valid {c.valid_from} to {c.valid_until} (deemed)")
     typer.echo(f"{len(done)} renewal(s) deemed granted")
+
+
+@app.command("declare-di")
+def declare_di_cmd(certificate_id: int = typer.Argument(..., min=1), di: str = typer.Argument(...),
+                   user: str = USER) -> None:
+    """Declare a UDI-DI (GTIN) of a certificate's product: its registrant, or the office (Art.101)."""
+    with acting(user) as (session, actor):
+        row = service_udi.declare_di(session, actor, certificate_id, di)
+        typer.echo(f"certificate {row.certificate_id}: UDI-DI {row.di} declared")
+
+
+@app.command("dis")
+def dis_cmd(user: str = USER) -> None:
+    """The UDI-DIs declared for the certificates of the user's organisation (a registrant)."""
+    with acting(user) as (session, actor):
+        if not actor.has(REGISTRANT) or actor.organisation_id is None:
+            raise PermissionDenied("Only a registrant has certificates of its own.")
+        declared = queries.declared_dis(session, actor, actor.organisation_id)
+        certificates = queries.list_certificates(session, actor, registrant_org_id=actor.organisation_id,
+                                                 limit=500)
+        for c in certificates:
+            dis = ", ".join(d.di for d in declared.get(c.number, [])) or "-"
+            typer.echo(f"{c.number} [{c.status}] {c.product_name}: {dis}")

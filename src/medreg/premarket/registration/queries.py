@@ -334,3 +334,19 @@ def certificate_for_di(session: Session, actor: Actor, di: str) -> CertificateRe
         .where(CertificateDi.di == di)
     )
     return None if number is None else certificate_by_number(session, actor, number)
+
+
+def declared_dis(session: Session, actor: Actor, registrant_org_id: int) -> dict[str, list[CertificateDi]]:
+    """The UDI-DIs declared for the certificates of registrant ``registrant_org_id``, by certificate
+    number (a renewal keeps the number, so a DI declared on an earlier period still belongs to it).
+    Public like the certificates and ``certificate_for_di`` (Order 47 Art.12)."""
+    rows = session.execute(
+        select(RegistrationCertificate.number, CertificateDi)
+        .join(CertificateDi, CertificateDi.certificate_id == RegistrationCertificate.id)
+        .where(RegistrationCertificate.registrant_org_id == registrant_org_id)
+        .order_by(RegistrationCertificate.number, CertificateDi.di)
+    ).all()
+    out: dict[str, list[CertificateDi]] = {}
+    for number, di in rows:
+        out.setdefault(number, []).append(di)
+    return out
