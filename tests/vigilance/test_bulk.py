@@ -242,7 +242,7 @@ def test_last_failed_attempt_removes_the_reports_of_every_attempt(engine, hospit
     assert (job.status, job.attempts) == ("failed", 3) and "disk full" in job.error
     assert job.message == ("failed: 19 imported reports rolled back; 1 kept (submitted or the original "
                            "of a duplicate meanwhile)")
-    assert job.checkpoint == {"phase": "rolled_back", "rolled_back": 19, "kept": 1}
+    assert job.result == {"status": "rolled_back", "rolled_back": 19, "kept": 1}
     assert _job_cases(job_id) == [ids[0]] and _count(hospital) == (1, 1, 2)
     assert len(_events("create", ids)) == 20
     assert [e for _, e in _events("rollback", ids)] == sorted(str(i) for i in ids[1:])

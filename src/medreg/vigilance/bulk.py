@@ -14,12 +14,11 @@ as a resumable background job (``medreg.core.jobs``, kind ``vigilance.import``).
    no row is written twice and none is skipped.
 
 The whole file is all or nothing: every report carries the job's id (``import_job_id``), and a job
-that is **cancelled** while it runs, or **fails on its last attempt**, removes the reports it inserted
-(with their versions, IMDRF code rows and duplicate decisions) in one transaction, with one ``rollback``
-audit event per report (``rollback_import``); its message says how many. Reports someone submitted or
-marked as the original of a duplicate meanwhile are kept (and counted). The handler must run for this:
-the remaining windows (a job cancelled while queued for a retry, or whose worker dies on the last
-attempt) are in docs/vigilance.md.
+that ends without success (**cancelled**, or **failed** on its last attempt, whether its handler runs or
+its worker died) removes the reports it inserted (with their versions, IMDRF code rows and duplicate
+decisions) in one transaction, with one ``rollback`` audit event per report: the kind's ``on_abandon``
+hook, ``bulk_rollback.on_abandon``, run by the job kernel. Its message says how many. Reports someone
+submitted or marked as the original of a duplicate meanwhile are kept (and counted).
 
 Each report is filed exactly as ``service.create_report`` files it (same columns, registrant found from
 the certificate number, quality score of the draft, a ``create`` audit event with the case snapshot);
@@ -35,28 +34,21 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from medreg.core import audit, files, jobs
 from medreg.core.accounts import Organisation, Role, User
 from medreg.core.actor import Actor
 from medreg.core.bulkinsert import insert_rows
 from medreg.core.clock import to_shanghai, utcnow
-from medreg.core.db import session_scope
 from medreg.core.errors import DomainError, PermissionDenied, ValidationFailed
 from medreg.vigilance import quality, service
 from medreg.vigilance.aet import terminology
 from medreg.vigilance.assessment import _registered
+from medreg.vigilance.bulk_rollback import on_abandon, rollback_import
 from medreg.vigilance.bulk_source import FORMATS, FileUnreadable, open_source
 from medreg.vigilance.deadlines import ReporterRole
-from medreg.vigilance.models import (
-    CASE_FIELDS,
-    VigilanceCase,
-    VigilanceDuplicateDecision,
-    VigilanceReportCode,
-    VigilanceReportVersion,
-)
+from medreg.vigilance.models import CASE_FIELDS, VigilanceCase, VigilanceReportCode, VigilanceReportVersion
 from medreg.vigilance.rules import CODE_FIELDS
 from medreg.vigilance.schemas import ReportContent
 from medreg.vigilance.states import Status, VersionKind
@@ -66,6 +58,7 @@ KIND = "vigilance.import"
 ERRORS_KEPT = 10_000  # bad rows listed in the job result (the count is always exact)
 PROGRESS_EVERY = 20_000  # rows between two progress writes while validating
 ROLES = {r.value for r in ReporterRole}
+__all__ = ["KIND", "rollback_import", "run_import", "start_bulk_import"]  # rollback_import: bulk_rollback.py
 
 
 def _validate_params(params: dict) -> dict:
@@ -281,81 +274,10 @@ def _fewer_gc_passes() -> Iterator[None]:
 
 
 @jobs.job_handler(KIND, max_attempts=3, roles=(Role.HOSPITAL, Role.REGISTRANT, Role.ADMIN),
-                  validate=_validate_params)
+                  validate=_validate_params, on_abandon=on_abandon)
 def run_import(ctx: jobs.JobContext) -> None:
-    try:
-        with _fewer_gc_passes():
-            _run_import(ctx)
-    except jobs.JobLost:
-        _roll_back_if_cancelled(ctx.job_id)
-        raise
-    except Exception as exc:
-        _roll_back_if_last_attempt(ctx, exc)
-        raise
-
-
-ROLLBACK_CHUNK = 5000  # reports read, audited and deleted per statement (all in one transaction)
-
-
-def rollback_import(session: Session, job_id: int, reason: str) -> tuple[int, int]:
-    """Remove the draft reports job ``job_id`` inserted, with their versions, IMDRF code rows and
-    duplicate decisions, and append one ``rollback`` audit event per report (its last snapshot as
-    ``before``). In the caller's transaction (never commits). Reports no longer drafts (submitted
-    meanwhile) or named as the original of another report are kept. Returns (removed, kept)."""
-    other = aliased(VigilanceCase)
-    mine = VigilanceCase.import_job_id == job_id
-    removable = mine & (VigilanceCase.status == Status.DRAFT.value) & ~exists().where(
-        other.duplicate_of_id == VigilanceCase.id)
-    columns = [VigilanceCase.id] + [getattr(VigilanceCase, f) for f in CASE_FIELDS]
-    removed, last = 0, 0
-    while True:
-        rows = session.execute(select(*columns).where(removable, VigilanceCase.id > last)
-                               .order_by(VigilanceCase.id).limit(ROLLBACK_CHUNK)).all()
-        if not rows:
-            break
-        ids = [r[0] for r in rows]
-        audit.record_many(session, Actor.system(), "rollback", service.ENTITY, [
-            (r[0], {f: v for f, v in zip(CASE_FIELDS, r[1:], strict=True)}, None) for r in rows],
-            note=reason[: audit.NOTE_MAX])
-        session.execute(delete(VigilanceDuplicateDecision).where(or_(
-            VigilanceDuplicateDecision.case_a_id.in_(ids), VigilanceDuplicateDecision.case_b_id.in_(ids))))
-        session.execute(delete(VigilanceReportCode).where(VigilanceReportCode.case_id.in_(ids)))
-        session.execute(delete(VigilanceReportVersion).where(VigilanceReportVersion.case_id.in_(ids)))
-        session.execute(delete(VigilanceCase).where(VigilanceCase.id.in_(ids)))
-        removed, last = removed + len(ids), ids[-1]
-    kept = session.scalar(select(func.count()).select_from(VigilanceCase).where(mine)) or 0
-    return removed, kept
-
-
-def _rollback_message(verb: str, removed: int, kept: int) -> str:
-    kept_note = f"; {kept} kept (submitted or the original of a duplicate meanwhile)" if kept else ""
-    return f"{verb}: {removed} imported reports rolled back{kept_note}"
-
-
-def _roll_back_if_cancelled(job_id: int) -> None:
-    """A handler that lost its job either was cancelled (roll back) or was taken over by another worker
-    after its lease ran out (leave the reports to that worker, which resumes from the checkpoint)."""
-    with session_scope() as s:
-        job = s.get(jobs.Job, job_id, with_for_update=True)
-        if job is None or job.status != jobs.JobStatus.CANCELLED:
-            return
-        removed, kept = rollback_import(s, job_id, f"import job {job_id} cancelled")
-        s.execute(update(jobs.Job).where(jobs.Job.id == job_id, jobs.Job.status == jobs.JobStatus.CANCELLED)
-                  .values(message=_rollback_message("cancelled", removed, kept),
-                          result={"status": "rolled_back", "rolled_back": removed, "kept": kept}))
-
-
-def _roll_back_if_last_attempt(ctx: jobs.JobContext, exc: Exception) -> None:
-    """On the last allowed attempt the worker marks the job failed: remove its reports first, committed
-    together with the job's message (a fenced write: only while this worker still owns the job)."""
-    with session_scope() as s:
-        job = s.get(jobs.Job, ctx.job_id)
-        if job is None or ctx.attempt < job.max_attempts:
-            return  # a retry resumes from the checkpoint
-        removed, kept = rollback_import(s, ctx.job_id, f"import job {ctx.job_id} failed: "
-                                        f"{type(exc).__name__}")
-        ctx.save_checkpoint({"phase": "rolled_back", "rolled_back": removed, "kept": kept},
-                            message=_rollback_message("failed", removed, kept), done=0, session=s)
+    with _fewer_gc_passes():
+        _run_import(ctx)
 
 
 def _run_import(ctx: jobs.JobContext) -> None:
