@@ -180,3 +180,15 @@ def test_cli_clean_up(plan):
     out = CliRunner().invoke(medreg_app, ["jobs", "clean-up", str(job_id)])
     assert out.exit_code == 0 and f"job {job_id} cleaned up: cleaned up (2)" in out.output
     assert CliRunner().invoke(medreg_app, ["jobs", "clean-up", str(_enqueue())]).exit_code == 5
+
+
+def test_a_process_without_the_kind_records_the_hook_as_not_run(plan, monkeypatch):
+    job_id = _enqueue()
+    monkeypatch.delitem(jobs._REGISTRY, "test.abandonable")
+    with session_scope() as s:
+        jobs.cancel(s, SYSTEM, job_id)
+    assert "is not registered in this process" in _job(job_id).error and hook_calls == []
+    monkeypatch.undo()
+    with session_scope() as s:
+        assert jobs.rerun_abandon(s, SYSTEM, job_id)[1]
+    assert len(hook_calls) == 1

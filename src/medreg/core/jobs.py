@@ -282,9 +282,11 @@ def abandon(session: Session, job: Job, reason: str) -> bool:
     alone: the job's state change stands, the failure is appended to ``job.error`` and audited as
     ``job.abandon_failed``, and :func:`rerun_abandon` may run the hook again. Returns False then."""
     spec = _REGISTRY.get(job.kind)
-    if spec is None or spec.on_abandon is None:
+    if spec is not None and spec.on_abandon is None:
         return True
     try:
+        if spec is None:  # a process that does not know the kind cannot tell whether it has a hook
+            raise LookupError(f"job kind {job.kind!r} is not registered in this process")
         with session.begin_nested():
             spec.on_abandon(session, job, reason)
             session.flush()
