@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from medreg.core import audit, files, jobs
+from medreg.core import audit_verify, files, jobs
 from medreg.core.accounts import Organisation, OrgKind, User
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
@@ -214,7 +214,7 @@ def test_cancel_during_the_insert_phase_removes_every_report_of_the_job(hospital
     assert _job_cases(job_id) == [] and _count(hospital) == (0, 0, 0)
     assert len(_events("create", seen)) == 20 and len(_events("rollback", seen)) == 20
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_last_failed_attempt_removes_the_reports_of_every_attempt(engine, hospital, monkeypatch):
@@ -247,7 +247,7 @@ def test_last_failed_attempt_removes_the_reports_of_every_attempt(engine, hospit
     assert len(_events("create", ids)) == 20
     assert [e for _, e in _events("rollback", ids)] == sorted(str(i) for i in ids[1:])
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_a_successful_import_keeps_its_reports_and_rolls_nothing_back(hospital):

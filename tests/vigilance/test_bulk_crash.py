@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import select, update
 
 import medreg
-from medreg.core import audit, jobs, worker
+from medreg.core import audit, audit_verify, jobs, worker
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
@@ -106,7 +106,7 @@ def test_killed_worker_a_second_worker_resumes_from_the_checkpoint(hospital, sho
         k: v for k, v in ref.result.items() if k not in drop}
     assert _reports(job_id) == _reports(reference) and len(_reports(job_id)) == 47
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_killed_on_the_last_attempt_the_job_fails_and_its_drafts_go(hospital, short_lease, tmp_path):
@@ -125,7 +125,7 @@ def test_killed_on_the_last_attempt_the_job_fails_and_its_drafts_go(hospital, sh
     assert _job_cases(job_id) == [] and _count(hospital) == (0, 0, 0)
     assert len(_events("create", ids)) == 20 and len(_events("rollback", ids)) == 20
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_cancel_with_a_dead_worker_removes_the_drafts_at_once(hospital, short_lease, tmp_path):
