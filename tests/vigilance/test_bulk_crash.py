@@ -3,7 +3,8 @@
 ``MEDREG_JOB_LEASE_SECONDS``) runs out, and then
 
 (a) another worker resumes the import from its checkpoint, and the reports equal those of an
-    uninterrupted run of the same file;
+    uninterrupted run of the same file (which reuses the forms its validation phase checked, while the
+    resumed attempt checks each row again as it reads it: both paths give the same reports);
 (b) on the last allowed attempt the next worker marks the job failed and the kind's ``on_abandon``
     hook removes the drafts the dead worker had committed;
 (c) a cancel of a job no handler runs (queued for a retry, or running with a dead worker) removes them
@@ -31,7 +32,7 @@ from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.settings import get_settings
 from medreg.vigilance import bulk
-from medreg.vigilance.models import VigilanceCase, VigilanceReportVersion
+from medreg.vigilance.models import CASE_FIELDS, VigilanceCase, VigilanceReportVersion
 from tests.vigilance.test_bulk import _count, _csv, _events, _job, _job_cases, _start
 
 TIMEOUT = 300  # seconds: a failure, not a measurement, if it runs out
@@ -74,13 +75,14 @@ def _crash_after_two_batches(job_id: int, tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def _reports(job_id: int) -> list[dict]:
-    """What the job imported: each report's stored form, in file order (ids and times left out)."""
+def _reports(job_id: int) -> list[tuple[dict, dict]]:
+    """What the job imported, in file order: each case's columns (as ``create_report`` fills them) and
+    its stored form. Ids and times are left out."""
     with session_scope() as s:
-        forms = s.scalars(select(VigilanceReportVersion.content).join(
-            VigilanceCase, VigilanceCase.id == VigilanceReportVersion.case_id)
-            .where(VigilanceCase.import_job_id == job_id).order_by(VigilanceCase.id))
-        return list(forms)
+        rows = s.execute(select(VigilanceCase, VigilanceReportVersion.content).join(
+            VigilanceReportVersion, VigilanceCase.id == VigilanceReportVersion.case_id)
+            .where(VigilanceCase.import_job_id == job_id).order_by(VigilanceCase.id)).all()
+        return [(audit.snapshot(case, CASE_FIELDS), content) for case, content in rows]
 
 
 def _imports(job_id: int) -> list[str]:
