@@ -302,7 +302,9 @@ def _run_import(ctx: jobs.JobContext) -> None:
     filer = _Filer(actor, org, utcnow(), ctx.job_id)
     state = ctx.checkpoint or {"phase": "validate"}
     if state["phase"] == "validate":
-        with tempfile.TemporaryFile() as spill:  # unlinked at once: a killed worker leaves nothing behind
+        spool = files.store_root() / "tmp"  # beside the stored file, not a RAM-backed /tmp (~1 KB a row)
+        spool.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=spool) as spill:  # unlinked at once: a killed worker leaves nothing
             state = _validate_phase(ctx, stored, filer, spill)
             if state is None:
                 return
