@@ -72,7 +72,7 @@ def medreg(path: Path, url: str) -> tuple[float, float, dict]:
     os.environ["MEDREG_FILE_STORE_DIR"] = str(path.parent / "files")
     os.environ["MEDREG_MAX_UPLOAD_BYTES"] = str(4 * 1024**3)
     from medreg import models  # noqa: F401  (every table)
-    from medreg.core import audit, db, jobs
+    from medreg.core import audit_verify, db, jobs
     from medreg.core.accounts import Organisation, OrgKind, Role, User, UserRole
     from medreg.core.actor import Actor
     from medreg.vigilance import bulk
@@ -95,7 +95,7 @@ def medreg(path: Path, url: str) -> tuple[float, float, dict]:
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     with db.session_scope() as s:
         job = jobs.get(s, Actor.system(), job_id)
-        problems = audit.verify(s)  # the per-report audit events keep the hash chain intact
+        problems = audit_verify.verify(s)  # the per-report audit events keep the hash chain intact
         return elapsed, cpu, dict(job.result or {}, status_job=job.status, error=(job.error or "")[-300:],
                                   audit_problems=len(problems))
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from medreg.cli import app as medreg_app
-from medreg.core import audit
+from medreg.core import audit, audit_verify
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
 from medreg.core.audit_cli import EXIT_CHAIN_BROKEN
@@ -47,8 +47,8 @@ def _only(problems, kind):
 
 def test_record_and_verify_intact(db, actor):
     events = _chain(db, actor)
-    report = audit.verify_report(db)
-    assert report.intact and report.problems == [] and audit.verify(db) == []
+    report = audit_verify.verify_report(db)
+    assert report.intact and report.problems == [] and audit_verify.verify(db) == []
     assert report.events >= 5 and report.head_seq == events[-1].seq and report.head_hash == events[-1].hash
     assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + 5))
     assert events[1].prev_hash == events[0].hash
@@ -60,7 +60,7 @@ def test_edited_after_value_is_named(db, actor):
     target = events[2]
     json_cast = "CAST(:a AS JSON)" if db.get_bind().dialect.name == "postgresql" else ":a"
     _sql(db, f"UPDATE audit_event SET after = {json_cast} WHERE id = :id", a='{"v": 999}', id=target.id)
-    p = _only(audit.verify(db), "edited")
+    p = _only(audit_verify.verify(db), "edited")
     assert (p.seq, p.event_id, p.action, p.entity_type, p.entity_id) == (target.seq, target.id, "edit",
                                                                          "thing", "1")
     assert f"#{target.seq}" in p.message
@@ -69,7 +69,7 @@ def test_edited_after_value_is_named(db, actor):
 def test_edited_actor_is_named(db, actor):
     events = _chain(db, actor)
     _sql(db, "UPDATE audit_event SET actor_username = 'someone_else' WHERE id = :id", id=events[1].id)
-    p = _only(audit.verify(db), "edited")
+    p = _only(audit_verify.verify(db), "edited")
     assert (p.seq, p.event_id) == (events[1].seq, events[1].id)
 
 
@@ -81,14 +81,14 @@ def test_edited_and_rehashed_event_is_named(db, actor):
                               action=t.action, entity_type=t.entity_type, entity_id=t.entity_id,
                               before=t.before, after=t.after, note=t.note, prev_hash=t.prev_hash)
     _sql(db, "UPDATE audit_event SET actor_username = 'mallory', hash = :h WHERE id = :id", h=forged, id=t.id)
-    p = _only(audit.verify(db), "broken_link")
+    p = _only(audit_verify.verify(db), "broken_link")
     assert (p.seq, p.event_id) == (t.seq, t.id)
 
 
 def test_deleted_middle_event_is_named(db, actor):
     events = _chain(db, actor)
     _sql(db, "DELETE FROM audit_event WHERE id = :id", id=events[2].id)
-    p = _only(audit.verify(db), "missing")
+    p = _only(audit_verify.verify(db), "missing")
     assert p.seq == events[2].seq and p.event_id is None
     assert f"#{events[3].seq}" in p.message and f"id {events[3].id}" in p.message
 
@@ -96,7 +96,7 @@ def test_deleted_middle_event_is_named(db, actor):
 def test_deleted_last_event_is_head_mismatch(db, actor):
     events = _chain(db, actor)
     _sql(db, "DELETE FROM audit_event WHERE id = :id", id=events[-1].id)
-    p = _only(audit.verify(db), "head_mismatch")
+    p = _only(audit_verify.verify(db), "head_mismatch")
     assert p.seq == events[-1].seq
     assert "deleted from the end" in p.message
 
@@ -109,14 +109,14 @@ def test_rehashed_last_event_is_head_mismatch(db, actor):
                               entity_id=t.entity_id, before=t.before, after=t.after, note=t.note,
                               prev_hash=t.prev_hash)
     _sql(db, "UPDATE audit_event SET action = 'approve', hash = :h WHERE id = :id", h=forged, id=t.id)
-    p = _only(audit.verify(db), "head_mismatch")
+    p = _only(audit_verify.verify(db), "head_mismatch")
     assert (p.seq, p.event_id) == (t.seq, t.id)
 
 
 def test_deleted_head_row_is_reported(db, actor):
     _chain(db, actor, 2)
     _sql(db, "DELETE FROM audit_head")
-    _only(audit.verify(db), "head_missing")
+    _only(audit_verify.verify(db), "head_missing")
 
 
 @pytest.mark.parametrize("i, j", [(1, 2), (1, 3), (0, 4)])
@@ -126,7 +126,7 @@ def test_swapped_seq_is_reported_as_reordered(db, actor, i, j):
     _sql(db, "UPDATE audit_event SET seq = :tmp WHERE id = :id", tmp=-a.seq, id=a.id)
     _sql(db, "UPDATE audit_event SET seq = :s WHERE id = :id", s=a.seq, id=b.id)
     _sql(db, "UPDATE audit_event SET seq = :s WHERE id = :id", s=b.seq, id=a.id)
-    problems = audit.verify(db)
+    problems = audit_verify.verify(db)
     assert [p.kind for p in problems] == ["reordered", "reordered"], problems
     assert [(p.seq, p.event_id) for p in problems] == [(a.seq, b.id), (b.seq, a.id)]
     assert f"recorded as event #{b.seq}" in problems[0].message
@@ -135,9 +135,9 @@ def test_swapped_seq_is_reported_as_reordered(db, actor, i, j):
 
 def test_verify_reads_past_the_identity_map_in_small_batches(db, actor):
     events = _chain(db, actor, 7)
-    assert audit.verify(db, batch=2) == []
+    assert audit_verify.verify(db, batch=2) == []
     _sql(db, "UPDATE audit_event SET note = 'x' WHERE id = :id", id=events[5].id)
-    assert [(p.kind, p.event_id) for p in audit.verify(db, batch=2)] == [("edited", events[5].id)]
+    assert [(p.kind, p.event_id) for p in audit_verify.verify(db, batch=2)] == [("edited", events[5].id)]
 
 
 def test_record_rejects_oversized_input(db, actor):
@@ -171,7 +171,7 @@ def test_record_stores_exactly_what_it_hashes(db, actor):
     ev = audit.record(db, actor, "create", "thing", 2, after={"when": datetime(2025, 3, 1, tzinfo=UTC),
                                                               "score": float("inf")})
     db.expire_all()
-    assert audit.verify(db) == []
+    assert audit_verify.verify(db) == []
     assert db.get(AuditEvent, ev.id).after == {"when": "2025-03-01T00:00:00+00:00", "score": "inf"}
 
 
@@ -251,7 +251,7 @@ def test_long_lived_session_sees_the_current_head(engine, committed):
         long_lived.commit()
         assert held.last_seq == ev.seq
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 @pytest.mark.postgres_only
@@ -283,7 +283,7 @@ def test_concurrent_writers_keep_the_chain_intact(engine, committed, dialect):
     with session_scope() as s:
         seqs = s.scalars(select(AuditEvent.seq).where(AuditEvent.seq > base).order_by(AuditEvent.seq)).all()
         assert seqs == list(range(base + 1, base + 51))
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_cli_on_an_unmigrated_database_exits_1_without_traceback(engine, monkeypatch, tmp_path):
@@ -317,7 +317,7 @@ def test_recorded_change_records_before_and_after(db, actor):
     assert event.action == "rename" and event.note == "why"
     assert event.before == {"status": "draft", "title": "A"}
     assert event.after == {"status": "submitted", "title": "B"}
-    assert audit.verify(db) == []
+    assert audit_verify.verify(db) == []
 
 
 def test_recorded_change_records_nothing_when_the_block_raises(db, actor):
@@ -348,7 +348,26 @@ def test_record_many_appends_the_same_chain_as_record(db, actor):
                                           actor_username=r.actor_username, action=r.action,
                                           entity_type=r.entity_type, entity_id=r.entity_id, before=r.before,
                                           after=r.after, note=r.note, prev_hash=r.prev_hash)
-    assert rows[3].prev_hash == rows[2].hash and audit.verify(db) == []
+    assert rows[3].prev_hash == rows[2].hash and audit_verify.verify(db) == []
     assert audit.record_many(db, actor, "create", "bulk_thing", []) == 0
     _sql(db, "UPDATE audit_event SET entity_id = '99' WHERE seq = :s", s=rows[1].seq)
-    assert [p.kind for p in audit.verify(db)] == ["edited"]
+    assert [p.kind for p in audit_verify.verify(db)] == ["edited"]
+
+
+def test_recorded_change_adds_the_facts_the_block_gives_to_after(db, actor):
+    thing = _Record(status="draft")
+    with audit.recorded_change(db, actor, "merge", "thing_rc3", thing, ("status",)) as extra:
+        thing.status = "merged"
+        extra["pair"] = [1, 2]
+    (event,) = audit.history(db, "thing_rc3", 41)
+    assert event.before == {"status": "draft"} and event.after == {"status": "merged", "pair": [1, 2]}
+
+
+def test_the_verifier_moved_to_audit_verify_and_still_answers_as_audit(db, actor):
+    from medreg.core.audit import ChainReport, verify
+
+    _chain(db, actor, 2)
+    assert verify is audit_verify.verify and audit.verify_report is audit_verify.verify_report
+    assert isinstance(audit.verify_report(db), ChainReport) and verify(db) == []
+    with pytest.raises(AttributeError):
+        audit.no_such_name  # noqa: B018

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, text
 
-from medreg.core import audit
+from medreg.core import audit, audit_verify
 from medreg.core.accounts import OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import PermissionDenied, ValidationFailed
@@ -62,7 +62,7 @@ def test_signing_writes_a_sign_audit_event_in_the_chain(db, reviewer):
     assert ev.actor_user_id == reviewer.id
     assert ev.after["meaning"] == "accepted_into_special_track"
     assert ev.after["content_sha256"] == sig.content_sha256
-    assert audit.verify(db) == []
+    assert audit_verify.verify(db) == []
 
 
 def test_wrong_password_is_refused_and_nothing_is_written(db, reviewer):

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from medreg.core import audit, files, jobs
+from medreg.core import audit_verify, files, jobs
 from medreg.core.accounts import Organisation, OrgKind, User
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
@@ -83,6 +83,17 @@ def test_good_file_imports_in_batches_like_create_report(hospital):
         imports = s.scalars(select(AuditEvent).where(AuditEvent.entity_type == "vigilance_import")
                             .order_by(AuditEvent.seq)).all()
     assert [e.after["file_rows"] for e in imports[-3:]] == ["1-10", "11-20", "21-25"]
+
+
+def test_each_row_is_validated_once(hospital, monkeypatch):
+    """Phase 2 writes the forms phase 1 checked (kept in a spill file of the attempt), not re-validated."""
+    from medreg.vigilance import service
+
+    original, parsed = service.parse_content, []
+    monkeypatch.setattr(service, "parse_content", lambda data: parsed.append(1) or original(data))
+    job_id = _start(hospital, _csv(25), batch=10)
+    assert jobs.run_once("w1") == job_id and _job(job_id).result["created"] == 25
+    assert len(parsed) == 25
 
 
 def test_bad_file_is_refused_whole_with_every_bad_row_and_nothing_written(hospital):
@@ -214,7 +225,7 @@ def test_cancel_during_the_insert_phase_removes_every_report_of_the_job(hospital
     assert _job_cases(job_id) == [] and _count(hospital) == (0, 0, 0)
     assert len(_events("create", seen)) == 20 and len(_events("rollback", seen)) == 20
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_last_failed_attempt_removes_the_reports_of_every_attempt(engine, hospital, monkeypatch):
@@ -242,12 +253,12 @@ def test_last_failed_attempt_removes_the_reports_of_every_attempt(engine, hospit
     assert (job.status, job.attempts) == ("failed", 3) and "disk full" in job.error
     assert job.message == ("failed: 19 imported reports rolled back; 1 kept (submitted or the original "
                            "of a duplicate meanwhile)")
-    assert job.checkpoint == {"phase": "rolled_back", "rolled_back": 19, "kept": 1}
+    assert job.result == {"status": "rolled_back", "rolled_back": 19, "kept": 1}
     assert _job_cases(job_id) == [ids[0]] and _count(hospital) == (1, 1, 2)
     assert len(_events("create", ids)) == 20
     assert [e for _, e in _events("rollback", ids)] == sorted(str(i) for i in ids[1:])
     with session_scope() as s:
-        assert audit.verify(s) == []
+        assert audit_verify.verify(s) == []
 
 
 def test_a_successful_import_keeps_its_reports_and_rolls_nothing_back(hospital):

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medreg.cli import app
-from medreg.vigilance import cli as vigilance_cli
+from medreg.core import cli_support
 from tests.vigilance.world import form, make_world
 
 runner = CliRunner()
@@ -23,7 +23,7 @@ def w(db, monkeypatch):
         yield db
         db.flush()
 
-    monkeypatch.setattr(vigilance_cli, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     return make_world(db)
 
 

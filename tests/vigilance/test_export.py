@@ -68,14 +68,14 @@ def test_export_cli(db, w, tmp_path, monkeypatch):
     from contextlib import contextmanager
 
     from medreg.cli import app as cli_app
-    from medreg.vigilance import cli as vigilance_cli
+    from medreg.core import cli_support
 
     @contextmanager
     def scope():
         yield db
         db.flush()
 
-    monkeypatch.setattr(vigilance_cli, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     service.create_report(db, w.hospital, form())
     out = tmp_path / "x.json"
     res = CliRunner().invoke(

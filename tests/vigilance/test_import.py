@@ -192,9 +192,8 @@ def test_import_over_http_and_cli(db, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from medreg.cli import app as cli_app
-    from medreg.core import auth
+    from medreg.core import auth, cli_support
     from medreg.core.actor import Actor
-    from medreg.vigilance import cli as vigilance_cli
     from medreg.web.app import create_app
     from tests.web.conftest import bind_session
 
@@ -220,7 +219,7 @@ def test_import_over_http_and_cli(db, tmp_path, monkeypatch):
         yield db
         db.flush()
 
-    monkeypatch.setattr(vigilance_cli, "session_scope", scope)
+    monkeypatch.setattr(cli_support, "session_scope", scope)
     path = tmp_path / "f.csv"
     path.write_bytes(_csv([GOOD, [*GOOD[:9], "E0101", "55"]]))
     res = CliRunner().invoke(

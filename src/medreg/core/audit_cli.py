@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from medreg.core import audit
+from medreg.core import audit, audit_verify
 from medreg.core.clock import to_shanghai
 from medreg.core.db import session_scope
 
@@ -37,7 +37,7 @@ def _session() -> Iterator[Session]:
         raise typer.Exit(1) from None
 
 
-def _event_label(p: audit.ChainProblem) -> str:
+def _event_label(p: audit_verify.ChainProblem) -> str:
     seq = f"#{p.seq}" if p.seq is not None else "#?"
     if p.event_id is None:
         return f"{seq} (no event row)"
@@ -50,7 +50,7 @@ def verify_cmd(
 ) -> None:
     """Recompute every event's hash and link; exit 0 if intact, 7 if any event was altered."""
     with _session() as session:
-        report = audit.verify_report(session, batch=batch)
+        report = audit_verify.verify_report(session, batch=batch)
     if report.intact:
         typer.echo(f"audit chain intact: {report.events} events")
         if report.head_hash:

@@ -4,7 +4,9 @@ A handler is registered with ``@job_handler("kind")`` and receives a :class:`Job
 and checkpoints are written in their own short transactions (visible to every session at once). A
 worker claims one job at a time (``run_once``): atomically (PostgreSQL ``FOR UPDATE SKIP LOCKED``;
 SQLite a conditional ``UPDATE``), and also reclaims ``running`` jobs whose heartbeat is older than the
-lease (the worker died) and resumes them from their last checkpoint. Semantics: docs/files-and-jobs.md.
+lease (the worker died) and resumes them from their last checkpoint. A kind may register an
+``on_abandon`` hook, run once a job of it ends without success (failed for good, or cancelled) to undo
+its partial work. Semantics: docs/files-and-jobs.md.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, case, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.core import audit
@@ -27,9 +29,10 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import Base, session_scope
 from medreg.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from medreg.core.settings import get_settings
 
 log = logging.getLogger(__name__)
-DEFAULT_LEASE_SECONDS = 60
+DEFAULT_LEASE_SECONDS = 60  # the default of Settings.job_lease_seconds (MEDREG_JOB_LEASE_SECONDS)
 KIND_MAX, MESSAGE_MAX, ERROR_MAX = 64, 500, 4000
 
 
@@ -75,6 +78,7 @@ class Job(Base):
 # --- the registry -------------------------------------------------------------------------------------
 
 Handler = Callable[["JobContext"], None]
+AbandonHook = Callable[[Session, "Job", str], None]
 
 
 @dataclass(frozen=True)
@@ -84,15 +88,22 @@ class HandlerSpec:
     max_attempts: int
     roles: frozenset[str]
     validate: Callable[[dict], dict] | None
+    on_abandon: AbandonHook | None = None
 
 
 _REGISTRY: dict[str, HandlerSpec] = {}
 
 
 def job_handler(kind: str, *, max_attempts: int = 3, roles: tuple[str, ...] = (Role.ADMIN,),
-                validate: Callable[[dict], dict] | None = None) -> Callable[[Handler], Handler]:
+                validate: Callable[[dict], dict] | None = None,
+                on_abandon: AbandonHook | None = None) -> Callable[[Handler], Handler]:
     """Register ``func(ctx)`` for jobs of ``kind``. ``roles`` may enqueue it; ``validate(params)``
-    returns the cleaned params or raises ``ValidationFailed`` (checked at enqueue time)."""
+    returns the cleaned params or raises ``ValidationFailed`` (checked at enqueue time).
+
+    ``on_abandon(session, job, reason)`` undoes the partial work of a job that ends without success:
+    called once the job is ``failed`` for good or ``cancelled`` and no handler runs it any more (see
+    :func:`abandon`). It works in the caller's unit of work (never commits), may set ``job.message``
+    and ``job.result``, and must be idempotent (an administrator may run it again)."""
     if not kind or len(kind) > KIND_MAX or max_attempts < 1:
         raise ValueError(f"bad job kind or max_attempts: {kind!r}, {max_attempts}")
 
@@ -100,7 +111,8 @@ def job_handler(kind: str, *, max_attempts: int = 3, roles: tuple[str, ...] = (R
         old = _REGISTRY.get(kind)
         if old and (old.func.__module__, old.func.__qualname__) != (func.__module__, func.__qualname__):
             raise ValueError(f"job kind {kind!r} is already handled by {old.func.__qualname__}")
-        _REGISTRY[kind] = HandlerSpec(kind, func, max_attempts, frozenset(map(str, roles)), validate)
+        _REGISTRY[kind] = HandlerSpec(kind, func, max_attempts, frozenset(map(str, roles)), validate,
+                                      on_abandon)
         return func
 
     return register
@@ -230,20 +242,79 @@ def list_jobs(session: Session, actor: Actor, *, status: str | None = None, kind
     return list(session.scalars(stmt.execution_options(populate_existing=True)))
 
 
+def lease_seconds() -> float:
+    """Seconds without a heartbeat after which a running job's worker counts as dead."""
+    return float(get_settings().job_lease_seconds)
+
+
 def cancel(session: Session, actor: Actor, job_id: int) -> Job:
-    """Cancel a queued or running job (a running handler stops at its next progress call)."""
+    """Cancel a queued or running job (a running handler stops at its next progress call).
+
+    When no handler runs the job (queued, or running with a heartbeat older than the lease: its
+    worker died), the kind's ``on_abandon`` hook runs here, in the caller's unit of work. Otherwise
+    the job keeps its ``worker_id`` and the worker runs the hook once its handler has stopped (or, if
+    that worker dies first, the next worker after the lease: ``worker._sweep``)."""
     job = get(session, actor, job_id)
     before = job.status
+    stale = utcnow() - timedelta(seconds=lease_seconds())
+    no_handler = or_(Job.status == JobStatus.QUEUED, Job.heartbeat_at.is_(None), Job.heartbeat_at < stale)
     stmt = (update(Job).where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-            .values(status=JobStatus.CANCELLED, finished_at=utcnow()))
-    if job.status in FINISHED or session.execute(stmt).rowcount != 1:  # conditional: races a finishing worker
+            .values(status=JobStatus.CANCELLED, finished_at=utcnow(),
+                    worker_id=case((no_handler, None), else_=Job.worker_id))
+            .returning(Job.worker_id))
+    row = None if job.status in FINISHED else session.execute(stmt).first()
+    if row is None:  # conditional: races a finishing worker
         session.refresh(job)
         raise InvalidTransition("Job {id} is already {status}.", field="job_id",
                                 params={"id": job_id, "status": job.status})
     session.refresh(job)
     audit.record(session, actor, "job.cancel", "job", job.id, before={"status": before},
                  after={"status": job.status})
+    if row.worker_id is None:
+        abandon(session, job, f"cancelled while {before}" + ("" if before == JobStatus.QUEUED
+                                                              else " with a dead worker"))
     return job
+
+
+def abandon(session: Session, job: Job, reason: str) -> bool:
+    """Run the ``on_abandon`` hook of ``job``'s kind (the job is already failed or cancelled in
+    ``session``) inside a savepoint, in the caller's unit of work. A hook that raises is rolled back
+    alone: the job's state change stands, the failure is appended to ``job.error`` and audited as
+    ``job.abandon_failed``, and :func:`rerun_abandon` may run the hook again. Returns False then."""
+    spec = _REGISTRY.get(job.kind)
+    if spec is not None and spec.on_abandon is None:
+        return True
+    try:
+        if spec is None:  # a process that does not know the kind cannot tell whether it has a hook
+            raise LookupError(f"job kind {job.kind!r} is not registered in this process")
+        with session.begin_nested():
+            spec.on_abandon(session, job, reason)
+            session.flush()
+    except Exception as exc:
+        log.exception("on_abandon of job %s (%s) failed", job.id, job.kind)
+        note = f"on_abandon failed: {type(exc).__name__}: {exc}"[:ERROR_MAX // 2]
+        session.execute(update(Job).where(Job.id == job.id)
+                        .values(error=func.substr(func.coalesce(Job.error, "") + "\n" + note, 1, ERROR_MAX)))
+        session.refresh(job)
+        audit.record(session, Actor.system(), "job.abandon_failed", "job", job.id, note=note[:audit.NOTE_MAX])
+        return False
+    return True
+
+
+def rerun_abandon(session: Session, actor: Actor, job_id: int) -> tuple[Job, bool]:
+    """Run the ``on_abandon`` hook of a failed or cancelled job again (administrators; idempotent):
+    after the hook failed, or to finish what it left. Audited ``job.abandon``; returns the job and
+    whether the hook succeeded (a failure is recorded on the job, as :func:`abandon` records it)."""
+    if not actor.has(Role.ADMIN):
+        raise PermissionDenied("Only administrators may clean up after a job.", field="job_id")
+    job = get(session, actor, job_id)
+    held = job.status == JobStatus.CANCELLED and job.worker_id is not None  # its handler may still run
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or held:
+        raise InvalidTransition("Job {id} is {status}: only a failed or cancelled job that no worker "
+                                "holds is cleaned up.", field="job_id",
+                                params={"id": job_id, "status": job.status})
+    audit.record(session, actor, "job.abandon", "job", job.id, after={"status": job.status})
+    return job, abandon(session, job, f"clean-up of the {job.status} job run by {actor.username}")
 
 
 # The worker (claim, run, heartbeat, finish) lives in medreg.core.worker; its entry points are

@@ -3,7 +3,7 @@
 ``audit.verify``: walk the audit hash chain in batches, with progress and a
 checkpoint after each batch (the last verified event's ``seq`` and hash), so a restarted worker
 resumes where it stopped. The detailed diagnosis of a broken chain is that of
-:func:`medreg.core.audit.verify_report`, the same as ``medreg audit verify``.
+:func:`medreg.core.audit_verify.verify_report`, the same as ``medreg audit verify``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from medreg.core import audit, files
+from medreg.core import audit, audit_verify, files
 from medreg.core.accounts import Role
 from medreg.core.errors import ValidationFailed
 from medreg.core.jobs import JobContext, job_handler
@@ -86,7 +86,7 @@ def verify_audit_chain(ctx: JobContext) -> None:
         at_end = (state["last_seq"], state["last_hash"]) if state["checked"] else (None, None)
         if state["problem_count"] or (head_seq, head_hash) != at_end and (head or state["checked"]):
             # something is wrong: keep the authoritative diagnosis of the whole chain
-            detailed = [asdict(p) for p in audit.verify_report(s).problems]
+            detailed = [asdict(p) for p in audit_verify.verify_report(s).problems]
     problems = detailed if detailed is not None else state["problems"]
     ctx.progress(state["checked"], max(total, state["checked"]),
                  "audit chain intact" if not problems else f"audit chain BROKEN: {len(problems)} problem(s)")

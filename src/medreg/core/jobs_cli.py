@@ -142,6 +142,19 @@ def cancel_cmd(job_id: int = typer.Argument(..., help="The job id.")) -> None:
     typer.echo(f"job {job.id} cancelled")
 
 
+@app.command("clean-up")
+def clean_up_cmd(job_id: int = typer.Argument(..., help="The job id.")) -> None:
+    """Run the on_abandon hook of a failed or cancelled job again (after it failed; idempotent)."""
+    with _session() as s:
+        job, ok = jobs.rerun_abandon(s, Actor.system(), job_id)
+        message = job.message
+    if not ok:
+        typer.secho(f"job {job_id}: the clean-up failed again; see `medreg jobs show {job_id}`", err=True,
+                    fg=typer.colors.RED)
+        raise typer.Exit(1)
+    typer.echo(f"job {job_id} cleaned up" + (f": {message}" if message else ""))
+
+
 @app.command("kinds")
 def kinds_cmd() -> None:
     """The job kinds this installation can run."""
@@ -151,8 +164,9 @@ def kinds_cmd() -> None:
 
 def worker_cmd(
     poll_interval: float = typer.Option(2.0, min=0.1, help="Seconds to wait when the queue is empty."),
-    lease: float = typer.Option(worker.DEFAULT_LEASE_SECONDS, min=1.0,
-                                help="Seconds without heartbeat after which a running job is taken over."),
+    lease: float | None = typer.Option(
+        None, min=1.0, help="Seconds without heartbeat after which a running job is taken over "
+        "(default: MEDREG_JOB_LEASE_SECONDS, 60)."),
     once: bool = typer.Option(False, "--once", help="Run the queued jobs, then exit."),
     worker_id: str | None = typer.Option(None, help="Name of this worker (default host:pid)."),
 ) -> None:
@@ -168,7 +182,7 @@ def worker_cmd(
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    typer.echo(f"worker {runner.worker_id} started (poll {poll_interval}s, lease {lease}s)")
+    typer.echo(f"worker {runner.worker_id} started (poll {poll_interval}s, lease {runner.lease_seconds}s)")
     with suppress(KeyboardInterrupt):  # the current job was handed back to the queue
         runner.run_forever(poll_interval, stop)
     typer.echo(f"worker {runner.worker_id} stopped")

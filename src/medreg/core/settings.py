@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     default_locale: str = Field(default="zh_CN")
     run_worker_in_process: bool = Field(default=True,
                                         description="Demo: run the job worker in the web process.")
+    job_lease_seconds: float = Field(
+        default=60, gt=0, description="Seconds without a heartbeat after which a running job's worker "
+        "counts as dead: the job is taken over, or failed on its last attempt (`medreg worker --lease`).")
     sql_echo: bool = False
 
 

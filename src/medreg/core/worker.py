@@ -2,8 +2,11 @@
 
 Claims are atomic (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite a conditional ``UPDATE``); a ``running``
 job whose heartbeat is older than the lease (its worker died) is reclaimed and resumes from its last
-checkpoint. ``medreg worker`` runs :class:`Worker` forever; the demo web server runs one in-process
-(:func:`start_in_process_worker`). Semantics: docs/files-and-jobs.md.
+checkpoint. A job that ends without success gets its kind's ``on_abandon`` hook (``jobs.abandon``) from
+whoever ends it: the worker whose handler failed on the last attempt or stopped because the job was
+cancelled, or the sweep before each claim (:func:`_sweep`) for jobs whose worker died. ``medreg worker``
+runs :class:`Worker` forever; the demo web server runs one in-process (:func:`start_in_process_worker`).
+Semantics: docs/files-and-jobs.md.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from medreg.core import audit
 from medreg.core.actor import Actor
@@ -26,14 +28,15 @@ from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.jobs import (
     _REGISTRY,
-    DEFAULT_LEASE_SECONDS,
     ERROR_MAX,
     Job,
     JobContext,
     JobLost,
     JobStatus,
     _fenced_update,
+    abandon,
 )
+from medreg.core.jobs import lease_seconds as default_lease
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,31 @@ class _Claim:
     max_attempts: int
 
 
-def _fail_exhausted(session: Session, stale_before: datetime) -> None:
-    """Jobs whose worker died on their last allowed attempt fail instead of running again."""
-    session.execute(update(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before,
-                                      Job.attempts >= Job.max_attempts)
-                    .values(status=JobStatus.FAILED, finished_at=utcnow(), worker_id=None,
-                            error=func.coalesce(Job.error, "") + "worker lost (lease expired) on the "
-                            "last allowed attempt"))
+def _sweep(stale_before: datetime) -> None:
+    """Jobs whose worker died without finishing them, each in its own unit of work with its
+    ``on_abandon`` hook: a job on its last allowed attempt fails instead of running again; a job
+    cancelled while its (now dead) worker held it gets the hook that worker never ran."""
+    exhausted = [Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before,
+                 Job.attempts >= Job.max_attempts]
+    orphaned = [Job.status == JobStatus.CANCELLED, Job.worker_id.is_not(None),
+                Job.heartbeat_at < stale_before]
+    for where, reason in ((exhausted, "failed: worker lost (lease expired) on the last allowed attempt"),
+                          (orphaned, "cancelled; its worker died before stopping")):
+        with session_scope() as s:
+            ids = list(s.scalars(select(Job.id).where(*where).order_by(Job.id).limit(100)))
+        for job_id in ids:  # each change is conditional: two sweeping workers cannot both take a job
+            with session_scope() as s:
+                values: dict = {"worker_id": None}
+                if where is exhausted:
+                    values.update(status=JobStatus.FAILED, finished_at=utcnow(), error=func.coalesce(
+                        Job.error, "") + "worker lost (lease expired) on the last allowed attempt")
+                if s.execute(update(Job).where(Job.id == job_id, *where).values(**values)).rowcount != 1:
+                    continue  # another worker swept it first
+                job = s.get(Job, job_id, populate_existing=True)
+                if where is exhausted:
+                    audit.record(s, Actor.system(), "job.failed", "job", job_id, after={"status": job.status},
+                                 note="worker lost (lease expired) on the last allowed attempt")
+                abandon(s, job, reason)
 
 
 def _claim(worker_id: str, lease_seconds: float) -> _Claim | None:
@@ -68,8 +89,8 @@ def _claim(worker_id: str, lease_seconds: float) -> _Claim | None:
     stale_before = now - timedelta(seconds=lease_seconds)
     claimable = or_(Job.status == JobStatus.QUEUED,
                     and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before))
+    _sweep(stale_before)
     with session_scope() as s:
-        _fail_exhausted(s, stale_before)
         pick = select(Job.id).where(claimable).order_by(Job.id).limit(1)
         if s.get_bind().dialect.name == "postgresql":
             job_id = s.scalar(pick.with_for_update(skip_locked=True))  # locked: ours alone
@@ -104,12 +125,25 @@ class _Heartbeat(threading.Thread):
 
 
 def _finish(claim: _Claim, worker_id: str, values: dict, action: str | None, note: str | None = None) -> None:
+    """Write the job's outcome while this worker still owns it; a final failure runs ``on_abandon`` in
+    the same unit of work."""
     with session_scope() as s:
         rows = s.execute(update(Job).where(Job.id == claim.id, Job.status == JobStatus.RUNNING,
                                            Job.worker_id == worker_id).values(**values)).rowcount
         if rows == 1 and action:
             audit.record(s, Actor.system(), action, "job", claim.id, after={"status": values["status"]},
                          note=note)
+        if rows == 1 and values["status"] == JobStatus.FAILED:
+            abandon(s, s.get(Job, claim.id, populate_existing=True), f"failed: {note}")
+
+
+def _after_lost(claim: _Claim, worker_id: str) -> None:
+    """The handler stopped with ``JobLost``: if the job was cancelled while this worker held it, run
+    ``on_abandon`` now (releasing the job); if another worker took it over, leave it to that one."""
+    with session_scope() as s:
+        mine = [Job.id == claim.id, Job.status == JobStatus.CANCELLED, Job.worker_id == worker_id]
+        if s.execute(update(Job).where(*mine).values(worker_id=None)).rowcount == 1:
+            abandon(s, s.get(Job, claim.id, populate_existing=True), "cancelled while running")
 
 
 def _execute(claim: _Claim, worker_id: str, lease_seconds: float) -> None:
@@ -126,6 +160,7 @@ def _execute(claim: _Claim, worker_id: str, lease_seconds: float) -> None:
         spec.func(ctx)
     except JobLost:
         log.info("job %s stopped: cancelled or taken over", claim.id)
+        _after_lost(claim, worker_id)
     except (KeyboardInterrupt, SystemExit):  # shutting down: hand the job back, attempt not spent
         _finish(claim, worker_id, dict(status=JobStatus.QUEUED, worker_id=None, heartbeat_at=None,
                                        attempts=Job.attempts - 1), None)
@@ -146,21 +181,24 @@ def _execute(claim: _Claim, worker_id: str, lease_seconds: float) -> None:
         beat.join(timeout=5)
 
 
-def run_once(worker_id: str | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> int | None:
-    """Claim and run one job; return its id, or None when there was nothing to do."""
+def run_once(worker_id: str | None = None, *, lease_seconds: float | None = None) -> int | None:
+    """Claim and run one job; return its id, or None when there was nothing to do. The lease defaults
+    to ``Settings.job_lease_seconds``."""
     worker_id = worker_id or default_worker_id()
-    claim = _claim(worker_id, lease_seconds)
+    lease = lease_seconds or default_lease()
+    claim = _claim(worker_id, lease)
     if claim is None:
         return None
     log.info("worker %s runs job %s (%s), attempt %s", worker_id, claim.id, claim.kind, claim.attempts)
-    _execute(claim, worker_id, lease_seconds)
+    _execute(claim, worker_id, lease)
     return claim.id
 
 
+
 class Worker:
-    def __init__(self, worker_id: str | None = None, *, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+    def __init__(self, worker_id: str | None = None, *, lease_seconds: float | None = None):
         self.worker_id = worker_id or default_worker_id()
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds or default_lease()
 
     def run_once(self) -> int | None:
         return run_once(self.worker_id, lease_seconds=self.lease_seconds)

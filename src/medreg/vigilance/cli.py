@@ -1,29 +1,25 @@
 """``medreg vigilance``: adverse-event reports, the IMDRF code picker and the Order 1 clocks (thin).
 
-Each report command opens a ``session_scope()``, acts as ``--user USERNAME`` and calls one service or
-query. Domain errors print one line with the field and exit with their code (2 validation,
-3 permission, 4 not found, 5 conflict or invalid transition).
+Each report command opens a unit of work as ``--user USERNAME`` (``core.cli_support.acting``) and calls
+one service or query. Domain errors print one line with the field (and each bad row of a refused file)
+and exit with their code (2 validation, 3 permission, 4 not found, 5 conflict or invalid transition).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.core.accounts import User
 from medreg.core.actor import Actor
+from medreg.core.cli_support import acting
 from medreg.core.clock import utcnow
-from medreg.core.db import session_scope
-from medreg.core.errors import DomainError, NotAuthenticated, ValidationFailed
+from medreg.core.errors import ValidationFailed
 from medreg.vigilance import aet_search, aet_zh, bulk, deadlines, export, queries, service, service_import
 from medreg.vigilance.aet import terminology
 
@@ -37,27 +33,6 @@ app.add_typer(report_app, name="report")
 USER = typer.Option(..., "--user", help="Act as this user (username).")
 VERSION = typer.Option(None, "--expected-version", help="The version you saw (optimistic locking).")
 console = Console(width=160)
-
-
-@contextmanager
-def acting(username: str | None) -> Iterator[tuple[Session, Actor]]:
-    try:
-        with session_scope() as session:
-            actor = Actor.public()
-            if username is not None:
-                user = session.scalar(select(User).where(User.username == username))
-                if user is None or not user.is_active:
-                    raise NotAuthenticated(
-                        "Unknown or inactive user '{name}'.", field="user", params={"name": username}
-                    )
-                actor = Actor.from_user(user)
-            yield session, actor
-    except DomainError as err:
-        where = f" [{err.field}]" if err.field else ""
-        typer.secho(f"error{where}: {err.message}", err=True, fg=typer.colors.RED)
-        for e in err.details.get("errors", []):
-            typer.secho(f"  row {e['row']} [{e['field']}]: {e['reason']}", err=True)
-        raise typer.Exit(err.exit_code) from None
 
 
 def _print_quality(session: Session, actor: Actor, case_id: int) -> None:
@@ -282,10 +257,6 @@ def demo_cmd(count: int = typer.Option(300, help="how many made-up reports"), se
     """Load made-up demo reports (labelled demo) filed by the demo hospitals."""
     from medreg.vigilance import demo
 
-    try:
-        with session_scope() as session:
-            made = demo.load(session, count, seed)
-    except DomainError as err:
-        typer.secho(f"error [{err.field}]: {err.message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(err.exit_code) from None
+    with acting(None) as (session, _):
+        made = demo.load(session, count, seed)
     console.print(f"{made} demo reports loaded (made up)")

@@ -116,23 +116,9 @@ def decide_duplicate(
         note=note,
     )
     session.add(row)
-    before = audit.snapshot(second, CASE_FIELDS)
-    if decision == "merged":
-        second.duplicate_of_id = first.id
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        f"duplicate_{decision}",
-        "vigilance_case",
-        second.id,
-        before=before,
-        after={
-            **audit.snapshot(second, CASE_FIELDS),
-            "pair": [a, b],
-            "score": pair.score,
-            "matching": list(pair.matching),
-        },
-        note=note,
-    )
+    with audit.recorded_change(session, actor, f"duplicate_{decision}", "vigilance_case", second, CASE_FIELDS,
+                               note=note) as extra:
+        if decision == "merged":
+            second.duplicate_of_id = first.id
+        extra.update(pair=[a, b], score=pair.score, matching=list(pair.matching))
     return row

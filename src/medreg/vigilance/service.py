@@ -176,15 +176,11 @@ def update_draft(
     content = parse_content(data)
     org = session.get(Organisation, case.reporter_org_id)
     _check_role(actor, org, content)
-    before = audit.snapshot(case, CASE_FIELDS)
     stored = stored_form(content)
-    case.versions[-1].content = stored
-    _sync(session, case, content, stored, case.latest_version_no)
-    case.quality_score = assess(session, case, utcnow()).score
-    session.flush()
-    audit.record(
-        session, actor, "update", ENTITY, case.id, before=before, after=audit.snapshot(case, CASE_FIELDS)
-    )
+    with audit.recorded_change(session, actor, "update", ENTITY, case, CASE_FIELDS):
+        case.versions[-1].content = stored
+        _sync(session, case, content, stored, case.latest_version_no)
+        case.quality_score = assess(session, case, utcnow()).score
     return case
 
 
@@ -192,22 +188,11 @@ def _transition(
     session: Session, actor: Actor, case: VigilanceCase, action: str, mutate=None, note: str | None = None
 ) -> VigilanceCase:
     target = TABLE.next_status(case.status, action, roles_on(actor, case))
-    before = audit.snapshot(case, CASE_FIELDS)
-    if mutate:
-        mutate(case)
-    case.status = target
-    case.quality_score = assess(session, case, utcnow()).score
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        action,
-        ENTITY,
-        case.id,
-        before=before,
-        after=audit.snapshot(case, CASE_FIELDS),
-        note=note,
-    )
+    with audit.recorded_change(session, actor, action, ENTITY, case, CASE_FIELDS, note=note):
+        if mutate:
+            mutate(case)
+        case.status = target
+        case.quality_score = assess(session, case, utcnow()).score
     return case
 
 
