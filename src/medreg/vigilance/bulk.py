@@ -7,12 +7,11 @@ as a resumable background job (``medreg.core.jobs``, kind ``vigilance.import``).
    device's registrant) without writing anything; a file with any bad row is refused as a whole: the
    job ends with ``result = {"status": "refused", "bad_rows", "errors": [{row, field, reason}, ...]}``
    and not one report is written;
-2. **inserts** the draft reports in batches, from the forms phase 1 checked (kept in a spill file of
-   the attempt, so each row is validated once; a resumed attempt checks the rows again as it reads
-   them). Each batch (cases, their initial versions, their IMDRF code rows, one ``create`` audit event
-   per report and one ``import`` event naming the case ids and the file rows) is committed *together
-   with* the checkpoint ``next_row``, so a worker killed at any point resumes after the last committed
-   batch: no row is written twice and none is skipped.
+2. **inserts** the draft reports in batches. Each batch (cases, their initial versions, their IMDRF
+   code rows, one ``create`` audit event per report and one ``import`` event naming the case ids and
+   the file rows) is committed *together with*
+   the checkpoint ``next_row``, so a worker killed at any point resumes after the last committed batch:
+   no row is written twice and none is skipped.
 
 The whole file is all or nothing: every report carries the job's id (``import_job_id``), and a job
 that ends without success (**cancelled**, or **failed** on its last attempt, whether its handler runs or
