@@ -85,17 +85,6 @@ def test_good_file_imports_in_batches_like_create_report(hospital):
     assert [e.after["file_rows"] for e in imports[-3:]] == ["1-10", "11-20", "21-25"]
 
 
-def test_each_row_is_validated_once(hospital, monkeypatch):
-    """Phase 2 writes the forms phase 1 checked (kept in a spill file of the attempt), not re-validated."""
-    from medreg.vigilance import service
-
-    original, parsed = service.parse_content, []
-    monkeypatch.setattr(service, "parse_content", lambda data: parsed.append(1) or original(data))
-    job_id = _start(hospital, _csv(25), batch=10)
-    assert jobs.run_once("w1") == job_id and _job(job_id).result["created"] == 25
-    assert len(parsed) == 25
-
-
 def test_bad_file_is_refused_whole_with_every_bad_row_and_nothing_written(hospital):
     data = _csv(30, bad={4: (7, "sort of bad"), 17: (9, "Z9999"), 29: (5, "2025-13-40")})
     job_id = _start(hospital, data)

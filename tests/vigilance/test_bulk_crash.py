@@ -3,8 +3,7 @@
 ``MEDREG_JOB_LEASE_SECONDS``) runs out, and then
 
 (a) another worker resumes the import from its checkpoint, and the reports equal those of an
-    uninterrupted run of the same file (which reuses the forms its validation phase checked, while the
-    resumed attempt checks each row again as it reads it: both paths give the same reports);
+    uninterrupted run of the same file (case columns and stored forms);
 (b) on the last allowed attempt the next worker marks the job failed and the kind's ``on_abandon``
     hook removes the drafts the dead worker had committed;
 (c) a cancel of a job no handler runs (queued for a retry, or running with a dead worker) removes them

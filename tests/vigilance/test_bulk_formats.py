@@ -160,10 +160,10 @@ def test_killed_during_validation_writes_nothing_then_resumes(engine, hospital, 
     job_id = _start(hospital, _xlsx(30), "reports.xlsx")
     original = bulk._Filer.check
 
-    def die_half_way(self, session, form, row):
-        if row == 15 and session is not None:  # phase 1 checks with a session (the registrant lookups)
+    def die_half_way(self, session, form, row, **kw):
+        if row == 15 and kw.get("stored") is False:
             raise SimulatedCrash
-        return original(self, session, form, row)
+        return original(self, session, form, row, **kw)
 
     monkeypatch.setattr(bulk._Filer, "check", die_half_way)
     with pytest.raises(SimulatedCrash):

@@ -29,12 +29,10 @@ head lock per batch, the hash chain intact). The reading of each format is in ``
 from __future__ import annotations
 
 import gc
-import json
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from typing import IO, Any, BinaryIO
+from datetime import datetime
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -54,6 +52,7 @@ from medreg.vigilance.models import CASE_FIELDS, VigilanceCase, VigilanceReportC
 from medreg.vigilance.rules import CODE_FIELDS
 from medreg.vigilance.schemas import ReportContent
 from medreg.vigilance.states import Status, VersionKind
+from medreg.vigilance.udi import parse_udi
 
 KIND = "vigilance.import"
 ERRORS_KEPT = 10_000  # bad rows listed in the job result (the count is always exact)
@@ -142,17 +141,10 @@ class _Filer:
         self.contexts: dict = {}
         self.terms = terminology()
 
-    def _lookups(self, session: Session, content: ReportContent | dict) -> tuple[int | None, dict | None]:
-        """The device's registrant and registration data, for a checked form or its stored JSON."""
-        if isinstance(content, dict):
-            device = content["device"]
-            number, org_id = device.get("registration_number"), device.get("registrant_org_id")
-        else:
-            number, org_id = content.device.registration_number, content.device.registrant_org_id
-        key = (org_id, number)
+    def _lookups(self, session: Session, content: ReportContent) -> tuple[int | None, dict | None]:
+        number = content.device.registration_number
+        key = (content.device.registrant_org_id, number)
         if key not in self.registrants:
-            if isinstance(content, dict):  # stored JSON, not seen by this filer's check: parse it again
-                content = service.parse_content({k: v for k, v in content.items() if k != "udi_parsed"})
             try:
                 self.registrants[key] = service._registrant(session, content)
             except DomainError as err:
@@ -164,9 +156,10 @@ class _Filer:
             self.registered[number] = _registered(session, number)
         return found, self.registered[number]
 
-    def check(self, session: Session | None, form: dict, row: int) -> tuple[dict | None, list[dict]]:
-        """The form as ``create_report`` stores it (JSON, with the parsed UDI), or its first error.
-        With a session, the device's registrant is checked too (cached for ``file``)."""
+    def check(self, session: Session | None, form: dict, row: int, *, stored: bool = True
+              ) -> tuple[tuple[ReportContent, dict] | None, list[dict]]:
+        """The form as ``create_report`` would take it (content and stored JSON), or its first error.
+        With a session, the device's registrant is checked too (``file`` looks it up again)."""
         try:
             content = service.parse_content(form)
             if content.reporter.role is not None and content.reporter.role not in self.allowed:
@@ -174,7 +167,11 @@ class _Filer:
                 return None, [{"row": row, "field": "reporter.role", "reason": reason}]
             if session is not None:
                 self._lookups(session, content)
-            return service.stored_form(content), []
+            if not stored:
+                if content.device.udi:
+                    parse_udi(content.device.udi)
+                return (content, {}), []
+            return (content, service.stored_form(content)), []
         except DomainError as err:
             return None, [{"row": row, "field": err.field or "row", "reason": err.message}]
 
@@ -186,32 +183,29 @@ class _Filer:
                                                           registered=registered)
         return quality.score(stored, self.terms, ctx).score
 
-    def file(self, session: Session, batch: list[dict]) -> list[int]:
-        """Write checked forms (their stored JSON, as ``check`` returns it: no second validation)."""
+    def file(self, session: Session, batch: list[tuple[ReportContent, dict]]) -> list[int]:
         cases, codes = [], []
-        for stored in batch:
-            registrant, registered = self._lookups(session, stored)
-            d, e, udi = stored["device"], stored["event"], stored.get("udi_parsed") or {}
-            aware, day = e.get("aware_at"), e.get("event_date")
+        for content, stored in batch:
+            registrant, registered = self._lookups(session, content)
+            d, e, udi = content.device, content.event, stored.get("udi_parsed") or {}
             cases.append(dict(
                 status=Status.DRAFT.value, reporter_org_id=self.org.id, reporter_user_id=self.actor.user_id,
-                reporter_role=stored["reporter"].get("role"), registrant_org_id=registrant,
-                province=e.get("province"), outcome=e.get("outcome"), overseas=e["overseas"],
-                cluster=e["cluster"], aware_at=datetime.fromisoformat(aware) if aware else None,
-                event_date=date.fromisoformat(day) if day else None, device_name=d.get("generic_name"),
-                registration_number=d.get("registration_number"), model=d.get("model"), udi_di=udi.get("di"),
-                lot_number=d.get("lot_number") or udi.get("lot"),
-                serial_number=d.get("serial_number") or udi.get("serial"),
+                reporter_role=content.reporter.role.value if content.reporter.role else None,
+                registrant_org_id=registrant, province=e.province,
+                outcome=e.outcome.value if e.outcome else None, overseas=e.overseas, cluster=e.cluster,
+                aware_at=e.aware_at, event_date=e.event_date, device_name=d.generic_name,
+                registration_number=d.registration_number, model=d.model, udi_di=udi.get("di"),
+                lot_number=d.lot_number or udi.get("lot"), serial_number=d.serial_number or udi.get("serial"),
                 first_submitted_at=None, report_due_at=None, late=None, evaluation_due_at=None,
                 final_submitted_at=None, evaluation_late=None, return_reason=None, duplicate_of_id=None,
                 latest_version_no=1, quality_score=self._quality(stored, registered),
                 import_job_id=self.job_id, created_at=self.now, updated_at=self.now, version=1))
-            codes.append([(f, a, c) for f, a in CODE_FIELDS.items() for c in stored["codes"][f]])
+            codes.append([(f, a, c) for f, a in CODE_FIELDS.items() for c in getattr(content.codes, f)])
         ids = insert_rows(session, VigilanceCase.__table__, cases, with_ids=True)
         insert_rows(session, VigilanceReportVersion.__table__, [
             dict(case_id=i, version_no=1, kind=VersionKind.INITIAL.value, content=stored,
                  created_by_user_id=self.actor.user_id, created_at=self.now, submitted_at=None)
-            for i, stored in zip(ids, batch, strict=True)])
+            for i, (_, stored) in zip(ids, batch, strict=True)])
         insert_rows(session, VigilanceReportCode.__table__, [
             dict(case_id=i, version_no=1, field=f, annex=a, code=c)
             for i, cs in zip(ids, codes, strict=True) for f, a, c in cs])
@@ -240,11 +234,9 @@ def _source(fh: BinaryIO, params: dict, org: Organisation):
 
 
 def validate_file(session: Session, fh: BinaryIO, params: dict, filer: _Filer,
-                  progress: Callable[[int], None] | None = None, spill: IO[bytes] | None = None
-                  ) -> tuple[int, int, list[dict], dict]:
+                  progress: Callable[[int], None] | None = None) -> tuple[int, int, list[dict], dict]:
     """Check every row; return (rows, bad rows, the first ERRORS_KEPT errors, unmapped FDA terms).
-    Writes nothing to the database; with ``spill``, each checked form (row, stored JSON) is written
-    there while the file is still good, so the insert phase need not check it again."""
+    Reads only."""
     rows = bad = 0
     errors: list[dict] = []
     try:
@@ -254,12 +246,10 @@ def validate_file(session: Session, fh: BinaryIO, params: dict, filer: _Filer,
             return 0, 1, errors, {}
         for row, form, shape in src.rows:
             rows = row
-            checked, found = (None, [e.__dict__ for e in shape]) if shape else filer.check(session, form, row)
+            found = [e.__dict__ for e in shape] or filer.check(session, form, row, stored=False)[1]
             if found:
                 bad += 1
                 errors.extend(found[: max(0, ERRORS_KEPT - len(errors))])
-            elif spill is not None and not bad:
-                spill.write(b"%d\t%s\n" % (row, json.dumps(checked, ensure_ascii=False).encode()))
             if progress and row % PROGRESS_EVERY == 0:
                 progress(row)
     except FileUnreadable as exc:
@@ -302,66 +292,28 @@ def _run_import(ctx: jobs.JobContext) -> None:
     filer = _Filer(actor, org, utcnow(), ctx.job_id)
     state = ctx.checkpoint or {"phase": "validate"}
     if state["phase"] == "validate":
-        spool = files.store_root() / "tmp"  # beside the stored file, not a RAM-backed /tmp (~1 KB a row)
-        spool.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=spool) as spill:  # unlinked at once: a killed worker leaves nothing
-            state = _validate_phase(ctx, stored, filer, spill)
-            if state is None:
-                return
-            _insert(ctx, stored, filer, state, spill)
-    else:  # resumed after another attempt validated the file: each row is checked again as it is read
-        _insert(ctx, stored, filer, state, None)
+        ctx.progress(0, None, "validating")
+        with ctx.session() as s, files.open_file(stored) as fh:
+            rows, bad, errors, unmapped = validate_file(
+                s, fh, p, filer, lambda n: ctx.progress(n, None, "validating"))
+        if bad:
+            ctx.progress(rows, rows, f"refused: {bad} bad rows; nothing was imported")
+            ctx.set_result({"status": "refused", "rows": rows, "bad_rows": bad, "errors": errors,
+                            "errors_listed": len(errors)})
+            return
+        state = {"phase": "insert", "rows": rows, "next_row": 0, "created": 0, "first_id": None,
+                 "last_id": None, "unmapped_fda_terms": unmapped}
+        ctx.save_checkpoint(state, done=0, total=rows, message="validated; importing")
+    _insert(ctx, stored, filer, state)
     ctx.set_result({"status": "imported", "format": p.get("format", "csv"), "rows": state["rows"],
                     "created": state["created"], "first_id": state["first_id"], "last_id": state["last_id"],
                     "unmapped_fda_terms": state.get("unmapped_fda_terms", {})})
 
 
-def _validate_phase(ctx: jobs.JobContext, stored: files.StoredFile, filer: _Filer, spill: IO[bytes]
-                    ) -> dict | None:
-    """Phase 1: the insert state of a good file, or None when the file is refused (the result says why)."""
-    ctx.progress(0, None, "validating")
-    with ctx.session() as s, files.open_file(stored) as fh:
-        rows, bad, errors, unmapped = validate_file(
-            s, fh, ctx.params, filer, lambda n: ctx.progress(n, None, "validating"), spill)
-    if bad:
-        ctx.progress(rows, rows, f"refused: {bad} bad rows; nothing was imported")
-        ctx.set_result({"status": "refused", "rows": rows, "bad_rows": bad, "errors": errors,
-                        "errors_listed": len(errors)})
-        return None
-    state = {"phase": "insert", "rows": rows, "next_row": 0, "created": 0, "first_id": None,
-             "last_id": None, "unmapped_fda_terms": unmapped}
-    ctx.save_checkpoint(state, done=0, total=rows, message="validated; importing")
-    return state
-
-
-def _checked_rows(ctx: jobs.JobContext, stored: files.StoredFile, filer: _Filer, after: int,
-                  spill: IO[bytes] | None) -> Iterator[tuple[int, dict]]:
-    """(row, stored JSON) of the rows after ``after``: from this attempt's spill, or read and checked
-    again from the stored file (a resumed job; the store is content-addressed, so the file cannot
-    change under us)."""
-    if spill is not None:
-        spill.seek(0)
-        for line in spill:
-            row, _, text = line.partition(b"\t")
-            if int(row) > after:
-                yield int(row), json.loads(text)
-        return
-    with files.open_file(stored) as fh:
-        for row, form, shape in _source(fh, ctx.params, filer.org).rows:
-            if row <= after:
-                continue  # committed by an earlier attempt
-            checked, errors = filer.check(None, form, row) if not shape else (None, shape)
-            if errors:
-                raise ValidationFailed("Row {row} no longer validates.", field="file", params={"row": row})
-            yield row, checked
-
-
-def _insert(ctx: jobs.JobContext, stored: files.StoredFile, filer: _Filer, state: dict,
-            spill: IO[bytes] | None) -> None:
-    """Phase 2: the checked rows in batches, each committed with the checkpoint."""
+def _insert(ctx: jobs.JobContext, stored: files.StoredFile, filer: _Filer, state: dict) -> None:
     batch_size = int(ctx.params["batch"])
 
-    def flush(batch: list[dict], end_row: int) -> None:
+    def flush(batch: list[tuple[ReportContent, dict]], end_row: int) -> None:
         with ctx.session() as s:
             ids = filer.file(s, batch)
             audit.record(s, filer.actor, "import", "vigilance_import", f"{ids[0]}-{ids[-1]}",
@@ -373,15 +325,22 @@ def _insert(ctx: jobs.JobContext, stored: files.StoredFile, filer: _Filer, state
                                 message=f"imported {new['created']} reports", session=s)
         state.update(new)
 
-    batch: list[dict] = []
-    row = 0
-    for row, checked in _checked_rows(ctx, stored, filer, state["next_row"], spill):
-        batch.append(checked)
-        if len(batch) >= batch_size:
+    with files.open_file(stored) as fh:
+        src = _source(fh, ctx.params, filer.org)
+        batch: list[tuple[ReportContent, dict]] = []
+        row = 0
+        for row, form, shape in src.rows:
+            if row <= state["next_row"]:
+                continue  # committed by an earlier attempt
+            checked, errors = filer.check(None, form, row) if not shape else (None, shape)
+            if errors:  # the store is content-addressed, so the file cannot change under us
+                raise ValidationFailed("Row {row} no longer validates.", field="file", params={"row": row})
+            batch.append(checked)
+            if len(batch) >= batch_size:
+                flush(batch, row)
+                batch = []
+        if batch:
             flush(batch, row)
-            batch = []
-    if batch:
-        flush(batch, row)
 
 
 def job_result(job: jobs.Job) -> dict[str, Any]:
