@@ -25,8 +25,10 @@ import duckdb
 import numpy as np
 import pytest
 from scipy.stats import norm
+from sqlalchemy import select
 
 from medreg.core.accounts import OrgKind, Role
+from medreg.core.audit import AuditEvent
 from medreg.signals import queries, snapshot
 from medreg.signals.runs import run_all, score_step
 from tests.factories import make_actor, make_org
@@ -103,6 +105,8 @@ def test_category2_level_leaves_out_certificates_without_a_second_level(world):
     case = got["01-07-03", "A0401"]
     assert case.stats[0].n11 == 3 and case.stats[0].prr == pytest.approx(1.5, rel=1e-12)
     assert (case.owner_org_id, case.registration_number) == (None, None)
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "signals.run")).all()[-1]
+    assert (event.after["reports"], event.after["counted_reports"]) == (21, 12)  # X1-X3 only
 
 
 def test_a_category_changed_on_the_certificate_reaches_the_next_incremental_snapshot(world):
