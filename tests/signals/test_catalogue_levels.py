@@ -29,7 +29,8 @@ from sqlalchemy import select
 
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.audit import AuditEvent
-from medreg.signals import queries, snapshot
+from medreg.core.errors import ValidationFailed
+from medreg.signals import analyses, queries, snapshot
 from medreg.signals.runs import run_all, score_step
 from tests.factories import make_actor, make_org
 from tests.premarket.test_registration_world import build, initial, to_certificate
@@ -107,6 +108,15 @@ def test_category2_level_leaves_out_certificates_without_a_second_level(world):
     assert (case.owner_org_id, case.registration_number) == (None, None)
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "signals.run")).all()[-1]
     assert (event.after["reports"], event.after["counted_reports"]) == (21, 12)  # X1-X3 only
+
+
+def test_a_configured_analysis_may_run_at_a_catalogue_level(world):
+    values = {"name": "by 二级", "device_level": "category2", "strata": "sex"}
+    a = analyses.create_analysis(world["db"], world["centre"], values)
+    assert (a.device_level, a.strata) == ("category2", "sex")
+    with pytest.raises(ValidationFailed) as err:
+        analyses.create_analysis(world["db"], world["centre"], {"name": "x", "device_level": "category3"})
+    assert err.value.field == "device_level"
 
 
 def test_a_category_changed_on_the_certificate_reaches_the_next_incremental_snapshot(world):
