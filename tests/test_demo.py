@@ -91,10 +91,13 @@ def test_demo_clocks_experts_and_registrations(db):
     regs = {r.product_name: r for r in db.scalars(select(RegistrationApplication))}
     in_review = regs[apps["approved"].product_name]
     assert in_review.status == "in_review" and in_review.priority and in_review.innovative
+    # a real catalogue row: 01-07-03 手术控制系统 (shipped catalogue.csv); 09 has no shipped row: none
+    assert (in_review.category1_code, in_review.category2_code) == ("01-07", "01-07-03")
     cert = db.scalar(
         select(RegistrationCertificate).where(RegistrationCertificate.product_name.like("%聚焦超声%"))
     )
     assert cert.number.startswith("国械注准") and cert.number[8] == "3"
+    assert cert.subcatalogue_code == "09" and cert.category1_code is None
     assert sorted(o.status for o in cert.obligations) == ["fulfilled", "late", "open"]
     late = next(o for o in cert.obligations if o.status == "late")
     assert late.due_on < today

@@ -270,6 +270,10 @@ def _innovation_cases(d: _Demo, t: date) -> None:
             "intended_use": "用于经自然腔道的内镜手术操作（演示）",
             "device_class": "III",
             "subcatalogue_code": "01",
+            # 01-07 手术导航、控制系统 / 01-07-03 手术控制系统 ("用于腔内手术中帮助精确控制手术操作的设备",
+            # example 内窥镜手术器械控制系统) of the shipped catalogue (2017 No.104 as adjusted by 2022 No.30)
+            "category1_code": "01-07",
+            "category2_code": "01-07-03",
             "innovation_application_id": app.id,
         },
     )

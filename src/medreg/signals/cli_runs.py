@@ -13,6 +13,7 @@ from medreg.signals import analyses, queries
 from medreg.signals.runs import RunSettings, list_runs, run_all
 
 console = Console(width=180)
+LEVELS_HELP = "certificate | registrant | category | category1 | category2 | fda-product-code."
 
 
 def _num(x: float | None) -> str:
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         min_n: int = typer.Option(3, "--min-n", help="Minimum number of reports of a pair."),
         full: bool = typer.Option(False, "--full", help="Export every report (not only the changed ones)."),
         device_level: str = typer.Option("certificate", "--device-level",
-                                         help="certificate | registrant | category | fda-product-code."),
+                                         help=LEVELS_HELP),
         strata: str = typer.Option("", "--strata", help="Strata, e.g. year,sex,age_band,reporter_type."),
         engine: str = typer.Option("duckdb", "--engine", help="Counting engine: duckdb or spark."),
         spark_master: str = typer.Option("local[*]", "--spark-master",
@@ -123,7 +124,7 @@ def analyses_add(
     level: int = typer.Option(1, "--level", help="IMDRF term level of the events: 1, 2 or 3."),
     annexes: str = typer.Option("A", "--annexes", help="Event annexes among A, E, F."),
     device_level: str = typer.Option("certificate", "--device-level",
-                                     help="certificate | registrant | category | fda-product-code."),
+                                     help=LEVELS_HELP),
     strata: str = typer.Option("", "--strata", help="Strata, e.g. year,sex,age_band,reporter_type."),
     statistic: str = typer.Option("ebgm", "--statistic", help="Criteria: prr, ror, ic or ebgm."),
     threshold: float | None = typer.Option(None, "--threshold", help="Default: the published one."),

@@ -27,8 +27,12 @@ from medreg.vigilance.aet import terminology
 
 EVENT_ANNEXES = "AEF"  # device problem, clinical signs, health impact (the event hierarchies of issue 4)
 # Device hierarchies: the snapshot column that keys the device at each level (queries_signals).
+# category1 / category2: the 一级 / 二级 product category of the 医疗器械分类目录 on the certificate.
 DEVICE_LEVELS = {"certificate": "device", "registrant": "CAST(registrant_org_id AS VARCHAR)",
-                 "category": "category", "fda-product-code": "fda_product_code"}
+                 "category": "category", "category1": "category1", "category2": "category2",
+                 "fda-product-code": "fda_product_code"}
+# The snapshot layout (snapshot.SCHEMA) that first carries a level's key.
+LEVEL_SCHEMA = {"category": 2, "fda-product-code": 2, "category1": 3, "category2": 3}
 # Levels whose device has one registrant, who may see the case (the others: the monitoring centre only).
 OWNED_LEVELS = ("certificate", "registrant")
 # Strata of a run, computed from the snapshot; a missing value is its own stratum 'unknown'. Age bands
@@ -97,7 +101,7 @@ def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str =
     letters = check_settings(level, annexes)
     key = DEVICE_LEVELS[check_device_level(device_level)]
     strata = check_strata(strata)
-    if snap.schema < 2 and (device_level in ("category", "fda-product-code") or set(strata) - {"year"}):
+    if snap.schema < max(LEVEL_SCHEMA.get(device_level, 1), 2 if set(strata) - {"year"} else 1):
         raise ValidationFailed("Snapshot v{version} predates the device categories, FDA product codes and "
                                "strata: run with a new export.", field="snapshot_version",
                                params={"version": snap.version})

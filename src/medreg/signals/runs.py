@@ -123,7 +123,9 @@ def record_step(session: Session, actor: Actor, settings: RunSettings, snap: sna
                         "pairs": run.pairs, "flagged": run.flagged, "opened": run.opened,
                         "updated": run.updated, "criteria": run.criteria, "level": run.event_level,
                         "annexes": run.annexes, "device_level": run.device_level, "strata": run.strata,
-                        "engine": run.engine, "analysis_id": run.analysis_id})
+                        "engine": run.engine, "analysis_id": run.analysis_id,
+                        # the reports that carry the device level's key (the others are left out)
+                        "counted_reports": scored.reports})
     return run
 
 

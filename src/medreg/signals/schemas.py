@@ -98,7 +98,7 @@ class RespondBody(BaseModel):
     response: str = Field(min_length=1, max_length=8000)
 
 
-DEVICE_LEVEL = r"^(certificate|registrant|category|fda-product-code)$"
+DEVICE_LEVEL = r"^(certificate|registrant|category|category1|category2|fda-product-code)$"
 
 
 class AnalysisFields(BaseModel):

@@ -6,7 +6,16 @@ many reports changed and the column layout ``schema``). Rows, one per (report, I
 ``medreg.vigilance.queries_signals``: ``report_id, device`` (the registration certificate number, NULL
 when the report names none)``, registrant_org_id, annex, code, year`` and, from schema 2 on, the other
 device keys ``category`` (sub-catalogue ××5) and ``fda_product_code`` and the strata inputs ``sex,
-age_years, reporter_role``.
+age_years, reporter_role``; from schema 3 on, ``category1`` and ``category2``: the 一级 / 二级 product
+category of the 医疗器械分类目录 recorded on the certificate the report names (read through
+``medreg.premarket.registration.queries.certificate_categories``; NULL when the report names no
+certificate known here or the certificate records no category, and ``category2`` also when only the
+一级 category is recorded).
+
+The catalogue categories are joined on at every export, to every row (the base version's rows too): they
+are properties of the certificate, not of the report, and a change registration may change them without
+touching any report, so an incremental export that only re-read the changed reports would keep stale
+categories.
 
 Incremental: when a previous snapshot exists, only the reports changed since its export time are read
 from the database; the new version is the old rows minus every changed report plus the changed
@@ -29,10 +38,11 @@ from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
+from medreg.premarket.registration.queries import certificate_categories
 from medreg.vigilance.queries_signals import report_rows
 
 _NAME = re.compile(r"^v(\d{6})\.json$")
-SCHEMA = 2
+SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -102,12 +112,20 @@ def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = 
                     "NULLIF(sex::VARCHAR, '') AS sex, "
                     "CASE WHEN isnan(age_years) THEN NULL ELSE age_years END AS age_years, "
                     "NULLIF(reporter_role::VARCHAR, '') AS reporter_role FROM fresh_raw")
+        cats = certificate_categories(session)
+        con.register("cats", {"number": np.asarray(list(cats), dtype=object),
+                              "c1": np.asarray([c[0] for c in cats.values()], dtype=object),
+                              "c2": np.asarray(["" if c[1] is None else c[1] for c in cats.values()],
+                                               dtype=object)})
         if base is not None:
             con.register("changed", {"report_id": np.asarray(rows.changed_ids or [-1], dtype=np.int64)})
-            query = (f"SELECT * FROM read_parquet({_literal(Path(base.path))}) "
-                     "WHERE report_id NOT IN (SELECT report_id FROM changed) UNION ALL SELECT * FROM fresh")
+            rows_query = ("SELECT * EXCLUDE (category1, category2) "
+                          f"FROM read_parquet({_literal(Path(base.path))}) WHERE report_id NOT IN "
+                          "(SELECT report_id FROM changed) UNION ALL SELECT * FROM fresh")
         else:
-            query = "SELECT * FROM fresh"
+            rows_query = "SELECT * FROM fresh"
+        query = ("SELECT r.*, NULLIF(k.c1::VARCHAR, '') AS category1, NULLIF(k.c2::VARCHAR, '') AS category2 "
+                 f"FROM ({rows_query}) r LEFT JOIN cats k ON k.number::VARCHAR = r.device")
         con.execute(f"COPY ({query} ORDER BY report_id, annex, code) TO {_literal(tmp)} (FORMAT PARQUET)")
         n_rows, n_reports = con.execute(
             f"SELECT count(*), count(DISTINCT report_id) FROM read_parquet({_literal(tmp)})").fetchone()

@@ -6,9 +6,10 @@ Device hierarchies (each row carries every key; a level leaves out the rows whos
 - ``registration_number``: the 注册证编号 the report names;
 - ``registrant_org_id``: the device's registrant (named in the report or found from the certificate);
 - ``category``: the sub-catalogue code ××5 of the certificate number (01-22 of the 医疗器械分类目录,
-  Order 47 Art.115; a certificate's ``subcatalogue_code`` is this same code). It is the finest catalogue
-  level that a report or a certificate records: neither carries the 一级/二级 product category, and
-  a filing number (备案编号, Class I) or a number not of the Art.115 form has no category;
+  Order 47 Art.115; a certificate's ``subcatalogue_code`` is this same code); a filing number (备案编号,
+  Class I) or a number not of the Art.115 form has no category. The finer 一级/二级 product categories
+  are recorded on the certificate, not on the report: ``medreg.signals.snapshot`` joins them on by
+  certificate number at each export;
 - ``fda_product_code``: the FDA product code of the report's form (``device.fda_product_code``, filled
   from openFDA ``device_report_product_code`` by the MAUDE import).
 

@@ -22,6 +22,8 @@ APPLICATION_FIELDS = (
     "intended_use",
     "device_class",
     "subcatalogue_code",
+    "category1_code",
+    "category2_code",
     "origin",
     "innovation_application_id",
     "registration_id",
@@ -62,6 +64,11 @@ class RegistrationApplication(Base):
     intended_use: Mapped[str | None] = mapped_column(Text)  # 适用范围 / 预期用途
     device_class: Mapped[str] = mapped_column(String(3))  # "II" | "III"
     subcatalogue_code: Mapped[str] = mapped_column(String(2))  # ××5 of the number (Order 47 Art.115)
+    # The 医疗器械分类目录 product category it is classified under (Order 47 Art.20): 一级 "NN-NN", 二级
+    # "NN-NN-NN" (optional), inside ``subcatalogue_code``. None: not given (a new device not yet in the
+    # catalogue may be registered, Order 47 Art.64; Regulation 739 Art.23).
+    category1_code: Mapped[str | None] = mapped_column(String(5))
+    category2_code: Mapped[str | None] = mapped_column(String(8))
     origin: Mapped[str] = mapped_column(String(20))  # rules.Origin, fixed from the registrant's country
     province: Mapped[str | None] = mapped_column(String(32))  # the registrant's, for domestic Class II
     # No.83 Art.20: an application of an approved innovative device is marked 创新医疗器械.
@@ -134,6 +141,8 @@ class RegistrationCertificate(Base):
     intended_use: Mapped[str | None] = mapped_column(Text)
     device_class: Mapped[str] = mapped_column(String(3))
     subcatalogue_code: Mapped[str] = mapped_column(String(2))
+    category1_code: Mapped[str | None] = mapped_column(String(5), index=True)  # from the application
+    category2_code: Mapped[str | None] = mapped_column(String(8), index=True)
     origin: Mapped[str] = mapped_column(String(20))
     innovative: Mapped[bool] = mapped_column(default=False)
     innovation_application_id: Mapped[int | None] = mapped_column(ForeignKey("innovation_application.id"))

@@ -29,7 +29,7 @@ from medreg.premarket.innovation import queries as innovation_queries
 from medreg.premarket.registration import queries, service
 from medreg.premarket.registration import service_support as support
 from medreg.premarket.registration.rules import ConditionalGround, ConsultationTopic
-from medreg.premarket.registration.schemas import CHANGEABLE_FIELDS
+from medreg.premarket.registration.schemas import CATEGORY_PATTERNS, CHANGEABLE_FIELDS
 from medreg.premarket.registration.states import CONSULTATION_TABLE
 from medreg.premarket.registration.web_common import labels
 
@@ -110,7 +110,7 @@ def application_from_form(form: FormData) -> dict[str, Any]:
     kind = text(form, "kind") or "initial"
     data: dict[str, Any] = {"kind": kind}
     if kind == "initial":
-        for name in (*PRODUCT_FIELDS, "device_class", "subcatalogue_code"):
+        for name in (*PRODUCT_FIELDS, "device_class", "subcatalogue_code", *CATEGORY_PATTERNS):
             if text(form, name):
                 data[name] = text(form, name)
         data["innovation_application_id"] = number(form, "innovation_application_id", required=False)
@@ -128,7 +128,8 @@ def application_choices(session: Session, actor: Actor) -> dict:
     certificates = queries.list_certificates(session, actor, registrant_org_id=actor.organisation_id,
                                              status="valid", limit=500)
     return {"innovations": innovations, "certificates": certificates, "classes": ["II", "III"],
-            "kinds": ["initial", "change", "renewal"], "changeable": CHANGEABLE_FIELDS}
+            "kinds": ["initial", "change", "renewal"], "changeable": CHANGEABLE_FIELDS,
+            "category_patterns": CATEGORY_PATTERNS}
 
 
 # ---- actions on an application ---------------------------------------------------------------------

@@ -226,6 +226,18 @@ def certificate_by_number(session: Session, actor: Actor, number: str) -> Certif
     return _cert_read(cert)
 
 
+def certificate_categories(session: Session) -> dict[str, tuple[str, str | None]]:
+    """{certificate number: (一级, 二级 or None)} of every certificate that records its catalogue product
+    category, taken from the current period of each number (the latest ``valid_from``: a renewal keeps
+    the number and the category; a change registration may have changed it). Certificates are public
+    (Order 47 Art.12); signal detection rolls reports up along these categories."""
+    c = RegistrationCertificate
+    rows = session.execute(select(c.number, c.category1_code, c.category2_code)
+                           .order_by(c.number, c.valid_from, c.id))
+    latest = {number: (c1, c2) for number, c1, c2 in rows}  # the last row of a number wins
+    return {number: (c1, c2) for number, (c1, c2) in latest.items() if c1}
+
+
 def obligations_for(session: Session, actor: Actor, certificate_id: int) -> list[ObligationRead]:
     stmt = (
         select(PostApprovalObligation)

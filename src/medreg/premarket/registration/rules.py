@@ -99,6 +99,27 @@ def parse_class(value: object, field: str = "device_class") -> DeviceClass:
         ) from None
 
 
+# ---- catalogue product category --------------------------------------------------------------------
+def check_category(subcatalogue_code: str | None, category1_code: str | None, category2_code: str | None,
+                   *, prefix: str = "") -> None:
+    """The product category of the 医疗器械分类目录 an application is classified under (Order 47 Art.20):
+    the 一级 category ``NN-NN`` lies in the sub-catalogue (its first two digits), the 二级 ``NN-NN-NN``
+    in the 一级 one. Both are optional (Order 47 Art.64: a new device not yet in the catalogue), but a
+    二级 category needs its 一级. ``prefix`` names the fields in a change (``changes.``). The formats are
+    the schema's; whether the codes exist is asked of the catalogue by the service."""
+    f1, f2 = prefix + "category1_code", prefix + "category2_code"
+    if category2_code and not category1_code:
+        raise ValidationFailed("A 二级 product category needs the 一级 category it belongs to ('{name}').",
+                               field=f1, params={"name": "category1_code"})
+    if category1_code and category1_code[:2] != subcatalogue_code:
+        raise ValidationFailed(
+            "The 一级 product category {code} is not in sub-catalogue {sub} (its first two digits).",
+            field=f1, params={"code": category1_code, "sub": subcatalogue_code or "-"})
+    if category2_code and not category2_code.startswith(f"{category1_code}-"):
+        raise ValidationFailed("The 二级 product category {code} is not under the 一级 category {parent}.",
+                               field=f2, params={"code": category2_code, "parent": category1_code})
+
+
 # ---- validity and renewal --------------------------------------------------------------------------
 def validity(start: date, *, years: int = VALIDITY_YEARS) -> tuple[date, date]:
     """(valid_from, valid_until): 5 years (Order 47 Art.58; 739 Art.22). The period counts from the start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,8 +11,16 @@ from medreg.premarket.registration.rules import ConditionalGround, ConsultationT
 
 Text = Field(default=None, max_length=20_000)
 
-# Certificate items whose change needs a change registration (Order 47 Art.79 third para).
-CHANGEABLE_FIELDS = ("product_name", "model_spec", "structure_composition", "intended_use")
+# Certificate items whose change needs a change registration (Order 47 Art.79 third para), and the
+# catalogue product category, which follows a change of the intended use (Art.79 lists 适用范围; its
+# list ends in 等). The sub-catalogue cannot change: it is ××5 of the number the certificate keeps.
+CHANGEABLE_FIELDS = ("product_name", "model_spec", "structure_composition", "intended_use",
+                     "category1_code", "category2_code")
+# Codes of the 医疗器械分类目录 (CFDA 2017 No.104): 一级 product category NN-NN, 二级 NN-NN-NN.
+CATEGORY_PATTERNS = {"category1_code": r"^[0-9]{2}-[0-9]{2}$",
+                     "category2_code": r"^[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
+Category1 = Field(default=None, pattern=CATEGORY_PATTERNS["category1_code"])
+Category2 = Field(default=None, pattern=CATEGORY_PATTERNS["category2_code"])
 
 
 def _check_changes(v: dict[str, str] | None) -> dict[str, str] | None:
@@ -23,6 +32,9 @@ def _check_changes(v: dict[str, str] | None) -> dict[str, str] | None:
             raise ValueError("name at least one item to change")
         if any(not str(x).strip() for x in v.values()):
             raise ValueError("a changed item cannot be empty")
+        for k, pattern in CATEGORY_PATTERNS.items():
+            if k in v and not re.match(pattern, str(v[k]).strip()):
+                raise ValueError(f"{k} must look like {'NN-NN' if k == 'category1_code' else 'NN-NN-NN'}")
     return v
 
 
@@ -36,6 +48,8 @@ class RegistrationCreate(BaseModel):
     intended_use: str | None = Text
     device_class: DeviceClass | None = None
     subcatalogue_code: str | None = Field(default=None, pattern=r"^(0[1-9]|1\d|2[0-2])$")
+    category1_code: str | None = Category1  # 一级产品类别, inside the sub-catalogue
+    category2_code: str | None = Category2  # 二级产品类别, inside the 一级 category (optional)
     innovation_application_id: int | None = Field(default=None, ge=1)
     registration_id: int | None = Field(default=None, ge=1)  # the certificate (change / renewal)
     # Change registration: the certificate items to change and their new values (Order 47 Art.79).
@@ -58,6 +72,8 @@ class RegistrationUpdate(BaseModel):
     intended_use: str | None = Text
     device_class: DeviceClass | None = None
     subcatalogue_code: str | None = Field(default=None, pattern=r"^(0[1-9]|1\d|2[0-2])$")
+    category1_code: str | None = Category1  # 一级产品类别, inside the sub-catalogue
+    category2_code: str | None = Category2  # 二级产品类别, inside the 一级 category (optional)
     changes: dict[str, str] | None = None
 
     @field_validator("changes")
@@ -107,6 +123,8 @@ class RegistrationRead(_Read):
     intended_use: str | None
     device_class: str
     subcatalogue_code: str
+    category1_code: str | None = None
+    category2_code: str | None = None
     origin: str
     innovation_application_id: int | None
     registration_id: int | None
@@ -169,6 +187,8 @@ class CertificateRead(_Read):
     intended_use: str | None
     device_class: str
     subcatalogue_code: str
+    category1_code: str | None = None
+    category2_code: str | None = None
     origin: str
     innovative: bool
     conditional: bool

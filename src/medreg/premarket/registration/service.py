@@ -84,9 +84,11 @@ def create_application(
         for f in ("product_name", "device_class", "subcatalogue_code"):
             if getattr(d, f) is None:
                 raise ValidationFailed("'{name}' is required.", field=f, params={"name": f})
-        for f in ("product_name", "model_spec", "structure_composition", "intended_use", "subcatalogue_code"):
+        for f in ("product_name", "model_spec", "structure_composition", "intended_use", "subcatalogue_code",
+                  "category1_code", "category2_code"):
             setattr(app, f, getattr(d, f))
         app.device_class = d.device_class.value
+        s.check_application_category(session, app)
         inn = s.innovation_for(session, actor, d.innovation_application_id, "innovation_application_id")
         if inn is not None:
             app.innovation_application_id, app.innovative, app.priority = inn.id, True, True
@@ -136,9 +138,12 @@ def _follow_on(session: Session, app: RegistrationApplication, d: RegistrationCr
         "intended_use",
         "device_class",
         "subcatalogue_code",
+        "category1_code",
+        "category2_code",
     ):
         setattr(app, f, getattr(cert, f))
     app.changes = dict(d.changes) if d.changes else None
+    s.check_application_category(session, app)
     if cert.innovative:
         app.innovation_application_id, app.innovative = cert.innovation_application_id, True
         if d.kind is Kind.CHANGE:
@@ -176,6 +181,7 @@ def update_application(
     for k, v in fields.items():
         if v is None and k in ("product_name", "device_class", "subcatalogue_code"):
             raise ValidationFailed("'{name}' cannot be empty.", field=k, params={"name": k})
+    s.check_application_category(session, app, fields)
     with audit.recorded_change(session, actor, "update", s.ENTITY, app, APPLICATION_FIELDS + ("changes",)):
         for k, v in fields.items():
             setattr(app, k, v.value if hasattr(v, "value") else v)

@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 from sqlalchemy.orm import Session
 
-from medreg.core import audit, clocks
+from medreg.core import audit, clocks, lookups
 from medreg.core.actor import Actor
 from medreg.core.clock import today_shanghai
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -175,6 +175,34 @@ def act(
             mutate(app)
         app.status = Status(target).value
     return app
+
+
+def check_category(session: Session, subcatalogue_code: str | None, category1_code: str | None,
+                   category2_code: str | None, *, prefix: str = "") -> None:
+    """The product category of an application (Order 47 Art.20): format and consistency with the
+    sub-catalogue (``rules.check_category``), then existence in the current catalogue, asked through
+    ``medreg.core.lookups`` (catalog is a sibling domain that registration may not import). Where the
+    catalogue cannot tell (no row of that sub-catalogue: only 01 and 04 ship) the code is accepted."""
+    rules.check_category(subcatalogue_code, category1_code, category2_code, prefix=prefix)
+    for name, code in (("category1_code", category1_code), ("category2_code", category2_code)):
+        found = lookups.look_up(session, lookups.NMPA_CATEGORY, code) if code else None
+        if found is not None and found.known is False:
+            raise ValidationFailed("The product category {code} is not in the catalogue (version {version}).",
+                                   field=prefix + name, params={"code": code, "version": found.source})
+
+
+def check_application_category(session: Session, app: RegistrationApplication,
+                               edits: dict[str, Any] | None = None) -> None:
+    """The category ``app`` will carry once ``edits`` are applied: its own (initial registration), or
+    the certificate's with the requested changes (change registration; fields named ``changes.*``)."""
+    v = {f: (edits or {}).get(f, getattr(app, f)) for f in
+         ("subcatalogue_code", "category1_code", "category2_code", "changes")}
+    if app.kind == rules.Kind.INITIAL:
+        check_category(session, v["subcatalogue_code"], v["category1_code"], v["category2_code"])
+    elif {"category1_code", "category2_code"} & set(v["changes"] or {}):
+        changes = v["changes"]
+        check_category(session, v["subcatalogue_code"], changes.get("category1_code", v["category1_code"]),
+                       changes.get("category2_code", v["category2_code"]), prefix="changes.")
 
 
 INNOVATION_APPROVED = "approved"  # innovation.states.Status.APPROVED (No.83 Art.11)

@@ -138,6 +138,8 @@ FIELD_LABELS = {
     "intended_use": _("Intended use"),
     "device_class": _("Device class"),
     "subcatalogue_code": _("Sub-catalogue code"),
+    "category1_code": _("Product category, level 1 (一级产品类别)"),
+    "category2_code": _("Product category, level 2 (二级产品类别, optional)"),
 }
 
 
