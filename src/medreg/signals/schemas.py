@@ -143,3 +143,13 @@ class AnalysisRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class RunQueued(BaseModel):
+    """A ``signals.run`` job queued for an analysis (follow it at ``/api/jobs/{job_id}``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="the job id")
+    kind: str
+    status: str

@@ -51,6 +51,7 @@ DOMAIN_ROUTERS = (
     "medreg.catalog.pages_requests",
     "medreg.signals.api",
     "medreg.signals.pages",
+    "medreg.signals.pages_analyses",
 )
 
 
