@@ -189,3 +189,32 @@ def test_service_refusals(site, db, world):  # noqa: F811
         analyses.run_now(db, centre, b.id, "/tmp/one")
     assert err.value.field == "analysis_id"
     assert analyses.run_now(db, centre, b.id, "/tmp/two").params["analysis_id"] == b.id
+
+
+def test_cli_runs_now_and_deletes(site, db, monkeypatch, tmp_path):
+    from contextlib import contextmanager
+
+    from typer.testing import CliRunner
+
+    from medreg.cli import app as cli
+    from medreg.core import cli_support
+
+    @contextmanager
+    def scope():
+        yield db
+        db.flush()
+
+    monkeypatch.setattr(cli_support, "session_scope", scope)
+    user = site["centre_actor"].username
+    a = analyses.create_analysis(db, site["centre_actor"], {"name": "cli"})
+    runner = CliRunner()
+    res = runner.invoke(cli, ["signals", "analyses", "run", str(a.id), "--user", user, "--snapshot-dir",
+                              str(tmp_path / "cli")])
+    assert res.exit_code == 0 and "queued" in res.output, res.output
+    job = db.scalar(select(core_jobs.Job))
+    assert job.params["folder"] == str(tmp_path / "cli") and job.params["analysis_id"] == a.id
+    res = runner.invoke(cli, ["signals", "analyses", "delete", str(a.id), "--user", user])
+    assert res.exit_code == 5 and "job" in res.output  # a run is queued: refused
+    core_jobs.cancel(db, site["centre_actor"], job.id)
+    res = runner.invoke(cli, ["signals", "analyses", "delete", str(a.id), "--user", user])
+    assert res.exit_code == 0 and db.get(SignalAnalysis, a.id) is None
