@@ -181,13 +181,14 @@ def run_now(session: Session, actor: Actor, analysis_id: int, folder: Path | str
     another export into ``folder``, is queued or running (two exports into one folder would clash)."""
     _centre(actor)
     a = get_analysis(session, actor, analysis_id)
+    folder = str(Path(folder).absolute())  # the worker may run in another directory
     _not_pending(session, a)
     for job in _pending(session):
         exporting = job.kind == "signals.snapshot" or job.params.get("snapshot_version") is None
-        if exporting and job.params.get("folder") == str(folder):
+        if exporting and job.params.get("folder") == folder:
             raise Conflict("A snapshot export is queued or running (job {job}); run the analysis when it "
                            "has finished.", field="analysis_id", params={"job": job.id})
-    return jobs.enqueue(session, actor, "signals.run", asdict(settings_for(a, str(folder))))
+    return jobs.enqueue(session, actor, "signals.run", asdict(settings_for(a, folder)))
 
 
 @dataclass(frozen=True)
