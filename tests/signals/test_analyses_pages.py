@@ -138,6 +138,10 @@ def test_run_now_queues_the_job_shows_progress_and_links_the_results(client, sit
     page = client.get(f"/signals/runs/{run.id}", headers=h)
     assert page.status_code == 200 and page.text.count('data-testid="run-case"') == run.opened + run.updated
     assert client.get(f"/api/signals/runs/{run.id}", headers=h).json()["analysis_id"] == a.id
+    (status,) = client.get("/api/signals/analyses/status", headers=h).json()  # the list's JSON twin
+    assert (status["last_run"]["id"], status["last_job"]["status"], status["criteria"]) == (
+        run.id, "succeeded", "PRR025 > 1 and n11 >= 3")
+    assert client.get("/api/signals/analyses/status", headers=site["reg"]).json() == []
     # an analysis that ran is not deleted (its runs keep their settings): deactivate it instead
     r = client.post(f"/signals/analyses/{a.id}/delete", data={"expected_version": "1"}, headers=h)
     assert r.status_code == 409 and 'data-field="analysis_id"' in r.text

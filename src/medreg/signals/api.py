@@ -23,6 +23,7 @@ from medreg.signals.schemas import (
     AnalysisCreate,
     AnalysisPatch,
     AnalysisRead,
+    AnalysisStatusRead,
     CaseDetail,
     CaseRead,
     RespondBody,
@@ -91,6 +92,11 @@ def act(body: ActionBody, case_id: RecordId, action: str = Path(pattern=ACTIONS)
 @router.get("/analyses", response_model=list[AnalysisRead])
 def analyses_list(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
     return [AnalysisRead.model_validate(a) for a in analyses.list_analyses(session, actor)]
+
+
+@router.get("/analyses/status", response_model=list[AnalysisStatusRead])
+def analyses_status(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return [AnalysisStatusRead.model_validate(r) for r in analyses.overview(session, actor)]
 
 
 @router.post("/analyses", response_model=AnalysisRead, status_code=201)

@@ -2,7 +2,7 @@
 analysis' last run and its job's progress, the create and edit forms, enable/disable, delete (an
 analysis that never ran), "run now", and the page of one run's results. The same service calls as
 ``/api/signals/analyses`` and ``medreg signals analyses`` (analyses.py); JSON twins:
-``/api/signals/analyses``, ``/api/jobs/{id}`` and ``/api/signals/runs/{id}``.
+``/api/signals/analyses/status`` and ``/api/signals/runs/{id}``.
 
 Post/Redirect/Get: a change that succeeds redirects (303); one the service refuses rolls the request
 back and re-renders the form (or the list) with the reason next to the field, with the error's status.
