@@ -36,6 +36,7 @@ def test_centre_creates_runs_and_disables_an_analysis(visitors, locale):
     error = page.wait_for_selector('[data-testid="field-error"][data-field="threshold"]')
     assert error.inner_text() == THRESHOLD_ERROR[locale]
     assert page.input_value("#analysis-name") == name and page.is_checked("#annex-E")  # what was typed kept
+    v.screenshot("signals-analysis-form")
     page.fill("#analysis-threshold", "1.5")
     page.click("#save-analysis")
     page.wait_for_selector('[data-testid="done"][data-done="created"]')
