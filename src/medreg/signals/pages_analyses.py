@@ -97,7 +97,7 @@ def _shown(a, form: FormData | None = None) -> dict:
                        "strata": form.getlist("strata")}
     src = {f: getattr(a, f) for f in analyses.FIELDS} if a is not None else analyses.DEFAULTS | {"name": ""}
     return src | {"annexes": list(src["annexes"]), "strata": [n for n in src["strata"].split(",") if n],
-                  "threshold": "" if src["threshold"] is None else f"{src['threshold']:g}"}
+                  "threshold": "" if src["threshold"] is None else f"{src['threshold']:.15g}"}
 
 
 def _choices() -> dict:
