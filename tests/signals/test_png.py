@@ -6,15 +6,13 @@ import warnings
 
 import pytest
 
+from medreg.core import figures
 from medreg.signals import png
 from medreg.signals.plots import Point
 
 
 def _has_cjk_font() -> bool:
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return any(name in names for name in png.CJK_FONTS)
+    return bool(figures.installed(figures.CJK_FONTS))
 
 
 NO_CJK_FONT = "no CJK font installed (the Makefile's `pdf` target installs one)"

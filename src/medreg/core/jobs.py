@@ -30,6 +30,7 @@ from medreg.core.clock import utcnow
 from medreg.core.db import Base, session_scope
 from medreg.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from medreg.core.settings import get_settings
+from medreg.core.i18n import _
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE_SECONDS = 60  # the default of Settings.job_lease_seconds (MEDREG_JOB_LEASE_SECONDS)
@@ -44,6 +45,13 @@ class JobStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+STATUS_LABELS = {  # msgids, for the pages that show a job's status
+    JobStatus.QUEUED: _("Queued"),
+    JobStatus.RUNNING: _("In progress"),
+    JobStatus.SUCCEEDED: _("Succeeded"),
+    JobStatus.FAILED: _("Failed"),
+    JobStatus.CANCELLED: _("Cancelled by a user"),
+}
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
         description="Signs session cookies and CSRF tokens. Must be set in production.",
     )
     file_store_dir: Path = Field(default=Path("./var/files"), description="Content-addressed dossier store.")
+    signals_snapshot_dir: Path = Field(default=Path("./var/signals"),
+                                       description="Snapshot folder of the signal runs started by hand.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, description="Largest accepted attachment.")
     login_max_failures: int = Field(default=5, description="Failed logins allowed per window and username.")
     login_window_seconds: int = Field(default=900, description="Window for login rate limiting.")

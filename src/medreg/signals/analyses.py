@@ -2,18 +2,20 @@
 
 An analysis names the event level and annexes, the device level, the strata, the criteria (statistic,
 threshold, minimum count) and the counting engine. The centre (and administrators) create, change and
-deactivate them; each change is audited with the values before and after. After each snapshot export
+deactivate them, delete one that never ran, and run one now (a ``signals.run`` job); each change is
+audited with the values before and after. Pages: ``pages_analyses.py``. After each snapshot export
 (``medreg signals snapshot`` or the ``signals.snapshot`` job) :func:`enqueue_runs` queues one
 ``signals.run`` job per active analysis on that snapshot version.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medreg.core import audit, jobs
@@ -21,12 +23,14 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from medreg.signals import snapshot
-from medreg.signals.models import SignalAnalysis
+from medreg.signals.models import SignalAnalysis, SignalRun
 from medreg.signals.runs import RunSettings
 from medreg.signals.states import CENTRE
 
 FIELDS = ("name", "active", "event_level", "annexes", "device_level", "strata", "statistic", "threshold",
           "min_n", "engine")
+DEFAULTS = {"active": True, "event_level": 1, "annexes": "A", "device_level": "certificate", "strata": "",
+            "statistic": "ebgm", "threshold": None, "min_n": 3, "engine": "duckdb"}
 
 
 def _centre(actor: Actor) -> None:
@@ -52,7 +56,14 @@ def _check(a: SignalAnalysis) -> None:
     if not name or len(name) > 120:
         raise ValidationFailed("Give the analysis a name of 1 to 120 characters.", field="name")
     a.name = name
-    settings = settings_for(a, folder="-").check()  # levels, annexes, strata, engine, criteria
+    if a.threshold is not None and not math.isfinite(a.threshold):
+        raise ValidationFailed("The threshold must be a finite number.", field="threshold")
+    try:
+        settings = settings_for(a, folder="-").check()  # levels, annexes, strata, engine, criteria
+    except ValidationFailed as err:
+        if err.field == "level":  # the run's name of the analysis' field
+            err.field = "event_level"
+        raise
     a.annexes = "".join(sorted(set(a.annexes.upper())))
     a.strata = ",".join(settings.strata_names)
 
@@ -87,9 +98,7 @@ def create_analysis(session: Session, actor: Actor, values: Mapping) -> SignalAn
     if unknown:
         raise ValidationFailed("Unknown field(s): {names}.", field=sorted(unknown)[0],
                                params={"names": ", ".join(sorted(unknown))})
-    defaults = {"active": True, "event_level": 1, "annexes": "A", "device_level": "certificate",
-                "strata": "", "statistic": "ebgm", "threshold": None, "min_n": 3, "engine": "duckdb"}
-    a = SignalAnalysis(**(defaults | {k: v for k, v in values.items() if v is not None or k == "threshold"}))
+    a = SignalAnalysis(**(DEFAULTS | {k: v for k, v in values.items() if v is not None or k == "threshold"}))
     _check(a)
     _unique(session, a.name)
     session.add(a)
@@ -98,15 +107,20 @@ def create_analysis(session: Session, actor: Actor, values: Mapping) -> SignalAn
     return a
 
 
-def update_analysis(session: Session, actor: Actor, analysis_id: int, values: Mapping, *,
-                    expected_version: int | None = None) -> SignalAnalysis:
-    """Change the given fields (``threshold`` None restores the published one)."""
+def _fresh(session: Session, actor: Actor, analysis_id: int, expected_version: int | None) -> SignalAnalysis:
     _centre(actor)
     a = get_analysis(session, actor, analysis_id)
     if expected_version is not None and a.version != expected_version:
         raise Conflict("The record was changed by someone else (version {current}, you saw {seen}); "
                        "reload and try again.", field="expected_version",
                        params={"current": a.version, "seen": expected_version})
+    return a
+
+
+def update_analysis(session: Session, actor: Actor, analysis_id: int, values: Mapping, *,
+                    expected_version: int | None = None) -> SignalAnalysis:
+    """Change the given fields (``threshold`` None restores the published one)."""
+    a = _fresh(session, actor, analysis_id, expected_version)
     unknown = set(values) - set(FIELDS)
     if unknown:
         raise ValidationFailed("Unknown field(s): {names}.", field=sorted(unknown)[0],
@@ -125,6 +139,91 @@ def update_analysis(session: Session, actor: Actor, analysis_id: int, values: Ma
     audit.record(session, actor, "signals.analysis.update", "signals_analysis", a.id, before=before,
                  after=_state(a))
     return a
+
+
+PENDING = (jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING)
+RECENT_JOBS = 500  # the signals.run jobs looked at for the last job of each analysis
+
+
+def _pending(session: Session) -> list[jobs.Job]:
+    """The signal jobs queued or running (a run, or a snapshot export)."""
+    stmt = (select(jobs.Job).where(jobs.Job.kind.in_(("signals.run", "signals.snapshot")),
+                                   jobs.Job.status.in_(PENDING)).order_by(jobs.Job.id))
+    return list(session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+def _not_pending(session: Session, a: SignalAnalysis) -> None:
+    for job in _pending(session):
+        if job.params.get("analysis_id") == a.id:
+            raise Conflict("A run of this analysis is already queued or running (job {job}).",
+                           field="analysis_id", params={"job": job.id})
+
+
+def delete_analysis(session: Session, actor: Actor, analysis_id: int, *,
+                    expected_version: int | None = None) -> None:
+    """Delete an analysis that never ran (audited with its values). One that ran is deactivated instead:
+    its runs keep the link to the settings they were made with."""
+    a = _fresh(session, actor, analysis_id, expected_version)
+    runs = session.scalar(select(func.count()).select_from(SignalRun).where(SignalRun.analysis_id == a.id))
+    if runs:
+        raise Conflict("The analysis has {runs} run(s): disable it instead of deleting it.",
+                       field="analysis_id", params={"runs": runs})
+    _not_pending(session, a)
+    before = _state(a)
+    session.delete(a)
+    session.flush()
+    audit.record(session, actor, "signals.analysis.delete", "signals_analysis", analysis_id, before=before)
+
+
+def run_now(session: Session, actor: Actor, analysis_id: int, folder: Path | str) -> jobs.Job:
+    """Queue one ``signals.run`` job of the analysis (active or not) that exports the next snapshot into
+    ``folder`` and scores it, as ``medreg signals run`` does. Refused while a run of this analysis, or
+    another export into ``folder``, is queued or running (two exports into one folder would clash)."""
+    _centre(actor)
+    a = get_analysis(session, actor, analysis_id)
+    folder = str(Path(folder).absolute())  # the worker may run in another directory
+    _not_pending(session, a)
+    for job in _pending(session):
+        exporting = job.kind == "signals.snapshot" or job.params.get("snapshot_version") is None
+        if exporting and job.params.get("folder") == folder:
+            raise Conflict("A snapshot export is queued or running (job {job}); run the analysis when it "
+                           "has finished.", field="analysis_id", params={"job": job.id})
+    return jobs.enqueue(session, actor, "signals.run", asdict(settings_for(a, folder)))
+
+
+@dataclass(frozen=True)
+class AnalysisStatus:
+    """An analysis with its latest recorded run and its latest ``signals.run`` job (either may be None)."""
+
+    analysis: SignalAnalysis
+    last_run: SignalRun | None
+    last_job: jobs.Job | None
+
+    @property
+    def pending(self) -> bool:
+        return self.last_job is not None and self.last_job.status in PENDING
+
+    @property
+    def criteria(self) -> str:
+        """The rule as text, e.g. ``EB05 > 2 and n11 >= 3``."""
+        return settings_for(self.analysis, "-").criteria().describe()
+
+
+def overview(session: Session, actor: Actor) -> list[AnalysisStatus]:
+    """Every analysis (the centre's; others get none) with its last run and last job."""
+    rows = list_analyses(session, actor)
+    if not rows:
+        return []
+    ids = [a.id for a in rows]
+    latest = (select(func.max(SignalRun.id)).where(SignalRun.analysis_id.in_(ids))
+              .group_by(SignalRun.analysis_id))
+    runs = {r.analysis_id: r for r in session.scalars(select(SignalRun).where(SignalRun.id.in_(latest)))}
+    found: dict[int, jobs.Job] = {}
+    stmt = (select(jobs.Job).where(jobs.Job.kind == "signals.run").order_by(jobs.Job.id.desc())
+            .limit(RECENT_JOBS).execution_options(populate_existing=True))
+    for job in session.scalars(stmt):
+        found.setdefault(job.params.get("analysis_id"), job)
+    return [AnalysisStatus(a, runs.get(a.id), found.get(a.id)) for a in rows]
 
 
 def enqueue_runs(session: Session, actor: Actor, folder: Path | str, snapshot_version: int,

@@ -3,26 +3,31 @@ them, and the case actions (optimistic locking with ``expected_version``). Thin 
 
 Tenancy: the monitoring centre sees every case and run; a registrant the cases of its own devices
 (certificate- and registrant-level cases; no runs); anyone else nothing (NotFound for a case id).
-The configured analyses (``/api/signals/analyses``) are the centre's: list, create, change (audited).
+The configured analyses (``/api/signals/analyses``) are the centre's: list, create, change, delete (one
+that never ran) and run now (a ``signals.run`` job), all audited.
 """
 
 from __future__ import annotations
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
+from medreg.core.db import MAX_ID
 from medreg.core.deps import RecordId, api_router, get_session, require_login
+from medreg.core.settings import get_settings
 from medreg.signals import analyses, queries, service
-from medreg.signals.runs import list_runs
+from medreg.signals.runs import get_run, list_runs
 from medreg.signals.schemas import (
     ActionBody,
     AnalysisCreate,
     AnalysisPatch,
     AnalysisRead,
+    AnalysisStatusRead,
     CaseDetail,
     CaseRead,
     RespondBody,
+    RunQueued,
     RunRead,
     StatRead,
 )
@@ -51,6 +56,11 @@ def case_detail(session: Session, actor: Actor, case) -> CaseDetail:
 def runs(limit: int = Query(50, ge=1, le=1000), session: Session = Depends(get_session),
          actor: Actor = Depends(require_login)):
     return [RunRead.model_validate(r) for r in list_runs(session, actor, limit)]
+
+
+@router.get("/runs/{run_id}", response_model=RunRead)
+def run(run_id: RecordId, session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return RunRead.model_validate(get_run(session, actor, run_id))
 
 
 @router.get("/cases", response_model=list[CaseRead])
@@ -84,6 +94,11 @@ def analyses_list(session: Session = Depends(get_session), actor: Actor = Depend
     return [AnalysisRead.model_validate(a) for a in analyses.list_analyses(session, actor)]
 
 
+@router.get("/analyses/status", response_model=list[AnalysisStatusRead])
+def analyses_status(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return [AnalysisStatusRead.model_validate(r) for r in analyses.overview(session, actor)]
+
+
 @router.post("/analyses", response_model=AnalysisRead, status_code=201)
 def analyses_create(body: AnalysisCreate, session: Session = Depends(get_session),
                     actor: Actor = Depends(require_login)):
@@ -98,3 +113,17 @@ def analyses_update(body: AnalysisPatch, analysis_id: RecordId, session: Session
     version = values.pop("expected_version")
     return AnalysisRead.model_validate(analyses.update_analysis(session, actor, analysis_id, values,
                                                                 expected_version=version))
+
+
+@router.delete("/analyses/{analysis_id}", status_code=204)
+def analyses_delete(analysis_id: RecordId, expected_version: int = Query(ge=1, le=MAX_ID),
+                    session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    analyses.delete_analysis(session, actor, analysis_id, expected_version=expected_version)
+    return Response(status_code=204)
+
+
+@router.post("/analyses/{analysis_id}/run", response_model=RunQueued, status_code=202)
+def analyses_run(analysis_id: RecordId, session: Session = Depends(get_session),
+                 actor: Actor = Depends(require_login)):
+    job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir)
+    return RunQueued.model_validate(job)

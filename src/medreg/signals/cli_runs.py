@@ -1,4 +1,5 @@
-"""``medreg signals run``, ``list``, ``snapshot`` and ``analyses`` (thin; act as ``--user``)."""
+"""``medreg signals run``, ``list``, ``snapshot`` and ``analyses`` (list, add, set, delete, run; thin;
+act as ``--user``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from medreg.core.cli_support import acting
+from medreg.core.settings import get_settings
 from medreg.signals import analyses, queries
 from medreg.signals.runs import RunSettings, list_runs, run_all
 
@@ -164,3 +166,28 @@ def analyses_set(
     with acting(user) as (session, actor):
         a = analyses.update_analysis(session, actor, analysis_id, values)
         typer.echo(f"analysis {a.id} '{a.name}' changed (version {a.version})")
+
+
+@analyses_app.command("delete")
+def analyses_delete(
+    analysis_id: int = typer.Argument(..., help="The analysis id."),
+    user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+) -> None:
+    """Delete an analysis that never ran (audited); deactivate one that ran (``set --inactive``)."""
+    with acting(user) as (session, actor):
+        analyses.delete_analysis(session, actor, analysis_id)
+        typer.echo(f"analysis {analysis_id} deleted")
+
+
+@analyses_app.command("run")
+def analyses_run(
+    analysis_id: int = typer.Argument(..., help="The analysis id."),
+    user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+    snapshot_dir: Path | None = typer.Option(None, "--snapshot-dir",
+                                             help="Default: MEDREG_SIGNALS_SNAPSHOT_DIR."),
+) -> None:
+    """Queue a run of the analysis now (a signals.run job: next snapshot, then scores; a worker runs it)."""
+    folder = snapshot_dir or get_settings().signals_snapshot_dir
+    with acting(user) as (session, actor):
+        job = analyses.run_now(session, actor, analysis_id, folder)
+        typer.echo(f"analysis {analysis_id}: job {job.id} queued ({folder})")

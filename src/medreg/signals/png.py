@@ -1,33 +1,15 @@
 """PNG export of the signal pictures, drawn with matplotlib (Agg, no display) from the same data and
-scales as the SVG of ``plots`` (matplotlib cannot read SVG, so the picture is drawn again)."""
+scales as the SVG of ``plots`` (matplotlib cannot read SVG, so the picture is drawn again). Figure, fonts
+(Chinese labels with an installed CJK font) and PNG bytes: ``medreg.core.figures``."""
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 
+from medreg.core.figures import figure as _figure
+from medreg.core.figures import png_bytes as _png
 from medreg.signals.plots import Point
-
-CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC")
-
-
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    # Chinese titles and labels: fall back, glyph by glyph, to a CJK font (the Makefile's `pdf` target
-    # installs WenQuanYi Micro Hei for WeasyPrint; Noto CJK is used where a system has it instead).
-    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *CJK_FONTS]
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(6.4, 3.6), dpi=100)
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
 
 
 def overview_png(points: Sequence[Point], threshold: float, *, title: str, xlabel: str, ylabel: str) -> bytes:

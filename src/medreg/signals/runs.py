@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from medreg.core import audit
 from medreg.core.actor import Actor
-from medreg.core.errors import PermissionDenied, ValidationFailed
+from medreg.core.errors import NotFound, PermissionDenied, ValidationFailed
 from medreg.signals import pipeline, snapshot
 from medreg.signals.criteria import RULES, SignalCriteria
-from medreg.signals.models import SignalRun
+from medreg.signals.models import SignalCase, SignalRun, SignalStat
 from medreg.signals.service import record_run
 from medreg.signals.states import CENTRE
 
@@ -141,3 +141,19 @@ def list_runs(session: Session, actor: Actor, limit: int = 50) -> list[SignalRun
     if not CENTRE & actor.roles:
         return []
     return list(session.scalars(select(SignalRun).order_by(SignalRun.id.desc()).limit(limit)))
+
+
+def get_run(session: Session, actor: Actor, run_id: int) -> SignalRun:
+    """One run (the centre's; NotFound for anyone else)."""
+    run = session.get(SignalRun, run_id) if CENTRE & actor.roles else None
+    if run is None:
+        raise NotFound("Signal run {id} not found.", field="run_id", params={"id": run_id})
+    return run
+
+
+def run_cases(session: Session, actor: Actor, run_id: int) -> list[tuple[SignalCase, SignalStat]]:
+    """The cases the run opened or updated, each with the statistics the run appended to it."""
+    get_run(session, actor, run_id)
+    stmt = (select(SignalCase, SignalStat).join(SignalStat, SignalStat.case_id == SignalCase.id)
+            .where(SignalStat.run_id == run_id).order_by(SignalCase.id))
+    return [(case, stat) for case, stat in session.execute(stmt)]

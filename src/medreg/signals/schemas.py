@@ -143,3 +143,34 @@ class AnalysisRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class RunQueued(BaseModel):
+    """A ``signals.run`` job queued for an analysis (follow it at ``/api/jobs/{job_id}``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="the job id")
+    kind: str
+    status: str
+
+
+class JobBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: str
+    done: int
+    total: int | None
+    message: str | None
+
+
+class AnalysisStatusRead(BaseModel):
+    """JSON twin of a row of the analyses page: the analysis, its rule, its last run and last job."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    analysis: AnalysisRead
+    criteria: str
+    last_run: RunRead | None
+    last_job: JobBrief | None

@@ -2,42 +2,25 @@
 descriptions as the SVG (``charts_lines.LineChart``; the KM curve dicts of ``charts_km``): matplotlib
 cannot read SVG, so the picture is drawn again from the same numbers and scales.
 
-Chinese titles and labels fall back glyph by glyph to a CJK font (``make pdf`` installs WenQuanYi
-Micro Hei; Noto CJK is used where a system has it), as in ``signals.png``.
+Figure, fonts (Chinese titles and labels fall back glyph by glyph to an installed CJK font) and PNG
+bytes: ``medreg.core.figures``, shared with ``signals.png``.
 """
 
 from __future__ import annotations
 
-import io
 import math
 
+from medreg.core.figures import figure as _figure
+from medreg.core.figures import png_bytes
 from medreg.surveillance.charts_lines import LineChart
 
 __all__ = ["km_png", "line_chart_png"]
 
-CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC")
 KM_COLOURS = ("#1f5fa8", "#c0392b", "#27ae60", "#8e44ad")
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import font_manager
-
-    # only the fonts this system has: matplotlib logs a warning for every glyph of a missing family
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *(f for f in CJK_FONTS if f in installed)]
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(6.4, 3.6), dpi=100)
-
-
 def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return png_bytes(fig, tight=True)
 
 
 def line_chart_png(chart: LineChart) -> bytes:

@@ -54,6 +54,7 @@ DOMAIN_ROUTERS = (
     "medreg.catalog.pages_requests",
     "medreg.signals.api",
     "medreg.signals.pages",
+    "medreg.signals.pages_analyses",
 )
 
 

@@ -26,13 +26,7 @@ register_nav("/jobs/", _("Background jobs"), roles=["admin"],
              description=_("Long-running work with its progress: audit-chain and file-store checks."))
 
 
-STATUS_LABELS = {
-    jobs.JobStatus.QUEUED: _("Queued"),
-    jobs.JobStatus.RUNNING: _("In progress"),
-    jobs.JobStatus.SUCCEEDED: _("Succeeded"),
-    jobs.JobStatus.FAILED: _("Failed"),
-    jobs.JobStatus.CANCELLED: _("Cancelled by a user"),
-}
+STATUS_LABELS = jobs.STATUS_LABELS
 
 
 class JobRead(BaseModel):

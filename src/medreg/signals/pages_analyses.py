@@ -1,0 +1,190 @@
+"""HTML pages of the configured analyses (monitoring centre and administrators): the list with each
+analysis' last run and its job's progress, the create and edit forms, enable/disable, delete (an
+analysis that never ran), "run now", and the page of one run's results. The same service calls as
+``/api/signals/analyses`` and ``medreg signals analyses`` (analyses.py); JSON twins:
+``/api/signals/analyses/status`` and ``/api/signals/runs/{id}``.
+
+Post/Redirect/Get: a change that succeeds redirects (303); one the service refuses rolls the request
+back and re-renders the form (or the list) with the reason next to the field, with the error's status.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from medreg.core.actor import Actor
+from medreg.core.deps import MAX_ID, get_session, pages_router, require_roles
+from medreg.core.errors import DomainError, ValidationFailed
+from medreg.core.i18n import _
+from medreg.core.jobs import STATUS_LABELS as JOB_LABELS
+from medreg.core.settings import get_settings
+from medreg.core.templating import register_nav, render
+from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
+from medreg.signals import analyses, pipeline
+from medreg.signals.criteria import RULES
+from medreg.signals.pages import LEVEL_LABELS, STATUS_LABELS, posted
+from medreg.signals.runs import get_run, run_cases
+from medreg.signals.states import CENTRE
+
+router = pages_router(prefix="/signals", tags=["signals pages"])
+Db = Depends(get_session)
+Centre = Depends(require_roles(*CENTRE))
+AnalysisId = Path(ge=1, le=MAX_ID, description="signal analysis id")
+RunId = Path(ge=1, le=MAX_ID, description="signal run id")
+
+register_nav("/signals/analyses/", _("Signal analyses"), roles=sorted(CENTRE),
+             description=_("The analyses run after each snapshot of the reports, and their runs"), order=46)
+
+ANNEX_LABELS = {"A": _("Annex A: medical device problem"),
+                "E": _("Annex E: clinical signs, symptoms or conditions"),
+                "F": _("Annex F: health impact")}
+STRATA_LABELS = {"year": _("Year"), "sex": _("Sex"), "age_band": _("Age band"),
+                 "reporter_type": _("Reporter type")}
+STATISTICS = {"prr": "PRR", "ror": "ROR", "ic": "IC (BCPNN)", "ebgm": "EBGM (GPS)"}
+FLAGS = ("1", "on", "true")
+DONE_LABELS = {"created": _("The analysis was created."), "changed": _("The analysis was changed."),
+               "enable": _("The analysis will run after each snapshot."),
+               "disable": _("The analysis will no longer run after each snapshot."),
+               "delete": _("The analysis was deleted."), "run": _("A run of the analysis was queued.")}
+
+
+def _whole(form: FormData, name: str, limit: int) -> int:
+    raw = str(form.get(name) or "").strip()
+    if not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= limit:
+        raise ValidationFailed("'{name}' must be a whole number from 1 to {limit}.", field=name,
+                               params={"name": name, "limit": limit})
+    return int(raw)
+
+
+def _threshold(form: FormData) -> float | None:
+    raw = str(form.get("threshold") or "").strip()
+    if not raw:
+        return None  # the published threshold
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if len(raw) > 30 or not math.isfinite(value):
+        raise ValidationFailed("The threshold must be a number.", field="threshold")
+    return value
+
+
+def values_from(form: FormData) -> dict:
+    """The analysis fields of a posted form (the service checks the rest: names, levels, criteria)."""
+    return {"name": str(form.get("name") or "").strip(),
+            "active": str(form.get("active") or "") in FLAGS,
+            "event_level": _whole(form, "event_level", 3),
+            "annexes": "".join(a for a in ANNEX_LABELS if a in form.getlist("annexes")),
+            "device_level": str(form.get("device_level") or ""),
+            "strata": ",".join(n for n in form.getlist("strata") if isinstance(n, str)),
+            "statistic": str(form.get("statistic") or ""),
+            "threshold": _threshold(form),
+            "min_n": _whole(form, "min_n", 1_000_000),
+            "engine": str(form.get("engine") or "")}
+
+
+def _shown(a, form: FormData | None = None) -> dict:
+    """The values the form shows: what was posted (after a refusal), else the analysis or the defaults."""
+    if form is not None:
+        text = {k: str(form.get(k) or "") for k in ("name", "event_level", "device_level", "statistic",
+                                                      "threshold", "min_n", "engine")}
+        return text | {"active": str(form.get("active") or "") in FLAGS, "annexes": form.getlist("annexes"),
+                       "strata": form.getlist("strata")}
+    src = {f: getattr(a, f) for f in analyses.FIELDS} if a is not None else analyses.DEFAULTS | {"name": ""}
+    return src | {"annexes": list(src["annexes"]), "strata": [n for n in src["strata"].split(",") if n],
+                  "threshold": "" if src["threshold"] is None else f"{src['threshold']:.15g}"}
+
+
+def _choices() -> dict:
+    return {"annex_labels": ANNEX_LABELS, "strata_labels": {n: STRATA_LABELS[n] for n in pipeline.STRATA},
+            "level_labels": LEVEL_LABELS, "statistics": STATISTICS, "engines": pipeline.ENGINES,
+            "defaults": {k: rule[1] for k, rule in RULES.items()}}
+
+
+def _list(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200) -> Response:
+    rows = analyses.overview(session, actor)
+    context = {"rows": rows, "error": error, "job_labels": JOB_LABELS, **_choices(),
+               "done_labels": DONE_LABELS, "polling": any(r.pending for r in rows)}
+    if request.headers.get("HX-Request") and error is None:
+        return render(request, "signals/_analysis_rows.html", context)
+    return render(request, "signals/analyses.html", context, status_code=status_code)
+
+
+def _form(request: Request, analysis, error=None, form: FormData | None = None,
+          status_code: int = 200) -> Response:
+    return render(request, "signals/analysis_form.html", {
+        "a": analysis, "v": _shown(analysis, form), "error": error, **_choices()}, status_code=status_code)
+
+
+@router.get("/analyses/")
+def analysis_list(request: Request, session: Session = Db, actor: Actor = Centre) -> Response:
+    return _list(request, session, actor)
+
+
+@router.get("/analyses/new")
+def analysis_new(request: Request, actor: Actor = Centre) -> Response:
+    return _form(request, None)
+
+
+@router.post("/analyses/")
+def analysis_create(request: Request, form: FormData = Depends(posted), session: Session = Db,
+                    actor: Actor = Centre) -> Response:
+    try:
+        a = analyses.create_analysis(session, actor, values_from(form))
+    except DomainError as err:
+        refused(session, err)
+        return _form(request, None, form_error(request, "analysis", err, form), form, err.http_status)
+    return see_other(f"/signals/analyses/?done=created&id={a.id}")
+
+
+@router.get("/analyses/{analysis_id:int}")
+def analysis_edit(request: Request, analysis_id: int = AnalysisId, session: Session = Db,
+                  actor: Actor = Centre) -> Response:
+    return _form(request, analyses.get_analysis(session, actor, analysis_id))
+
+
+@router.post("/analyses/{analysis_id:int}")
+def analysis_update(request: Request, analysis_id: int = AnalysisId, form: FormData = Depends(posted),
+                    session: Session = Db, actor: Actor = Centre) -> Response:
+    try:
+        analyses.update_analysis(session, actor, analysis_id, values_from(form),
+                                 expected_version=version_of(form))
+    except DomainError as err:
+        refused(session, err)
+        a = analyses.get_analysis(session, actor, analysis_id)
+        return _form(request, a, form_error(request, "analysis", err, form), form, err.http_status)
+    return see_other(f"/signals/analyses/?done=changed&id={analysis_id}")
+
+
+@router.post("/analyses/{analysis_id:int}/{action}")
+def analysis_act(request: Request, analysis_id: int = AnalysisId,
+                 action: str = Path(pattern="^(enable|disable|delete|run)$"),
+                 form: FormData = Depends(posted), session: Session = Db, actor: Actor = Centre) -> Response:
+    """Enable or disable, delete, or run now; a refusal re-renders the list with the reason."""
+    query = f"done={action}&id={analysis_id}"
+    try:
+        if action in ("enable", "disable"):
+            analyses.update_analysis(session, actor, analysis_id, {"active": action == "enable"},
+                                     expected_version=version_of(form))
+        elif action == "delete":
+            analyses.delete_analysis(session, actor, analysis_id, expected_version=version_of(form))
+        else:
+            job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir)
+            query += f"&queued={job.id}"
+    except DomainError as err:
+        refused(session, err)
+        error = form_error(request, f"{action}-{analysis_id}", err, form)
+        return _list(request, session, actor, error, err.http_status)
+    return see_other(f"/signals/analyses/?{query}")
+
+
+@router.get("/runs/{run_id:int}")
+def run_page(request: Request, run_id: int = RunId, session: Session = Db, actor: Actor = Centre) -> Response:
+    return render(request, "signals/run.html", {
+        "run": get_run(session, actor, run_id), "cases": run_cases(session, actor, run_id),
+        "status_labels": STATUS_LABELS, "level_labels": LEVEL_LABELS})

@@ -1,0 +1,62 @@
+"""The monitoring centre configures a signal analysis in headless Chromium, in Chinese and in English:
+from the signals page to the analyses, a refused form (the threshold is not a number: the reason next
+to the field), the corrected form, the new row, "run now" (the job queued, shown with its status; the
+live server runs no worker) and cancelled on its job page, and disabling the analysis."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TITLE = {"zh_CN": "信号分析配置", "en": "Signal analyses"}
+THRESHOLD_ERROR = {"zh_CN": "阈值须为数值。", "en": "The threshold must be a number."}
+QUEUED = {"zh_CN": "排队中", "en": "Queued"}
+CANCELLED = {"zh_CN": "已被用户取消", "en": "Cancelled by a user"}
+ENABLED = {"zh_CN": ("是", "否"), "en": ("Yes", "No")}
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_centre_creates_runs_and_disables_an_analysis(visitors, locale):
+    v = visitors(locale)
+    v.login("monitor")
+    page = v.goto("/signals/")
+    page.click("#to-analyses")
+    page.wait_for_selector("h1")
+    assert page.inner_text("h1") == TITLE[locale]
+    page.click("#new-analysis")
+    name = f"E2E 证书 × 附录A/E {locale}"
+    page.fill("#analysis-name", name)
+    page.select_option("#analysis-event_level", "2")
+    page.check("#annex-E")
+    page.check("#stratum-sex")
+    page.select_option("#analysis-statistic", "ror")
+    page.fill("#analysis-threshold", "two")
+    page.click("#save-analysis")
+    error = page.wait_for_selector('[data-testid="field-error"][data-field="threshold"]')
+    assert error.inner_text() == THRESHOLD_ERROR[locale]
+    assert page.input_value("#analysis-name") == name and page.is_checked("#annex-E")  # what was typed kept
+    v.screenshot("signals-analysis-form")
+    page.fill("#analysis-threshold", "1.5")
+    page.click("#save-analysis")
+    page.wait_for_selector('[data-testid="done"][data-done="created"]')
+    row = page.locator('[data-testid="analysis-row"]', has_text=name)
+    assert row.locator('[data-testid="criteria"]').inner_text() == "ROR025 > 1.5 and n11 >= 3"
+    assert row.locator('[data-testid="enabled"]').inner_text() == ENABLED[locale][0]
+    analysis = row.get_attribute("data-analysis")
+    v.screenshot("signals-analyses")
+    page.click(f'[data-testid="run-{analysis}"]')
+    page.wait_for_selector('[data-testid="done"][data-done="run"]')
+    row = page.locator(f'[data-testid="analysis-row"][data-analysis="{analysis}"]')
+    assert row.locator('[data-testid="job-status"]').inner_text() == QUEUED[locale]
+    assert row.locator(f'[data-testid="run-{analysis}"]').is_disabled()
+    # its job page (the user's own job), where it is cancelled: another export may then be queued
+    row.locator('[data-testid="job-link"]').click()
+    page.click('[data-action="cancel-job"]')
+    page.wait_for_selector('[data-testid="job-status"]')
+    assert page.inner_text('[data-testid="job-status"]') == CANCELLED[locale]
+    page = v.goto("/signals/analyses/")
+    page.click(f'[data-testid="toggle-{analysis}"]')
+    page.wait_for_selector(f'[data-testid="analysis-row"][data-analysis="{analysis}"][data-active="false"]')
+    assert page.locator(f'[data-analysis="{analysis}"] [data-testid="enabled"]').inner_text() == \
+        ENABLED[locale][1]
