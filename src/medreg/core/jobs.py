@@ -29,8 +29,8 @@ from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import Base, session_scope
 from medreg.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from medreg.core.settings import get_settings
 from medreg.core.i18n import _
+from medreg.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE_SECONDS = 60  # the default of Settings.job_lease_seconds (MEDREG_JOB_LEASE_SECONDS)
