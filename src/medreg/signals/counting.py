@@ -39,8 +39,7 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path) -> str:
 
 _ROWS = """
 CREATE TEMP TABLE raw AS
-  SELECT CAST({r} AS VARCHAR) AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt,
-         {s} AS stratum
+  SELECT CAST({r} AS VARCHAR) AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}
   FROM {src}
   WHERE {r} IS NOT NULL AND {d} IS NOT NULL AND {e} IS NOT NULL
     AND CAST({r} AS VARCHAR) <> '' AND CAST({d} AS VARCHAR) <> '' AND CAST({e} AS VARCHAR) <> '';
@@ -110,8 +109,8 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
             if col not in columns:
                 raise ValidationFailed("Column '{column}' is not in the file (columns: {columns}).",
                                        field=option, params={"column": col, "columns": ", ".join(columns)})
-        stratum = ("concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({_ident(c)} AS VARCHAR), '')"
-                                                     for c in strata_cols) + ")") if strata_cols else "''"
+        parts = ", ".join(f"coalesce(CAST({_ident(c)} AS VARCHAR), '')" for c in strata_cols)
+        stratum = f", concat_ws(chr(31), {parts}) AS stratum" if strata_cols else ""
         con.execute(_ROWS.format(r=_ident(report_col), d=_ident(device_col), e=_ident(event_col),
                                  s=stratum, src=src))
         con.execute(_DICT.format(t="devs", c="dev", i="di"))

@@ -57,14 +57,30 @@ def stable_order(x: NDArray) -> IndexArray:
 
 
 def distinct_pairs(n: FloatArray, e: FloatArray) -> tuple[FloatArray, FloatArray, IndexArray]:
-    """The distinct (n, e) pairs (sorted by e, then n) and, per input pair, the index of its pair.
+    """The distinct (n, e) pairs, sorted by n then e, and, per input pair, the index of its pair.
 
-    >>> un, ue, back = distinct_pairs(np.array([1.0, 2.0, 1.0]), np.array([0.5, 0.5, 0.5]))
+    One sort by e and a radix sort of the count codes (stable, so e stays sorted within a count).
+
+    >>> un, ue, back = distinct_pairs(np.array([2.0, 1.0, 1.0, 1.0]), np.array([0.5, 0.7, 0.5, 0.7]))
     >>> un.tolist(), ue.tolist(), back.tolist()
-    ([1.0, 2.0], [0.5, 0.5], [0, 1, 0])
+    ([1.0, 1.0, 2.0], [0.5, 0.7, 0.5], [2, 1, 0, 1])
     """
     un, i_n = distinct(n)
-    ue, i_e = distinct(e)
-    key = i_e.astype(np.int64) * un.size + i_n
-    keys, back = distinct(key) if key.size else (key, key.astype(np.intp))
-    return un[keys % un.size], ue[keys // un.size], back
+    e = np.asarray(e).ravel()
+    if e.size == 0:
+        return un, e.copy(), i_n
+    order = np.argsort(e)
+    order = order[stable_order(i_n[order])]
+    ns, es = i_n[order], e[order]
+    new = np.empty(order.size, dtype=bool)
+    new[0] = True
+    new[1:] = (ns[1:] != ns[:-1]) | (es[1:] != es[:-1])
+    back = np.empty(order.size, dtype=np.intp)
+    back[order] = np.cumsum(new) - 1
+    return un[ns[new]], es[new], back
+
+
+def sorted_by_count_then_e(code: NDArray, e: FloatArray) -> bool:
+    """True when the pairs are already in (count code, e) order, as ``distinct_pairs`` returns them."""
+    dc, de = np.diff(code), np.diff(e)
+    return bool(np.all((dc > 0) | ((dc == 0) & (de >= 0))))

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from medreg.signals.distinct import distinct, distinct_pairs
+from medreg.signals.distinct import distinct, distinct_pairs, sorted_by_count_then_e, stable_order
 
 FloatArray = NDArray[np.float64]
 
@@ -182,8 +182,11 @@ def _solve_all(q: float, args: tuple, x0: FloatArray, count_code, e: FloatArray)
     m = x0.size
     if m < 8 * ANCHOR_EVERY:
         return _solve(q, args, x0, np.arange(m), TOL_SEED)
-    by_e = np.argsort(e, kind="stable")
-    order = by_e[np.argsort(count_code[by_e], kind="stable")]  # by count, then E
+    if sorted_by_count_then_e(count_code, e):  # the distinct pairs of ``ebgm`` are
+        order = np.arange(m)
+    else:
+        by_e = np.argsort(e, kind="stable")
+        order = by_e[stable_order(count_code[by_e])]  # by count, then E
     code = count_code[order]
     edge = np.flatnonzero(code[1:] != code[:-1])
     anchor = np.zeros(m, dtype=bool)
