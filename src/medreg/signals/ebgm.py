@@ -138,7 +138,9 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
     log x is the mixture density times x, in closed form; Halley's correction uses the second
     derivative, also in closed form) converges cubically; a step that leaves the current bracket
     is replaced by bisection, so it cannot diverge. Iterations stop when the step in log x is below
-    1e-7 (the point then reached is correct to rounding), 2-4 iterations for most pairs. All pairs
+    1e-7 (the point then reached is correct to rounding), 2-4 iterations for most pairs. With many
+    pairs, only every ``ANCHOR_EVERY``-th pair of each count (in order of E) is solved that way; the
+    others start from their solved neighbours (see ``_solve_all``) and need one iteration. All pairs
     are solved at once, in blocks of ``BLOCK`` pairs on up to ``WORKERS`` threads.
     """
     n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
