@@ -7,9 +7,10 @@ Each (tool, stage) runs in its own child process so that its peak resident memor
 ``os.wait4``) is its own; the child times its stages (wall and CPU time, imports excluded) and writes
 its values for the agreement check. Stages:
 
-* ``count``: read the CSV and count pairs and margins in distinct reports. medreg: DuckDB, one
-  GROUPING SETS query. vigipy has no distinct-report counter (its ``convert()`` sums rows), so its side
-  uses pandas ``groupby().nunique()`` exactly as the shared reference script did, then a DataContainer.
+* ``count``: read the CSV and count pairs and margins in distinct reports. medreg: DuckDB, the input
+  read once, device and event labels coded as integers, then the distinct-row aggregates. vigipy has
+  no distinct-report counter (its ``convert()`` sums rows), so its side uses pandas
+  ``groupby().nunique()`` exactly as the shared reference script did, then a DataContainer.
 * ``prr``, ``ror``, ``ic``, ``ebgm``: the statistic over every pair (``min_events=1``), after counting.
   medreg's ``ebgm`` includes the prior fit on auto-squashed points; vigipy's ``gps()`` fits its own prior
   on all pairs (its default Nelder-Mead). ``ic``: medreg's WHO-UMC IC with IC025/IC975; vigipy's

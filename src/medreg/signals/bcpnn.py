@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from medreg.signals.distinct import distinct
+
 FloatArray = NDArray[np.float64]
 
 
@@ -65,8 +67,9 @@ def information_component(observed: ArrayLike, expected: ArrayLike, *, level: fl
         ic = np.log2(shape / rate)
         # the gamma quantiles depend on the count alone: one evaluation per distinct count (a million
         # pairs have a few hundred), gathered back; the same SciPy call on the same arguments
-        values, index = np.unique(shape, return_inverse=True)
+        # (bad entries have a nan rate, so any count there gives nan)
+        values, index = distinct(np.where(bad, 0.0, o))
         index = index.reshape(shape.shape)
-        lower = np.log2(special.gammaincinv(values, tail)[index] / rate)
-        upper = np.log2(special.gammaincinv(values, 1 - tail)[index] / rate)
+        lower = np.log2(special.gammaincinv(values + shrinkage, tail)[index] / rate)
+        upper = np.log2(special.gammaincinv(values + shrinkage, 1 - tail)[index] / rate)
     return ICResult(ic=ic, lower=lower, upper=upper, level=level)

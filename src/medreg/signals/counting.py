@@ -37,62 +37,55 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     return f"read_csv({literal}, header = true, all_varchar = true)"
 
 
-_QUERY = """
-CREATE TEMP TABLE t AS
-  SELECT DISTINCT CAST({r} AS VARCHAR) AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt,
-         {s} AS stratum
+_ROWS = """
+CREATE TEMP TABLE raw AS
+  SELECT CAST({r} AS VARCHAR) AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}
   FROM {src}
   WHERE {r} IS NOT NULL AND {d} IS NOT NULL AND {e} IS NOT NULL
     AND CAST({r} AS VARCHAR) <> '' AND CAST({d} AS VARCHAR) <> '' AND CAST({e} AS VARCHAR) <> '';
+"""
+# The input is read once (into ``raw``); the (few) device, event and stratum labels get their integer
+# codes, in label order, before anything is counted, so that every hash aggregation over the rows keys
+# on (report id, small integers) rather than on three strings.
+_DICT = ("CREATE TEMP TABLE {t} AS SELECT {c}, CAST(row_number() OVER (ORDER BY {c}) - 1 AS INTEGER) "
+         "AS {i} FROM (SELECT DISTINCT {c} FROM raw)")
+_DISTINCT = """
+CREATE TEMP TABLE t AS
+  SELECT DISTINCT rid, di, ei, {si} AS si FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join};
+DROP TABLE raw;
 """
 
 # The one aggregate query: over the distinct (report, device, event, stratum) rows, the pair x stratum
 # counts (g=0), crude pair counts (1), device (2) and event (4) margins per stratum, stratum totals (6),
 # crude device (3) and event (5) margins and the report total (7). Each part counts the rows of a
-# DISTINCT projection, which is a distinct-report count without a COUNT(DISTINCT) per group. The parts
-# group by the labels; the (few) labels get their integer codes afterwards, on the aggregated rows.
+# DISTINCT projection, which is a distinct-report count without a COUNT(DISTINCT) per group.
 _PARTS = {
-    0: "SELECT dev, evt, stratum, count(*) AS n, 0 AS g FROM t GROUP BY dev, evt, stratum",
-    1: "SELECT dev, evt, NULL AS stratum, count(*) AS n, 1 AS g FROM (SELECT DISTINCT rid, dev, evt FROM t) "
-       "GROUP BY dev, evt",
-    2: "SELECT dev, NULL, stratum, count(*), 2 FROM (SELECT DISTINCT rid, dev, stratum FROM t) "
-       "GROUP BY dev, stratum",
-    4: "SELECT NULL, evt, stratum, count(*), 4 FROM (SELECT DISTINCT rid, evt, stratum FROM t) "
-       "GROUP BY evt, stratum",
-    6: "SELECT NULL, NULL, stratum, count(*), 6 FROM (SELECT DISTINCT rid, stratum FROM t) GROUP BY stratum",
-    3: "SELECT dev, NULL, NULL, count(*), 3 FROM (SELECT DISTINCT rid, dev FROM t) GROUP BY dev",
-    5: "SELECT NULL, evt, NULL, count(*), 5 FROM (SELECT DISTINCT rid, evt FROM t) GROUP BY evt",
-    7: "SELECT NULL, NULL, NULL, count(DISTINCT rid), 7 FROM t",
+    0: "SELECT di, ei, si, count(*) AS n, 0 AS g FROM t GROUP BY di, ei, si",
+    1: "SELECT di, ei, -1 AS si, count(*) AS n, 1 AS g FROM (SELECT DISTINCT rid, di, ei FROM t) "
+       "GROUP BY di, ei",
+    2: "SELECT di, -1, si, count(*), 2 FROM (SELECT DISTINCT rid, di, si FROM t) GROUP BY di, si",
+    4: "SELECT -1, ei, si, count(*), 4 FROM (SELECT DISTINCT rid, ei, si FROM t) GROUP BY ei, si",
+    6: "SELECT -1, -1, si, count(*), 6 FROM (SELECT DISTINCT rid, si FROM t) GROUP BY si",
+    3: "SELECT di, -1, -1, count(*), 3 FROM (SELECT DISTINCT rid, di FROM t) GROUP BY di",
+    5: "SELECT -1, ei, -1, count(*), 5 FROM (SELECT DISTINCT rid, ei FROM t) GROUP BY ei",
+    7: "SELECT -1, -1, -1, count(DISTINCT rid), 7 FROM t",
 }
-# Without strata every (rid, dev, evt) row of t is already distinct, the per-stratum parts equal the
+# Without strata every (rid, di, ei) row of t is already distinct, the per-stratum parts equal the
 # crude ones (not computed twice), and the report total is taken from the (report, device) rows.
 _CRUDE = {
-    1: "SELECT dev, evt, NULL AS stratum, count(*) AS n, 1 AS g FROM t GROUP BY dev, evt",
-    3: "SELECT dev, NULL, NULL, count(*), 3 FROM td GROUP BY dev",
+    1: "SELECT di, ei, -1 AS si, count(*) AS n, 1 AS g FROM t GROUP BY di, ei",
+    3: "SELECT di, -1, -1, count(*), 3 FROM td GROUP BY di",
     5: _PARTS[5],
-    7: "SELECT NULL, NULL, NULL, count(DISTINCT rid), 7 FROM td",
+    7: "SELECT -1, -1, -1, count(DISTINCT rid), 7 FROM td",
 }
 _ALIAS = {0: 1, 2: 3, 4: 5, 6: 7}
-
-_CODES = """
-CREATE TEMP TABLE devs AS SELECT dev, CAST(row_number() OVER (ORDER BY dev) - 1 AS BIGINT) AS di
-  FROM agg WHERE g = 3;
-CREATE TEMP TABLE evts AS SELECT evt, CAST(row_number() OVER (ORDER BY evt) - 1 AS BIGINT) AS ei
-  FROM agg WHERE g = 5;
-CREATE TEMP TABLE strs AS SELECT stratum, CAST(row_number() OVER (ORDER BY stratum) - 1 AS BIGINT) AS si
-  FROM (SELECT DISTINCT stratum FROM t);
-"""
-_CODED = """
-SELECT coalesce(di, -1) AS di, coalesce(ei, -1) AS ei, coalesce(si, -1) AS si, n, g
-FROM agg LEFT JOIN devs USING (dev) LEFT JOIN evts USING (evt) LEFT JOIN strs USING (stratum)
-"""
 
 
 def _aggregate(stratified: bool) -> str:
     if stratified:
-        return "CREATE TEMP TABLE agg AS " + "\nUNION ALL ".join(_PARTS.values())
-    return ("CREATE TEMP TABLE td AS SELECT DISTINCT rid, dev FROM t;\n"
-            "CREATE TEMP TABLE agg AS " + "\nUNION ALL ".join(_CRUDE.values()))
+        return "\nUNION ALL ".join(_PARTS.values())
+    return ("CREATE TEMP TABLE td AS SELECT DISTINCT rid, di FROM t;\n"
+            + "\nUNION ALL ".join(_CRUDE.values()))
 
 
 def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
@@ -116,13 +109,19 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
             if col not in columns:
                 raise ValidationFailed("Column '{column}' is not in the file (columns: {columns}).",
                                        field=option, params={"column": col, "columns": ", ".join(columns)})
-        stratum = ("concat_ws(chr(31), " + ", ".join(f"coalesce(CAST({_ident(c)} AS VARCHAR), '')"
-                                                     for c in strata_cols) + ")") if strata_cols else "''"
-        con.execute(_QUERY.format(r=_ident(report_col), d=_ident(device_col), e=_ident(event_col),
-                                  s=stratum, src=src))
-        con.execute(_aggregate(bool(strata_cols)))
-        con.execute(_CODES)
-        agg = con.execute(_CODED).fetchnumpy()
+        parts = ", ".join(f"coalesce(CAST({_ident(c)} AS VARCHAR), '')" for c in strata_cols)
+        stratum = f", concat_ws(chr(31), {parts}) AS stratum" if strata_cols else ""
+        con.execute(_ROWS.format(r=_ident(report_col), d=_ident(device_col), e=_ident(event_col),
+                                 s=stratum, src=src))
+        con.execute(_DICT.format(t="devs", c="dev", i="di"))
+        con.execute(_DICT.format(t="evts", c="evt", i="ei"))
+        if strata_cols:
+            con.execute(_DICT.format(t="strs", c="stratum", i="si"))
+        else:
+            con.execute("CREATE TEMP TABLE strs AS SELECT '' AS stratum, 0 AS si")
+        con.execute(_DISTINCT.format(si="si" if strata_cols else "0",
+                                     join="JOIN strs USING (stratum)" if strata_cols else ""))
+        agg = con.execute(_aggregate(bool(strata_cols))).fetchnumpy()
         devices = con.execute("SELECT dev FROM devs ORDER BY di").fetchnumpy()["dev"]
         events = con.execute("SELECT evt FROM evts ORDER BY ei").fetchnumpy()["evt"]
         strata = con.execute("SELECT stratum FROM strs ORDER BY si").fetchnumpy()["stratum"]

@@ -39,6 +39,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from medreg.signals.distinct import distinct, distinct_pairs, sorted_by_count_then_e, stable_order
+
 FloatArray = NDArray[np.float64]
 
 
@@ -116,8 +118,8 @@ class _PerCount:
     The values are the same SciPy calls on the same arguments, so the results are identical."""
 
     def __init__(self, n: FloatArray):
-        self.values, self.index = np.unique(n, return_inverse=True)
-        self.index = self.index.reshape(n.shape)
+        self.values, index = distinct(n)
+        self.index = index.reshape(n.shape)
 
     def __call__(self, func, *args) -> FloatArray:
         return func(self.values, *args)[self.index]
@@ -136,7 +138,9 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
     log x is the mixture density times x, in closed form; Halley's correction uses the second
     derivative, also in closed form) converges cubically; a step that leaves the current bracket
     is replaced by bisection, so it cannot diverge. Iterations stop when the step in log x is below
-    1e-7 (the point then reached is correct to rounding), 2-4 iterations for most pairs. All pairs
+    1e-7 (the point then reached is correct to rounding), 2-4 iterations for most pairs. With many
+    pairs, only every ``ANCHOR_EVERY``-th pair of each count (in order of E) is solved that way; the
+    others start from their solved neighbours (see ``_solve_all``) and need one iteration. All pairs
     are solved at once, in blocks of ``BLOCK`` pairs on up to ``WORKERS`` threads.
     """
     n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
@@ -157,35 +161,82 @@ def posterior_quantile(prior: GPSPrior, n: ArrayLike, e: ArrayLike, q: float,
     out = np.where(same, lo, out)
     idx = np.flatnonzero(todo & ~same)
     if idx.size:
-        lg1 = per(_shift(special.gammaln, a1)).ravel()
-        lg2 = per(_shift(special.gammaln, a2)).ravel()
-        flat = [x.ravel() for x in (qn, s1, r1, s2, r2, q1, q2, lo, hi)]
-        blocks = [idx[i:i + BLOCK] for i in range(0, idx.size, BLOCK)]
-
-        def solve(b):
-            return _newton_log(q, *(x[b] for x in flat), lg1[b], lg2[b])
-
-        if len(blocks) > 1 and WORKERS > 1:
-            with ThreadPoolExecutor(WORKERS) as pool:
-                parts = list(pool.map(solve, blocks))
-        else:
-            parts = [solve(b) for b in blocks]
+        lg1 = per(_shift(special.gammaln, a1)).ravel()[idx]
+        lg2 = per(_shift(special.gammaln, a2)).ravel()[idx]
+        w, *rest = (x.ravel()[idx] for x in (qn, s1, r1, s2, r2, lo, hi))
+        with np.errstate(all="ignore"):
+            x0 = np.exp(w * np.log(q1.ravel()[idx]) + (1 - w) * np.log(q2.ravel()[idx]))
+        args = (w, *rest, lg1, lg2)
         out = out.copy()
-        out.ravel()[idx] = np.concatenate(parts)
+        out.ravel()[idx] = _solve_all(q, args, x0, per.index.ravel()[idx], e.ravel()[idx])
     return out
 
 
-def _newton_log(q, w, s1, r1, s2, r2, q1, q2, lo, hi, lg1, lg2, max_iter: int = 100) -> FloatArray:
-    """Solve w G(s1, x r1) + (1 - w) G(s2, x r2) = q for x in [lo, hi] (see posterior_quantile);
-    ``lg1``/``lg2`` are log Gamma(s1), log Gamma(s2).
+# Seeding: along each count's pairs in order of E, every ANCHOR_EVERY-th pair (and the first and last)
+# is solved from the mixture start to TOL_SEED; the others start from the log-log interpolation of
+# their two neighbouring anchors' solutions, already within ~1e-6, so that one Halley step below
+# TOL_NEAR (the error after it is of the order of the step cubed) ends them.
+ANCHOR_EVERY = 16
+TOL_SEED, TOL_NEAR = 1e-7, 1e-5
+
+
+def _solve_all(q: float, args: tuple, x0: FloatArray, count_code, e: FloatArray) -> FloatArray:
+    m = x0.size
+    if m < 8 * ANCHOR_EVERY:
+        return _solve(q, args, x0, np.arange(m), TOL_SEED)
+    if sorted_by_count_then_e(count_code, e):  # the distinct pairs of ``ebgm`` are
+        order = np.arange(m)
+    else:
+        by_e = np.argsort(e, kind="stable")
+        order = by_e[stable_order(count_code[by_e])]  # by count, then E
+    code = count_code[order]
+    edge = np.flatnonzero(code[1:] != code[:-1])
+    anchor = np.zeros(m, dtype=bool)
+    anchor[::ANCHOR_EVERY] = anchor[edge] = anchor[edge + 1] = anchor[-1] = True
+    at = np.flatnonzero(anchor)
+    x = np.empty(m)
+    x[order[at]] = _solve(q, args, x0[order[at]], order[at], TOL_SEED)
+    pos = np.flatnonzero(~anchor)
+    right = at[np.searchsorted(at, pos)]
+    left = at[np.searchsorted(at, pos) - 1]
+    i, il, ir = order[pos], order[left], order[right]
+    with np.errstate(all="ignore"):
+        le, lx = np.log(e), np.log(x)
+        t = (le[i] - le[il]) / (le[ir] - le[il])
+        start = np.exp(lx[il] + np.where(np.isfinite(t), t, 0.0) * (lx[ir] - lx[il]))
+    lo, hi = args[5][i], args[6][i]
+    start = np.where(np.isfinite(start) & (start > lo) & (start < hi), start, x0[i])
+    x[i] = _solve(q, args, start, i, TOL_NEAR)
+    return x
+
+
+def _solve(q: float, args: tuple, starts: FloatArray, sel, tol: float) -> FloatArray:
+    """Halley on the pairs ``sel`` of ``args`` from ``starts`` (one per pair of ``sel``), in blocks of
+    ``BLOCK`` pairs on up to ``WORKERS`` threads."""
+    blocks = [np.arange(i, min(i + BLOCK, sel.size)) for i in range(0, sel.size, BLOCK)]
+
+    def run(b):
+        return _newton_log(q, *(x[sel[b]] for x in args), starts[b], tol=tol)
+
+    if len(blocks) > 1 and WORKERS > 1:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            parts = list(pool.map(run, blocks))
+    else:
+        parts = [run(b) for b in blocks]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _newton_log(q, w, s1, r1, s2, r2, lo, hi, lg1, lg2, x, *, tol: float = TOL_SEED,
+                max_iter: int = 100) -> FloatArray:
+    """Solve w G(s1, x r1) + (1 - w) G(s2, x r2) = q for x in [lo, hi] from ``x`` (see
+    posterior_quantile); ``lg1``/``lg2`` are log Gamma(s1), log Gamma(s2).
 
     Halley's iteration on t = log x: with g_i = y_i^s_i e^(-y_i) / Gamma(s_i) (y_i = x r_i), the first
     and second derivatives of the mixture CDF in t are sum w_i g_i and sum w_i g_i (s_i - y_i), so each
     step costs two incomplete gamma functions, like Newton's, and converges cubically. A pair is done
-    once its step is below 1e-7 in log x (the accepted point is then correct to rounding); a step that
-    leaves the bracket is replaced by bisection.
+    once its step is below ``tol`` in log x (the point after that step is then correct to rounding); a
+    step that leaves the bracket is replaced by bisection.
     """
-    x = np.exp(w * np.log(q1) + (1 - w) * np.log(q2))
     v = 1 - w
     result = np.empty_like(x)
     active = np.arange(x.size)
@@ -203,7 +254,7 @@ def _newton_log(q, w, s1, r1, s2, r2, q1, q2, lo, hi, lg1, lg2, max_iter: int = 
             nxt = x * np.exp(-step)
             bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
             nxt = np.where(bad, np.sqrt(lo * hi), nxt)
-            done = (~bad & (np.abs(step) < 1e-7)) | (gap == 0) | (hi - lo <= 1e-14 * hi)
+            done = (~bad & (np.abs(step) < tol)) | (gap == 0) | (hi - lo <= 1e-14 * hi)
             result[active[done]] = np.where(gap[done] == 0, x[done], nxt[done])
             keep = ~done
             if not keep.any():
@@ -251,16 +302,30 @@ def ebgm(prior: GPSPrior, n: ArrayLike, e: ArrayLike,
     """
     n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
         np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
+    with np.errstate(all="ignore"):
+        ok = (e > 0) & np.isfinite(e) & np.isfinite(n) & (n >= 0)
+    # every score is a function of (n, E) alone, and a report table repeats pairs: the counts and the
+    # margin products of rare devices and terms recur, so a million pairs have about half as many
+    # distinct (n, E). Each is scored once and gathered back (the same arithmetic on the same values).
+    un, ue, back = distinct_pairs(n[ok], e[ok])
+    qn, ebgm_, lower, upper = (np.full(n.shape, np.nan) for _ in range(4))
+    for out, values in zip((qn, ebgm_, lower, upper), _ebgm_distinct(prior, un, ue, quantiles),
+                           strict=True):
+        out[ok] = values[back]
+    return EBGMResult(qn=qn, ebgm=ebgm_, lower=lower, upper=upper, quantiles=quantiles)
+
+
+def _ebgm_distinct(prior: GPSPrior, n: FloatArray, e: FloatArray, quantiles: tuple[float, float]):
+    """qn, EBGM and the two posterior quantiles of valid pairs (``e > 0``, finite, ``n >= 0``)."""
     a1, b1, a2, b2, _ = astuple(prior)
     per = _PerCount(n)
     with np.errstate(all="ignore"):
-        e_ok = np.where((e > 0) & np.isfinite(e) & np.isfinite(n) & (n >= 0), e, np.nan)
-        qn = posterior_weight(prior, n, e_ok, _counts=per)
-        mean_log = (qn * (per(_shift(special.digamma, a1)) - np.log(b1 + e_ok))
-                    + (1 - qn) * (per(_shift(special.digamma, a2)) - np.log(b2 + e_ok)))
-    lower = posterior_quantile(prior, n, e_ok, quantiles[0], qn, _counts=per)
-    upper = posterior_quantile(prior, n, e_ok, quantiles[1], qn, _counts=per)
-    return EBGMResult(qn=qn, ebgm=np.exp(mean_log), lower=lower, upper=upper, quantiles=quantiles)
+        qn = posterior_weight(prior, n, e, _counts=per)
+        mean_log = (qn * (per(_shift(special.digamma, a1)) - np.log(b1 + e))
+                    + (1 - qn) * (per(_shift(special.digamma, a2)) - np.log(b2 + e)))
+    lower = posterior_quantile(prior, n, e, quantiles[0], qn, _counts=per)
+    upper = posterior_quantile(prior, n, e, quantiles[1], qn, _counts=per)
+    return qn, np.exp(mean_log), lower, upper
 
 
 # Starting points of openEBGM's vignette 03 (``theta_init``), in (alpha1, beta1, alpha2, beta2, P).

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from medreg.signals.distinct import stable_order
+
 
 @dataclass(frozen=True)
 class Squashed:
@@ -25,6 +27,19 @@ class Squashed:
     n: NDArray[np.float64]
     e: NDArray[np.float64]
     weights: NDArray[np.float64]
+
+
+def _bins(e_sel: NDArray[np.float64], bin_size: int, keep_pts: int):
+    """(e, weights) of one count's points: sorted, the ``keep_pts`` largest kept, the rest binned."""
+    e_sel = np.sort(e_sel)  # the sorted values do not depend on the algorithm (SIMD quicksort here)
+    num_squash = e_sel.size - keep_pts
+    if num_squash < bin_size:
+        raise ValueError("too few points to squash: reduce bin_size or keep_pts")
+    to_squash, keep = e_sel[:num_squash], e_sel[num_squash:]
+    starts = np.arange(0, num_squash, bin_size)
+    sizes = np.minimum(bin_size, num_squash - starts).astype(np.float64)
+    means = np.add.reduceat(to_squash, starts) / sizes
+    return np.concatenate([means, keep]), np.concatenate([sizes, np.ones(keep.size)])
 
 
 def squash(n: ArrayLike, e: ArrayLike, weights: ArrayLike | None = None, *, count: int = 1,
@@ -40,17 +55,10 @@ def squash(n: ArrayLike, e: ArrayLike, weights: ArrayLike | None = None, *, coun
     w = np.ones_like(n) if weights is None else np.asarray(weights, dtype=np.float64)
     sel = n == count
     hold_n, hold_e, hold_w = n[~sel], e[~sel], w[~sel]
-    e_sel = np.sort(e[sel], kind="stable")
-    num_squash = e_sel.size - keep_pts
-    if num_squash < bin_size:
-        raise ValueError("too few points to squash: reduce bin_size or keep_pts")
-    to_squash, keep = e_sel[:num_squash], e_sel[num_squash:]
-    starts = np.arange(0, num_squash, bin_size)
-    sizes = np.minimum(bin_size, num_squash - starts).astype(np.float64)
-    means = np.add.reduceat(to_squash, starts) / sizes
-    out_n = np.concatenate([hold_n, np.full(means.size + keep.size, float(count))])
-    out_e = np.concatenate([hold_e, means, keep])
-    out_w = np.concatenate([hold_w, sizes, np.ones(keep.size)])
+    new_e, new_w = _bins(e[sel], bin_size, keep_pts)
+    out_n = np.concatenate([hold_n, np.full(new_e.size, float(count))])
+    out_e = np.concatenate([hold_e, new_e])
+    out_w = np.concatenate([hold_w, new_w])
     order = np.argsort(out_n, kind="stable")
     return Squashed(n=out_n[order], e=out_e[order], weights=out_w[order])
 
@@ -64,19 +72,30 @@ def auto_squash(n: ArrayLike, e: ArrayLike, *,
     Counts are taken in increasing order among those with more than ``max(keep_pts) + 1`` points; the
     i-th such count keeps ``keep_pts[i]`` (the last value thereafter) and is squashed into the number of
     super points that ``cut_offs``/``num_super_pts`` give for its size (bins of at least 2 points).
+
+    The result is what applying ``squash`` to each such count in turn gives (points sorted by count,
+    stably; a squashed count's bin means, then its kept points), built in one pass: the points are
+    sorted by count once and each squashed count's block is replaced by its bins.
     """
     n = np.asarray(n, dtype=np.float64)
     e = np.asarray(e, dtype=np.float64)
-    values, freq = np.unique(n, return_counts=True)
-    values = values[freq > max(keep_pts) + 1]
-    freq = freq[freq > max(keep_pts) + 1]
-    result = Squashed(n=n, e=e, weights=np.ones_like(n))
-    for i, (value, num_pts) in enumerate(zip(values, freq, strict=True)):
+    order = stable_order(n)
+    n_s, e_s = n[order], e[order]
+    values, starts, freq = np.unique(n_s, return_index=True, return_counts=True)
+    big = np.flatnonzero(freq > max(keep_pts) + 1)
+    parts_n, parts_e, parts_w, done = [], [], [], 0
+    for i, j in enumerate(big):
         keep = keep_pts[min(i, len(keep_pts) - 1)]
-        to_squash = num_pts - keep
+        to_squash = freq[j] - keep
         cut = int(np.searchsorted(np.append(cut_offs, np.inf), to_squash, side="right"))
-        supers = num_super_pts[cut]
-        bin_size = max(int(np.floor(to_squash / supers)), 2)
-        result = squash(result.n, result.e, result.weights, count=int(value), bin_size=bin_size,
-                        keep_pts=keep)
-    return result
+        bin_size = max(int(np.floor(to_squash / num_super_pts[cut])), 2)
+        lo, hi = starts[j], starts[j] + freq[j]
+        new_e, new_w = _bins(e_s[lo:hi], bin_size, keep)
+        parts_n += [n_s[done:lo], np.full(new_e.size, values[j])]
+        parts_e += [e_s[done:lo], new_e]
+        parts_w += [np.ones(lo - done), new_w]
+        done = hi
+    parts_n.append(n_s[done:])
+    parts_e.append(e_s[done:])
+    parts_w.append(np.ones(n_s.size - done))
+    return Squashed(n=np.concatenate(parts_n), e=np.concatenate(parts_e), weights=np.concatenate(parts_w))
