@@ -1,3 +1,3 @@
-from medreg.cli import app
+from medreg.console import main
 
-app()
+main()

@@ -23,7 +23,7 @@ from medreg.premarket.innovation.cli import app as innovation_app
 from medreg.premarket.registration import jobs as _registration_jobs  # noqa: F401  (job kinds)
 from medreg.premarket.registration.cli import app as registration_app
 from medreg.signals import jobs as _signals_jobs  # noqa: F401  (job kinds)
-from medreg.signals.cli import app as signals_app
+from medreg.signals.cli import with_runs as _signals_app
 from medreg.surveillance.cli import app as surveillance_app
 from medreg.vigilance.cli import app as vigilance_app
 
@@ -50,7 +50,7 @@ app.add_typer(surveillance_app, name="surveillance")
 app.add_typer(catalog_app, name="catalog")
 app.command("classify")(classify_cmd)
 app.add_typer(naming_app, name="naming")
-app.add_typer(signals_app, name="signals")
+app.add_typer(_signals_app(), name="signals")
 
 
 @reference_app.command("load")

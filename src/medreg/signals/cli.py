@@ -121,11 +121,15 @@ def _parse_prior(text: str) -> GPSPrior:
     return GPSPrior(*values)
 
 
-def _register_runs() -> None:
+def with_runs() -> typer.Typer:
+    """The whole ``medreg signals`` group: ``score`` plus the commands over the filed reports.
+
+    Those (``cli_runs``) need the database and the other domains; ``score`` needs neither, so this
+    module alone stays light and ``medreg.console`` runs ``medreg signals score`` from it.
+    """
     from medreg.signals import cli_runs
 
-    cli_runs.register(app)
-    app.add_typer(cli_runs.analyses_app, name="analyses")
-
-
-_register_runs()
+    if not any(c.name == "run" for c in app.registered_commands):
+        cli_runs.register(app)
+        app.add_typer(cli_runs.analyses_app, name="analyses")
+    return app
