@@ -18,10 +18,10 @@ from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import require_centre
-from medreg.surveillance.cohort_load import load_device_window, load_reference
+from medreg.surveillance.cohort_load import device_totals, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
 from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, OutcomeKind
-from medreg.surveillance.monitoring import cumulative_counts, day_number, fit_reference_model
+from medreg.surveillance.monitoring import day_number, fit_reference_model
 from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.states import TABLE, AlertStatus
 
@@ -193,15 +193,13 @@ def _counts(session: Session, monitor: Monitor, model: RiskModel, last: Look | N
 
     Incremental when it can be: the last look's cumulative counts plus the procedures whose window
     closed since then (one indexed range read of a few rows). From scratch on the first look, or
-    when the registry changed in the range the last look already counted (``changed_from``).
+    when the registry changed in the range the last look already counted (``changed_from``). Either
+    way the database sums the rows (``cohort_load.device_totals``).
     """
     counted_to = last.as_of - timedelta(days=monitor.window_days) if last is not None else None
     recount = last is None or (monitor.changed_from is not None and monitor.changed_from <= counted_to)
-    cohort = load_device_window(session, monitor, as_of, after=None if recount else last.as_of)
-    counts = cumulative_counts(
-        cohort, model, day_number(monitor.reference_end), monitor.window_days, [day_number(as_of)]
-    )
-    n, observed, expected = counts.procedures[0], counts.observed[0], counts.expected[0]
+    n, observed, expected = device_totals(session, monitor, model, as_of,
+                                          after=None if recount else last.as_of)
     if not recount:
         n, observed, expected = last.procedures + n, last.observed + observed, last.expected + expected
     return n, observed, expected
