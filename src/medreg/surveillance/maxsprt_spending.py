@@ -1,0 +1,178 @@
+"""Alpha re-spending of a group-sequential Poisson MaxSPRT whose actual looks differ from its plan.
+
+A group design (``maxsprt.poisson_critical_value(T, alpha, looks=...)``) fixes one critical value
+``CV`` for looks at planned cumulative expected counts ``mu_1 < ... < mu_G = T``. With it, the design
+spends, exactly and under the null, the cumulative type I error ``a_1 <= ... <= a_G <= alpha`` by
+its planned looks. Periodic runs rarely add exactly the planned expected counts; keeping the flat
+``CV`` at other information times makes the attained alpha differ from the design's (above it when
+there are more looks than planned). The R package ``Sequential`` handles this in
+``Analyze.Poisson`` (Silva & Kulldorff): at each test it takes a target *cumulative* alpha, and the
+critical value of that test, in the scale of the events, is the smallest count whose probability of a
+first crossing at this test, added to the alpha actually spent by the earlier tests, does not exceed
+the target (the *actual* alpha spent is reported beside the target). The target may depend on the
+cumulative expected counts up to and including the current test, never on the observed events
+(``Analyze.Poisson`` help page, "Details", CRAN ``Sequential`` 4.5.1) - the condition under which
+the overall type I error stays below alpha (Lan & DeMets 1983).
+
+The rule implemented here (``poisson_spending_look``):
+
+* **Spending function of the plan.** ``F(t)`` is the design's own cumulative alpha at its planned
+  looks, ``F(mu_i) = a_i``, linearly interpolated in information time ``t`` (cumulative expected
+  events under the null), ``F(0) = 0`` and ``F(t) = a_G`` for ``t >= T``. It depends only on ``t``.
+* **Target at an actual look** at information ``t_k``: ``F(t_k)``; at the *final* look (the first
+  whose ``t_k >= T``: surveillance ends when the information planned is reached, as in
+  ``Analyze.Poisson``, whatever the number of looks) all of the plan's alpha, ``a_G``.
+* **Critical value** at that look: the smallest count ``c_k >= max(M, floor(t_k) + 1)`` with
+  ``spent_{k-1} + P_H0(no signal at looks 1..k-1, C(t_k) >= c_k) <= target_k``, computed exactly by
+  carrying the non-absorbed count distribution from look to look (the earlier looks' thresholds
+  are those actually applied). ``spent_k`` is then that sum (the actual alpha spent).
+* **LLR scale.** The signal rule "count ``>= c_k``" is reported as a critical value of the LLR: the
+  design's ``CV`` when ``c_k`` is the count the design itself would require at ``t_k``, otherwise
+  ``LLR(c_k, t_k)``; either way ``LLR >= CV_k`` with at least ``M`` events is the same decision.
+
+Consequences: when the actual looks are the planned ones, every ``c_k`` and ``CV_k`` equal the
+design's (``a_k`` is attained by the design's threshold and by no smaller count); whatever the
+looks, the exact type I error is ``spent_K <= a_G <= alpha``.
+
+References
+----------
+Silva IR, Kulldorff M. R package ``Sequential`` (CRAN 4.5.1): ``Analyze.Poisson``,
+``AnalyzeSetUp.Poisson`` help pages.
+Silva IR, Kulldorff M. Continuous versus group sequential analysis for post-market drug and vaccine
+safety surveillance. Biometrics 2015; 71(3):851-858.
+Lan KKG, DeMets DL. Discrete sequential boundaries for clinical trials. Biometrika 1983; 70:659-663.
+Jennison C, Turnbull BW. Group Sequential Methods with Applications to Clinical Trials. 2000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from medreg.core.errors import ValidationFailed
+from medreg.surveillance.maxsprt import _pois_pmf, _threshold_counts, poisson_llr
+
+__all__ = ["SpendingLook", "design_thresholds", "planned_spending", "poisson_spending_look",
+           "poisson_spending_looks", "spending_target"]
+
+_TOL = 1e-12  # rounding allowance when comparing a tail probability with the alpha still allowed
+
+
+@dataclass(frozen=True)
+class SpendingLook:
+    expected: float  # cumulative expected events under H0 at this look (information time t_k)
+    target: float  # cumulative alpha allowed through this look, the plan's F(t_k) (a_G when final)
+    spent: float  # exact cumulative alpha spent through this look under H0
+    events_to_signal: int  # smallest cumulative count that signals at this look (c_k)
+    critical_value: float  # the same rule on the LLR scale (CV_k)
+    final: bool  # t_k >= T: the last look, surveillance ends
+
+
+def _plan(plan: Sequence[float]) -> np.ndarray:
+    mu = np.asarray(plan, dtype=float)
+    if mu.ndim != 1 or mu.size == 0 or not np.all(np.isfinite(mu)) or mu[0] <= 0 or np.any(np.diff(mu) <= 0):
+        raise ValidationFailed("The planned looks must be increasing positive expected counts.",
+                               field="look_plan")
+    return mu
+
+
+def design_thresholds(critical_value: float, expected, min_events: int) -> np.ndarray:
+    """Smallest signalling count of the flat design ``LLR >= CV`` (and ``>= M``) at each ``expected``."""
+    mu = np.atleast_1d(np.asarray(expected, dtype=float))
+    out = np.full(mu.shape, max(int(min_events), 1), dtype=int)
+    pos = mu > 0
+    if pos.any():
+        out[pos] = np.maximum(_threshold_counts(critical_value, mu[pos]), out[pos])
+    return out
+
+
+def _advance(state: np.ndarray, lam: float) -> np.ndarray:
+    """Distribution of the count after ``lam`` more expected events (no truncation of the tail that
+    matters: 12 standard deviations and 40 counts beyond the last state)."""
+    if lam <= 0:
+        return state.copy()
+    span = int(lam + 12.0 * np.sqrt(lam) + 40.0)
+    return np.convolve(state, _pois_pmf(span, lam))
+
+
+def _history(prior) -> tuple[np.ndarray, float, float]:
+    """Non-absorbed count distribution, alpha spent and information after the looks already done,
+    each ``(expected, events_to_signal)`` as applied."""
+    state, spent, t = np.ones(1), 0.0, 0.0
+    for expected, threshold in prior:
+        new = _advance(state, float(expected) - t)
+        spent += float(new[int(threshold):].sum())
+        state = new[: int(threshold)]
+        t = max(t, float(expected))
+    return state, spent, t
+
+
+def planned_spending(critical_value: float, plan: Sequence[float], *,
+                     min_events: int = 1) -> tuple[float, ...]:
+    """The design's exact cumulative alpha ``a_1..a_G`` at its planned looks (``plan``: cumulative)."""
+    mu = _plan(plan)
+    thresholds = design_thresholds(critical_value, mu, min_events)
+    out = []
+    for k in range(1, len(mu) + 1):
+        out.append(_history(zip(mu[:k], thresholds[:k], strict=True))[1])
+    return tuple(out)
+
+
+def spending_target(plan: Sequence[float], plan_spent: Sequence[float], expected: float) -> float:
+    """``F(t)``: the plan's cumulative alpha interpolated linearly in information time (``a_G`` from T on)."""
+    mu = _plan(plan)
+    a = np.asarray(plan_spent, dtype=float)
+    return float(np.interp(float(expected), np.concatenate([[0.0], mu]), np.concatenate([[0.0], a])))
+
+
+def poisson_spending_look(critical_value: float, plan: Sequence[float], prior, expected: float, *,
+                          min_events: int = 1, plan_spent: Sequence[float] | None = None) -> SpendingLook:
+    """The re-spent critical value of a look at cumulative ``expected`` events.
+
+    ``prior``: the looks already done, ``(expected, events_to_signal)`` each, as applied (use
+    ``design_thresholds`` for looks judged by the flat critical value). A look reaching ``T`` is the
+    final one and may spend all of the plan's alpha.
+    """
+    if int(min_events) != min_events or min_events < 1:
+        raise ValidationFailed("The minimum number of events must be a positive integer.", field="min_events")
+    if not np.isfinite(expected) or expected <= 0:
+        raise ValidationFailed("A look needs a positive expected count.", field="expected")
+    spent_plan = planned_spending(critical_value, plan, min_events=min_events) if plan_spent is None \
+        else tuple(plan_spent)
+    state, spent, t = _history(prior)
+    if expected < t:
+        raise ValidationFailed("Cumulative counts cannot decrease from one look to the next.",
+                               field="expected")
+    target = spending_target(plan, spent_plan, expected)
+    new = _advance(state, expected - t)
+    tail = np.concatenate([np.cumsum(new[::-1])[::-1], [0.0]])  # tail[c] = P(C >= c, not absorbed)
+    lowest = max(int(min_events), int(np.floor(expected)) + 1)
+    allowed = target - spent + _TOL
+    ok = np.flatnonzero(tail[lowest:] <= allowed)
+    # none qualifies only when earlier looks (judged by another rule) overspent the plan: then no
+    # count within the distribution's support may signal here (the one past it has probability ~0)
+    c = lowest + int(ok[0]) if ok.size else max(lowest, len(new))
+    cv = float(critical_value) if c == int(design_thresholds(critical_value, expected, min_events)[0]) \
+        else float(poisson_llr(c, expected))
+    added = float(tail[c]) if c < len(tail) else 0.0
+    return SpendingLook(float(expected), target, spent + added, c, cv, bool(expected >= _plan(plan)[-1]))
+
+
+def poisson_spending_looks(critical_value: float, plan: Sequence[float], actual: Sequence[float], *,
+                           min_events: int = 1) -> tuple[SpendingLook, ...]:
+    """Every look of an actual sequence of cumulative expected counts (H0 analysis: no signal stops
+    it); the first look reaching ``T`` is final and the sequence ends there."""
+    mu = _plan(plan)
+    spent_plan = planned_spending(critical_value, mu, min_events=min_events)
+    prior: list[tuple[float, int]] = []
+    out: list[SpendingLook] = []
+    for t in actual:
+        look = poisson_spending_look(critical_value, mu, prior, float(t), min_events=min_events,
+                                     plan_spent=spent_plan)
+        out.append(look)
+        prior.append((look.expected, look.events_to_signal))
+        if look.final:
+            break
+    return tuple(out)
