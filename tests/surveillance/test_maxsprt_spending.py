@@ -149,5 +149,6 @@ def test_looks_already_judged_by_the_flat_value_are_taken_as_applied():
 def test_bad_input_names_the_field(kw, field):
     args = {"plan": [5.0, 10.0], "prior": [], "expected": 3.0, "min_events": 1} | kw
     with pytest.raises(ValidationFailed) as e:
-        poisson_spending_look(2.0, args["plan"], args["prior"], args["expected"], min_events=args["min_events"])
+        poisson_spending_look(2.0, args["plan"], args["prior"], args["expected"],
+                              min_events=args["min_events"])
     assert e.value.field == field
