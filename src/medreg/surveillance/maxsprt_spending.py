@@ -58,6 +58,7 @@ __all__ = ["SpendingLook", "design_thresholds", "planned_spending", "poisson_spe
            "poisson_spending_looks", "spending_target"]
 
 _TOL = 1e-12  # rounding allowance when comparing a tail probability with the alpha still allowed
+MAX_SAMPLE_SIZE = 10_000.0  # T in expected events: the exact chain carries arrays of about T counts
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ def _plan(plan: Sequence[float]) -> np.ndarray:
     if mu.ndim != 1 or mu.size == 0 or not np.all(np.isfinite(mu)) or mu[0] <= 0 or np.any(np.diff(mu) <= 0):
         raise ValidationFailed("The planned looks must be increasing positive expected counts.",
                                field="look_plan")
+    if mu[-1] > MAX_SAMPLE_SIZE:
+        raise ValidationFailed("The upper limit on the length of surveillance is too large (at most "
+                               "{limit} expected events).", field="sample_size",
+                               params={"limit": f"{MAX_SAMPLE_SIZE:,.0f}"})
     return mu
 
 
@@ -97,13 +102,13 @@ def _advance(state: np.ndarray, lam: float) -> np.ndarray:
     return np.convolve(state, _pois_pmf(span, lam))
 
 
-def _history(prior) -> tuple[np.ndarray, float, float]:
-    """Non-absorbed count distribution, alpha spent and information after the looks already done,
-    each ``(expected, events_to_signal)`` as applied."""
-    state, spent, t = np.ones(1), 0.0, 0.0
+def _history(prior) -> tuple[np.ndarray, list[float], float]:
+    """Non-absorbed count distribution, cumulative alpha spent by each look and information after
+    the looks already done, each ``(expected, events_to_signal)`` as applied."""
+    state, spent, t = np.ones(1), [0.0], 0.0
     for expected, threshold in prior:
         new = _advance(state, float(expected) - t)
-        spent += float(new[int(threshold):].sum())
+        spent.append(spent[-1] + float(new[int(threshold):].sum()))
         state = new[: int(threshold)]
         t = max(t, float(expected))
     return state, spent, t
@@ -114,10 +119,7 @@ def planned_spending(critical_value: float, plan: Sequence[float], *,
     """The design's exact cumulative alpha ``a_1..a_G`` at its planned looks (``plan``: cumulative)."""
     mu = _plan(plan)
     thresholds = design_thresholds(critical_value, mu, min_events)
-    out = []
-    for k in range(1, len(mu) + 1):
-        out.append(_history(zip(mu[:k], thresholds[:k], strict=True))[1])
-    return tuple(out)
+    return tuple(_history(zip(mu, thresholds, strict=True))[1][1:])
 
 
 def spending_target(plan: Sequence[float], plan_spent: Sequence[float], expected: float) -> float:
@@ -141,7 +143,9 @@ def poisson_spending_look(critical_value: float, plan: Sequence[float], prior, e
         raise ValidationFailed("A look needs a positive expected count.", field="expected")
     spent_plan = planned_spending(critical_value, plan, min_events=min_events) if plan_spent is None \
         else tuple(plan_spent)
-    state, spent, t = _history(prior)
+    _plan(plan)
+    state, spent_by, t = _history(prior)
+    spent = spent_by[-1]
     if expected < t:
         raise ValidationFailed("Cumulative counts cannot decrease from one look to the next.",
                                field="expected")
