@@ -79,8 +79,31 @@ def timed(fn, repeat: int = 1):
     return min(best), result
 
 
-def db_look(n: int, seed: int) -> dict:
-    """One look on SQLite with n stored procedures of one group: before, peer and after (seconds)."""
+PG_SERVER = os.environ.get("MEDREG_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    dsn = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def db_look(n: int, seed: int, postgresql: bool = False) -> dict:
+    """One look with n stored procedures of one group: before, peer and after (seconds). SQLite in
+    memory, or a fresh PostgreSQL database (``MEDREG_TEST_PG_SERVER``) dropped afterwards."""
+    if not postgresql:
+        return _db_look(n, seed, "sqlite://")
+    name = f"medreg_bench_{os.getpid()}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        return _db_look(n, seed, f"{PG_SERVER}/{name}")
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _db_look(n: int, seed: int, url: str) -> dict:
     from sqlalchemy import insert
     from sqlalchemy.orm import Session
 
@@ -95,7 +118,7 @@ def db_look(n: int, seed: int) -> dict:
 
     rng = np.random.default_rng(seed)
     c = cohort(rng, n)
-    engine = make_engine("sqlite://")
+    engine = make_engine(url)
     Base.metadata.create_all(engine)
     with Session(engine) as s:
         s.add(Organisation(kind="hospital", name="bench"))
@@ -203,8 +226,8 @@ def peer_db_look(df: pd.DataFrame, m, risk, reference_end: int, as_of: int) -> t
     return int(keep.sum()), float(within[keep].sum()), float(risk(x).sum())
 
 
-def print_db(r: dict, n: int) -> None:
-    print(f"database look (SQLite, {n:,} procedures of one group, "
+def print_db(r: dict, n: int, dialect: str = "SQLite") -> None:
+    print(f"database look ({dialect}, {n:,} procedures of one group, "
           f"{r['device_rows']:,} device rows counted at the look; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     print(f"  before (row reader, whole group): first {r['before_first'] * 1e3:7.0f} ms (with fit), "
@@ -228,6 +251,7 @@ def main(argv=None) -> None:
     ap.add_argument("--looks", type=int, default=24)
     ap.add_argument("--db-procedures", type=int, default=200_000, help="0 to skip the database look")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--postgresql", action="store_true", help="the database look on PostgreSQL too")
     a = ap.parse_args(argv)
     rng = np.random.default_rng(a.seed)
     reference_end = date(2024, 12, 31).toordinal()
@@ -237,6 +261,8 @@ def main(argv=None) -> None:
     signals = 0
     if a.groups == 0:  # database look only
         print_db(db_look(a.db_procedures, a.seed), a.db_procedures)
+        if a.postgresql:
+            print_db(db_look(a.db_procedures, a.seed, postgresql=True), a.db_procedures, "PostgreSQL")
         return
     for _ in range(a.groups):
         c = cohort(rng, a.procedures)
@@ -273,6 +299,8 @@ def main(argv=None) -> None:
           f"groups signalling: {signals}")
     if a.db_procedures:
         print_db(db_look(a.db_procedures, a.seed), a.db_procedures)
+        if a.postgresql:
+            print_db(db_look(a.db_procedures, a.seed, postgresql=True), a.db_procedures, "PostgreSQL")
 
 
 if __name__ == "__main__":
