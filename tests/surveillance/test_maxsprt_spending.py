@@ -1,4 +1,5 @@
-"""Alpha re-spending of a group-sequential Poisson MaxSPRT at actual looks (``maxsprt_spending``).
+"""Alpha re-spending of a group-sequential MaxSPRT at actual looks (``maxsprt_spending``): Poisson,
+and binomial at the end of the file.
 
 No published table gives re-spent critical values for actual looks that differ from a plan (the
 ``Analyze.Poisson`` help example of CRAN ``Sequential`` 4.5.1 prints no output), so the results are
@@ -17,6 +18,7 @@ from scipy.stats import poisson
 from medreg.core.errors import ValidationFailed
 from medreg.surveillance.maxsprt import poisson_critical_value
 from medreg.surveillance.maxsprt_spending import (
+    binomial_spending_looks,
     design_thresholds,
     planned_spending,
     poisson_spending_look,
@@ -153,3 +155,59 @@ def test_bad_input_names_the_field(kw, field):
         poisson_spending_look(2.0, args["plan"], args["prior"], args["expected"],
                               min_events=args["min_events"])
     assert e.value.field == field
+
+
+# Binomial MaxSPRT (Analyze.Binomial-style re-spending): N = 40 events, z = 1, four planned looks
+BIN_PLAN, BIN_Z = [10, 20, 30, 40], 1.0
+
+
+def _enumerate_binomial(events, thresholds, z: float) -> list[float]:
+    """Cumulative P(cases >= threshold at some look so far | H0), enumerating the cases per look."""
+    from scipy.stats import binom
+
+    alive, spent, out, before = {0: 1.0}, 0.0, [], 0
+    for n, c_min in zip(events, thresholds, strict=True):
+        step, before = n - before, n
+        nxt: dict[int, float] = {}
+        for c, p in alive.items():
+            for k in range(step + 1):
+                nxt[c + k] = nxt.get(c + k, 0.0) + p * binom.pmf(k, step, 1 / (1 + z))
+        alive = {}
+        for c, p in nxt.items():
+            if c >= c_min:
+                spent += p
+            else:
+                alive[c] = p
+        out.append(spent)
+    return out
+
+
+@pytest.mark.parametrize("actual", [[10, 20, 30, 40], [5, 10, 15, 20, 25, 30, 35, 40], [15, 40],
+                                    [12, 25, 33, 44]])
+def test_binomial_respending_follows_the_plan(actual):
+    from medreg.surveillance.maxsprt_binomial import binomial_critical_value
+
+    design = binomial_critical_value(40, BIN_Z, 0.05, looks=[10, 10, 10, 10])
+    looks = binomial_spending_looks(design.critical_value, BIN_PLAN, actual, BIN_Z)
+    exact = _enumerate_binomial([int(lk.expected) for lk in looks], [lk.events_to_signal for lk in looks],
+                                BIN_Z)
+    assert [lk.spent for lk in looks] == pytest.approx(exact, abs=1e-12)
+    assert all(lk.spent <= lk.target + 1e-12 for lk in looks) and looks[-1].final
+    assert looks[-1].spent <= design.alpha <= 0.05
+    if actual == BIN_PLAN:  # the plan's own looks: the design's critical value and alpha
+        assert [lk.critical_value for lk in looks] == [design.critical_value] * 4
+        assert looks[-1].spent == pytest.approx(design.alpha, abs=1e-13)
+
+
+def test_binomial_respending_holds_alpha_in_a_seeded_simulation():
+    from medreg.surveillance.maxsprt_binomial import binomial_critical_value
+
+    design = binomial_critical_value(40, BIN_Z, 0.05, looks=[10, 10, 10, 10])
+    actual = [5, 10, 15, 20, 25, 30, 35, 40]
+    looks = binomial_spending_looks(design.critical_value, BIN_PLAN, actual, BIN_Z)
+    rng = np.random.default_rng(7)
+    runs = 400_000
+    cases = np.cumsum(rng.binomial(5, 0.5, size=(runs, len(actual))), axis=1)
+    rate = (cases >= np.array([lk.events_to_signal for lk in looks])).any(axis=1).mean()
+    se = np.sqrt(0.05 * 0.95 / runs)
+    assert abs(rate - looks[-1].spent) < 4 * se and rate < 0.05 + 4 * se
