@@ -160,15 +160,20 @@ def device_totals(session: Session, monitor: Monitor, model: RiskModel, as_of: d
                   after: date | None = None) -> tuple[int, float, float]:
     """(evaluable procedures, observed, expected outcomes) of the device whose outcome window closed
     by ``as_of`` (with ``after``: only those whose window closed after it), summed by the database."""
-    if tuple(model.names[1:]) != COVARIATES:
-        raise ValueError("device_totals expects a model on monitoring.COVARIATES")
     conn = session.connection()
-    start, end = _window(monitor, as_of, after)
-    params = {"udi_di": monitor.udi_di, "outcome": monitor.outcome, "device_group": monitor.device_group,
-              "start": start, "end": end, "window": monitor.window_days,
-              **{f"b{i}": float(b) for i, b in enumerate(model.coefficients)}}
+    params = totals_params(monitor, model, as_of, after)
     n, observed, expected = conn.execute(_totals_statement(conn.dialect.name), params).one()
     return int(n), float(observed), float(expected)
+
+
+def totals_params(monitor: Monitor, model: RiskModel, as_of: date, after: date | None = None) -> dict:
+    """The bound parameters of ``device_totals``' query (also for the benchmark's EXPLAIN)."""
+    if tuple(model.names[1:]) != COVARIATES:
+        raise ValueError("device_totals expects a model on monitoring.COVARIATES")
+    start, end = _window(monitor, as_of, after)
+    return {"udi_di": monitor.udi_di, "outcome": monitor.outcome, "device_group": monitor.device_group,
+            "start": start, "end": end, "window": monitor.window_days,
+            **{f"b{i}": float(b) for i, b in enumerate(model.coefficients)}}
 
 
 def load_cohort(session: Session, monitor: Monitor) -> Cohort:
