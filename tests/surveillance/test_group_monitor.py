@@ -163,3 +163,12 @@ def test_a_continuous_monitor_keeps_its_flat_critical_value(db):
     look = service_monitoring.run_monitor(db, Actor.system(), m, date(2025, 3, 1))
     assert look.critical_value == m.critical_value
     assert (look.events_to_signal, look.alpha_target, look.alpha_spent) == (None, None, None)
+
+
+def test_a_group_design_beyond_the_re_spending_limit_is_refused(db):
+    with pytest.raises(ValidationFailed) as e:
+        service_monitoring.create_monitor(
+            db, _centre(db), name="m", device_group="coronary_stent", udi_di=DEVICES[3][1],
+            outcome="target_lesion_failure", window_days=180, reference_start=date(2024, 1, 1),
+            reference_end=date(2024, 12, 31), sample_size=20_000.0, planned_looks=2)
+    assert e.value.field == "sample_size"

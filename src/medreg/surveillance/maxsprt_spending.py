@@ -62,8 +62,9 @@ from medreg.surveillance.maxsprt import _pois_pmf, _threshold_counts, poisson_ll
 from medreg.surveillance.maxsprt_binomial import _thresholds as _binomial_thresholds
 from medreg.surveillance.maxsprt_binomial import binomial_llr
 
-__all__ = ["SpendingLook", "binomial_spending_look", "binomial_spending_looks", "design_thresholds",
-           "planned_spending", "poisson_spending_look", "poisson_spending_looks", "spending_target"]
+__all__ = ["SpendingLook", "binomial_spending_look", "binomial_spending_looks", "check_sample_size",
+           "design_thresholds", "planned_spending", "poisson_spending_look", "poisson_spending_looks",
+           "spending_target"]
 
 _TOL = 1e-12  # rounding allowance when comparing a tail probability with the alpha still allowed
 MAX_SAMPLE_SIZE = 10_000.0  # T in expected events: the exact chain carries arrays of about T counts
@@ -85,11 +86,16 @@ def _plan(plan: Sequence[float], integer: bool = False) -> np.ndarray:
             or (integer and np.any(mu != np.round(mu))):
         raise ValidationFailed("The planned looks must be increasing positive expected counts.",
                                field="look_plan")
-    if mu[-1] > MAX_SAMPLE_SIZE:
+    check_sample_size(float(mu[-1]))
+    return mu
+
+
+def check_sample_size(sample_size: float) -> None:
+    """Re-spending carries the exact count distribution: T is limited to ``MAX_SAMPLE_SIZE``."""
+    if sample_size > MAX_SAMPLE_SIZE:
         raise ValidationFailed("The upper limit on the length of surveillance is too large (at most "
                                "{limit} expected events).", field="sample_size",
                                params={"limit": f"{MAX_SAMPLE_SIZE:,.0f}"})
-    return mu
 
 
 def design_thresholds(critical_value: float, expected, min_events: int) -> np.ndarray:

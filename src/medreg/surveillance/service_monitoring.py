@@ -22,7 +22,7 @@ from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import require_centre
 from medreg.surveillance.cohort_load import device_totals, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
-from medreg.surveillance.maxsprt_spending import design_thresholds, poisson_spending_look
+from medreg.surveillance.maxsprt_spending import check_sample_size, design_thresholds, poisson_spending_look
 from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, OutcomeKind
 from medreg.surveillance.monitor_design import check_cusum, look_plan, monitor_plan
 from medreg.surveillance.monitoring import day_number, fit_reference_model
@@ -84,6 +84,8 @@ def create_monitor(
             raise ValidationFailed("No such registrant.", field="registrant_org_id")
     check_cusum(cusum_odds_ratio, cusum_null_odds_ratio, cusum_false_alarm)
     plan = look_plan(sample_size, planned_looks, look_at)
+    if plan is not None:  # its looks' critical values will be re-spent
+        check_sample_size(sample_size)
     looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
     cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
     monitor = Monitor(
