@@ -1,6 +1,6 @@
-"""The columnar readers give the same cohort slices, the same risk model and the same look as the
-row-by-row reader on the same stored registry (exact counts; expected events equal to the last bit,
-since rows are summed in the same order)."""
+"""The columnar readers give the same cohort slices and the same risk model as the row-by-row reader
+on the same stored registry, and a look (the database's sums, ``device_totals``) the same counts
+(exact) and expected events (to 1e-12: the same terms summed in another order)."""
 
 from __future__ import annotations
 
