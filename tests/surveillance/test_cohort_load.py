@@ -1,6 +1,6 @@
-"""The columnar readers give the same cohort slices, the same risk model and the same look as the
-row-by-row reader on the same stored registry (exact counts; expected events equal to the last bit,
-since rows are summed in the same order)."""
+"""The columnar readers give the same cohort slices and the same risk model as the row-by-row reader
+on the same stored registry, and a look (the database's sums, ``device_totals``) the same counts
+(exact) and expected events (to 1e-12: the same terms summed in another order)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from medreg.core.accounts import OrgKind
 from medreg.core.actor import Actor
 from medreg.surveillance import service_monitoring
-from medreg.surveillance.cohort_load import load_cohort, load_device_window, load_reference
+from medreg.surveillance.cohort_load import device_totals, load_cohort, load_device_window, load_reference
 from medreg.surveillance.demo import DEVICES
 from medreg.surveillance.models import Monitor, Outcome, Procedure, SentinelHospital
 from medreg.surveillance.monitoring import cumulative_counts, day_number, fit_reference_model
@@ -94,7 +94,37 @@ def test_look_through_the_database_equals_the_full_cohort_computation(db):
     assert m.risk_model["coefficients"] == list(model.coefficients)
     assert [lk.procedures for lk in got] == list(want.procedures)
     assert [lk.observed for lk in got] == list(want.observed)
-    # the first look sums in the same order (bit-identical); the second adds its new rows to the first
-    assert got[0].expected == want.expected[0]
+    # the database sums the logistic risks (device_totals): same terms, another order and exp()
+    assert got[0].expected == pytest.approx(want.expected[0], rel=1e-12)
     assert got[1].expected == pytest.approx(want.expected[1], rel=1e-12)
     assert want.observed[-1] > 0
+
+
+def test_device_totals_equal_the_numpy_counts_on_every_edge(db):
+    """The SQL sums (evaluability, risk) equal ``cumulative_counts`` over the row reader's cohort,
+    also for outcomes on the last day of the window, follow-up ending on it, and missing EF."""
+    m = _store(db, 1200, seed=5)
+    edge = db.scalars(Procedure.__table__.select().with_only_columns(Procedure.id)
+                      .where(Procedure.udi_di == m.udi_di, Procedure.procedure_date > date(2024, 10, 31))
+                      .order_by(Procedure.id).limit(3)).all()
+    p0, p1, p2 = (db.get(Procedure, i) for i in edge)
+    db.query(Outcome).filter(Outcome.procedure_id.in_(edge)).delete()
+    db.add(Outcome(procedure_id=p0.id, kind=m.outcome, event_date=p0.procedure_date + timedelta(WINDOW)))
+    db.add(Outcome(procedure_id=p1.id, kind=m.outcome, event_date=p1.procedure_date + timedelta(WINDOW + 1)))
+    p1.follow_up_end = p1.procedure_date + timedelta(WINDOW + 5)
+    p2.follow_up_end, p2.ejection_fraction = p2.procedure_date + timedelta(WINDOW), None
+    db.flush()
+    full = load_cohort(db, m)
+    ref_end = day_number(m.reference_end)
+    model = fit_reference_model(full, day_number(m.reference_start), ref_end, WINDOW)
+    for as_of, after in ((date(2025, 6, 1), None), (date(2025, 9, 1), date(2025, 6, 1)),
+                         (date(2024, 11, 1), None)):
+        got = device_totals(db, m, model, as_of, after)
+        want = cumulative_counts(full, model, ref_end, WINDOW, [day_number(as_of)])
+        if after is not None:
+            before = cumulative_counts(full, model, ref_end, WINDOW, [day_number(after)])
+            want = type(want)(want.as_of, (want.procedures[0] - before.procedures[0],),
+                              (want.observed[0] - before.observed[0],),
+                              (want.expected[0] - before.expected[0],))
+        assert got[:2] == (want.procedures[0], want.observed[0])
+        assert got[2] == pytest.approx(want.expected[0], rel=1e-11, abs=1e-12)

@@ -37,6 +37,37 @@ def test_weights_are_the_bernoulli_log_likelihood_ratio():
     np.testing.assert_allclose(cusum_weights(y, p, ra), expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("r0,ra", [(1.5, 3.0), (1.0, 0.5), (2.0, 1.0)])
+def test_weights_with_a_null_odds_ratio_are_the_bernoulli_log_likelihood_ratio(r0, ra):
+    """Steiner et al. 2000 test R_0 against R_A: both hypotheses multiply the model's odds."""
+    p, rng = _case_mix(200, seed=4)
+    y = (rng.random(200) < p).astype(int)
+    pa, p0 = ra * p / (1 - p + ra * p), r0 * p / (1 - p + r0 * p)
+    expected = bernoulli.logpmf(y, pa) - bernoulli.logpmf(y, p0)
+    np.testing.assert_allclose(cusum_weights(y, p, ra, r0), expected, rtol=1e-12, atol=1e-14)
+    chart = risk_adjusted_cusum(y, p, odds_ratio=ra, null_odds_ratio=r0, control_limit=3.0)
+    assert chart.null_odds_ratio == r0 and (min(chart.values) < 0) == (ra < r0)
+
+
+def test_control_limit_under_a_null_odds_ratio_holds_its_false_alarm_rate():
+    p, _ = _case_mix(300, seed=5)
+    h = cusum_control_limit(p, odds_ratio=3.0, null_odds_ratio=1.5, false_alarm=0.1, n_sim=3000, seed=7)
+    rng = np.random.default_rng(98)  # fresh sequences under the null: odds 1.5 times the model's
+    p0 = 1.5 * p / (1 - p + 1.5 * p)
+    alarms = sum(risk_adjusted_cusum((rng.random(300) < p0).astype(float), p, odds_ratio=3.0,
+                                     null_odds_ratio=1.5, control_limit=h).signalled for _ in range(1000))
+    assert abs(alarms / 1000 - 0.1) < 0.03  # 3 binomial standard errors
+
+
+@pytest.mark.parametrize("kw,field", [({"odds_ratio": 1.5, "null_odds_ratio": 1.5}, "odds_ratio"),
+                                      ({"odds_ratio": 2.0, "null_odds_ratio": 0.0}, "null_odds_ratio"),
+                                      ({"odds_ratio": float("nan")}, "odds_ratio")])
+def test_bad_odds_ratios_name_the_field(kw, field):
+    with pytest.raises(ValidationFailed) as e:
+        cusum_control_limit(np.full(10, 0.1), **kw)
+    assert e.value.field == field
+
+
 def test_cusum_path_follows_the_recursion_and_signals():
     p = np.full(60, 0.1)
     y = np.zeros(60)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from medreg.core.errors import Conflict, ValidationFailed
 from medreg.surveillance import service_monitoring
 from medreg.surveillance.demo import DEVICES
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_performance
+from medreg.surveillance.maxsprt_spending import planned_spending, poisson_spending_looks
 from tests.factories import actor_for, make_org, make_user
 from tests.surveillance.test_cohort_load import _store
 
@@ -42,16 +43,42 @@ def test_periodic_monitor_gets_the_group_sequential_critical_value(db):
     assert poisson_performance(continuous.critical_value, 30.0, 1.0, looks=[6.0] * 5).power < design.alpha
 
 
-def test_group_monitor_ends_at_its_last_planned_look(db):
+def test_group_monitor_ends_when_its_planned_information_is_reached(db):
+    """Alpha is re-spent at the actual looks, so the number of runs is not the plan's: the monitor
+    ends at the first look whose expected count reaches T (as ``Analyze.Poisson`` does)."""
     m = _store(db, 1000, seed=3)
-    m.planned_looks = 2
+    m.sample_size, m.planned_looks = 1000.0, 2  # a monitor from before look_plan: two looks of T/2
     actor = Actor.system()
     service_monitoring.run_monitor(db, actor, m, date(2025, 3, 1))
-    assert m.status == "active"
-    service_monitoring.run_monitor(db, actor, m, date(2025, 4, 1))
-    assert m.status == "ended"
+    second = service_monitoring.run_monitor(db, actor, m, date(2025, 4, 1))
+    assert m.status == "active"  # two runs, but far from T
+    m.sample_size = second.expected * 1.05
+    third = service_monitoring.run_monitor(db, actor, m, date(2025, 6, 1))
+    assert third.expected >= m.sample_size and m.status == "ended"
+    assert third.alpha_target == pytest.approx(
+        planned_spending(m.critical_value, [m.sample_size / 2, m.sample_size], min_events=m.min_events)[-1])
     with pytest.raises(Conflict):
-        service_monitoring.run_monitor(db, actor, m, date(2025, 5, 1))
+        service_monitoring.run_monitor(db, actor, m, date(2025, 7, 1))
+
+
+def test_runs_off_the_plan_get_the_re_spent_critical_values(db):
+    _store(db, 3000, seed=21)  # the registry; the monitor below follows the same stent
+    m = _monitor(db, _centre(db), planned_looks=3)  # looks planned at 10, 20, 30 expected events
+    assert m.look_plan == pytest.approx([10.0, 20.0, 30.0])
+    looks = []
+    for k in range(18):
+        if m.status != "active":
+            break
+        as_of = date(2025, 8, 1) + timedelta(30 * k)
+        looks.append(service_monitoring.run_monitor(db, Actor.system(), m, as_of))
+    assert len(looks) > 3 and m.status in ("ended", "signalled")
+    want = poisson_spending_looks(m.critical_value, m.look_plan, [lk.expected for lk in looks])
+    assert [lk.critical_value for lk in looks] == pytest.approx([w.critical_value for w in want], rel=1e-12)
+    assert [lk.events_to_signal for lk in looks] == [w.events_to_signal for w in want]
+    assert [lk.alpha_spent for lk in looks] == pytest.approx([w.spent for w in want], abs=1e-12)
+    assert all(lk.alpha_spent <= lk.alpha_target + 1e-12 and lk.alpha_spent <= 0.05 for lk in looks)
+    assert [lk.signal for lk in looks] == [lk.observed >= lk.events_to_signal for lk in looks]
+    assert any(lk.critical_value != m.critical_value for lk in looks)  # the runs were off the plan
 
 
 @pytest.mark.parametrize("bad", [0, 121])
@@ -131,11 +158,17 @@ def test_bad_look_timings_name_the_field(db, kw, field):
     assert e.value.field == field
 
 
-def test_timed_group_monitor_ends_at_its_last_planned_look(db):
+def test_a_continuous_monitor_keeps_its_flat_critical_value(db):
     m = _store(db, 1000, seed=3)
-    m.look_plan, m.planned_looks = [15.0, 30.0], 2
-    actor = Actor.system()
-    service_monitoring.run_monitor(db, actor, m, date(2025, 3, 1))
-    assert m.status == "active"
-    service_monitoring.run_monitor(db, actor, m, date(2025, 4, 1))
-    assert m.status == "ended"
+    look = service_monitoring.run_monitor(db, Actor.system(), m, date(2025, 3, 1))
+    assert look.critical_value == m.critical_value
+    assert (look.events_to_signal, look.alpha_target, look.alpha_spent) == (None, None, None)
+
+
+def test_a_group_design_beyond_the_re_spending_limit_is_refused(db):
+    with pytest.raises(ValidationFailed) as e:
+        service_monitoring.create_monitor(
+            db, _centre(db), name="m", device_group="coronary_stent", udi_di=DEVICES[3][1],
+            outcome="target_lesion_failure", window_days=180, reference_start=date(2024, 1, 1),
+            reference_end=date(2024, 12, 31), sample_size=20_000.0, planned_looks=2)
+    assert e.value.field == "sample_size"

@@ -34,13 +34,13 @@ def _same(look, want):
 def reads(monkeypatch):
     """The ``after`` argument of every device-window read (None: from scratch)."""
     seen = []
-    real = cohort_load.load_device_window
+    real = cohort_load.device_totals
 
-    def spy(session, monitor, as_of, after=None):
+    def spy(session, monitor, model, as_of, after=None):
         seen.append(after)
-        return real(session, monitor, as_of, after)
+        return real(session, monitor, model, as_of, after)
 
-    monkeypatch.setattr(service_monitoring, "load_device_window", spy)
+    monkeypatch.setattr(service_monitoring, "device_totals", spy)
     return seen
 
 

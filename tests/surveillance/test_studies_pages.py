@@ -307,3 +307,25 @@ def test_monitor_cusum_and_oe_charts_and_every_chart_as_png_and_svg(client, db, 
     client.cookies.clear()
     login(client, world["owner"].username)
     assert client.get(f"/surveillance/monitors/{m.id}/oe.svg").status_code == 200
+
+
+def test_the_monitor_cusum_uses_the_monitors_own_design(client, db, world):
+    """R_0, R_A and the false-alarm probability come from the monitor (surveillance_0004)."""
+    from medreg.surveillance.cusum import cusum_control_limit, cusum_weights
+
+    m = world["planted"]
+    m.cusum_odds_ratio, m.cusum_null_odds_ratio, m.cusum_false_alarm = 3.0, 1.2, 0.01
+    db.flush()
+    qc = quality_charts(db, actor_for(world["centre"]), m.id)
+    assert (qc.cusum.odds_ratio, qc.cusum.null_odds_ratio) == (3.0, 1.2)
+    y = [o - p for o, p in zip(qc.oe.observed, (0.0, *qc.oe.observed[:-1]), strict=True)]
+    p = [e - q for e, q in zip(qc.oe.expected, (0.0, *qc.oe.expected[:-1]), strict=True)]
+    x = 0.0
+    for w in cusum_weights(y, p, 3.0, 1.2):
+        x = max(0.0, x + w)
+    assert qc.cusum.values[-1] == pytest.approx(x, abs=1e-9)
+    h = cusum_control_limit(p, odds_ratio=3.0, null_odds_ratio=1.2, false_alarm=0.01, n_sim=2000, seed=0)
+    assert qc.cusum.control_limit == pytest.approx(max(h, 1e-9), rel=1e-9)
+    login(client, world["centre"].username)
+    page = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "en"}).text
+    assert "testing the odds ratio 1.2 against 3" in page and "false-alarm probability of 0.01" in page

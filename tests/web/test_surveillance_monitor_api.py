@@ -39,3 +39,38 @@ def test_centre_defines_continuous_and_group_sequential_monitors(client, db):
     assert r.status_code == 422 and r.json()["field"] == "registrant_org_id"
     r = client.post("/api/surveillance/monitors", json=BODY, headers=bearer(client, registrant.username))
     assert r.status_code == 403
+
+
+def test_centre_sets_the_cusum_design_per_monitor(client, db):
+    """R_A, R_0 and the false-alarm probability of the CUSUM are the monitor's (defaults 2, 1, 0.05),
+    audited, shown on its page and its JSON twin; a bad value is a 422 naming the field."""
+    from sqlalchemy import select
+
+    from medreg.core.audit import AuditEvent
+
+    centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
+    db.commit()
+    h = bearer(client, centre.username)
+    r = client.post("/api/surveillance/monitors", json=BODY, headers=h)
+    assert r.status_code == 201, r.text
+    assert (r.json()["cusum_odds_ratio"], r.json()["cusum_null_odds_ratio"], r.json()["cusum_false_alarm"]) \
+        == (2.0, 1.0, 0.05)
+    body = {**BODY, "cusum_odds_ratio": 1.5, "cusum_null_odds_ratio": 1.0, "cusum_false_alarm": 0.01}
+    r = client.post("/api/surveillance/monitors", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    twin = client.get(f"/api/surveillance/monitors/{mid}/looks", headers=h).json()["monitor"]
+    assert (twin["cusum_odds_ratio"], twin["cusum_false_alarm"]) == (1.5, 0.01)
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "surveillance.monitor.create")
+                       .order_by(AuditEvent.id.desc())).first()
+    assert event.after["cusum_odds_ratio"] == 1.5 and event.after["cusum_false_alarm"] == 0.01
+    login(client, centre.username)
+    page = client.get(f"/surveillance/monitors/{mid}").text
+    assert 'data-odds-ratio="1.5"' in page and 'data-false-alarm="0.01"' in page
+    for bad, field in (({"cusum_odds_ratio": 1.0}, "cusum_odds_ratio"),  # equal to R_0
+                       ({"cusum_odds_ratio": 0}, "cusum_odds_ratio"),
+                       ({"cusum_null_odds_ratio": 1000}, "cusum_null_odds_ratio"),
+                       ({"cusum_false_alarm": 0.7}, "cusum_false_alarm"),
+                       ({"cusum_false_alarm": "x"}, "cusum_false_alarm")):
+        r = client.post("/api/surveillance/monitors", json={**BODY, **bad}, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, (bad, r.text)

@@ -146,3 +146,23 @@ def test_hospital_imports_through_the_page_and_sees_every_problem(client, db):
         files={"file": ("good.csv", good, "text/csv")},
     )
     assert r.status_code == 303 and r.headers["location"] == "/surveillance/import?done=2"
+
+
+def test_group_monitor_page_shows_each_looks_re_spent_critical_value(client, db):
+    """The looks table gives each look's CV, count to signal and alpha spent / allowed; the boundary
+    chart draws the looks' own critical values (dotted) and marks a look by its own CV."""
+    centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
+    m = _monitor(db)
+    m.planned_looks, m.look_plan = 2, [10.0, 20.0]
+    db.query(Look).filter(Look.monitor_id == m.id, Look.look_no == 3).delete()
+    first = db.query(Look).filter(Look.monitor_id == m.id, Look.look_no == 1).one()
+    first.critical_value, first.events_to_signal = 4.1, 7
+    first.alpha_target, first.alpha_spent = 0.004, 0.0031
+    db.commit()
+    login(client, centre.username)
+    page = client.get(f"/surveillance/monitors/{m.id}").text
+    assert '<td data-testid="look-cv">4.1000</td>' in page and "<td>7</td>" in page
+    assert "0.00310 / 0.00400" in page and 'id="respending"' in page
+    assert 'class="look-critical-values"' in page and 'data-cv="4.100000"' in page
+    twin = client.get(f"/api/surveillance/monitors/{m.id}/looks").json()
+    assert twin["looks"][0]["events_to_signal"] == 7 and twin["looks"][1]["alpha_spent"] is None

@@ -12,12 +12,17 @@ __all__ = ["boundary_chart_svg"]
 
 
 def boundary_chart_svg(labels: list[str], llr: list[float], critical_value: float, *, title: str,
-                       x_label: str, y_label: str, width: int = 640, height: int = 280) -> str:
-    """SVG of the LLR over the looks with the critical value as a dashed line; signals in red."""
+                       x_label: str, y_label: str, width: int = 640, height: int = 280,
+                       look_critical_values: list[float] | None = None) -> str:
+    """SVG of the LLR over the looks with the critical value as a dashed line; signals in red.
+
+    ``look_critical_values``: each look's own critical value when it differs from the design's (alpha
+    re-spent at the actual looks of a group design), drawn as a dotted line through the looks."""
     left, right, top, bottom = 56, 16, 32, 44
     w, h = width - left - right, height - top - bottom
     n = len(llr)
-    finite = [v for v in llr if v == v and v != float("inf")]
+    cvs = list(look_critical_values) if look_critical_values is not None else [critical_value] * n
+    finite = [v for v in [*llr, *cvs] if v == v and v != float("inf")]
     y_max = max([critical_value * 1.25, *finite, 1.0])
 
     def x(i: int) -> float:
@@ -39,13 +44,18 @@ def boundary_chart_svg(labels: list[str], llr: list[float], critical_value: floa
                  f'stroke-dasharray="6 4" data-critical-value="{critical_value:.6f}"/>')
     parts.append(f'<text x="{left + w - 4}" y="{cv_y - 5:.1f}" text-anchor="end" font-size="11" '
                  f'fill="#c0392b">CV {critical_value:.3f}</text>')
+    if n and any(c != critical_value for c in cvs):
+        points = " ".join(f"{x(i):.1f},{y(c):.1f}" for i, c in enumerate(cvs))
+        parts.append(f'<polyline points="{points}" fill="none" stroke="#e67e22" stroke-width="1.5" '
+                     f'stroke-dasharray="2 3" class="look-critical-values"/>')
     if n:
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(llr))
         parts.append(f'<polyline points="{points}" fill="none" stroke="#1f5fa8" stroke-width="2"/>')
         for i, v in enumerate(llr):
-            hit = v >= critical_value
+            hit = v >= cvs[i]
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{4 if hit else 3}" '
-                         f'fill="{"#c0392b" if hit else "#1f5fa8"}" data-look="{i + 1}" data-llr="{v:.6f}"/>')
+                         f'fill="{"#c0392b" if hit else "#1f5fa8"}" data-look="{i + 1}" data-llr="{v:.6f}" '
+                         f'data-cv="{cvs[i]:.6f}"/>')
         step = max(1, n // 8)
         for i in range(0, n, step):
             parts.append(f'<text x="{x(i):.1f}" y="{top + h + 16}" text-anchor="middle" font-size="10">'

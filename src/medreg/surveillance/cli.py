@@ -76,6 +76,10 @@ def monitor_create(
     min_events: int = typer.Option(4, "--M", help="Minimum events to signal."),
     looks: int = typer.Option(None, "--looks", help="Group-sequential: this many equal looks."),
     look_at: str = typer.Option(None, "--look-at", help="Group-sequential: fractions of T, e.g. 0.25,0.5,1"),
+    cusum_or: float = typer.Option(2.0, "--cusum-or", help="CUSUM: odds ratio to detect (R_A)."),
+    cusum_null_or: float = typer.Option(1.0, "--cusum-null-or", help="CUSUM: odds ratio of the null (R_0)."),
+    cusum_false_alarm: float = typer.Option(0.05, "--cusum-false-alarm",
+                                            help="CUSUM: false-alarm probability over the sequence."),
 ) -> None:
     """Define a monitor: continuous, or group-sequential (--looks G or --look-at fractions)."""
     with acting(user) as (session, actor):
@@ -89,9 +93,12 @@ def monitor_create(
             session, actor, name=name, device_group=device_group, udi_di=udi_di, outcome=outcome,
             window_days=window_days, reference_start=_day(reference_start, "reference_start"),
             reference_end=_day(reference_end, "reference_end"), alpha=alpha, sample_size=sample_size,
-            min_events=min_events, planned_looks=looks, look_at=fractions)
+            min_events=min_events, planned_looks=looks, look_at=fractions, cusum_odds_ratio=cusum_or,
+            cusum_null_odds_ratio=cusum_null_or, cusum_false_alarm=cusum_false_alarm)
         design = f"group-sequential, looks at {m.look_plan}" if m.look_plan else "continuous"
-        typer.echo(f"monitor {m.id}: CV={m.critical_value:.5f} ({design})")
+        typer.echo(f"monitor {m.id}: CV={m.critical_value:.5f} ({design}); CUSUM "
+                   f"R_0={m.cusum_null_odds_ratio:g} R_A={m.cusum_odds_ratio:g} "
+                   f"false alarm {m.cusum_false_alarm:g}")
 
 
 def _day(text: str, field: str) -> date:

@@ -3,19 +3,21 @@
 Each procedure ``t`` has an expected risk ``p_t`` of the adverse outcome (from a logistic model fitted
 on a reference period, ``riskmodel.fit_risk_model``) and an observed outcome ``y_t`` in {0, 1}.
 
-**Risk-adjusted CUSUM.** To detect a change of the odds of the outcome by the factor ``R_A`` (``R_A > 1``
-a deterioration, ``R_A < 1`` an improvement), the log-likelihood ratio weight of procedure ``t`` is
-(Steiner et al. 2000, eq. 2)
+**Risk-adjusted CUSUM.** To test the odds ratio ``R_0`` of the null (usually 1: the risk model is
+right) against ``R_A`` (``R_A > R_0`` a deterioration, ``R_A < R_0`` an improvement), the
+log-likelihood ratio weight of procedure ``t`` is (Steiner et al. 2000, section 2)
 
 .. math::
 
-    W_t = y_t \\log R_A - \\log(1 - p_t + R_A p_t),
+    W_t = y_t \\log(R_A / R_0) - \\log\\frac{1 - p_t + R_A p_t}{1 - p_t + R_0 p_t},
 
-and the chart is ``X_t = max(0, X_{t-1} + W_t)`` for a deterioration (``min(0, X_{t-1} - W_t)`` with
-the signal at ``-h`` for an improvement). It signals when ``X_t >= h``. The control limit ``h`` trades
+which is ``y_t log R_A - log(1 - p_t + R_A p_t)`` for ``R_0 = 1``, and the chart is
+``X_t = max(0, X_{t-1} + W_t)`` for a deterioration (``min(0, X_{t-1} - W_t)`` with the signal at
+``-h`` for an improvement). It signals when ``X_t >= h``. The control limit ``h`` trades
 false alarms against detection delay; ``cusum_control_limit`` finds, by simulation under the null
-with the observed case mix, the ``h`` that gives a chosen probability of a false alarm over the
-sequence (seeded, so that the result is reproducible).
+(outcomes drawn with the odds ``R_0`` times the model's) with the observed case mix, the ``h`` that
+gives a chosen probability of a false alarm over the sequence (seeded, so that the result is
+reproducible).
 
 **O/E chart.** After ``t`` procedures ``O_t = sum y`` and ``E_t = sum p``. Under the model,
 ``Var(O_t) = sum p (1 - p)``, so the ``1 - alpha`` control limits of the ratio ``O_t / E_t`` are
@@ -46,10 +48,11 @@ __all__ = ["CusumChart", "ObservedExpectedChart", "cusum_control_limit", "cusum_
 
 @dataclass(frozen=True)
 class CusumChart:
-    odds_ratio: float
+    odds_ratio: float  # R_A
     control_limit: float
     values: tuple[float, ...]  # X_t after each procedure (negative for an improvement chart)
     signal_index: int | None  # first procedure (0-based) at which |X_t| >= h
+    null_odds_ratio: float = 1.0  # R_0
 
     @property
     def signalled(self) -> bool:
@@ -79,13 +82,24 @@ def _check(outcomes, risks) -> tuple[np.ndarray, np.ndarray]:
     return y, p
 
 
-def cusum_weights(outcomes, risks, odds_ratio: float) -> np.ndarray:
-    """Steiner's log-likelihood ratio weights ``W_t = y log R_A - log(1 - p + R_A p)``."""
-    if odds_ratio <= 0 or odds_ratio == 1:
-        raise ValidationFailed("The odds ratio to detect must be positive and different from 1.",
+def _check_odds(odds_ratio: float, null_odds_ratio: float) -> None:
+    if not (np.isfinite(null_odds_ratio) and null_odds_ratio > 0):
+        raise ValidationFailed("The odds ratio of the null must be positive.", field="null_odds_ratio")
+    if not np.isfinite(odds_ratio) or odds_ratio <= 0 or odds_ratio == null_odds_ratio:
+        raise ValidationFailed("The odds ratio to detect must be positive and different from the null's.",
                                field="odds_ratio")
+
+
+def _weights(y: np.ndarray, p: np.ndarray, odds_ratio: float, null_odds_ratio: float) -> np.ndarray:
+    return (y * np.log(odds_ratio / null_odds_ratio) - np.log1p(p * (odds_ratio - 1.0))
+            + np.log1p(p * (null_odds_ratio - 1.0)))
+
+
+def cusum_weights(outcomes, risks, odds_ratio: float, null_odds_ratio: float = 1.0) -> np.ndarray:
+    """Steiner's log-likelihood ratio weights ``W_t = y log(R_A/R_0) - log((1-p+R_A p)/(1-p+R_0 p))``."""
+    _check_odds(odds_ratio, null_odds_ratio)
     y, p = _check(outcomes, risks)
-    return y * np.log(odds_ratio) - np.log1p(p * (odds_ratio - 1.0))
+    return _weights(y, p, odds_ratio, null_odds_ratio)
 
 
 def _path(weights: np.ndarray, up: bool) -> np.ndarray:
@@ -98,33 +112,36 @@ def _path(weights: np.ndarray, up: bool) -> np.ndarray:
     return out
 
 
-def risk_adjusted_cusum(outcomes, risks, *, odds_ratio: float = 2.0,
-                        control_limit: float = 4.5) -> CusumChart:
-    """Risk-adjusted CUSUM chart; ``odds_ratio < 1`` monitors an improvement (signal at ``-h``)."""
+def risk_adjusted_cusum(outcomes, risks, *, odds_ratio: float = 2.0, control_limit: float = 4.5,
+                        null_odds_ratio: float = 1.0) -> CusumChart:
+    """Risk-adjusted CUSUM chart; ``odds_ratio < null_odds_ratio`` monitors an improvement (signal at
+    ``-h``)."""
     if control_limit <= 0:
         raise ValidationFailed("The control limit must be positive.", field="control_limit")
-    w = cusum_weights(outcomes, risks, odds_ratio)
-    up = odds_ratio > 1
-    x = _path(w, up)
+    w = cusum_weights(outcomes, risks, odds_ratio, null_odds_ratio)
+    x = _path(w, odds_ratio > null_odds_ratio)
     hits = np.flatnonzero(np.abs(x) >= control_limit)
     return CusumChart(float(odds_ratio), float(control_limit), tuple(x.tolist()),
-                      int(hits[0]) if hits.size else None)
+                      int(hits[0]) if hits.size else None, float(null_odds_ratio))
 
 
 def cusum_control_limit(risks, *, odds_ratio: float = 2.0, false_alarm: float = 0.05,
-                        n_sim: int = 2000, seed: int = 0) -> float:
+                        n_sim: int = 2000, seed: int = 0, null_odds_ratio: float = 1.0) -> float:
     """``h`` such that a CUSUM over this case mix raises a false alarm with probability ``false_alarm``.
 
-    Outcomes are simulated under the null (``y_t ~ Bernoulli(p_t)``) ``n_sim`` times; ``h`` is the
-    ``1 - false_alarm`` quantile of the maximum of ``|X_t|`` over the sequence.
+    Outcomes are simulated under the null ``n_sim`` times (``y_t ~ Bernoulli(p0_t)``, the model's odds
+    times ``R_0``: ``p0 = R_0 p / (1 - p + R_0 p)``); ``h`` is the ``1 - false_alarm`` quantile of the
+    maximum of ``|X_t|`` over the sequence (the horizon is the sequence given).
     """
     p = np.asarray(risks, dtype=float)
     if not 0 < false_alarm < 1:
         raise ValidationFailed("The false alarm probability must lie in (0, 1).", field="false_alarm")
+    _check_odds(odds_ratio, null_odds_ratio)
     rng = np.random.default_rng(seed)
-    y = (rng.random((n_sim, p.size)) < p).astype(float)
-    w = y * np.log(odds_ratio) - np.log1p(p * (odds_ratio - 1.0))
-    peak = np.abs(_path(w, odds_ratio > 1)).max(axis=1)
+    p0 = p if null_odds_ratio == 1 else null_odds_ratio * p / (1.0 - p + null_odds_ratio * p)
+    y = (rng.random((n_sim, p.size)) < p0).astype(float)
+    w = _weights(y, p, odds_ratio, null_odds_ratio)
+    peak = np.abs(_path(w, odds_ratio > null_odds_ratio)).max(axis=1)
     return float(np.quantile(peak, 1.0 - false_alarm))
 
 

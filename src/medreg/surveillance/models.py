@@ -117,6 +117,11 @@ class Monitor(Base):
     # the planned looks of a group-sequential design, as cumulative expected events (the last is T)
     look_plan: Mapped[list | None] = mapped_column(JSON)
     risk_model: Mapped[dict | None] = mapped_column(JSON)  # coefficients fitted on the reference period
+    # the risk-adjusted CUSUM of the monitor's page (Steiner et al. 2000): odds ratio to detect (R_A),
+    # odds ratio of the null (R_0) and the false-alarm probability over the sequence for its limit h
+    cusum_odds_ratio: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
+    cusum_null_odds_ratio: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    cusum_false_alarm: Mapped[float] = mapped_column(Float, default=0.05, server_default="0.05")
     # earliest procedure date of the monitored DI added or changed since the last look (None: none);
     # a look recounts from scratch when it falls in the range the last look already counted
     changed_from: Mapped[date | None]
@@ -138,7 +143,12 @@ class Look(Base):
     observed: Mapped[float] = mapped_column(Float)
     expected: Mapped[float] = mapped_column(Float)
     llr: Mapped[float] = mapped_column(Float)
-    critical_value: Mapped[float] = mapped_column(Float)
+    critical_value: Mapped[float] = mapped_column(Float)  # of this look (re-spent in a group design)
+    # group-sequential monitors (maxsprt_spending): the smallest cumulative count that signals at this
+    # look, the cumulative alpha the plan allows by it and the exact alpha spent (None: continuous)
+    events_to_signal: Mapped[int | None]
+    alpha_target: Mapped[float | None] = mapped_column(Float)
+    alpha_spent: Mapped[float | None] = mapped_column(Float)
     signal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

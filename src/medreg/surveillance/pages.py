@@ -38,7 +38,8 @@ MAX_CSV = 50 * 1024 * 1024
 def _chart(monitor, looks) -> str:
     return boundary_chart_svg([lk.as_of.strftime("%Y-%m") for lk in looks], [lk.llr for lk in looks],
                               monitor.critical_value, title=f"{monitor.name} — {_('Log-likelihood ratio')}",
-                              x_label=_("Look"), y_label=_("Log-likelihood ratio"))
+                              x_label=_("Look"), y_label=_("Log-likelihood ratio"),
+                              look_critical_values=[lk.critical_value for lk in looks])
 
 
 @router.get("/")

@@ -18,7 +18,7 @@ from medreg.core.templating import request_locale
 from medreg.surveillance import queries, queries_studies
 from medreg.surveillance.charts_lines import Band, Line, LineChart, Mark, RefLine, line_chart_svg
 from medreg.surveillance.charts_png import km_png, line_chart_png
-from medreg.surveillance.queries_charts import CUSUM_ODDS_RATIO, QualityCharts, quality_charts
+from medreg.surveillance.queries_charts import QualityCharts, quality_charts
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
 Db = Depends(get_session)
@@ -34,11 +34,19 @@ def boundary_chart(monitor, looks) -> LineChart:
         x_label=T(_("Look")),
         y_label=T(_("Log-likelihood ratio")),
         css_class="boundary-chart",
-        lines=(Line(T(_("Log-likelihood ratio")), tuple(lk.llr for lk in looks)),),
+        lines=(Line(T(_("Log-likelihood ratio")), tuple(lk.llr for lk in looks)),
+               *_respent_line(monitor, looks)),
         refs=(RefLine(f"CV {monitor.critical_value:.3f}", monitor.critical_value),),
         marks=tuple(Mark(i, lk.llr, T(_("Signal"))) for i, lk in enumerate(looks) if lk.signal),
         y_floor=0.0,
     )
+
+
+def _respent_line(monitor, looks) -> tuple:
+    """The looks' own critical values when alpha was re-spent (a group design's runs off its plan)."""
+    if all(lk.critical_value == monitor.critical_value for lk in looks):
+        return ()
+    return (Line(T(_("Critical value of the look")), tuple(lk.critical_value for lk in looks), "#e67e22"),)
 
 
 def cusum_chart(qc: QualityCharts) -> LineChart | None:
@@ -49,7 +57,8 @@ def cusum_chart(qc: QualityCharts) -> LineChart | None:
         () if c.signal_index is None else (Mark(c.signal_index, c.values[c.signal_index], T(_("Signal"))),)
     )
     return LineChart(
-        title=f"{qc.monitor.name} — {T(_('Risk-adjusted CUSUM'))} (R_A = {CUSUM_ODDS_RATIO:g})",
+        title=f"{qc.monitor.name} — {T(_('Risk-adjusted CUSUM'))} (R_0 = {c.null_odds_ratio:g}, "
+              f"R_A = {c.odds_ratio:g})",
         x_label=T(_("Procedures in order")),
         y_label="CUSUM",
         css_class="cusum-chart",

@@ -6,10 +6,11 @@ in the order of their procedure date (the order in which their windows close). E
 risk from the risk model fitted on the reference period and stored with the monitor, so the final
 O and E of the O/E chart are the last look's observed and expected counts.
 
-The CUSUM detects a doubling of the odds of the outcome (``R_A = 2``, Steiner et al. 2000); its
-control limit ``h`` is chosen by simulation under the null on this case mix for a 5 % probability of
-a false alarm over the sequence (``cusum.cusum_control_limit``, 2,000 seeded simulations). The O/E
-limits are two-sided 95 %. Both are recomputed from the stored model on each request (nothing is
+The CUSUM tests the monitor's odds ratio of the null ``R_0`` (default 1) against the one to detect
+``R_A`` (default 2, a doubling of the odds; Steiner et al. 2000); its control limit ``h`` is chosen by
+simulation under the null on this case mix for the monitor's probability of a false alarm over the
+sequence (default 0.05; ``cusum.cusum_control_limit``, 2,000 seeded simulations). The O/E limits are
+two-sided 95 %. Both are recomputed from the stored model on each request (nothing is
 written).
 """
 
@@ -35,10 +36,8 @@ from medreg.surveillance.models import Look, Monitor
 from medreg.surveillance.monitoring import evaluable_outcomes
 from medreg.surveillance.riskmodel import RiskModel
 
-__all__ = ["CUSUM_FALSE_ALARM", "CUSUM_ODDS_RATIO", "QualityCharts", "quality_charts"]
+__all__ = ["QualityCharts", "quality_charts"]
 
-CUSUM_ODDS_RATIO = 2.0
-CUSUM_FALSE_ALARM = 0.05
 OE_ALPHA = 0.05
 
 
@@ -79,7 +78,8 @@ def quality_charts(session: Session, actor: Actor, monitor_id: int) -> QualityCh
     if y.size == 0:
         return QualityCharts(monitor, looks, as_of, (), None, None)
     p = model.predict(cohort.covariates[evaluable][order])
-    h = cusum_control_limit(p, odds_ratio=CUSUM_ODDS_RATIO, false_alarm=CUSUM_FALSE_ALARM, n_sim=2000, seed=0)
+    design = {"odds_ratio": monitor.cusum_odds_ratio, "null_odds_ratio": monitor.cusum_null_odds_ratio}
+    h = cusum_control_limit(p, false_alarm=monitor.cusum_false_alarm, n_sim=2000, seed=0, **design)
     h = max(h, 1e-9)  # no event in 95 % of the simulations: the first event signals
     days = cohort.day[evaluable][order]
     return QualityCharts(
@@ -87,6 +87,6 @@ def quality_charts(session: Session, actor: Actor, monitor_id: int) -> QualityCh
         looks,
         as_of,
         tuple(date.fromordinal(int(d)) for d in days),
-        risk_adjusted_cusum(y, p, odds_ratio=CUSUM_ODDS_RATIO, control_limit=h),
+        risk_adjusted_cusum(y, p, control_limit=h, **design),
         observed_expected(y, p, alpha=OE_ALPHA),
     )

@@ -58,6 +58,9 @@ class MonitorRead(_Read):
     critical_value: float
     planned_looks: int | None = None  # None: continuous design; G: group-sequential with G looks
     look_plan: list[float] | None = None  # cumulative expected events at each planned look
+    cusum_odds_ratio: float = 2.0  # R_A of the risk-adjusted CUSUM (Steiner et al. 2000)
+    cusum_null_odds_ratio: float = 1.0  # R_0
+    cusum_false_alarm: float = 0.05  # false-alarm probability over the sequence, for its limit h
     status: str
 
 
@@ -68,7 +71,12 @@ class LookRead(_Read):
     observed: float
     expected: float
     llr: float
-    critical_value: float
+    critical_value: float  # of this look (group designs: re-spent at its actual expected count)
+    # group designs: the smallest cumulative count that signals at this look, the cumulative alpha
+    # the plan allows by it and the exact alpha spent (None for continuous monitors)
+    events_to_signal: int | None = None
+    alpha_target: float | None = None
+    alpha_spent: float | None = None
     signal: bool
 
 
@@ -127,6 +135,9 @@ class MonitorCreate(BaseModel):
     min_events: int = Field(default=4, ge=1, le=100)
     planned_looks: int | None = Field(default=None, ge=1, le=120)
     look_at: list[float] | None = Field(default=None, min_length=1, max_length=120)
+    cusum_odds_ratio: float = Field(default=2.0, ge=0.01, le=100)
+    cusum_null_odds_ratio: float = Field(default=1.0, ge=0.01, le=100)
+    cusum_false_alarm: float = Field(default=0.05, gt=0, le=0.5)
     registrant_org_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 

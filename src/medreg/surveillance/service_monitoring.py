@@ -1,9 +1,11 @@
 """Use cases of sequential monitoring: define a monitor, run a look, handle the alert cases.
 
 A run appends one point (a ``Look``) per active monitor: the cumulative observed and risk-expected
-outcomes of the monitored device at ``as_of``, and the Poisson MaxSPRT LLR against the monitor's
-critical value. A crossing opens an alert case (state machine in ``states.py``) and stops the monitor
-(``signalled``); reaching the upper limit on the length of surveillance ends it without a signal.
+outcomes of the monitored device at ``as_of``, and the Poisson MaxSPRT LLR against the critical value
+of that look (the monitor's, or for a group-sequential monitor the one re-spent at the look's actual
+expected count, ``maxsprt_spending``). A crossing opens an alert case (state machine in ``states.py``)
+and stops the monitor (``signalled``); reaching the upper limit on the length of surveillance ends it
+without a signal.
 """
 
 from __future__ import annotations
@@ -18,35 +20,16 @@ from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import require_centre
-from medreg.surveillance.cohort_load import load_device_window, load_reference
+from medreg.surveillance.cohort_load import device_totals, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
+from medreg.surveillance.maxsprt_spending import check_sample_size, design_thresholds, poisson_spending_look
 from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, OutcomeKind
-from medreg.surveillance.monitoring import cumulative_counts, day_number, fit_reference_model
+from medreg.surveillance.monitor_design import check_cusum, look_plan, monitor_plan
+from medreg.surveillance.monitoring import day_number, fit_reference_model
 from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.states import TABLE, AlertStatus
 
 __all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
-
-
-def look_plan(sample_size: float, planned_looks: int | None, look_at: list[float] | None) -> list | None:
-    """The cumulative expected events at each planned look (None: continuous monitoring)."""
-    if planned_looks is not None and look_at is not None:
-        raise ValidationFailed("Give the number of looks or their timing, not both.", field="look_at")
-    if planned_looks is not None:
-        if not 1 <= planned_looks <= 120:
-            raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
-        look_at = [k / planned_looks for k in range(1, planned_looks + 1)]
-    if look_at is None:
-        return None
-    fractions = [float(f) for f in look_at]
-    if not 1 <= len(fractions) <= 120 or any(not 0 < f <= 1 for f in fractions) or any(
-        b <= a for a, b in zip(fractions, fractions[1:], strict=False)
-    ) or fractions[-1] != 1:
-        raise ValidationFailed(
-            "The looks must be 1 to 120 increasing fractions of the length of surveillance, the last 1.",
-            field="look_at",
-        )
-    return [sample_size * f for f in fractions[:-1]] + [sample_size]  # the last look is exactly T
 
 
 def create_monitor(
@@ -66,6 +49,9 @@ def create_monitor(
     registrant_org_id: int | None = None,
     planned_looks: int | None = None,
     look_at: list[float] | None = None,
+    cusum_odds_ratio: float = 2.0,
+    cusum_null_odds_ratio: float = 1.0,
+    cusum_false_alarm: float = 0.05,
 ) -> Monitor:
     """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
@@ -75,7 +61,11 @@ def create_monitor(
     timing of its looks as increasing fractions of T ending at 1 (``[0.25, 0.5, 1]``: looks at T/4,
     T/2 and T). Its CV is the group design's (Silva & Kulldorff 2015, ``CV.G.Poisson`` of the
     ``Sequential`` package with ``GroupSizes`` the differences), lower than the continuous one since
-    fewer chances to cross are taken; the monitor ends at its last planned look or when T is reached.
+    fewer chances to cross are taken. At each actual look its critical value is re-spent
+    (``maxsprt_spending``) so that the alpha spent follows the plan whatever expected counts the runs
+    add; the monitor ends when T is reached. The CUSUM of the monitor's page tests the odds ratio
+    ``cusum_null_odds_ratio`` (R_0) against ``cusum_odds_ratio`` (R_A) with a control limit simulated
+    for the false-alarm probability ``cusum_false_alarm`` (Steiner et al. 2000).
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
@@ -92,7 +82,10 @@ def create_monitor(
         org = session.get(Organisation, registrant_org_id)
         if org is None or org.kind != OrgKind.REGISTRANT:
             raise ValidationFailed("No such registrant.", field="registrant_org_id")
+    check_cusum(cusum_odds_ratio, cusum_null_odds_ratio, cusum_false_alarm)
     plan = look_plan(sample_size, planned_looks, look_at)
+    if plan is not None:  # its looks' critical values will be re-spent
+        check_sample_size(sample_size)
     looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
     cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
     monitor = Monitor(
@@ -110,6 +103,9 @@ def create_monitor(
         critical_value=cv.critical_value,
         planned_looks=None if plan is None else len(plan),
         look_plan=plan,
+        cusum_odds_ratio=cusum_odds_ratio,
+        cusum_null_odds_ratio=cusum_null_odds_ratio,
+        cusum_false_alarm=cusum_false_alarm,
     )
     session.add(monitor)
     session.flush()
@@ -128,9 +124,32 @@ def create_monitor(
             "min_events": min_events,
             "critical_value": cv.critical_value,
             "look_plan": plan,
+            "cusum_odds_ratio": cusum_odds_ratio,
+            "cusum_null_odds_ratio": cusum_null_odds_ratio,
+            "cusum_false_alarm": cusum_false_alarm,
         },
     )
     return monitor
+
+
+def _look_rule(session: Session, monitor: Monitor, expected: float) -> dict:
+    """The critical value of this look: the monitor's (continuous design), or re-spent at the look's
+    actual expected count from the alpha the earlier looks spent (group design, maxsprt_spending)."""
+    plan = monitor_plan(monitor)
+    if plan is None or expected <= 0:
+        return {"critical_value": monitor.critical_value, "events_to_signal": None,
+                "alpha_target": None, "alpha_spent": None}
+    prior = []
+    for lk in session.scalars(select(Look).where(Look.monitor_id == monitor.id).order_by(Look.look_no)):
+        threshold = lk.events_to_signal
+        if threshold is None:  # judged by the flat critical value (a look from before re-spending)
+            threshold = int(design_thresholds(lk.critical_value, lk.expected, monitor.min_events)[0])
+        prior.append((lk.expected, threshold))
+    # information never goes back: a recount that lowers the expected count adds none
+    info = max([expected, *(t for t, _c in prior)])
+    r = poisson_spending_look(monitor.critical_value, plan, prior, info, min_events=monitor.min_events)
+    return {"critical_value": r.critical_value, "events_to_signal": r.events_to_signal,
+            "alpha_target": r.target, "alpha_spent": r.spent}
 
 
 def _model(session: Session, actor: Actor, monitor: Monitor) -> RiskModel:
@@ -193,15 +212,13 @@ def _counts(session: Session, monitor: Monitor, model: RiskModel, last: Look | N
 
     Incremental when it can be: the last look's cumulative counts plus the procedures whose window
     closed since then (one indexed range read of a few rows). From scratch on the first look, or
-    when the registry changed in the range the last look already counted (``changed_from``).
+    when the registry changed in the range the last look already counted (``changed_from``). Either
+    way the database sums the rows (``cohort_load.device_totals``).
     """
     counted_to = last.as_of - timedelta(days=monitor.window_days) if last is not None else None
     recount = last is None or (monitor.changed_from is not None and monitor.changed_from <= counted_to)
-    cohort = load_device_window(session, monitor, as_of, after=None if recount else last.as_of)
-    counts = cumulative_counts(
-        cohort, model, day_number(monitor.reference_end), monitor.window_days, [day_number(as_of)]
-    )
-    n, observed, expected = counts.procedures[0], counts.observed[0], counts.expected[0]
+    n, observed, expected = device_totals(session, monitor, model, as_of,
+                                          after=None if recount else last.as_of)
     if not recount:
         n, observed, expected = last.procedures + n, last.observed + observed, last.expected + expected
     return n, observed, expected
@@ -223,7 +240,11 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
     n, observed, expected = _counts(session, monitor, model, last, as_of)
     monitor.changed_from = None
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
-    signal = llr >= monitor.critical_value and observed >= monitor.min_events
+    rule = _look_rule(session, monitor, expected)
+    if rule["events_to_signal"] is None:
+        signal = llr >= monitor.critical_value and observed >= monitor.min_events
+    else:  # the same decision as LLR >= the look's critical value, on the count scale
+        signal = observed >= rule["events_to_signal"]
     look = Look(
         monitor_id=monitor.id,
         look_no=(last.look_no + 1) if last else 1,
@@ -232,8 +253,8 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
         observed=observed,
         expected=expected,
         llr=llr,
-        critical_value=monitor.critical_value,
         signal=signal,
+        **rule,
     )
     session.add(look)
     session.flush()
@@ -245,7 +266,7 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
             status=AlertStatus.OPEN,
             summary=(
                 f"{monitor.name}: {observed:g} {monitor.outcome} observed vs "
-                f"{expected:.2f} expected (LLR {llr:.3f} >= CV {monitor.critical_value:.3f})"
+                f"{expected:.2f} expected (LLR {llr:.3f} >= CV {look.critical_value:.3f})"
             ),
         )
         session.add(alert)
@@ -258,9 +279,7 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
             alert.id,
             after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": llr},
         )
-    elif expected >= monitor.sample_size or (
-        monitor.planned_looks is not None and look.look_no >= monitor.planned_looks
-    ):
+    elif expected >= monitor.sample_size:  # group designs too: their alpha is spent by T (re-spending)
         monitor.status = "ended"
     audit.record(
         session,
@@ -274,6 +293,8 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
             "observed": observed,
             "expected": expected,
             "llr": llr,
+            "critical_value": look.critical_value,
+            "alpha_spent": look.alpha_spent,
             "signal": signal,
             "status": monitor.status,
         },

@@ -1,0 +1,51 @@
+"""A monitor's design, checked before it is stored (pure): the planned looks of a group-sequential
+monitor and the risk-adjusted CUSUM's odds ratios and false-alarm probability."""
+
+from __future__ import annotations
+
+from medreg.core.errors import ValidationFailed
+
+__all__ = ["check_cusum", "look_plan", "monitor_plan"]
+
+
+def look_plan(sample_size: float, planned_looks: int | None, look_at: list[float] | None) -> list | None:
+    """The cumulative expected events at each planned look (None: continuous monitoring)."""
+    if planned_looks is not None and look_at is not None:
+        raise ValidationFailed("Give the number of looks or their timing, not both.", field="look_at")
+    if planned_looks is not None:
+        if not 1 <= planned_looks <= 120:
+            raise ValidationFailed("The number of planned looks must be 1 to 120.", field="planned_looks")
+        look_at = [k / planned_looks for k in range(1, planned_looks + 1)]
+    if look_at is None:
+        return None
+    fractions = [float(f) for f in look_at]
+    if not 1 <= len(fractions) <= 120 or any(not 0 < f <= 1 for f in fractions) or any(
+        b <= a for a, b in zip(fractions, fractions[1:], strict=False)
+    ) or fractions[-1] != 1:
+        raise ValidationFailed(
+            "The looks must be 1 to 120 increasing fractions of the length of surveillance, the last 1.",
+            field="look_at",
+        )
+    return [sample_size * f for f in fractions[:-1]] + [sample_size]  # the last look is exactly T
+
+
+def check_cusum(odds_ratio: float, null_odds_ratio: float, false_alarm: float) -> None:
+    """The CUSUM design: odds ratios within [0.01, 100], R_A different from R_0, alarm in (0, 0.5]."""
+    if not 0.01 <= null_odds_ratio <= 100:
+        raise ValidationFailed("The odds ratio must lie between 0.01 and 100.", field="cusum_null_odds_ratio")
+    if not 0.01 <= odds_ratio <= 100:
+        raise ValidationFailed("The odds ratio must lie between 0.01 and 100.", field="cusum_odds_ratio")
+    if odds_ratio == null_odds_ratio:
+        raise ValidationFailed("The odds ratio to detect must be positive and different from the null's.",
+                               field="cusum_odds_ratio")
+    if not 0 < false_alarm <= 0.5:
+        raise ValidationFailed("The false-alarm probability must lie in (0, 0.5].", field="cusum_false_alarm")
+
+
+def monitor_plan(monitor) -> list[float] | None:
+    """Cumulative expected events of the planned looks (monitors from before ``look_plan``: equal)."""
+    if monitor.look_plan:
+        return [float(x) for x in monitor.look_plan]
+    if monitor.planned_looks:
+        return look_plan(monitor.sample_size, monitor.planned_looks, None)
+    return None

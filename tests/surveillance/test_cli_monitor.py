@@ -1,0 +1,48 @@
+"""``medreg surveillance monitor-create`` inside the test's rolled-back transaction: the CUSUM design
+options are stored; a bad one exits with the validation error's code and names the field."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from medreg.cli import app
+from medreg.core import cli_support
+from medreg.core.accounts import OrgKind, Role
+from medreg.surveillance.demo import DEVICES
+from medreg.surveillance.models import Monitor
+from tests.factories import make_org, make_user
+
+runner = CliRunner()
+BASE = ["surveillance", "monitor-create", "--name", "CLI stent", "--group", "coronary_stent",
+        "--di", DEVICES[3][1], "--outcome", "target_lesion_failure", "--window-days", "180",
+        "--reference-start", "2024-01-01", "--reference-end", "2024-12-31", "--T", "30", "--M", "1"]
+
+
+@pytest.fixture
+def centre(db, monkeypatch):
+    @contextmanager
+    def scope():
+        yield db
+        db.flush()
+
+    monkeypatch.setattr(cli_support, "session_scope", scope)
+    return make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE)).username
+
+
+def test_monitor_create_takes_the_cusum_design(db, centre):
+    r = runner.invoke(app, [*BASE, "--user", centre, "--looks", "3", "--cusum-or", "1.5",
+                            "--cusum-null-or", "1", "--cusum-false-alarm", "0.01"])
+    assert r.exit_code == 0, r.output
+    assert "R_A=1.5" in r.output and "false alarm 0.01" in r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    assert (m.cusum_odds_ratio, m.cusum_null_odds_ratio, m.cusum_false_alarm) == (1.5, 1.0, 0.01)
+    assert m.look_plan == pytest.approx([10.0, 20.0, 30.0])
+
+
+def test_monitor_create_refuses_a_cusum_alternative_equal_to_the_null(db, centre):
+    r = runner.invoke(app, [*BASE, "--user", centre, "--cusum-or", "1", "--cusum-null-or", "1"])
+    assert r.exit_code != 0 and "cusum_odds_ratio" in r.output
