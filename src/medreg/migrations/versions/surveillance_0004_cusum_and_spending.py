@@ -2,7 +2,7 @@
 alpha targeted and spent by each look of a group-sequential monitor and its signalling count
 
 Revision ID: surveillance_0004
-Revises: vigilance_0002
+Revises: registration_0002
 Create Date: 2026-11-30 08:15:00
 """
 from collections.abc import Sequence
