@@ -74,6 +74,19 @@ def test_centre_defines_continuous_and_group_sequential_monitors(client, db, peo
     assert "靶病变失败" in zh
 
 
+def test_centre_sets_the_cusum_design_of_a_monitor(client, db, people):
+    login(client, people["centre"].username)
+    page = client.get("/surveillance/monitors", headers={"Accept-Language": "zh-CN"}).text
+    assert 'name="cusum_odds_ratio"' in page and "待检出的比值比" in page
+    done = _post(client, cusum_odds_ratio="1.5", cusum_null_odds_ratio="0.8", cusum_false_alarm="0.01")
+    assert done.status_code == 303, done.text[:500]
+    m = db.scalar(select(Monitor))
+    assert (m.cusum_odds_ratio, m.cusum_null_odds_ratio, m.cusum_false_alarm) == (1.5, 0.8, 0.01)
+    assert _post(client, name="Defaults").status_code == 303
+    d = db.scalar(select(Monitor).where(Monitor.name == "Defaults"))
+    assert (d.cusum_odds_ratio, d.cusum_null_odds_ratio, d.cusum_false_alarm) == (2.0, 1.0, 0.05)
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"name": ""}, "name"),
     ({"udi_di": "123"}, "udi_di"),
@@ -93,6 +106,10 @@ def test_centre_defines_continuous_and_group_sequential_monitors(client, db, peo
     ({"registrant_org_id": "987654"}, "registrant_org_id"),
     ({"registrant_org_id": "x"}, "registrant_org_id"),
     ({"name": "x" * 100_001}, "name"),
+    ({"cusum_odds_ratio": "0"}, "cusum_odds_ratio"),
+    ({"cusum_null_odds_ratio": "1000"}, "cusum_null_odds_ratio"),
+    ({"cusum_false_alarm": "0.7"}, "cusum_false_alarm"),
+    ({"cusum_odds_ratio": "1.5", "cusum_null_odds_ratio": "1.5"}, "cusum_odds_ratio"),
 ])
 def test_bad_input_is_refused_at_its_field(client, db, people, changes, field):
     login(client, people["centre"].username)

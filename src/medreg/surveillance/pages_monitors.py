@@ -67,6 +67,14 @@ DESIGN = (
           "20", {"min": "0.1", "max": "1000", "step": "any"}),
     Field("min_events", _("M: minimum number of events to signal"), "number", "4",
           {"min": "1", "max": "100"}),
+    # the risk-adjusted CUSUM of the monitor page (Steiner et al. 2000)
+    Field("cusum_null_odds_ratio", _("CUSUM: odds ratio of the null (R_0)"), "number", "1",
+          {"min": "0.01", "max": "100", "step": "any"}),
+    Field("cusum_odds_ratio", _("CUSUM: odds ratio to detect (R_A)"), "number", "2",
+          {"min": "0.01", "max": "100", "step": "any"}),
+    Field("cusum_false_alarm", _("CUSUM: false-alarm probability over the sequence"), "number", "0.05",
+          {"min": "0.0001", "max": "0.5", "step": "any"},
+          hint=_("The chart tests R_0 against R_A; its control limit h is simulated for this probability.")),
 )
 FIELDS = DEVICE + DESIGN
 LOOKS = {
