@@ -110,7 +110,8 @@ def test_create_checks_kind_role_params_recurrence_and_name(db):
     for change, error, field in cases:
         args = dict(actor=reviewer, name="other", kind="test.sched", rec=DAILY, params={}) | change
         with pytest.raises(error) as err:
-            schedules.create(db, args["actor"], args["name"], args["kind"], args["rec"], params=args["params"])
+            schedules.create(db, args["actor"], args["name"], args["kind"], args["rec"],
+                             params=args["params"])
         assert err.value.field == field, change
 
 
@@ -193,7 +194,7 @@ def test_racing_workers_start_a_due_schedule_once_and_run_its_job(committed):
         t.join(timeout=120)
     assert errors == []
     (job,) = _jobs_of()
-    assert RAN == [job.id] and job.status == jobs.JobStatus.SUCCEEDED
+    assert [job.id] == RAN and job.status == jobs.JobStatus.SUCCEEDED
     sch = _schedule(sid)
     assert sch.last_job_id == job.id and sch.next_run_at > utcnow() - timedelta(seconds=5)
     assert "caught up once for 3 due times" in (sch.last_note or "")
@@ -259,7 +260,7 @@ def test_users_see_their_own_jobs_and_every_job_of_the_kinds_they_oversee(db):
     assert jobs.cancel(db, inspector, by_system.id).status == jobs.JobStatus.CANCELLED
 
 
-# --- the CLI -------------------------------------------------------------------------------------------------
+# --- the CLI ---------------------------------------------------------------------------------------------
 
 
 def test_cli_add_list_disable_enable(committed):

@@ -122,10 +122,11 @@ def _parse_prior(text: str) -> GPSPrior:
 
 
 def _register_runs() -> None:
-    from medreg.signals import cli_runs
+    from medreg.signals import cli_runs, cli_schedule
 
     cli_runs.register(app)
     app.add_typer(cli_runs.analyses_app, name="analyses")
+    app.add_typer(cli_schedule.app, name="schedule")
 
 
 _register_runs()
