@@ -16,6 +16,7 @@ from medreg.core.db import session_scope
 from medreg.core.errors import DomainError
 from medreg.core.jobs_cli import app as jobs_app
 from medreg.core.jobs_cli import worker_cmd
+from medreg.core.schedules_cli import app as schedules_app
 from medreg.core.users_cli import app as users_app
 from medreg.demo import app as demo_app
 from medreg.premarket.experts.cli import app as experts_app
@@ -34,6 +35,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(schedules_app, name="schedules")
 app.command("worker")(worker_cmd)
 
 

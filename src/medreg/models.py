@@ -2,7 +2,7 @@
 
 from medreg.ai import models as ai_models  # noqa: F401
 from medreg.catalog import models as catalog_models  # noqa: F401
-from medreg.core import accounts, audit, clocks, files, jobs, reference, signatures  # noqa: F401
+from medreg.core import accounts, audit, clocks, files, jobs, reference, schedules, signatures  # noqa: F401
 from medreg.core.db import Base
 from medreg.evidence import models as evidence_models  # noqa: F401
 from medreg.premarket.experts import models as experts_models  # noqa: F401

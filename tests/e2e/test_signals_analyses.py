@@ -60,3 +60,29 @@ def test_centre_creates_runs_and_disables_an_analysis(visitors, locale):
     page.wait_for_selector(f'[data-testid="analysis-row"][data-analysis="{analysis}"][data-active="false"]')
     assert page.locator(f'[data-analysis="{analysis}"] [data-testid="enabled"]').inner_text() == \
         ENABLED[locale][1]
+
+
+SCHEDULE_ERROR = {"zh_CN": "时间格式为 HH:MM（北京时间，00:00 至 23:59）。",
+                  "en": "Give the time as HH:MM (Beijing time, 00:00 to 23:59)."}
+EVERY_FRIDAY = {"zh_CN": "每周五 22:30", "en": "Every Friday at 22:30"}
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_centre_sets_the_snapshot_schedule(visitors, locale):
+    v = visitors(locale)
+    v.login("monitor")
+    page = v.goto("/signals/analyses/")
+    page.check('[data-testid="schedule-enabled"]')
+    page.select_option("#schedule-every", "weekly")
+    page.select_option("#schedule-weekday", "5")
+    page.fill("#schedule-at", "10pm")
+    page.click('[data-testid="schedule-save"]')
+    error = page.wait_for_selector('#snapshot-schedule [data-testid="field-error"][data-field="at"]')
+    assert error.inner_text() == SCHEDULE_ERROR[locale]
+    assert page.input_value("#schedule-at") == "10pm"  # what was typed kept
+    page.fill("#schedule-at", "22:30")
+    page.click('[data-testid="schedule-save"]')
+    page.wait_for_selector('[data-testid="done"][data-done="schedule"]')
+    assert EVERY_FRIDAY[locale] in page.inner_text('[data-testid="schedule-state"]')
+    assert page.inner_text('[data-testid="next-run"]') != "—"
+    v.screenshot("signals-snapshot-schedule")

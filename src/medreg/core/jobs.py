@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, case, func, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, case, false, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from medreg.core import audit
@@ -97,6 +97,7 @@ class HandlerSpec:
     roles: frozenset[str]
     validate: Callable[[dict], dict] | None
     on_abandon: AbandonHook | None = None
+    oversee: frozenset[str] = frozenset()
 
 
 _REGISTRY: dict[str, HandlerSpec] = {}
@@ -104,9 +105,15 @@ _REGISTRY: dict[str, HandlerSpec] = {}
 
 def job_handler(kind: str, *, max_attempts: int = 3, roles: tuple[str, ...] = (Role.ADMIN,),
                 validate: Callable[[dict], dict] | None = None,
-                on_abandon: AbandonHook | None = None) -> Callable[[Handler], Handler]:
+                on_abandon: AbandonHook | None = None,
+                oversee: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Register ``func(ctx)`` for jobs of ``kind``. ``roles`` may enqueue it; ``validate(params)``
     returns the cleaned params or raises ``ValidationFailed`` (checked at enqueue time).
+
+    ``oversee``: roles that see (and may cancel) **every** job of the kind, whoever queued it: give it
+    only for a kind whose jobs are the shared work of those roles (e.g. the monitoring centre's signal
+    runs, queued by a schedule as ``system``), never for tenant-owned work (an import is its owner's).
+    Everyone else sees the jobs they queued; administrators all jobs.
 
     ``on_abandon(session, job, reason)`` undoes the partial work of a job that ends without success:
     called once the job is ``failed`` for good or ``cancelled`` and no handler runs it any more (see
@@ -120,7 +127,7 @@ def job_handler(kind: str, *, max_attempts: int = 3, roles: tuple[str, ...] = (R
         if old and (old.func.__module__, old.func.__qualname__) != (func.__module__, func.__qualname__):
             raise ValueError(f"job kind {kind!r} is already handled by {old.func.__qualname__}")
         _REGISTRY[kind] = HandlerSpec(kind, func, max_attempts, frozenset(map(str, roles)), validate,
-                                      on_abandon)
+                                      on_abandon, frozenset(map(str, oversee)))
         return func
 
     return register
@@ -226,11 +233,24 @@ def enqueue(session: Session, actor: Actor, kind: str, params: dict | None = Non
     return job
 
 
+def overseen_kinds(actor: Actor) -> list[str]:
+    """The kinds whose every job ``actor`` sees (``oversee`` of ``job_handler``)."""
+    return sorted(k for k, spec in _REGISTRY.items() if actor.roles & spec.oversee)
+
+
+def may_see(actor: Actor, job: Job) -> bool:
+    """Administrators see every job; a user the jobs it queued and every job of a kind its roles
+    oversee."""
+    if actor.has(Role.ADMIN) or (actor.user_id is not None and job.created_by_user_id == actor.user_id):
+        return True
+    spec = _REGISTRY.get(job.kind)
+    return spec is not None and bool(actor.roles & spec.oversee)
+
+
 def get(session: Session, actor: Actor, job_id: int) -> Job:
-    """One job; an administrator sees every job, other users only their own."""
+    """One job the actor may see (:func:`may_see`); ``NotFound`` otherwise."""
     job = session.get(Job, job_id, populate_existing=True)
-    own = actor.user_id is not None and job is not None and job.created_by_user_id == actor.user_id
-    if job is None or not (actor.has(Role.ADMIN) or own):
+    if job is None or not may_see(actor, job):
         raise NotFound("Job {id} not found.", field="job_id", params={"id": job_id})
     return job
 
@@ -239,7 +259,8 @@ def list_jobs(session: Session, actor: Actor, *, status: str | None = None, kind
               limit: int = 50) -> list[Job]:
     stmt = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 1000)))
     if not actor.has(Role.ADMIN):
-        stmt = stmt.where(Job.created_by_user_id == actor.user_id) if actor.user_id else stmt.where(False)
+        own = Job.created_by_user_id == actor.user_id if actor.user_id else false()
+        stmt = stmt.where(or_(own, Job.kind.in_(overseen_kinds(actor))))
     if status is not None:
         if status not in set(JobStatus):
             raise ValidationFailed("Unknown job status '{status}'.", field="status",

@@ -4,7 +4,8 @@ Claims are atomic (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite a conditional `
 job whose heartbeat is older than the lease (its worker died) is reclaimed and resumes from its last
 checkpoint. A job that ends without success gets its kind's ``on_abandon`` hook (``jobs.abandon``) from
 whoever ends it: the worker whose handler failed on the last attempt or stopped because the job was
-cancelled, or the sweep before each claim (:func:`_sweep`) for jobs whose worker died. ``medreg worker``
+cancelled, or the sweep before each claim (:func:`_sweep`) for jobs whose worker died. Before each claim
+the worker also queues the jobs of the due schedules (``schedules.tick``). ``medreg worker``
 runs :class:`Worker` forever; the demo web server runs one in-process (:func:`start_in_process_worker`).
 Semantics: docs/files-and-jobs.md.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
-from medreg.core import audit
+from medreg.core import audit, schedules
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
@@ -181,11 +182,23 @@ def _execute(claim: _Claim, worker_id: str, lease_seconds: float) -> None:
         beat.join(timeout=5)
 
 
+def _start_due_schedules() -> None:
+    """Queue the jobs of the schedules that are due (``schedules.tick``); a failure here (the database
+    away, a bad schedule) is logged and never stops the worker from running the queue."""
+    try:
+        for fired in schedules.tick():
+            log.info("schedule %s due %s: %s %s", fired.schedule_id, fired.due_at, fired.outcome,
+                     fired.job_id or fired.note or "")
+    except Exception:
+        log.exception("starting the due schedules failed")
+
+
 def run_once(worker_id: str | None = None, *, lease_seconds: float | None = None) -> int | None:
-    """Claim and run one job; return its id, or None when there was nothing to do. The lease defaults
-    to ``Settings.job_lease_seconds``."""
+    """Start the due schedules, then claim and run one job; return its id, or None when there was
+    nothing to do. The lease defaults to ``Settings.job_lease_seconds``."""
     worker_id = worker_id or default_worker_id()
     lease = lease_seconds or default_lease()
+    _start_due_schedules()
     claim = _claim(worker_id, lease)
     if claim is None:
         return None

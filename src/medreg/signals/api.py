@@ -4,7 +4,8 @@ them, and the case actions (optimistic locking with ``expected_version``). Thin 
 Tenancy: the monitoring centre sees every case and run; a registrant the cases of its own devices
 (certificate- and registrant-level cases; no runs); anyone else nothing (NotFound for a case id).
 The configured analyses (``/api/signals/analyses``) are the centre's: list, create, change, delete (one
-that never ran) and run now (a ``signals.run`` job), all audited.
+that never ran) and run now (a ``signals.run`` job), all audited; so is the snapshot schedule
+(``/api/signals/schedule``: when the worker exports a snapshot and runs the active analyses).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import RecordId, api_router, get_session, require_login
 from medreg.core.settings import get_settings
-from medreg.signals import analyses, queries, service
+from medreg.signals import analyses, queries, scheduling, service
 from medreg.signals.runs import get_run, list_runs
 from medreg.signals.schemas import (
     ActionBody,
@@ -29,6 +30,8 @@ from medreg.signals.schemas import (
     RespondBody,
     RunQueued,
     RunRead,
+    ScheduleRead,
+    ScheduleSet,
     StatRead,
 )
 from medreg.signals.states import Status
@@ -127,3 +130,16 @@ def analyses_run(analysis_id: RecordId, session: Session = Depends(get_session),
                  actor: Actor = Depends(require_login)):
     job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir)
     return RunQueued.model_validate(job)
+
+
+@router.get("/schedule", response_model=ScheduleRead)
+def schedule_get(session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    return ScheduleRead.of(scheduling.current(session, actor))
+
+
+@router.put("/schedule", response_model=ScheduleRead)
+def schedule_set(body: ScheduleSet, session: Session = Depends(get_session),
+                 actor: Actor = Depends(require_login)):
+    values = body.model_dump()
+    version = values.pop("expected_version")
+    return ScheduleRead.of(scheduling.set_schedule(session, actor, values, expected_version=version))

@@ -1,11 +1,13 @@
 """Background jobs of signal detection, resumable after a restart.
 
 ``signals.snapshot`` exports the next snapshot of the report base and queues one ``signals.run`` per
-active configured analysis (``signals.analyses``) on it: schedule it (cron or any timer) with
-``medreg jobs enqueue signals.snapshot -p folder=/var/medreg/snapshots``. ``signals.run`` runs one
-analysis in steps with progress and a checkpoint after each, so that a worker that dies resumes at the
-next step: the snapshot is not exported twice, the scores are not recomputed, the runs are not queued
-twice (the checkpoint that lists them is committed with the queued jobs).
+active configured analysis (``signals.analyses``) on it: the centre schedules it (``scheduling.py``:
+the analyses page, ``medreg signals schedule``, ``PUT /api/signals/schedule``) and the worker starts it
+at the due times; ``medreg jobs enqueue signals.snapshot -p folder=DIR`` runs it once. Both kinds are
+overseen by the centre: its users see every job of them (the scheduled ones are queued by ``system``).
+``signals.run`` runs one analysis in steps with progress and a checkpoint after each, so that a worker
+that dies resumes at the next step: the snapshot is not exported twice, the scores are not recomputed,
+the runs are not queued twice (the checkpoint that lists them is committed with the queued jobs).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def _export_once(ctx: JobContext, state: dict, folder: Path, export: Callable[[]
     return version
 
 
-@job_handler("signals.run", roles=ROLES, validate=_validate)
+@job_handler("signals.run", roles=ROLES, validate=_validate, oversee=ROLES)
 def run_job(ctx: JobContext) -> None:
     settings = settings_of(ctx.params)
     actor = Actor.system()
@@ -115,7 +117,7 @@ def _validate_snapshot(params: dict) -> dict:
     return {"folder": folder.strip(), "incremental": bool(incremental)}
 
 
-@job_handler("signals.snapshot", roles=ROLES, validate=_validate_snapshot)
+@job_handler("signals.snapshot", roles=ROLES, validate=_validate_snapshot, oversee=ROLES)
 def snapshot_job(ctx: JobContext) -> None:
     """Export the next snapshot, then queue the configured analyses on it (two checkpointed steps)."""
     params = _validate_snapshot(ctx.params)

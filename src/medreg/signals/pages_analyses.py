@@ -1,8 +1,10 @@
 """HTML pages of the configured analyses (monitoring centre and administrators): the list with each
 analysis' last run and its job's progress, the create and edit forms, enable/disable, delete (an
-analysis that never ran), "run now", and the page of one run's results. The same service calls as
-``/api/signals/analyses`` and ``medreg signals analyses`` (analyses.py); JSON twins:
-``/api/signals/analyses/status`` and ``/api/signals/runs/{id}``.
+analysis that never ran), "run now", the snapshot schedule (its next run, its last job, the form that
+sets it: ``scheduling.py``), and the page of one run's results. The same service calls as
+``/api/signals/analyses``, ``/api/signals/schedule``, ``medreg signals analyses`` and ``medreg signals
+schedule``; JSON twins: ``/api/signals/analyses/status``, ``/api/signals/schedule``,
+``/api/signals/runs/{id}``.
 
 Post/Redirect/Get: a change that succeeds redirects (303); one the service refuses rolls the request
 back and re-renders the form (or the list) with the reason next to the field, with the error's status.
@@ -22,10 +24,11 @@ from medreg.core.deps import MAX_ID, get_session, pages_router, require_roles
 from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _
 from medreg.core.jobs import STATUS_LABELS as JOB_LABELS
+from medreg.core.jobs import may_see
 from medreg.core.settings import get_settings
 from medreg.core.templating import register_nav, render
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
-from medreg.signals import analyses, pipeline
+from medreg.signals import analyses, pipeline, scheduling
 from medreg.signals.criteria import RULES
 from medreg.signals.pages import LEVEL_LABELS, STATUS_LABELS, posted
 from medreg.signals.runs import get_run, run_cases
@@ -50,7 +53,13 @@ FLAGS = ("1", "on", "true")
 DONE_LABELS = {"created": _("The analysis was created."), "changed": _("The analysis was changed."),
                "enable": _("The analysis will run after each snapshot."),
                "disable": _("The analysis will no longer run after each snapshot."),
-               "delete": _("The analysis was deleted."), "run": _("A run of the analysis was queued.")}
+               "delete": _("The analysis was deleted."), "run": _("A run of the analysis was queued."),
+               "schedule": _("The snapshot schedule was saved.")}
+EVERY_LABELS = {"weekly": _("Weekly"), "daily": _("Daily"), "interval": _("Every N minutes")}
+WEEKDAY_LABELS = {1: _("Monday"), 2: _("Tuesday"), 3: _("Wednesday"), 4: _("Thursday"), 5: _("Friday"),
+                  6: _("Saturday"), 7: _("Sunday")}
+OUTCOME_LABELS = {"queued": _("A job was queued"), "skipped": _("Skipped: the previous run had not finished"),
+                  "failed": _("Not started: the job was refused")}
 
 
 def _whole(form: FormData, name: str, limit: int) -> int:
@@ -106,10 +115,22 @@ def _choices() -> dict:
             "defaults": {k: rule[1] for k, rule in RULES.items()}}
 
 
+def schedule_values(form: FormData) -> dict:
+    """The snapshot schedule of a posted form (the service checks the recurrence)."""
+    every = str(form.get("every") or "")
+    return {"every": every, "enabled": str(form.get("enabled") or "") in FLAGS,
+            "at": str(form.get("at") or "").strip() if every in ("daily", "weekly") else None,
+            "weekday": _whole(form, "weekday", 7) if every == "weekly" else None,
+            "interval_minutes": _whole(form, "interval_minutes", 44640) if every == "interval" else None}
+
+
 def _list(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200) -> Response:
     rows = analyses.overview(session, actor)
     context = {"rows": rows, "error": error, "job_labels": JOB_LABELS, **_choices(),
-               "done_labels": DONE_LABELS, "polling": any(r.pending for r in rows)}
+               "done_labels": DONE_LABELS, "polling": any(r.pending for r in rows),
+               "may_see_job": lambda job: may_see(actor, job), "snap": scheduling.current(session, actor),
+               "every_labels": EVERY_LABELS, "weekday_labels": WEEKDAY_LABELS,
+               "outcome_labels": OUTCOME_LABELS}
     if request.headers.get("HX-Request") and error is None:
         return render(request, "signals/_analysis_rows.html", context)
     return render(request, "signals/analyses.html", context, status_code=status_code)
@@ -124,6 +145,19 @@ def _form(request: Request, analysis, error=None, form: FormData | None = None,
 @router.get("/analyses/")
 def analysis_list(request: Request, session: Session = Db, actor: Actor = Centre) -> Response:
     return _list(request, session, actor)
+
+
+@router.post("/analyses/schedule")
+def schedule_set(request: Request, form: FormData = Depends(posted), session: Session = Db,
+                 actor: Actor = Centre) -> Response:
+    """Set the snapshot schedule; a refusal re-renders the list with the reason next to the field."""
+    try:
+        version = version_of(form) if form.get("expected_version") is not None else None
+        scheduling.set_schedule(session, actor, schedule_values(form), expected_version=version)
+    except DomainError as err:
+        refused(session, err)
+        return _list(request, session, actor, form_error(request, "schedule", err, form), err.http_status)
+    return see_other("/signals/analyses/?done=schedule")
 
 
 @router.get("/analyses/new")

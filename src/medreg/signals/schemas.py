@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -174,3 +175,48 @@ class AnalysisStatusRead(BaseModel):
     criteria: str
     last_run: RunRead | None
     last_job: JobBrief | None
+
+
+class ScheduleSet(BaseModel):
+    """The snapshot schedule: how often the worker exports a snapshot and runs the active analyses
+    (times in Beijing time). ``enabled`` false turns it off (the recurrence is kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: Literal["interval", "daily", "weekly"]
+    interval_minutes: int | None = Field(default=None, ge=5, le=44640, description="for every=interval")
+    at: str | None = Field(default=None, max_length=5, description="HH:MM, for daily and weekly")
+    weekday: int | None = Field(default=None, ge=1, le=7, description="1 = Monday ... 7 = Sunday (weekly)")
+    enabled: bool = True
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                         description="the version you saw (none when creating it)")
+
+
+class ScheduleRead(BaseModel):
+    """The snapshot schedule (``configured`` false: never set), its next run and its last job."""
+
+    configured: bool
+    id: int | None = None
+    version: int | None = None
+    enabled: bool = False
+    every: str | None = None
+    interval_minutes: int | None = None
+    at: str | None = None
+    weekday: int | None = None
+    next_run_at: datetime | None = None
+    last_due_at: datetime | None = None
+    last_outcome: str | None = None
+    last_note: str | None = None
+    skipped_runs: int = 0
+    last_job: JobBrief | None = None
+
+    @classmethod
+    def of(cls, current) -> ScheduleRead:
+        s = current.schedule
+        if s is None:
+            return cls(configured=False)
+        return cls(configured=True, id=s.id, version=s.version, enabled=s.enabled, every=s.every,
+                   interval_minutes=s.interval_minutes, at=s.at_time, weekday=s.weekday,
+                   next_run_at=s.next_run_at, last_due_at=s.last_due_at, last_outcome=s.last_outcome,
+                   last_note=s.last_note, skipped_runs=s.skipped_runs,
+                   last_job=JobBrief.model_validate(current.last_job) if current.last_job else None)

@@ -1,6 +1,7 @@
 """Background jobs in the browser and as JSON: list with live progress, detail, start, cancel.
 
-The same calls as ``medreg jobs …`` (core/jobs.py); administrators see every job, other users their own.
+The same calls as ``medreg jobs …`` (core/jobs.py); administrators see every job, other users their own
+and every job of the kinds their roles oversee (``job_handler(oversee=...)``, ``jobs.may_see``).
 """
 
 from __future__ import annotations
