@@ -123,19 +123,14 @@ def _parse_prior(text: str) -> GPSPrior:
 
 def with_runs() -> typer.Typer:
     """The whole ``medreg signals`` group: ``score`` plus the commands over the filed reports.
-def _register_runs() -> None:
-    from medreg.signals import cli_runs, cli_schedule
 
-    cli_runs.register(app)
-    app.add_typer(cli_runs.analyses_app, name="analyses")
-    app.add_typer(cli_schedule.app, name="schedule")
-
-    Those (``cli_runs``) need the database and the other domains; ``score`` needs neither, so this
-    module alone stays light and ``medreg.console`` runs ``medreg signals score`` from it.
+    Those (``cli_runs``, ``cli_schedule``) need the database and the other domains; ``score`` needs
+    neither, so this module alone stays light and ``medreg.console`` runs ``medreg signals score`` from it.
     """
-    from medreg.signals import cli_runs
+    from medreg.signals import cli_runs, cli_schedule
 
     if not any(c.name == "run" for c in app.registered_commands):
         cli_runs.register(app)
         app.add_typer(cli_runs.analyses_app, name="analyses")
+        app.add_typer(cli_schedule.app, name="schedule")
     return app
