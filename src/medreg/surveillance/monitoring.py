@@ -20,9 +20,10 @@ from datetime import date
 
 import numpy as np
 
+from medreg.surveillance.delta import DeltaResult, delta_monitor
 from medreg.surveillance.riskmodel import RiskModel, fit_risk_model
 
-__all__ = ["COVARIATES", "Cohort", "LookCounts", "cumulative_counts", "day_number", "design",
+__all__ = ["COVARIATES", "Cohort", "LookCounts", "cumulative_counts", "day_number", "delta_look", "design",
            "evaluable_outcomes", "fit_reference_model"]
 
 COVARIATES = ("age", "male", "diabetes", "renal_failure", "prior_mi", "ejection_fraction")
@@ -92,3 +93,18 @@ def cumulative_counts(cohort: Cohort, model: RiskModel, reference_end: int, wind
     k = np.searchsorted(closes, days, side="right")
     return LookCounts(tuple(int(d) for d in days), tuple(int(x) for x in k),
                       tuple(float(x) for x in cum_obs[k]), tuple(float(x) for x in cum_exp[k]))
+
+
+def delta_look(cohort: Cohort, window: int, as_of: int, *, alpha: float, margin: float, min_pairs: int,
+               caliper_sd: float) -> DeltaResult:
+    """One DELTA look at ``as_of`` (a day number) on a group's procedures (``cohort_load.load_group_window``):
+    the evaluable procedures whose outcome window closed by ``as_of``, the monitored DI against the
+    other DIs, matched on the propensity score of ``COVARIATES`` (those constant in the cohort are left
+    out: they carry no information and make the logistic fit singular), the outcome within the window."""
+    evaluable, within = evaluable_outcomes(cohort, window)
+    sel = evaluable & (cohort.day + window <= as_of)
+    x = cohort.covariates[sel]
+    keep = [j for j in range(x.shape[1]) if x.shape[0] and np.ptp(x[:, j]) > 0]
+    return delta_monitor(cohort.day[sel] + window, cohort.is_device[sel], x[:, keep],
+                         within[sel].astype(float), [float(as_of)], [COVARIATES[j] for j in keep],
+                         alpha=alpha, margin=margin, min_pairs=min_pairs, caliper_sd=caliper_sd)

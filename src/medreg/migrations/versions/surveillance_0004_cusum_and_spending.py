@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "surveillance_0004"
-down_revision: str | None = "vigilance_0002"
+down_revision: str | None = "registration_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
