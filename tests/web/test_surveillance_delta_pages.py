@@ -77,7 +77,10 @@ def test_delta_monitor_defined_on_the_page_runs_and_shows_its_looks(client, db, 
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     png = client.get(f"/surveillance/monitors/{m.id}/delta.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
-    assert client.get("/surveillance/", headers=EN).text.count('class="delta-chart"') == 1
+    dashboard = client.get("/surveillance/", headers=EN).text
+    assert dashboard.count('class="delta-chart"') == 1 and "Risk difference" in dashboard
+    zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "警报规则" in zh and "累积匹配风险差" in zh and "95%" in zh
     login(client, people["owner"].username)
     assert client.get(f"/surveillance/monitors/{m.id}", headers=EN).status_code == 200
     login(client, people["stranger"].username)
