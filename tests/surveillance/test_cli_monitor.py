@@ -69,3 +69,19 @@ def test_monitor_create_delta_and_stop(db, centre):
     assert r.exit_code != 0 and "delta_margin" in r.output
     r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "sprt"])
     assert r.exit_code != 0 and "kind" in r.output
+
+
+def test_run_prints_a_delta_look(db, centre):
+    """``medreg surveillance run`` lists a DELTA look's pairs, risk difference and CI."""
+    from medreg.core.actor import Actor
+    from medreg.surveillance.demo_load import load_registry
+    from medreg.surveillance.models import Look
+
+    load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "delta"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["surveillance", "run", "--user", centre, "--as-of", "2026-06-30"])
+    assert r.exit_code == 0, r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    look = db.scalars(select(Look).where(Look.monitor_id == m.id)).one()
+    assert f"{look.risk_difference:.4f}" in r.output and f"{look.pairs}," in r.output

@@ -140,8 +140,12 @@ def run_cmd(
     day = date.fromisoformat(as_of) if as_of else today_shanghai()
     with acting(user) as (session, actor):
         looks = service_monitoring.run_monitors(session, actor, day)
-        table = Table("monitor", "look", "procedures", "observed", "expected", "LLR", "CV", "signal")
+        table = Table("monitor", "look", "procedures", "observed", "expected", "LLR", "CV", "signal",
+                      "DELTA: pairs, RD (CI)")
         for lk in looks:
+            delta = "" if lk.pairs is None else (
+                f"{lk.pairs}, " + ("-" if lk.risk_difference is None else
+                                  f"{lk.risk_difference:.4f} ({lk.rd_lower:.4f}, {lk.rd_upper:.4f})"))
             table.add_row(
                 str(lk.monitor_id),
                 str(lk.look_no),
@@ -151,6 +155,7 @@ def run_cmd(
                 f"{lk.llr:.3f}",
                 f"{lk.critical_value:.3f}",
                 "SIGNAL" if lk.signal else "",
+                delta,
             )
         console.print(table)
 
