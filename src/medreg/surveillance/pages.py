@@ -49,9 +49,13 @@ def _chart(monitor, looks) -> str:
 @router.get("/")
 def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
     rows = []
-    for m in queries.list_monitors(session, actor):
-        _monitor, looks = queries.monitor_looks(session, actor, m.id)
-        rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts.py
+    token = i18n.current_locale.set(request_locale(request))  # a DELTA chart's labels are translated
+    try:
+        for m in queries.list_monitors(session, actor):
+            _monitor, looks = queries.monitor_looks(session, actor, m.id)
+            rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts
+    finally:
+        i18n.current_locale.reset(token)
     return render(request, "surveillance/index.html", {"rows": rows})
 
 
