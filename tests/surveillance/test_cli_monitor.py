@@ -85,3 +85,13 @@ def test_run_prints_a_delta_look(db, centre):
     m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
     look = db.scalars(select(Look).where(Look.monitor_id == m.id)).one()
     assert f"{look.risk_difference:.4f}" in r.output and f"{look.pairs}," in r.output
+
+
+def test_monitor_create_binomial(db, centre):
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "3", "--T", "100"])
+    assert r.exit_code == 0, r.output
+    assert "binomial, 1:3 matched, N=100 events" in r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    assert (m.kind, m.binomial_z, m.sample_size, m.min_events) == ("maxsprt_binomial", 3, 100.0, 1)
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "11"])
+    assert r.exit_code != 0 and "binomial_z" in r.output

@@ -114,3 +114,37 @@ def test_unknown_kind_is_refused(db):
             outcome="target_lesion_failure", window_days=180, reference_start=date(2024, 1, 1),
             reference_end=date(2024, 12, 31), kind="cusum")
     assert exc.value.field == "kind"
+
+
+def test_matched_binomial_maxsprt_monitor(db, registry):
+    """Kind ``maxsprt_binomial``: stent D (planted) signals, stent A does not; the look's LLR is the
+    binomial MaxSPRT's of its cases among events; the CV is ``binomial_critical_value``'s (checked in
+    test_maxsprt_binomial against R ``Sequential``); sets are nested (counts never decrease)."""
+    from medreg.surveillance.maxsprt_binomial import binomial_critical_value, binomial_llr
+
+    actor = registry
+    common = dict(device_group="coronary_stent", outcome="target_lesion_failure", window_days=180,
+                  reference_start=date(2024, 1, 1), reference_end=date(2024, 12, 31),
+                  kind="maxsprt_binomial", binomial_z=2, sample_size=150, min_events=4)
+    planted = service_monitoring.create_monitor(db, actor, name="D", udi_di=PLANTED_DI, **common)
+    null = service_monitoring.create_monitor(db, actor, name="A", udi_di=STENT_A, **common)
+    assert planted.critical_value == binomial_critical_value(150, 2.0, 0.05, min_events=4).critical_value
+    for day in LOOKS:
+        for m in (planted, null):
+            if m.status == "active":
+                service_monitoring.run_monitor(db, actor, m, day)
+    assert planted.status == "signalled" and null.status in ("active", "ended")
+    for m in (planted, null):
+        looks = db.scalars(select(Look).where(Look.monitor_id == m.id).order_by(Look.look_no)).all()
+        assert all(b.observed >= a.observed and b.expected >= a.expected and b.pairs >= a.pairs
+                   for a, b in zip(looks, looks[1:], strict=False))
+        for lk in looks:
+            want = float(binomial_llr(lk.observed, lk.expected, 2.0)) if lk.expected else 0.0
+            assert lk.llr == pytest.approx(want)
+    with pytest.raises(ValidationFailed) as exc:
+        service_monitoring.create_monitor(db, actor, name="x", udi_di=STENT_A, **{**common, "binomial_z": 0})
+    assert exc.value.field == "binomial_z"
+    with pytest.raises(ValidationFailed) as exc:
+        service_monitoring.create_monitor(db, actor, name="x", udi_di=STENT_A,
+                                          **{**common, "sample_size": 10.5})
+    assert exc.value.field == "sample_size"

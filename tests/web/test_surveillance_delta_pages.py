@@ -114,3 +114,26 @@ def test_centre_stops_an_active_monitor_on_its_page(client, db, people):
     assert 'id="stop-monitor"' not in page.text
     listing = client.get("/surveillance/monitors", headers=EN)
     assert 'data-testid="stop-reason"' in listing.text
+
+
+def test_binomial_monitor_defined_on_the_page(client, db, people):
+    """The kind select offers the matched binomial MaxSPRT with its z row; a bad z or a fractional N is
+    refused at its field; the page states the design and the looks table's binomial columns."""
+    load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
+    db.commit()
+    login(client, people["centre"].username)
+    form = {**FORM, "kind": "maxsprt_binomial", "binomial_z": "2", "sample_size": "150"}
+    for bad, field in (({"binomial_z": "0"}, "binomial_z"), ({"sample_size": "10.5"}, "sample_size")):
+        r = client.post("/surveillance/monitors", data={**form, **bad, "csrf_token": csrf_of(client)},
+                        follow_redirects=False, headers=EN)
+        assert r.status_code == 422 and f'data-field="{field}"' in r.text, (bad, r.text[-800:])
+    r = client.post("/surveillance/monitors", data={**form, "csrf_token": csrf_of(client)},
+                    follow_redirects=False, headers=EN)
+    assert r.status_code == 303, r.text[-800:]
+    m = db.scalar(select(Monitor))
+    assert (m.kind, m.binomial_z, m.sample_size) == ("maxsprt_binomial", 2, 150.0)
+    service_monitoring.run_monitor(db, Actor.from_user(people["centre"]), m, date(2026, 6, 30))
+    db.commit()
+    page = client.get(f"/surveillance/monitors/{m.id}", headers=EN).text
+    assert 'id="binomial-design" data-z="2"' in page and "Matched sets" in page
+    assert 'data-kind="maxsprt_binomial"' in client.get("/surveillance/monitors", headers=EN).text

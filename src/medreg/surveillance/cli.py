@@ -82,10 +82,11 @@ def monitor_create(
     cusum_null_or: float = typer.Option(1.0, "--cusum-null-or", help="CUSUM: odds ratio of the null (R_0)."),
     cusum_false_alarm: float = typer.Option(0.05, "--cusum-false-alarm",
                                             help="CUSUM: false-alarm probability over the sequence."),
-    kind: str = typer.Option("maxsprt_poisson", "--kind", help="maxsprt_poisson or delta."),
+    kind: str = typer.Option("maxsprt_poisson", "--kind", help="maxsprt_poisson, maxsprt_binomial or delta."),
     margin: float = typer.Option(0.0, "--margin", help="DELTA: margin of the risk difference."),
     min_pairs: int = typer.Option(20, "--min-pairs", help="DELTA: minimum matched pairs to alert."),
     caliper: float = typer.Option(0.2, "--caliper", help="DELTA: caliper, SD of the logit score."),
+    z: int = typer.Option(1, "--z", help="maxsprt_binomial: comparators matched to each procedure."),
 ) -> None:
     """Define a monitor: a Poisson MaxSPRT, continuous or group-sequential (--looks G or --look-at
     fractions), or a DELTA propensity-matched comparison (--kind delta --margin --min-pairs --caliper;
@@ -103,11 +104,13 @@ def monitor_create(
             reference_end=_day(reference_end, "reference_end"), alpha=alpha, sample_size=sample_size,
             min_events=min_events, planned_looks=looks, look_at=fractions, cusum_odds_ratio=cusum_or,
             cusum_null_odds_ratio=cusum_null_or, cusum_false_alarm=cusum_false_alarm, kind=kind,
-            delta_margin=margin, delta_min_pairs=min_pairs, delta_caliper=caliper)
+            delta_margin=margin, delta_min_pairs=min_pairs, delta_caliper=caliper, binomial_z=z)
         if m.kind == "delta":
             typer.echo(f"monitor {m.id}: DELTA, {delta_rule(m)}")
             return
         design = f"group-sequential, looks at {m.look_plan}" if m.look_plan else "continuous"
+        if m.kind == "maxsprt_binomial":
+            design = f"binomial, 1:{m.binomial_z} matched, N={m.sample_size:g} events"
         typer.echo(f"monitor {m.id}: CV={m.critical_value:.5f} ({design}); CUSUM "
                    f"R_0={m.cusum_null_odds_ratio:g} R_A={m.cusum_odds_ratio:g} "
                    f"false alarm {m.cusum_false_alarm:g}")

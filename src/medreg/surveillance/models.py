@@ -127,6 +127,7 @@ class Monitor(Base):
     changed_from: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended | stopped
     # maxsprt_poisson (counts against the risk model) | delta (propensity-matched comparison, delta.py)
+    # | maxsprt_binomial (device procedures matched 1:z to comparators on the reference risk model)
     kind: Mapped[str] = mapped_column(String(24), default="maxsprt_poisson", server_default="maxsprt_poisson")
     # DELTA's design (None for MaxSPRT monitors): the margin the lower confidence limit of the matched
     # risk difference must exceed, the minimum matched pairs, the caliper in SDs of the logit score;
@@ -134,6 +135,8 @@ class Monitor(Base):
     delta_margin: Mapped[float | None] = mapped_column(Float)
     delta_min_pairs: Mapped[int | None]
     delta_caliper: Mapped[float | None] = mapped_column(Float)
+    # matched binomial MaxSPRT (kind ``maxsprt_binomial``): comparators matched to each device procedure
+    binomial_z: Mapped[int | None]
     # stopped by the monitoring centre (status ``stopped``): when, by whom, why
     stopped_at: Mapped[datetime | None]
     stopped_by: Mapped[str | None] = mapped_column(String(64))

@@ -9,7 +9,7 @@ __all__ = ["KINDS", "check_delta", "check_cusum", "look_plan", "monitor_plan"]
 
 # the monitor kinds: the Poisson MaxSPRT (counts against the risk model) and the DELTA-style
 # propensity-matched comparison (``delta``)
-KINDS = ("maxsprt_poisson", "delta")
+KINDS = ("maxsprt_poisson", "delta", "maxsprt_binomial")
 
 
 def look_plan(sample_size: float, planned_looks: int | None, look_at: list[float] | None) -> list | None:

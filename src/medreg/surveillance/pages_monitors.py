@@ -87,10 +87,16 @@ DELTA = (
     Field("delta_caliper", _("DELTA: caliper (SD of the logit propensity score)"), "number", "0.2",
           {"min": "0.01", "max": "1", "step": "any"}),
 )
-FIELDS = DEVICE + DESIGN + DELTA
+# the matched binomial MaxSPRT (kind ``maxsprt_binomial``; T is then N, a whole number of events)
+BINOMIAL = (
+    Field("binomial_z", _("Binomial MaxSPRT: comparators matched to each device procedure (z)"), "number",
+          "1", {"min": "1", "max": "10"}),
+)
+FIELDS = DEVICE + DESIGN + DELTA + BINOMIAL
 KIND_LABELS = {
     "maxsprt_poisson": _("Poisson MaxSPRT (observed against risk-expected events)"),
     "delta": _("DELTA: propensity-matched comparison with the other devices of the group"),
+    "maxsprt_binomial": _("Binomial MaxSPRT: each procedure matched to z comparators (T in events)"),
 }
 LOOKS = {
     "continuous": _("Continuous monitoring (a look whenever the centre runs one)"),
@@ -149,7 +155,7 @@ def _page(request: Request, session: Session, actor: Actor, *, values=None, erro
     return render(request, "surveillance/monitors.html", {
         "monitors": queries.list_monitors(session, actor), "can_define": centre,
         "registrants": registrants, "fields": FIELDS, "device_fields": DEVICE, "design_fields": DESIGN,
-        "delta_fields": DELTA, "kind_labels": KIND_LABELS,
+        "delta_fields": DELTA, "kind_labels": KIND_LABELS, "binomial_fields": BINOMIAL,
         "looks_labels": LOOKS, "group_labels": GROUP_LABELS, "outcome_labels": OUTCOME_LABELS,
         "v": values or {f.name: f.default for f in FIELDS}, "error": error, "form": FORM,
         "created": request.query_params.get("created"),

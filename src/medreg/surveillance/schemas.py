@@ -68,6 +68,7 @@ class MonitorRead(_Read):
     delta_margin: float | None = None
     delta_min_pairs: int | None = None
     delta_caliper: float | None = None
+    binomial_z: int | None = None  # maxsprt_binomial: comparators matched to each device procedure
     status: str  # active | signalled | ended | stopped
     stopped_at: datetime | None = None
     stopped_by: str | None = None
@@ -158,11 +159,13 @@ class MonitorCreate(BaseModel):
     cusum_null_odds_ratio: float = Field(default=1.0, ge=0.01, le=100)
     cusum_false_alarm: float = Field(default=0.05, gt=0, le=0.5)
     registrant_org_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    # maxsprt_poisson (T, M, looks) or delta (propensity-matched comparison: margin, pairs, caliper)
-    kind: Literal["maxsprt_poisson", "delta"] = "maxsprt_poisson"
+    # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z) or delta (propensity-matched
+    # comparison: margin, pairs, caliper)
+    kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
     delta_margin: float = Field(default=0.0, ge=0, le=0.5)
     delta_min_pairs: int = Field(default=20, ge=2, le=100_000)
     delta_caliper: float = Field(default=0.2, gt=0, le=1)
+    binomial_z: int = Field(default=1, ge=1, le=10)  # maxsprt_binomial: comparators per procedure
 
 
 class MonitorStop(BaseModel):

@@ -27,6 +27,7 @@ from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, Ou
 from medreg.surveillance.monitor_design import KINDS, check_cusum, check_delta, look_plan, monitor_plan
 from medreg.surveillance.monitoring import day_number, fit_reference_model
 from medreg.surveillance.riskmodel import RiskModel
+from medreg.surveillance.service_binomial import binomial_design, binomial_look_values
 from medreg.surveillance.service_delta import delta_design, delta_look_values
 from medreg.surveillance.states import TABLE, AlertStatus
 
@@ -57,6 +58,7 @@ def create_monitor(
     delta_margin: float = 0.0,
     delta_min_pairs: int = 20,
     delta_caliper: float = 0.2,
+    binomial_z: int = 1,
 ) -> Monitor:
     """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
@@ -74,6 +76,8 @@ def create_monitor(
 
     ``kind="delta"``: a DELTA-style propensity-matched comparison (``service_delta``) with the margin,
     the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
+    ``kind="maxsprt_binomial"``: a continuous matched binomial MaxSPRT (``service_binomial``), each
+    device procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events.
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
@@ -95,6 +99,8 @@ def create_monitor(
         raise ValidationFailed("Unknown monitor kind.", field="kind")
     if kind == "delta":
         design = _delta_design(alpha, delta_margin, delta_min_pairs, delta_caliper, planned_looks, look_at)
+    elif kind == "maxsprt_binomial":
+        design = binomial_design(alpha, sample_size, min_events, binomial_z, planned_looks, look_at)
     else:
         design = _maxsprt_design(alpha, sample_size, min_events, planned_looks, look_at)
     monitor = Monitor(
@@ -270,6 +276,14 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
         monitor.changed_from = None
         return look
     model = _model(session, actor, monitor)
+    if monitor.kind == "maxsprt_binomial":
+        values = binomial_look_values(session, monitor, model, as_of)
+        monitor.changed_from = None
+        summary = (f"{monitor.name}: {values['observed']:g} of {values['expected']:g} {monitor.outcome} in "
+                   f"the device's procedures, 1:{monitor.binomial_z} matched (LLR {values['llr']:.3f} >= "
+                   f"CV {monitor.critical_value:.3f})")
+        return _append(session, actor, monitor, Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of,
+                                                     **values), summary)
     n, observed, expected = _counts(session, monitor, model, last, as_of)
     monitor.changed_from = None
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0

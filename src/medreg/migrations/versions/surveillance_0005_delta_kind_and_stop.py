@@ -1,5 +1,5 @@
 """surveillance: monitor kinds (the Poisson MaxSPRT of existing monitors, DELTA-style propensity-matched
-comparison) with DELTA's design; each DELTA look's cumulative matched risk difference, its confidence
+comparison, matched binomial MaxSPRT) with DELTA's design and the binomial's matching ratio z; each DELTA look's cumulative matched risk difference, its confidence
 interval, pairs and balance; stopping a monitor (who, when, why)
 
 Revision ID: surveillance_0005
@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("delta_margin", sa.Float(), nullable=True))
         batch.add_column(sa.Column("delta_min_pairs", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("delta_caliper", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("binomial_z", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("stopped_at", medreg.core.db.UTCDateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("stopped_by", sa.String(64), nullable=True))
         batch.add_column(sa.Column("stop_reason", sa.Text(), nullable=True))
@@ -45,6 +46,6 @@ def downgrade() -> None:
                      "risk_device", "pairs"):
             batch.drop_column(name)
     with op.batch_alter_table("surveillance_monitor") as batch:
-        for name in ("stop_reason", "stopped_by", "stopped_at", "delta_caliper", "delta_min_pairs",
+        for name in ("stop_reason", "stopped_by", "stopped_at", "binomial_z", "delta_caliper", "delta_min_pairs",
                      "delta_margin", "kind"):
             batch.drop_column(name)
