@@ -42,8 +42,8 @@ def test_sets_by_hand_and_nested():
     # day 5 (age 69) takes the nearest free comparator (age 70, outcome), day 6 (age 61) takes age 60.
     r = matched_binomial_counts(c, MODEL, 0, window, 106, 1)
     assert (r.sets, r.unmatched, r.cases, r.events) == (2, 0, 1, 2)
-    # look at day 125: day 20 (age 79, closes on day 120) takes age 80 (outcome): age 78 is nearer in
-    # nothing and closes only on day 125, after it; the earlier sets are unchanged
+    # look at day 125: day 20 (age 79, closes on day 120) takes age 80 (outcome): age 78 would be as near but
+    # closes only on day 125, after it; the earlier sets are unchanged
     r2 = matched_binomial_counts(c, MODEL, 0, window, 125, 1)
     assert (r2.sets, r2.cases, r2.events) == (3, 2, 4)
     assert r2.sets >= r.sets and r2.cases >= r.cases and r2.events >= r.events
