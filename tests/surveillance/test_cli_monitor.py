@@ -46,3 +46,52 @@ def test_monitor_create_takes_the_cusum_design(db, centre):
 def test_monitor_create_refuses_a_cusum_alternative_equal_to_the_null(db, centre):
     r = runner.invoke(app, [*BASE, "--user", centre, "--cusum-or", "1", "--cusum-null-or", "1"])
     assert r.exit_code != 0 and "cusum_odds_ratio" in r.output
+
+
+def test_monitor_create_delta_and_stop(db, centre):
+    """``--kind delta`` stores DELTA's design and states its alert rule; ``monitor-stop`` ends it with
+    the reason; a bad margin exits naming the field."""
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "delta", "--margin", "0.01",
+                            "--min-pairs", "30", "--caliper", "0.1", "--alpha", "0.01"])
+    assert r.exit_code == 0, r.output
+    assert "exceeds 0.01" in r.output and "30 matched pairs" in r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    assert (m.kind, m.delta_margin, m.delta_min_pairs, m.delta_caliper, m.alpha) == (
+        "delta", 0.01, 30, 0.1, 0.01)
+    stop = ["surveillance", "monitor-stop", str(m.id), "--user", centre, "--reason"]
+    r = runner.invoke(app, [*stop, "recall"])
+    assert r.exit_code == 0, r.output
+    db.refresh(m)
+    assert (m.status, m.stop_reason, m.stopped_by) == ("stopped", "recall", centre)
+    r = runner.invoke(app, [*stop, "again"])
+    assert r.exit_code != 0 and "monitor" in r.output
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "delta", "--margin", "0.9"])
+    assert r.exit_code != 0 and "delta_margin" in r.output
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "sprt"])
+    assert r.exit_code != 0 and "kind" in r.output
+
+
+def test_run_prints_a_delta_look(db, centre):
+    """``medreg surveillance run`` lists a DELTA look's pairs, risk difference and CI."""
+    from medreg.core.actor import Actor
+    from medreg.surveillance.demo_load import load_registry
+    from medreg.surveillance.models import Look
+
+    load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "delta"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["surveillance", "run", "--user", centre, "--as-of", "2026-06-30"])
+    assert r.exit_code == 0, r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    look = db.scalars(select(Look).where(Look.monitor_id == m.id)).one()
+    assert f"{look.risk_difference:.4f}" in r.output and f"{look.pairs}," in r.output
+
+
+def test_monitor_create_binomial(db, centre):
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "3", "--T", "100"])
+    assert r.exit_code == 0, r.output
+    assert "binomial, 1:3 matched, N=100 events" in r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    assert (m.kind, m.binomial_z, m.sample_size, m.min_events) == ("maxsprt_binomial", 3, 100.0, 1)
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "11"])
+    assert r.exit_code != 0 and "binomial_z" in r.output

@@ -3,6 +3,8 @@ critical value of the design, 4xx naming the field on a bad design, only the mon
 
 from __future__ import annotations
 
+import pytest
+
 from medreg.core.accounts import OrgKind, Role
 from medreg.surveillance.demo import DEVICES
 from medreg.surveillance.maxsprt import poisson_critical_value
@@ -74,3 +76,48 @@ def test_centre_sets_the_cusum_design_per_monitor(client, db):
                        ({"cusum_false_alarm": "x"}, "cusum_false_alarm")):
         r = client.post("/api/surveillance/monitors", json={**BODY, **bad}, headers=h)
         assert r.status_code == 422 and r.json()["field"] == field, (bad, r.text)
+
+
+def test_delta_monitor_over_the_api_and_stopping(client, db):
+    """``kind: delta`` with its design (defaults margin 0, 20 pairs, caliper 0.2), its alert rule in the
+    JSON twin; bad values 422 naming the field; stopping: the centre only, with a reason, audited,
+    then no further look; registrants see their own devices' monitors only."""
+    from sqlalchemy import select
+
+    from medreg.core.audit import AuditEvent
+
+    centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
+    owner = make_user(db, Role.REGISTRANT, org=make_org(db, OrgKind.REGISTRANT))
+    other = make_user(db, Role.REGISTRANT, org=make_org(db, OrgKind.REGISTRANT))
+    db.commit()
+    h = bearer(client, centre.username)
+    body = {**BODY, "kind": "delta", "alpha": 0.01, "registrant_org_id": owner.organisation_id}
+    r = client.post("/api/surveillance/monitors", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    m = r.json()
+    assert (m["kind"], m["delta_margin"], m["delta_min_pairs"], m["delta_caliper"]) == ("delta", 0.0, 20, 0.2)
+    assert m["critical_value"] == pytest.approx(2.5758293035489)  # z_0.995 (two-sided 99 % per look)
+    for bad, field in (({"delta_margin": 0.7}, "delta_margin"), ({"delta_min_pairs": 1}, "delta_min_pairs"),
+                       ({"delta_caliper": 0}, "delta_caliper"), ({"kind": "cusum"}, "kind"),
+                       ({"planned_looks": 3}, "planned_looks")):
+        r = client.post("/api/surveillance/monitors", json={**body, **bad}, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, (bad, r.text)
+    twin = client.get(f"/api/surveillance/monitors/{m['id']}/looks", headers=bearer(client, owner.username))
+    assert twin.status_code == 200 and "99%" in twin.json()["alert_rule"]
+    r = client.get(f"/api/surveillance/monitors/{m['id']}/looks", headers=bearer(client, other.username))
+    assert r.status_code == 404
+    assert client.get("/api/surveillance/monitors", headers=bearer(client, other.username)).json() == []
+    stop = f"/api/surveillance/monitors/{m['id']}/stop"
+    assert client.post(stop, json={"reason": "x"}, headers=bearer(client, owner.username)).status_code == 403
+    r = client.post(stop, json={"reason": ""}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = client.post(stop, json={"reason": "Device recalled"}, headers=h)
+    assert r.status_code == 200
+    assert (r.json()["status"], r.json()["stop_reason"]) == ("stopped", "Device recalled")
+    assert client.post(stop, json={"reason": "again"}, headers=h).status_code == 409
+    r = client.post("/api/surveillance/monitors/999999/stop", json={"reason": "x"}, headers=h)
+    assert r.status_code == 404
+    r = client.post("/api/surveillance/run", json={"as_of": "2026-01-01"}, headers=h)
+    assert r.status_code == 200 and r.json() == []  # a stopped monitor takes no look
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "surveillance.monitor.stop")).all()
+    assert len(events) == 1 and events[0].after["stop_reason"] == "Device recalled"

@@ -10,7 +10,14 @@ from medreg.core.db import MAX_ID
 from medreg.core.deps import api_router, get_session, require_login
 from medreg.core.errors import ValidationFailed
 from medreg.evidence import service as evidence
-from medreg.surveillance import queries, queries_studies, service, service_citations, service_monitoring
+from medreg.surveillance import (
+    queries,
+    queries_studies,
+    service,
+    service_citations,
+    service_monitoring,
+    service_stop,
+)
 from medreg.surveillance.maxsprt import poisson_critical_value
 from medreg.surveillance.protocol_form import build_protocol
 from medreg.surveillance.schemas import (
@@ -22,6 +29,7 @@ from medreg.surveillance.schemas import (
     MonitorCreate,
     MonitorLooks,
     MonitorRead,
+    MonitorStop,
     ProcedurePage,
     ProcedureRead,
     RunBody,
@@ -36,6 +44,7 @@ from medreg.surveillance.schemas_studies import (
     StudyReportRead,
     StudyRunBody,
 )
+from medreg.surveillance.service_delta import delta_rule
 
 router = api_router(prefix="/api/surveillance", tags=["surveillance"])
 MAX_CSV = 50 * 1024 * 1024
@@ -97,14 +106,23 @@ def monitor_looks(
         monitor=MonitorRead.model_validate(monitor),
         looks=[LookRead.model_validate(lk) for lk in looks],
         certificate=queries.device_certificate(session, actor, monitor.udi_di),
+        alert_rule=delta_rule(monitor) if monitor.kind == "delta" else None,
     )
 
 
 @router.post("/monitors", response_model=MonitorRead, status_code=201)
 def create_monitor(body: MonitorCreate, session: Session = Depends(get_session),
                    actor: Actor = Depends(require_login)):
-    """Define a monitor (monitoring centre): continuous or group-sequential, its CV fixed now."""
+    """Define a monitor (monitoring centre): a Poisson MaxSPRT (continuous or group-sequential, its CV
+    fixed now) or a DELTA-style propensity-matched comparison (``kind: "delta"``)."""
     return service_monitoring.create_monitor(session, actor, **body.model_dump())
+
+
+@router.post("/monitors/{monitor_id}/stop", response_model=MonitorRead)
+def stop_monitor(body: MonitorStop, monitor_id: int = Path(ge=1, le=MAX_ID),
+                 session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    """Stop an active monitor with the reasons (monitoring centre): no further looks; audited."""
+    return service_stop.stop_monitor(session, actor, monitor_id, body.reason)
 
 
 @router.post("/run", response_model=list[LookRead])

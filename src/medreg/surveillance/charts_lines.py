@@ -113,8 +113,10 @@ def line_chart_svg(chart: LineChart, *, width: int = 640, height: int = 280) -> 
             )
     if chart.band and n:
         b = chart.band
-        upper = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(b.upper)]
-        lower = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(b.lower)]
+        shown = [i for i, (lo, hi) in enumerate(zip(b.lower, b.upper, strict=True))
+                 if math.isfinite(lo) and math.isfinite(hi)]  # a look without an estimate is a gap
+        upper = [f"{x(i):.1f},{y(b.upper[i]):.1f}" for i in shown]
+        lower = [f"{x(i):.1f},{y(b.lower[i]):.1f}" for i in shown]
         parts.append(
             f'<polygon points="{" ".join(upper + lower[::-1])}" fill="{b.colour}" fill-opacity="0.10" '
             f'stroke="none" data-band="{escape(b.label)}"/>'

@@ -16,12 +16,14 @@ from rich.table import Table
 
 from medreg.core.cli_support import acting
 from medreg.core.clock import today_shanghai
+from medreg.core.db import MAX_ID
 from medreg.core.errors import DomainError, ValidationFailed
-from medreg.surveillance import queries, service, service_monitoring
+from medreg.surveillance import queries, service, service_monitoring, service_stop
 from medreg.surveillance.maxsprt import poisson_critical_value
+from medreg.surveillance.service_delta import delta_rule
 
 app = typer.Typer(
-    help="Active surveillance of implants: sequential monitoring (MaxSPRT).", no_args_is_help=True
+    help="Active surveillance of implants: sequential monitoring (MaxSPRT, DELTA).", no_args_is_help=True
 )
 USER = typer.Option(..., "--user", help="Act as this user (username).")
 console = Console(width=160)
@@ -80,8 +82,15 @@ def monitor_create(
     cusum_null_or: float = typer.Option(1.0, "--cusum-null-or", help="CUSUM: odds ratio of the null (R_0)."),
     cusum_false_alarm: float = typer.Option(0.05, "--cusum-false-alarm",
                                             help="CUSUM: false-alarm probability over the sequence."),
+    kind: str = typer.Option("maxsprt_poisson", "--kind", help="maxsprt_poisson, maxsprt_binomial or delta."),
+    margin: float = typer.Option(0.0, "--margin", help="DELTA: margin of the risk difference."),
+    min_pairs: int = typer.Option(20, "--min-pairs", help="DELTA: minimum matched pairs to alert."),
+    caliper: float = typer.Option(0.2, "--caliper", help="DELTA: caliper, SD of the logit score."),
+    z: int = typer.Option(1, "--z", help="maxsprt_binomial: comparators matched to each procedure."),
 ) -> None:
-    """Define a monitor: continuous, or group-sequential (--looks G or --look-at fractions)."""
+    """Define a monitor: a Poisson MaxSPRT, continuous or group-sequential (--looks G or --look-at
+    fractions), or a DELTA propensity-matched comparison (--kind delta --margin --min-pairs --caliper;
+    --alpha is then per look)."""
     with acting(user) as (session, actor):
         try:
             fractions = [float(x) for x in look_at.split(",")] if look_at else None
@@ -94,11 +103,29 @@ def monitor_create(
             window_days=window_days, reference_start=_day(reference_start, "reference_start"),
             reference_end=_day(reference_end, "reference_end"), alpha=alpha, sample_size=sample_size,
             min_events=min_events, planned_looks=looks, look_at=fractions, cusum_odds_ratio=cusum_or,
-            cusum_null_odds_ratio=cusum_null_or, cusum_false_alarm=cusum_false_alarm)
+            cusum_null_odds_ratio=cusum_null_or, cusum_false_alarm=cusum_false_alarm, kind=kind,
+            delta_margin=margin, delta_min_pairs=min_pairs, delta_caliper=caliper, binomial_z=z)
+        if m.kind == "delta":
+            typer.echo(f"monitor {m.id}: DELTA, {delta_rule(m)}")
+            return
         design = f"group-sequential, looks at {m.look_plan}" if m.look_plan else "continuous"
+        if m.kind == "maxsprt_binomial":
+            design = f"binomial, 1:{m.binomial_z} matched, N={m.sample_size:g} events"
         typer.echo(f"monitor {m.id}: CV={m.critical_value:.5f} ({design}); CUSUM "
                    f"R_0={m.cusum_null_odds_ratio:g} R_A={m.cusum_odds_ratio:g} "
                    f"false alarm {m.cusum_false_alarm:g}")
+
+
+@app.command("monitor-stop")
+def monitor_stop(
+    monitor_id: int = typer.Argument(..., min=1, max=MAX_ID),
+    user: str = USER,
+    reason: str = typer.Option(..., "--reason", help="Why the monitor is stopped (kept, audited)."),
+) -> None:
+    """Stop an active monitor (monitoring centre): no further looks."""
+    with acting(user) as (session, actor):
+        m = service_stop.stop_monitor(session, actor, monitor_id, reason)
+        typer.echo(f"monitor {m.id}: stopped")
 
 
 def _day(text: str, field: str) -> date:
@@ -116,8 +143,12 @@ def run_cmd(
     day = date.fromisoformat(as_of) if as_of else today_shanghai()
     with acting(user) as (session, actor):
         looks = service_monitoring.run_monitors(session, actor, day)
-        table = Table("monitor", "look", "procedures", "observed", "expected", "LLR", "CV", "signal")
+        table = Table("monitor", "look", "procedures", "observed", "expected", "LLR", "CV", "signal",
+                      "DELTA: pairs, RD (CI)")
         for lk in looks:
+            delta = "" if lk.pairs is None else (
+                f"{lk.pairs}, " + ("-" if lk.risk_difference is None else
+                                  f"{lk.risk_difference:.4f} ({lk.rd_lower:.4f}, {lk.rd_upper:.4f})"))
             table.add_row(
                 str(lk.monitor_id),
                 str(lk.look_no),
@@ -127,6 +158,7 @@ def run_cmd(
                 f"{lk.llr:.3f}",
                 f"{lk.critical_value:.3f}",
                 "SIGNAL" if lk.signal else "",
+                delta,
             )
         console.print(table)
 

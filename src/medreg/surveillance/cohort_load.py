@@ -33,7 +33,7 @@ from medreg.surveillance.models import Monitor, Outcome, Procedure
 from medreg.surveillance.monitoring import COVARIATES, EF_DEFAULT, Cohort
 from medreg.surveillance.riskmodel import RiskModel
 
-__all__ = ["device_totals", "load_cohort", "load_device_window", "load_reference"]
+__all__ = ["device_totals", "load_cohort", "load_device_window", "load_group_window", "load_reference"]
 
 _EPOCH = date(1970, 1, 1)
 _SQLITE_JD_EPOCH = 2440587.5  # julianday('1970-01-01')
@@ -47,17 +47,19 @@ def _days(dialect: str, col):
 
 
 @lru_cache(maxsize=8)
-def _statement(dialect: str, reference: bool):
+def _statement(dialect: str, mode: str):
     """The look's query, built once per dialect with bound parameters (a look runs often: building
-    and caching a SQLAlchemy statement each time cost more than reading a month of rows)."""
+    and caching a SQLAlchemy statement each time cost more than reading a month of rows). ``mode``:
+    ``reference`` (the comparators in ``[start, end]``), ``device`` (the DI in ``(start, end]``) or
+    ``group`` (every DI of the group in ``(start, end]``: a DELTA look)."""
     di = bindparam("udi_di", type_=String)
-    where = (
-        (Procedure.udi_di != di, Procedure.procedure_date >= bindparam("start", type_=Date),
-         Procedure.procedure_date <= bindparam("end", type_=Date))
-        if reference
-        else (Procedure.udi_di == di, Procedure.procedure_date > bindparam("start", type_=Date),
-              Procedure.procedure_date <= bindparam("end", type_=Date))
-    )
+    start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
+    where = {
+        "reference": (Procedure.udi_di != di, Procedure.procedure_date >= start,
+                      Procedure.procedure_date <= end),
+        "device": (Procedure.udi_di == di, Procedure.procedure_date > start, Procedure.procedure_date <= end),
+        "group": (Procedure.procedure_date > start, Procedure.procedure_date <= end),
+    }[mode]
     return (
         select(
             _days(dialect, Procedure.procedure_date),
@@ -80,9 +82,9 @@ def _statement(dialect: str, reference: bool):
     )
 
 
-def _columnar(session: Session, monitor: Monitor, reference: bool, start: date, end: date) -> Cohort:
+def _columnar(session: Session, monitor: Monitor, mode: str, start: date, end: date) -> Cohort:
     conn = session.connection()
-    q = _statement(conn.dialect.name, reference)
+    q = _statement(conn.dialect.name, mode)
     params = {"udi_di": monitor.udi_di, "outcome": monitor.outcome, "device_group": monitor.device_group,
               "start": start, "end": end}
     # Core execution and the DB-API cursor's own tuples of numbers: no ORM rows, no date objects
@@ -109,13 +111,19 @@ def _columnar(session: Session, monitor: Monitor, reference: bool, start: date, 
 
 def load_reference(session: Session, monitor: Monitor) -> Cohort:
     """The comparator procedures of the reference period (what the risk model is fitted on)."""
-    return _columnar(session, monitor, True, monitor.reference_start, monitor.reference_end)
+    return _columnar(session, monitor, "reference", monitor.reference_start, monitor.reference_end)
 
 
 def load_device_window(session: Session, monitor: Monitor, as_of: date, after: date | None = None) -> Cohort:
     """The device's procedures after the reference period whose outcome window closed by ``as_of``;
     with ``after``, only those whose window closed after ``after`` (what a look adds to the last one)."""
-    return _columnar(session, monitor, False, *_window(monitor, as_of, after))
+    return _columnar(session, monitor, "device", *_window(monitor, as_of, after))
+
+
+def load_group_window(session: Session, monitor: Monitor, as_of: date) -> Cohort:
+    """Every procedure of the monitor's group after the reference period whose outcome window closed
+    by ``as_of`` (the device's and its comparators': what a DELTA look compares)."""
+    return _columnar(session, monitor, "group", *_window(monitor, as_of, None))
 
 
 def _window(monitor: Monitor, as_of: date, after: date | None) -> tuple[date, date]:

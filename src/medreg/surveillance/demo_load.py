@@ -31,7 +31,8 @@ def loaded(session: Session) -> bool:
     return session.scalar(select(SentinelHospital.id).limit(1)) is not None
 
 
-def load_demo(session: Session, actor: Actor, *, seed: int = 2025, n_procedures: int = 6000) -> str:
+def load_registry(session: Session, actor: Actor, *, seed: int = 2025, n_procedures: int = 6000):
+    """The made-up sites and their procedures only (no monitor); returns the generated registry."""
     reg = generate(seed, n_procedures)
     for code, rows in reg.rows_by_hospital.items():
         name = f"{code} 示例哨点医院 (demo, made up)"
@@ -54,6 +55,11 @@ def load_demo(session: Session, actor: Actor, *, seed: int = 2025, n_procedures:
         service.import_extract(
             session, actor, to_csv(rows), filename=f"{code}-demo.csv", today=reg.cutoff, hospital_code=code
         )
+    return reg
+
+
+def load_demo(session: Session, actor: Actor, *, seed: int = 2025, n_procedures: int = 6000) -> str:
+    reg = load_registry(session, actor, seed=seed, n_procedures=n_procedures)
     monitors = []
     for group, di, label, _ in MONITORED:
         monitors.append(

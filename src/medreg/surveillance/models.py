@@ -125,7 +125,22 @@ class Monitor(Base):
     # earliest procedure date of the monitored DI added or changed since the last look (None: none);
     # a look recounts from scratch when it falls in the range the last look already counted
     changed_from: Mapped[date | None]
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | signalled | ended | stopped
+    # maxsprt_poisson (counts against the risk model) | delta (propensity-matched comparison, delta.py)
+    # | maxsprt_binomial (device procedures matched 1:z to comparators on the reference risk model)
+    kind: Mapped[str] = mapped_column(String(24), default="maxsprt_poisson", server_default="maxsprt_poisson")
+    # DELTA's design (None for MaxSPRT monitors): the margin the lower confidence limit of the matched
+    # risk difference must exceed, the minimum matched pairs, the caliper in SDs of the logit score;
+    # its per-look alpha is ``alpha``
+    delta_margin: Mapped[float | None] = mapped_column(Float)
+    delta_min_pairs: Mapped[int | None]
+    delta_caliper: Mapped[float | None] = mapped_column(Float)
+    # matched binomial MaxSPRT (kind ``maxsprt_binomial``): comparators matched to each device procedure
+    binomial_z: Mapped[int | None]
+    # stopped by the monitoring centre (status ``stopped``): when, by whom, why
+    stopped_at: Mapped[datetime | None]
+    stopped_by: Mapped[str | None] = mapped_column(String(64))
+    stop_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -149,6 +164,15 @@ class Look(Base):
     events_to_signal: Mapped[int | None]
     alpha_target: Mapped[float | None] = mapped_column(Float)
     alpha_spent: Mapped[float | None] = mapped_column(Float)
+    # DELTA looks: matched pairs, the outcome risk of the device and of its matched comparators, the
+    # cumulative risk difference with its confidence interval, the largest |SMD| after matching
+    pairs: Mapped[int | None]
+    risk_device: Mapped[float | None] = mapped_column(Float)
+    risk_comparator: Mapped[float | None] = mapped_column(Float)
+    risk_difference: Mapped[float | None] = mapped_column(Float)
+    rd_lower: Mapped[float | None] = mapped_column(Float)
+    rd_upper: Mapped[float | None] = mapped_column(Float)
+    max_abs_smd: Mapped[float | None] = mapped_column(Float)
     signal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from medreg.core.errors import ValidationFailed
 
-__all__ = ["check_cusum", "look_plan", "monitor_plan"]
+__all__ = ["KINDS", "check_delta", "check_cusum", "look_plan", "monitor_plan"]
+
+# the monitor kinds: the Poisson MaxSPRT (counts against the risk model) and the DELTA-style
+# propensity-matched comparison (``delta``)
+KINDS = ("maxsprt_poisson", "delta", "maxsprt_binomial")
 
 
 def look_plan(sample_size: float, planned_looks: int | None, look_at: list[float] | None) -> list | None:
@@ -49,3 +53,15 @@ def monitor_plan(monitor) -> list[float] | None:
     if monitor.planned_looks:
         return look_plan(monitor.sample_size, monitor.planned_looks, None)
     return None
+
+
+def check_delta(margin: float, min_pairs: int, caliper_sd: float) -> None:
+    """DELTA's design: a margin of the risk difference in [0, 0.5], 2 to 100,000 matched pairs before
+    an alert, a caliper of (0, 1] standard deviations of the logit score (Austin 2011 advises 0.2)."""
+    if not 0 <= margin <= 0.5:
+        raise ValidationFailed("The margin must lie between 0 and 0.5.", field="delta_margin")
+    if not 2 <= min_pairs <= 100_000:
+        raise ValidationFailed("The minimum number of matched pairs must be 2 to 100,000.",
+                               field="delta_min_pairs")
+    if not 0 < caliper_sd <= 1:
+        raise ValidationFailed("The caliper must lie in (0, 1] standard deviations.", field="delta_caliper")

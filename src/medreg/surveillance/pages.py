@@ -17,11 +17,13 @@ from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _, translate, translate_error
 from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
-from medreg.surveillance import queries, service, service_monitoring
+from medreg.surveillance import queries, service, service_monitoring, service_stop
+from medreg.surveillance.access import is_centre
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
-from medreg.surveillance.pages_charts import cusum_chart, oe_chart
+from medreg.surveillance.pages_charts import cusum_chart, delta_chart, oe_chart
 from medreg.surveillance.queries_charts import quality_charts
+from medreg.surveillance.service_delta import delta_rule
 from medreg.surveillance.states import TABLE
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
@@ -36,6 +38,8 @@ MAX_CSV = 50 * 1024 * 1024
 
 
 def _chart(monitor, looks) -> str:
+    if monitor.kind == "delta":  # the matched risk difference with its CI band and the margin
+        return line_chart_svg(delta_chart(monitor, looks))
     return boundary_chart_svg([lk.as_of.strftime("%Y-%m") for lk in looks], [lk.llr for lk in looks],
                               monitor.critical_value, title=f"{monitor.name} — {_('Log-likelihood ratio')}",
                               x_label=_("Look"), y_label=_("Log-likelihood ratio"),
@@ -45,27 +49,55 @@ def _chart(monitor, looks) -> str:
 @router.get("/")
 def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
     rows = []
-    for m in queries.list_monitors(session, actor):
-        _monitor, looks = queries.monitor_looks(session, actor, m.id)
-        rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts.py
+    token = i18n.current_locale.set(request_locale(request))  # a DELTA chart's labels are translated
+    try:
+        for m in queries.list_monitors(session, actor):
+            _monitor, looks = queries.monitor_looks(session, actor, m.id)
+            rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts
+    finally:
+        i18n.current_locale.reset(token)
     return render(request, "surveillance/index.html", {"rows": rows})
 
 
 @router.get("/monitors/{monitor_id}")
 def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session = Db,
                  actor: Actor = Depends(require_login)):
+    return _monitor_view(request, monitor_id, session, actor)
+
+
+def _monitor_view(request: Request, monitor_id: int, session: Session, actor: Actor, error=None,
+                  status_code: int = 200):
     qc = quality_charts(session, actor, monitor_id)
     token = i18n.current_locale.set(request_locale(request))
     try:  # every text escaped in charts_lines
         cusum, oe = cusum_chart(qc), oe_chart(qc)
         cusum_svg = Markup(line_chart_svg(cusum)) if cusum else None
         oe_svg = Markup(line_chart_svg(oe)) if oe else None
+        chart = Markup(_chart(qc.monitor, qc.looks))
     finally:
         i18n.current_locale.reset(token)
+    m = qc.monitor
     return render(request, "surveillance/monitor.html",
-                  {"m": qc.monitor, "looks": qc.looks, "chart": Markup(_chart(qc.monitor, qc.looks)),
+                  {"m": m, "looks": qc.looks, "chart": chart,
                    "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg,
-                   "cert": queries.device_certificate(session, actor, qc.monitor.udi_di)})
+                   "rule": delta_rule(m) if m.kind == "delta" else None,
+                   "can_stop": is_centre(actor) and m.status == "active", "error": error, "form": "stop",
+                   "stopped": request.query_params.get("stopped"),
+                   "cert": queries.device_certificate(session, actor, m.udi_di)}, status_code=status_code)
+
+
+@router.post("/monitors/{monitor_id}/stop")
+async def stop(request: Request, monitor_id: int = MonitorId, session: Session = Db,
+               actor: Actor = Depends(require_login)):
+    """Stop an active monitor with the reasons (monitoring centre; ``service_stop``, audited)."""
+    form = await request.form()
+    try:
+        service_stop.stop_monitor(session, actor, monitor_id, str(form.get("reason") or "")[:4000])
+    except DomainError as err:
+        refused(session, err)
+        return _monitor_view(request, monitor_id, session, actor, form_error(request, "stop", err, form),
+                            err.http_status)
+    return see_other(f"/surveillance/monitors/{monitor_id}?stopped=1")
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")

@@ -13,6 +13,7 @@ from medreg.core import i18n
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
+from medreg.core.errors import NotFound
 from medreg.core.i18n import _
 from medreg.core.templating import request_locale
 from medreg.surveillance import queries, queries_studies
@@ -47,6 +48,29 @@ def _respent_line(monitor, looks) -> tuple:
     if all(lk.critical_value == monitor.critical_value for lk in looks):
         return ()
     return (Line(T(_("Critical value of the look")), tuple(lk.critical_value for lk in looks), "#e67e22"),)
+
+
+def delta_chart(monitor, looks) -> LineChart:
+    """A DELTA monitor's cumulative matched risk difference at each look with its confidence band,
+    the margin of the alert rule and 0 (looks without enough pairs are gaps)."""
+    nan = float("nan")
+
+    def col(name):
+        return tuple(nan if getattr(lk, name) is None else getattr(lk, name) for lk in looks)
+
+    return LineChart(
+        title=f"{monitor.name} — {T(_('Cumulative risk difference (matched)'))}",
+        x_label=T(_("Look")),
+        y_label=T(_("Risk difference")),
+        css_class="delta-chart",
+        lines=(Line(T(_("Risk difference")), col("risk_difference")),),
+        band=Band(f"{1 - monitor.alpha:.0%} {T(_('confidence interval'))}", col("rd_lower"), col("rd_upper")),
+        refs=(RefLine(f"{T(_('margin'))} {monitor.delta_margin:g}", monitor.delta_margin),
+              *((RefLine("0", 0.0, "#555"),) if monitor.delta_margin != 0 else ())),
+        marks=tuple(Mark(i, lk.risk_difference, T(_("Signal"))) for i, lk in enumerate(looks) if lk.signal),
+        attrs={"margin": f"{monitor.delta_margin:g}", "looks": str(len(looks)),
+               "signal": next((str(lk.look_no) for lk in looks if lk.signal), "")},
+    )
 
 
 def cusum_chart(qc: QualityCharts) -> LineChart | None:
@@ -125,9 +149,19 @@ def _empty(request: Request, title: str, kind: str) -> bytes | str:
 @router.get("/monitors/{monitor_id}/chart.png")
 def boundary_png(request: Request, monitor_id: int = MonitorId, session: Session = Db, actor: Actor = Who):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
-    return _file(
-        _draw(request, lambda: boundary_chart(monitor, looks), "png"), "png", f"monitor-{monitor_id}"
-    )
+    build = delta_chart if monitor.kind == "delta" else boundary_chart
+    return _file(_draw(request, lambda: build(monitor, looks), "png"), "png", f"monitor-{monitor_id}")
+
+
+@router.get("/monitors/{monitor_id}/delta.{kind}")
+def delta_file(request: Request, monitor_id: int = MonitorId, kind: str = Path(pattern="^(svg|png)$"),
+               session: Session = Db, actor: Actor = Who):
+    """A DELTA monitor's risk-difference chart as a file (SVG or PNG; 404 for another kind)."""
+    monitor, looks = queries.monitor_looks(session, actor, monitor_id)
+    if monitor.kind != "delta":
+        raise NotFound("No such chart for this monitor.", field="monitor_id")
+    body = _draw(request, lambda: delta_chart(monitor, looks), kind)
+    return _file(body, kind, f"monitor-{monitor_id}-delta")
 
 
 def _quality_file(request: Request, session: Session, actor: Actor, monitor_id: int, kind: str, build,

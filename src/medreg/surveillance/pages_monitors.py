@@ -5,8 +5,9 @@ the same call as ``POST /api/surveillance/monitors`` (``schemas.MonitorCreate``,
 
 The form's fields are data (``FIELDS``): a new design parameter of ``MonitorCreate`` is one more row
 here (its label and input attributes) and appears on the form, is read from it and checked by the
-schema like the others. A monitor kind is a Poisson MaxSPRT, continuous or group-sequential; its
-page adds the risk-adjusted CUSUM and the O/E chart (``pages``)."""
+schema like the others. A monitor kind (``kind`` select) is a Poisson MaxSPRT, continuous or
+group-sequential, whose page adds the risk-adjusted CUSUM and the O/E chart (``pages``), or a DELTA
+propensity-matched comparison (``DELTA`` rows), whose page charts the matched risk difference."""
 
 from __future__ import annotations
 
@@ -76,7 +77,27 @@ DESIGN = (
           {"min": "0.0001", "max": "0.5", "step": "any"},
           hint=_("The chart tests R_0 against R_A; its control limit h is simulated for this probability.")),
 )
-FIELDS = DEVICE + DESIGN
+# the DELTA-style propensity-matched comparison (kind ``delta``; ``alpha`` above is then per look)
+DELTA = (
+    Field("delta_margin", _("DELTA: margin of the risk difference"), "number", "0",
+          {"min": "0", "max": "0.5", "step": "any"},
+          hint=_("An alert when the lower confidence limit of the matched risk difference exceeds it.")),
+    Field("delta_min_pairs", _("DELTA: minimum matched pairs to alert"), "number", "20",
+          {"min": "2", "max": "100000"}),
+    Field("delta_caliper", _("DELTA: caliper (SD of the logit propensity score)"), "number", "0.2",
+          {"min": "0.01", "max": "1", "step": "any"}),
+)
+# the matched binomial MaxSPRT (kind ``maxsprt_binomial``; T is then N, a whole number of events)
+BINOMIAL = (
+    Field("binomial_z", _("Binomial MaxSPRT: comparators matched to each device procedure (z)"), "number",
+          "1", {"min": "1", "max": "10"}),
+)
+FIELDS = DEVICE + DESIGN + DELTA + BINOMIAL
+KIND_LABELS = {
+    "maxsprt_poisson": _("Poisson MaxSPRT (observed against risk-expected events)"),
+    "delta": _("DELTA: propensity-matched comparison with the other devices of the group"),
+    "maxsprt_binomial": _("Binomial MaxSPRT: each procedure matched to z comparators (T in events)"),
+}
 LOOKS = {
     "continuous": _("Continuous monitoring (a look whenever the centre runs one)"),
     "planned": _("Group-sequential: this many equal looks"),
@@ -98,6 +119,7 @@ REASONS = {
     "less_than_equal": _("Must be at most {limit}."),
     "string_pattern_mismatch": _("Not in the expected format."),
     "too_long": _("At most {limit} values."),
+    "literal_error": _("Choose one of the listed values."),
 }
 
 
@@ -115,7 +137,7 @@ def monitor_values(form) -> dict:
     """What the form says, as the JSON body of ``POST /api/surveillance/monitors`` would say it."""
     values = {f.name: str(form.get(f.name) or "").strip() for f in FIELDS}
     values = {k: v for k, v in values.items() if v}
-    for name in ("device_group", "outcome", "registrant_org_id"):
+    for name in ("device_group", "outcome", "registrant_org_id", "kind"):
         if form.get(name):
             values[name] = str(form.get(name))
     design = str(form.get("looks") or "continuous")
@@ -133,6 +155,7 @@ def _page(request: Request, session: Session, actor: Actor, *, values=None, erro
     return render(request, "surveillance/monitors.html", {
         "monitors": queries.list_monitors(session, actor), "can_define": centre,
         "registrants": registrants, "fields": FIELDS, "device_fields": DEVICE, "design_fields": DESIGN,
+        "delta_fields": DELTA, "kind_labels": KIND_LABELS, "binomial_fields": BINOMIAL,
         "looks_labels": LOOKS, "group_labels": GROUP_LABELS, "outcome_labels": OUTCOME_LABELS,
         "v": values or {f.name: f.default for f in FIELDS}, "error": error, "form": FORM,
         "created": request.query_params.get("created"),
@@ -158,7 +181,8 @@ async def define(request: Request, session: Session = Db, actor: Actor = Who):
         monitor = service_monitoring.create_monitor(session, actor, **body.model_dump())
     except DomainError as err:
         refused(session, err)
-        shown = {**values, "looks": str(form.get("looks") or "continuous"),
+        shown = {**values, "kind": str(form.get("kind") or "maxsprt_poisson"),
+                 "looks": str(form.get("looks") or "continuous"),
                  "look_at": str(form.get("look_at") or "")}
         return _page(request, session, actor, values=shown, error=form_error(request, FORM, err, form),
                      status_code=err.http_status)

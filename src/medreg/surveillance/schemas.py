@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,7 +62,17 @@ class MonitorRead(_Read):
     cusum_odds_ratio: float = 2.0  # R_A of the risk-adjusted CUSUM (Steiner et al. 2000)
     cusum_null_odds_ratio: float = 1.0  # R_0
     cusum_false_alarm: float = 0.05  # false-alarm probability over the sequence, for its limit h
-    status: str
+    kind: str = "maxsprt_poisson"  # maxsprt_poisson | delta
+    # DELTA monitors: margin of the risk difference, minimum matched pairs, caliper (SD of the logit
+    # score); alpha is per look and critical_value its two-sided normal quantile
+    delta_margin: float | None = None
+    delta_min_pairs: int | None = None
+    delta_caliper: float | None = None
+    binomial_z: int | None = None  # maxsprt_binomial: comparators matched to each device procedure
+    status: str  # active | signalled | ended | stopped
+    stopped_at: datetime | None = None
+    stopped_by: str | None = None
+    stop_reason: str | None = None
 
 
 class LookRead(_Read):
@@ -77,6 +88,14 @@ class LookRead(_Read):
     events_to_signal: int | None = None
     alpha_target: float | None = None
     alpha_spent: float | None = None
+    # DELTA looks: matched pairs, risks, cumulative risk difference and its CI, largest |SMD| after matching
+    pairs: int | None = None
+    risk_device: float | None = None
+    risk_comparator: float | None = None
+    risk_difference: float | None = None
+    rd_lower: float | None = None
+    rd_upper: float | None = None
+    max_abs_smd: float | None = None
     signal: bool
 
 
@@ -97,6 +116,7 @@ class MonitorLooks(BaseModel):
     looks: list[LookRead]
     # None: no registrant has declared the monitored DI for a certificate (stated, never guessed)
     certificate: DeviceCertificate | None = None
+    alert_rule: str | None = None  # DELTA monitors: the alert rule, stated
 
 
 class AlertRead(_Read):
@@ -139,6 +159,17 @@ class MonitorCreate(BaseModel):
     cusum_null_odds_ratio: float = Field(default=1.0, ge=0.01, le=100)
     cusum_false_alarm: float = Field(default=0.05, gt=0, le=0.5)
     registrant_org_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z) or delta (propensity-matched
+    # comparison: margin, pairs, caliper)
+    kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
+    delta_margin: float = Field(default=0.0, ge=0, le=0.5)
+    delta_min_pairs: int = Field(default=20, ge=2, le=100_000)
+    delta_caliper: float = Field(default=0.2, gt=0, le=1)
+    binomial_z: int = Field(default=1, ge=1, le=10)  # maxsprt_binomial: comparators per procedure
+
+
+class MonitorStop(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class CriticalValueRead(BaseModel):

@@ -24,9 +24,11 @@ from medreg.surveillance.cohort_load import device_totals, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
 from medreg.surveillance.maxsprt_spending import check_sample_size, design_thresholds, poisson_spending_look
 from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, OutcomeKind
-from medreg.surveillance.monitor_design import check_cusum, look_plan, monitor_plan
+from medreg.surveillance.monitor_design import KINDS, check_cusum, check_delta, look_plan, monitor_plan
 from medreg.surveillance.monitoring import day_number, fit_reference_model
 from medreg.surveillance.riskmodel import RiskModel
+from medreg.surveillance.service_binomial import binomial_design, binomial_look_values
+from medreg.surveillance.service_delta import delta_design, delta_look_values
 from medreg.surveillance.states import TABLE, AlertStatus
 
 __all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
@@ -52,6 +54,11 @@ def create_monitor(
     cusum_odds_ratio: float = 2.0,
     cusum_null_odds_ratio: float = 1.0,
     cusum_false_alarm: float = 0.05,
+    kind: str = "maxsprt_poisson",
+    delta_margin: float = 0.0,
+    delta_min_pairs: int = 20,
+    delta_caliper: float = 0.2,
+    binomial_z: int = 1,
 ) -> Monitor:
     """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
@@ -66,6 +73,11 @@ def create_monitor(
     add; the monitor ends when T is reached. The CUSUM of the monitor's page tests the odds ratio
     ``cusum_null_odds_ratio`` (R_0) against ``cusum_odds_ratio`` (R_A) with a control limit simulated
     for the false-alarm probability ``cusum_false_alarm`` (Steiner et al. 2000).
+
+    ``kind="delta"``: a DELTA-style propensity-matched comparison (``service_delta``) with the margin,
+    the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
+    ``kind="maxsprt_binomial"``: a continuous matched binomial MaxSPRT (``service_binomial``), each
+    device procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events.
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
@@ -83,11 +95,14 @@ def create_monitor(
         if org is None or org.kind != OrgKind.REGISTRANT:
             raise ValidationFailed("No such registrant.", field="registrant_org_id")
     check_cusum(cusum_odds_ratio, cusum_null_odds_ratio, cusum_false_alarm)
-    plan = look_plan(sample_size, planned_looks, look_at)
-    if plan is not None:  # its looks' critical values will be re-spent
-        check_sample_size(sample_size)
-    looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
-    cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
+    if kind not in KINDS:
+        raise ValidationFailed("Unknown monitor kind.", field="kind")
+    if kind == "delta":
+        design = _delta_design(alpha, delta_margin, delta_min_pairs, delta_caliper, planned_looks, look_at)
+    elif kind == "maxsprt_binomial":
+        design = binomial_design(alpha, sample_size, min_events, binomial_z, planned_looks, look_at)
+    else:
+        design = _maxsprt_design(alpha, sample_size, min_events, planned_looks, look_at)
     monitor = Monitor(
         name=name.strip()[:200] or udi_di,
         device_group=device_group,
@@ -98,11 +113,7 @@ def create_monitor(
         reference_start=reference_start,
         reference_end=reference_end,
         alpha=alpha,
-        sample_size=sample_size,
-        min_events=min_events,
-        critical_value=cv.critical_value,
-        planned_looks=None if plan is None else len(plan),
-        look_plan=plan,
+        **design,
         cusum_odds_ratio=cusum_odds_ratio,
         cusum_null_odds_ratio=cusum_null_odds_ratio,
         cusum_false_alarm=cusum_false_alarm,
@@ -120,16 +131,34 @@ def create_monitor(
             "outcome": outcome,
             "window_days": window_days,
             "alpha": alpha,
-            "sample_size": sample_size,
-            "min_events": min_events,
-            "critical_value": cv.critical_value,
-            "look_plan": plan,
+            **{k: v for k, v in design.items() if k != "planned_looks"},
             "cusum_odds_ratio": cusum_odds_ratio,
             "cusum_null_odds_ratio": cusum_null_odds_ratio,
             "cusum_false_alarm": cusum_false_alarm,
         },
     )
     return monitor
+
+
+def _maxsprt_design(alpha: float, sample_size: float, min_events: int, planned_looks: int | None,
+                    look_at: list[float] | None) -> dict:
+    plan = look_plan(sample_size, planned_looks, look_at)
+    if plan is not None:  # its looks' critical values will be re-spent
+        check_sample_size(sample_size)
+    looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
+    cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
+    return {"kind": "maxsprt_poisson", "sample_size": sample_size, "min_events": min_events,
+            "critical_value": cv.critical_value, "planned_looks": None if plan is None else len(plan),
+            "look_plan": plan}
+
+
+def _delta_design(alpha: float, margin: float, min_pairs: int, caliper: float, planned_looks: int | None,
+                  look_at: list[float] | None) -> dict:
+    if planned_looks is not None or look_at is not None:
+        raise ValidationFailed("A DELTA monitor has no planned looks: its alpha is per look.",
+                               field="planned_looks" if planned_looks is not None else "look_at")
+    check_delta(margin, min_pairs, caliper)
+    return delta_design(alpha, margin, min_pairs, caliper)
 
 
 def _look_rule(session: Session, monitor: Monitor, expected: float) -> dict:
@@ -236,7 +265,25 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
     last = session.scalar(select(Look).where(Look.monitor_id == monitor.id).order_by(Look.look_no.desc()))
     if last is not None and as_of <= last.as_of:
         raise Conflict("A later or equal look already exists.", field="as_of")
+    look_no = (last.look_no + 1) if last else 1
+    if monitor.kind == "delta":
+        values = delta_look_values(session, monitor, as_of)
+        summary = (f"{monitor.name}: matched risk difference {values['risk_difference']:.4f} "
+                   f"(CI {values['rd_lower']:.4f} to {values['rd_upper']:.4f}) > margin "
+                   f"{monitor.delta_margin:g}, {values['pairs']} pairs") if values["signal"] else ""
+        look = _append(session, actor, monitor, Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of,
+                                                     **values), summary)
+        monitor.changed_from = None
+        return look
     model = _model(session, actor, monitor)
+    if monitor.kind == "maxsprt_binomial":
+        values = binomial_look_values(session, monitor, model, as_of)
+        monitor.changed_from = None
+        summary = (f"{monitor.name}: {values['observed']:g} of {values['expected']:g} {monitor.outcome} in "
+                   f"the device's procedures, 1:{monitor.binomial_z} matched (LLR {values['llr']:.3f} >= "
+                   f"CV {monitor.critical_value:.3f})")
+        return _append(session, actor, monitor, Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of,
+                                                     **values), summary)
     n, observed, expected = _counts(session, monitor, model, last, as_of)
     monitor.changed_from = None
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
@@ -245,60 +292,35 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
         signal = llr >= monitor.critical_value and observed >= monitor.min_events
     else:  # the same decision as LLR >= the look's critical value, on the count scale
         signal = observed >= rule["events_to_signal"]
-    look = Look(
-        monitor_id=monitor.id,
-        look_no=(last.look_no + 1) if last else 1,
-        as_of=as_of,
-        procedures=n,
-        observed=observed,
-        expected=expected,
-        llr=llr,
-        signal=signal,
-        **rule,
-    )
+    look = Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of, procedures=n, observed=observed,
+                expected=expected, llr=llr, signal=signal, **rule)
+    summary = (f"{monitor.name}: {observed:g} {monitor.outcome} observed vs "
+               f"{expected:.2f} expected (LLR {llr:.3f} >= CV {look.critical_value:.3f})")
+    return _append(session, actor, monitor, look, summary)
+
+
+def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summary: str) -> Look:
+    """Store the look; on a signal open an alert case and stop the monitor (``signalled``); a MaxSPRT
+    monitor whose expected count reached T ends; audit both."""
     session.add(look)
     session.flush()
-    if signal:
+    if look.signal:
         monitor.status = "signalled"
-        alert = AlertCase(
-            monitor_id=monitor.id,
-            look_id=look.id,
-            status=AlertStatus.OPEN,
-            summary=(
-                f"{monitor.name}: {observed:g} {monitor.outcome} observed vs "
-                f"{expected:.2f} expected (LLR {llr:.3f} >= CV {look.critical_value:.3f})"
-            ),
-        )
+        alert = AlertCase(monitor_id=monitor.id, look_id=look.id, status=AlertStatus.OPEN, summary=summary)
         session.add(alert)
         session.flush()
-        audit.record(
-            session,
-            actor,
-            "surveillance.alert.open",
-            "surveillance_alert",
-            alert.id,
-            after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": llr},
-        )
-    elif expected >= monitor.sample_size:  # group designs too: their alpha is spent by T (re-spending)
-        monitor.status = "ended"
-    audit.record(
-        session,
-        actor,
-        "surveillance.look",
-        "surveillance_monitor",
-        monitor.id,
-        after={
-            "look_no": look.look_no,
-            "as_of": as_of,
-            "observed": observed,
-            "expected": expected,
-            "llr": llr,
-            "critical_value": look.critical_value,
-            "alpha_spent": look.alpha_spent,
-            "signal": signal,
-            "status": monitor.status,
-        },
-    )
+        audit.record(session, actor, "surveillance.alert.open", "surveillance_alert", alert.id,
+                     after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": look.llr,
+                            "risk_difference": look.risk_difference, "rd_lower": look.rd_lower})
+    elif monitor.kind != "delta" and look.expected >= monitor.sample_size:
+        monitor.status = "ended"  # group designs too: their alpha is spent by T (re-spending)
+    after = {"look_no": look.look_no, "as_of": look.as_of, "observed": look.observed,
+             "expected": look.expected, "llr": look.llr, "critical_value": look.critical_value,
+             "alpha_spent": look.alpha_spent, "signal": look.signal, "status": monitor.status}
+    if monitor.kind == "delta":
+        after.update(pairs=look.pairs, risk_difference=look.risk_difference, rd_lower=look.rd_lower,
+                     rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd)
+    audit.record(session, actor, "surveillance.look", "surveillance_monitor", monitor.id, after=after)
     return look
 
 

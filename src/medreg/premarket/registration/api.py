@@ -33,6 +33,7 @@ from medreg.premarket.registration.api_bodies import (
     ConsultationDetail,
     CreateBody,
     DiBody,
+    DiWithdrawBody,
     FulfilBody,
     MeetingBody,
     MinutesBody,
@@ -298,6 +299,14 @@ def declare_udi_di(body: DiBody, certificate_id: int = CertId, session: Session 
     """The registrant (or the office) declares a DI of the certificate's product."""
     service_udi.declare_di(session, actor, certificate_id, body.di)
     return queries.get_certificate(session, actor, certificate_id)
+
+
+@router.post("/certificates/by-udi-di/{di}/withdraw", response_model=CertificateRead)
+def withdraw_udi_di(body: DiWithdrawBody, di: str = Path(min_length=8, max_length=14, pattern=r"^\d+$"),
+                    session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    """The registrant (or the office) withdraws a wrongly declared DI with the reasons; audited."""
+    row = service_udi.withdraw_di(session, actor, di, body.reason)
+    return queries.get_certificate(session, actor, row.certificate_id)
 
 
 @router.get("/certificates/by-udi-di/{di}", response_model=CertificateRead)

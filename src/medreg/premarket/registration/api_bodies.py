@@ -156,3 +156,9 @@ class DiBody(Body):
     """A UDI-DI of the certificate's product: a GTIN of 8, 12, 13 or 14 digits."""
 
     di: str = Field(min_length=8, max_length=14, pattern=r"^\d+$")
+
+
+class DiWithdrawBody(Body):
+    """Why a wrongly declared UDI-DI is withdrawn (kept in the audit trail)."""
+
+    reason: str = Field(min_length=1, max_length=2000)

@@ -258,6 +258,16 @@ def declare_di_cmd(certificate_id: int = typer.Argument(..., min=1), di: str = t
         typer.echo(f"certificate {row.certificate_id}: UDI-DI {row.di} declared")
 
 
+@app.command("withdraw-di")
+def withdraw_di_cmd(di: str = typer.Argument(...), user: str = USER,
+                    reason: str = typer.Option(..., "--reason", help="Why it was declared by mistake."),
+                    ) -> None:
+    """Withdraw a UDI-DI declared by mistake: the certificate's registrant, or the office (audited)."""
+    with acting(user) as (session, actor):
+        row = service_udi.withdraw_di(session, actor, di, reason)
+        typer.echo(f"certificate {row.certificate_id}: UDI-DI {row.di} withdrawn")
+
+
 @app.command("dis")
 def dis_cmd(user: str = USER) -> None:
     """The UDI-DIs declared for the certificates of the user's organisation (a registrant)."""

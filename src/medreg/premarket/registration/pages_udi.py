@@ -1,8 +1,10 @@
 """The registrant's UDI-DIs page (Order 47 Art.101): its own certificates with the device identifiers
 declared for each, and the form to declare one more - the same call as
 ``POST /api/registration/certificates/{id}/udi-di`` (``service_udi.declare_di``: GTIN check digit, one
-certificate per DI, the certificate's own registrant only, audited). The surveillance registry links an
-implant to its certificate through these declarations, never by name or model."""
+certificate per DI, the certificate's own registrant only, audited), and beside each DI the form to
+withdraw one declared by mistake (``service_udi.withdraw_di``, with the reasons, audited). The
+surveillance registry links an implant to its certificate through these declarations, never by name
+or model."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ def _page(request: Request, session: Session, actor: Actor, error=None, status_c
         "certificates": certificates,
         "dis": {} if org is None else queries.declared_dis(session, actor, org),
         "error": error, "form": FORM, "done": request.query_params.get("done"),
+        "withdrawn": request.query_params.get("withdrawn"),
     }, status_code=status_code)
 
 
@@ -58,3 +61,17 @@ async def declare(request: Request, session: Session = Db, actor: Actor = Regist
         session.rollback()  # not ``refused``: a certificate that is not found is said on the form
         return _page(request, session, actor, form_error(request, FORM, err, form), err.http_status)
     return see_other(f"/registration/udi-dis?done={row.di}#certificate-{row.certificate_id}")
+
+
+@router.post("/registration/udi-dis/withdraw")
+async def withdraw(request: Request, session: Session = Db, actor: Actor = Registrant):
+    """Withdraw a DI declared by mistake (``service_udi.withdraw_di``: own certificates, a reason,
+    audited)."""
+    form = await request.form()
+    try:
+        row = service_udi.withdraw_di(session, actor, str(form.get("di") or ""),
+                                      str(form.get("reason") or "")[:4000])
+    except DomainError as err:
+        session.rollback()
+        return _page(request, session, actor, form_error(request, "withdraw-di", err, form), err.http_status)
+    return see_other(f"/registration/udi-dis?withdrawn={row.di}#certificate-{row.certificate_id}")

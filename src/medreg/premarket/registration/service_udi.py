@@ -3,6 +3,13 @@
 A registrant declares the DI (GTIN-14, check digit verified with ``biip``) of its own certificate's
 product; the registration office may do it for any certificate. A DI belongs to one certificate
 number. Same conventions as the other services: audited, never commits.
+
+A wrongly declared DI is **withdrawn** (``withdraw_di``) by the same people with a reason: the
+declaration is deleted and the audit trail keeps who declared it, who withdrew it, when and why. It is
+not refused when the surveillance registry has procedures or monitors of that DI: those are keyed on
+the DI the hospitals recorded, never on the declaration, so they stay as they are and only lose the
+link to this certificate (their pages then say that no registrant has declared the DI) until the right
+certificate declares it. Registration does not read the surveillance tables (layers).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from medreg.premarket.registration.models import CertificateDi, RegistrationCertificate
 from medreg.premarket.registration.states import ADMIN, OFFICE, REGISTRANT
 
-__all__ = ["declare_di", "normalise_di"]
+__all__ = ["declare_di", "normalise_di", "withdraw_di"]
 
 
 def normalise_di(value: str, *, field: str = "di") -> str:
@@ -55,4 +62,27 @@ def declare_di(session: Session, actor: Actor, certificate_id: int, di: str) -> 
     session.flush()
     audit.record(session, actor, "registration.certificate.di", "registration_certificate", cert.id,
                  after={"di": gtin, "number": cert.number})
+    return row
+
+
+def withdraw_di(session: Session, actor: Actor, di: str, reason: str) -> CertificateDi:
+    """Withdraw the declaration of ``di`` (a mistake): the certificate's registrant or the office."""
+    gtin = normalise_di(di)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give the reasons for withdrawing the UDI-DI.", field="reason")
+    if len(reason) > 2000:
+        raise ValidationFailed("At most {limit} characters.", field="reason", params={"limit": 2000})
+    row = session.scalar(select(CertificateDi).where(CertificateDi.di == gtin).with_for_update())
+    if row is None:
+        raise NotFound("This UDI-DI is not declared for any certificate.", field="di")
+    cert = session.get(RegistrationCertificate, row.certificate_id)
+    own = REGISTRANT in actor.roles and cert is not None and actor.organisation_id == cert.registrant_org_id
+    if not (own or actor.workflow_roles & {OFFICE, ADMIN}):
+        raise PermissionDenied("Only the certificate's registrant or the registration office may do this.")
+    before = {"di": gtin, "number": cert.number if cert else None, "declared_by": row.declared_by}
+    session.delete(row)
+    session.flush()
+    audit.record(session, actor, "registration.certificate.di_withdraw", "registration_certificate",
+                 row.certificate_id, before=before, after={"di": None}, note=reason)
     return row
