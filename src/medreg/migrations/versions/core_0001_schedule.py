@@ -1,7 +1,7 @@
 """core: schedules (recurring jobs the worker queues at their due times)
 
 Revision ID: core_0001
-Revises: surveillance_0004
+Revises: surveillance_0005
 Create Date: 2026-11-30 09:00:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import medreg.core.db
 
 revision: str = "core_0001"
-down_revision: str | None = "surveillance_0004"
+down_revision: str | None = "surveillance_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
