@@ -35,18 +35,20 @@ register_nav("/surveillance/import", _("Registry import"), roles=["hospital", "m
 MAX_CSV = 50 * 1024 * 1024
 
 
-def _chart(monitor, looks) -> str:
+def _chart(monitor, looks, locale: str) -> str:
+    llr = translate(_("Log-likelihood ratio"), locale)
     return boundary_chart_svg([lk.as_of.strftime("%Y-%m") for lk in looks], [lk.llr for lk in looks],
-                              monitor.critical_value, title=f"{monitor.name} — {_('Log-likelihood ratio')}",
-                              x_label=_("Look"), y_label=_("Log-likelihood ratio"))
+                              monitor.critical_value, title=f"{monitor.name} — {llr}",
+                              x_label=translate(_("Look"), locale), y_label=llr)
 
 
 @router.get("/")
 def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
     rows = []
+    locale = request_locale(request)
     for m in queries.list_monitors(session, actor):
         _monitor, looks = queries.monitor_looks(session, actor, m.id)
-        rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts.py
+        rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks, locale))))  # escaped there
     return render(request, "surveillance/index.html", {"rows": rows})
 
 
@@ -62,15 +64,17 @@ def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session
     finally:
         i18n.current_locale.reset(token)
     return render(request, "surveillance/monitor.html",
-                  {"m": qc.monitor, "looks": qc.looks, "chart": Markup(_chart(qc.monitor, qc.looks)),
+                  {"m": qc.monitor, "looks": qc.looks,
+                   "chart": Markup(_chart(qc.monitor, qc.looks, request_locale(request))),
                    "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg,
                    "cert": queries.device_certificate(session, actor, qc.monitor.udi_di)})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")
-def monitor_chart(monitor_id: int = MonitorId, session: Session = Db, actor: Actor = Depends(require_login)):
+def monitor_chart(request: Request, monitor_id: int = MonitorId, session: Session = Db,
+                  actor: Actor = Depends(require_login)):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
-    return Response(_chart(monitor, looks), media_type="image/svg+xml",
+    return Response(_chart(monitor, looks, request_locale(request)), media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="monitor-{monitor_id}.svg"'})
 
 
