@@ -21,6 +21,7 @@ from medreg.surveillance import queries, service, service_monitoring
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
 from medreg.surveillance.pages_charts import cusum_chart, oe_chart
+from medreg.surveillance.pages_registry import OUTCOME_LABELS
 from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.states import TABLE
 
@@ -49,7 +50,7 @@ def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(re
     for m in queries.list_monitors(session, actor):
         _monitor, looks = queries.monitor_looks(session, actor, m.id)
         rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks, locale))))  # escaped there
-    return render(request, "surveillance/index.html", {"rows": rows})
+    return render(request, "surveillance/index.html", {"rows": rows, "outcome_labels": OUTCOME_LABELS})
 
 
 @router.get("/monitors/{monitor_id}")
@@ -66,7 +67,7 @@ def monitor_page(request: Request, monitor_id: int = MonitorId, session: Session
     return render(request, "surveillance/monitor.html",
                   {"m": qc.monitor, "looks": qc.looks,
                    "chart": Markup(_chart(qc.monitor, qc.looks, request_locale(request))),
-                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg,
+                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg, "outcome_labels": OUTCOME_LABELS,
                    "cert": queries.device_certificate(session, actor, qc.monitor.udi_di)})
 
 
