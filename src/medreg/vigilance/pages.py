@@ -208,7 +208,9 @@ def report_list(request: Request, session: Session = Db, actor: Actor = Login):
 
 @router.get("/new")
 def new_report(request: Request, actor: Actor = Login):
-    return render(request, "vigilance/new.html", {**_labels(), "error": None, "values": {}})
+    # A hospital reports as a using entity (使用单位), not as the registrant first in the list.
+    values = {"reporter.role": ReporterRole.USING_ENTITY.value} if "hospital" in actor.roles else {}
+    return render(request, "vigilance/new.html", {**_labels(), "error": None, "values": values})
 
 
 @router.post("/new")
