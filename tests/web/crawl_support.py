@@ -82,6 +82,8 @@ class _Reader(HTMLParser):
                 fields.append((self._select, a.get("value", "")))
         if tag == "a" and a.get("href"):
             self.page.links.append(a["href"])
+        if a.get("hx-get") and "{" not in a["hx-get"]:  # an HTMX fragment the page loads
+            self.page.links.append(a["hx-get"])
         for name in TEXT_ATTRIBUTES:
             if a.get(name, "").strip():
                 self.page.texts.append(a[name].strip())
