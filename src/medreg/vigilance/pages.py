@@ -81,7 +81,7 @@ FIELD_LABELS = {
     "device.generic_name": _("Generic name"),
     "device.trade_name": _("Trade name"),
     "device.registration_number": _("Registration certificate number"),
-    "device.udi": _("UDI"),
+    "device.udi": _("Unique device identifier (UDI)"),
     "device.model": _("Model or specification"),
     "device.lot_number": _("Lot number"),
     "device.serial_number": _("Serial number"),
