@@ -31,6 +31,13 @@ def test_language_switch_sets_cookie_and_changes_the_page(client):
     assert "用户名" in client.get("/login").text
 
 
+def test_language_switch_keeps_the_search(client):
+    """The switch in the header of a search result leads back to the same search."""
+    page = client.get("/public/certificates?q=%E5%9B%BD%E6%A2%B0").text
+    link = page.split('id="lang-en"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert client.get(link).headers["location"] == "/public/certificates?q=%E5%9B%BD%E6%A2%B0"
+
+
 def test_unknown_language_is_404(client):
     assert client.get("/lang/fr").status_code == 404
 

@@ -99,7 +99,7 @@ def test_hospital_enrols_and_follows_up_a_procedure(client, db):
     events = db.scalars(
         select(AuditEvent.action).where(
             AuditEvent.entity_type == "surveillance_procedure", AuditEvent.entity_id == str(proc.id)
-        )
+        ).order_by(AuditEvent.id)
     ).all()
     assert events == ["surveillance.procedure.enrol", "surveillance.procedure.follow_up"]
 

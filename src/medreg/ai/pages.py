@@ -28,6 +28,9 @@ router = pages_router(prefix="/ai", tags=["ai pages"])
 Db = Depends(get_session)
 Who = Depends(require_login)
 MAX_CSV = 20 * 1024 * 1024
+# The verdicts the comparison pages show through _() (paired.VERDICTS, equivalence), marked for extraction.
+VERDICT_MSGIDS = (_("superior"), _("non-inferior"), _("inferior"), _("inconclusive"), _("equivalent"),
+                  _("not shown"))
 VersionId = Path(ge=1, le=MAX_ID)
 RunId = Path(ge=1, le=MAX_ID)
 PackId = Path(ge=1, le=MAX_ID)

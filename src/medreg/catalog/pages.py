@@ -62,6 +62,14 @@ LABELS = {
     "catalogue": _("catalogue row"), "rule_article": _("rule article"), "guideline": _("guideline"),
     "pass": _("Pass"), "warn": _("Pass with warnings"), "fail": _("Fail"), "error": _("error"),
     "warning": _("warning"), "info": _("information"),
+    # effects of a trace row (engine_rules.json "effect.kind", and the rows engine.py adds)
+    "exactly": _("sets the class"), "at_least": _("class not lower than"),
+    "at_least_field": _("not lower than the related device"),
+    "same_as_field": _("class of the related device"),
+    "max_of_field": _("class of the highest-risk component"),
+    "defer_to_catalogue": _("follows the catalogue"),
+    "not_device": _("not a medical device"), "no_rule": _("no rule in this rule set"),
+    "subcatalogue_evidence": _("evidence for a sub-catalogue"),
 }
 FLAGS = ("absorbable", "drug_device_combination_device_primary", "animal_or_biological_material", "sterile",
          "measuring", "treats_disease", "endoscopic", "active_force_orthosis", "ivd_reagent", "robot")

@@ -78,7 +78,8 @@ class NavItem:
     order: int = 100
 
     def visible_to(self, actor: Actor) -> bool:
-        return self.roles is None or bool(self.roles & actor.roles)
+        # workflow roles: the stored roles plus "office" / "province" for a reviewer's organisation
+        return self.roles is None or bool(self.roles & actor.workflow_roles)
 
 
 _NAV: dict[str, NavItem] = {}
@@ -87,7 +88,8 @@ _NAV: dict[str, NavItem] = {}
 def register_nav(path: str, label: str, *, roles: Iterable[str] | None = None, description: str = "",
                  order: int = 100) -> NavItem:
     """Show a link in the header and on the home page to actors holding one of ``roles``
-    (``None``: everyone; the anonymous visitor holds the role ``"public"``)."""
+    (``None``: everyone; the anonymous visitor holds the role ``"public"``; a reviewer also holds
+    ``"office"`` or ``"province"`` after its organisation, see ``Actor.workflow_roles``)."""
     item = NavItem(path=path, label=label, roles=frozenset(str(r) for r in roles) if roles is not None
                    else None, description=description, order=order)
     _NAV[path] = item

@@ -22,6 +22,8 @@ from medreg.surveillance.access import is_centre
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
 from medreg.surveillance.pages_charts import cusum_chart, delta_chart, oe_chart
+from medreg.surveillance.pages_charts import cusum_chart, oe_chart
+from medreg.surveillance.pages_registry import OUTCOME_LABELS
 from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.service_delta import delta_rule
 from medreg.surveillance.states import TABLE
@@ -44,6 +46,11 @@ def _chart(monitor, looks) -> str:
                               monitor.critical_value, title=f"{monitor.name} — {_('Log-likelihood ratio')}",
                               x_label=_("Look"), y_label=_("Log-likelihood ratio"),
                               look_critical_values=[lk.critical_value for lk in looks])
+def _chart(monitor, looks, locale: str) -> str:
+    llr = translate(_("Log-likelihood ratio"), locale)
+    return boundary_chart_svg([lk.as_of.strftime("%Y-%m") for lk in looks], [lk.llr for lk in looks],
+                              monitor.critical_value, title=f"{monitor.name} — {llr}",
+                              x_label=translate(_("Look"), locale), y_label=llr)
 
 
 @router.get("/")
@@ -57,6 +64,11 @@ def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(re
     finally:
         i18n.current_locale.reset(token)
     return render(request, "surveillance/index.html", {"rows": rows})
+    locale = request_locale(request)
+    for m in queries.list_monitors(session, actor):
+        _monitor, looks = queries.monitor_looks(session, actor, m.id)
+        rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks, locale))))  # escaped there
+    return render(request, "surveillance/index.html", {"rows": rows, "outcome_labels": OUTCOME_LABELS})
 
 
 @router.get("/monitors/{monitor_id}")
@@ -98,12 +110,17 @@ async def stop(request: Request, monitor_id: int = MonitorId, session: Session =
         return _monitor_view(request, monitor_id, session, actor, form_error(request, "stop", err, form),
                             err.http_status)
     return see_other(f"/surveillance/monitors/{monitor_id}?stopped=1")
+                  {"m": qc.monitor, "looks": qc.looks,
+                   "chart": Markup(_chart(qc.monitor, qc.looks, request_locale(request))),
+                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg, "outcome_labels": OUTCOME_LABELS,
+                   "cert": queries.device_certificate(session, actor, qc.monitor.udi_di)})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")
-def monitor_chart(monitor_id: int = MonitorId, session: Session = Db, actor: Actor = Depends(require_login)):
+def monitor_chart(request: Request, monitor_id: int = MonitorId, session: Session = Db,
+                  actor: Actor = Depends(require_login)):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
-    return Response(_chart(monitor, looks), media_type="image/svg+xml",
+    return Response(_chart(monitor, looks, request_locale(request)), media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="monitor-{monitor_id}.svg"'})
 
 

@@ -70,6 +70,31 @@ TEXT_FIELDS = (
 )
 AREA_FIELDS = ("event.description", "event.device_problem", "event.actions_taken")
 CODE_INPUTS = ("codes.device_problem", "codes.health_effect", "codes.health_impact", "codes.component")
+# What the form and the quality reasons call each field (the IMDRF codes by their annex, aet.ANNEXES).
+FIELD_LABELS = {
+    "reporter.role": _("Reporter role"),
+    "event.event_date": _("Event date"),
+    "event.aware_at": _("Discovered or learned of (Beijing time)"),
+    "event.outcome": _("Event outcome"),
+    "patient.age_years": _("Patient age (years)"),
+    "patient.sex": _("Patient sex"),
+    "device.generic_name": _("Generic name"),
+    "device.trade_name": _("Trade name"),
+    "device.registration_number": _("Registration certificate number"),
+    "device.udi": _("Unique device identifier (UDI)"),
+    "device.model": _("Model or specification"),
+    "device.lot_number": _("Lot number"),
+    "device.serial_number": _("Serial number"),
+    "device.manufacture_date": _("Date of manufacture"),
+    "event.province": _("Province where the event occurred"),
+    "event.description": _("Event description"),
+    "event.device_problem": _("Device malfunction"),
+    "event.actions_taken": _("Control measures taken"),
+    "codes.device_problem": _("Medical device problem (IMDRF annex A)"),
+    "codes.health_effect": _("Clinical signs, symptoms or conditions (IMDRF annex E)"),
+    "codes.health_impact": _("Health impact (IMDRF annex F)"),
+    "codes.component": _("Medical device component (IMDRF annex G)"),
+}
 
 
 async def posted(request: Request) -> FormData:
@@ -85,6 +110,7 @@ def _labels() -> dict:
         "text_fields": TEXT_FIELDS,
         "area_fields": AREA_FIELDS,
         "code_inputs": CODE_INPUTS,
+        "field_labels": FIELD_LABELS,
         "outcomes": [o.value for o in Outcome],
         "roles": [r.value for r in ReporterRole],
     }
@@ -182,7 +208,9 @@ def report_list(request: Request, session: Session = Db, actor: Actor = Login):
 
 @router.get("/new")
 def new_report(request: Request, actor: Actor = Login):
-    return render(request, "vigilance/new.html", {**_labels(), "error": None, "values": {}})
+    # A hospital reports as a using entity (使用单位), not as the registrant first in the list.
+    values = {"reporter.role": ReporterRole.USING_ENTITY.value} if "hospital" in actor.roles else {}
+    return render(request, "vigilance/new.html", {**_labels(), "error": None, "values": values})
 
 
 @router.post("/new")

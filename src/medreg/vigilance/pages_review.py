@@ -35,6 +35,11 @@ register_nav(
 )
 
 
+# The criteria of duplicates.WEIGHTS, as the review page names them.
+MATCH_LABELS = {"device": _("Device"), "lot_serial": _("Lot or serial number"), "event_date": _("Event date"),
+                "patient": _("Patient"), "outcome": _("Event outcome"), "narrative": _("Event description")}
+
+
 def _review(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200) -> Response:
     return render(
         request,
@@ -45,6 +50,7 @@ def _review(request: Request, session: Session, actor: Actor, error=None, status
             "by_reporter": queries.per_organisation(session, actor, "reporter"),
             "by_registrant": queries.per_organisation(session, actor, "registrant"),
             "error": error,
+            "match_labels": MATCH_LABELS,
         },
         status_code=status_code,
     )

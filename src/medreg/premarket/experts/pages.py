@@ -32,7 +32,7 @@ register_nav(
 register_nav(
     "/experts/",
     _("Expert pool"),
-    roles=["reviewer", "admin"],
+    roles=["office", "admin"],  # the pool is the office's only (queries.list_experts)
     description=_("Experts, their fields and declared interests"),
     order=23,
 )
