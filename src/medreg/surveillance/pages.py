@@ -22,7 +22,6 @@ from medreg.surveillance.access import is_centre
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
 from medreg.surveillance.pages_charts import cusum_chart, delta_chart, oe_chart
-from medreg.surveillance.pages_charts import cusum_chart, oe_chart
 from medreg.surveillance.pages_registry import OUTCOME_LABELS
 from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.service_delta import delta_rule
@@ -40,34 +39,26 @@ MAX_CSV = 50 * 1024 * 1024
 
 
 def _chart(monitor, looks) -> str:
+    """The monitor's chart, its texts in the current locale (``i18n.current_locale``)."""
     if monitor.kind == "delta":  # the matched risk difference with its CI band and the margin
         return line_chart_svg(delta_chart(monitor, looks))
-    return boundary_chart_svg([lk.as_of.strftime("%Y-%m") for lk in looks], [lk.llr for lk in looks],
-                              monitor.critical_value, title=f"{monitor.name} — {_('Log-likelihood ratio')}",
-                              x_label=_("Look"), y_label=_("Log-likelihood ratio"),
-                              look_critical_values=[lk.critical_value for lk in looks])
-def _chart(monitor, looks, locale: str) -> str:
-    llr = translate(_("Log-likelihood ratio"), locale)
+    llr = translate(_("Log-likelihood ratio"))
     return boundary_chart_svg([lk.as_of.strftime("%Y-%m") for lk in looks], [lk.llr for lk in looks],
                               monitor.critical_value, title=f"{monitor.name} — {llr}",
-                              x_label=translate(_("Look"), locale), y_label=llr)
+                              x_label=translate(_("Look")), y_label=llr,
+                              look_critical_values=[lk.critical_value for lk in looks])
 
 
 @router.get("/")
 def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(require_login)):
     rows = []
-    token = i18n.current_locale.set(request_locale(request))  # a DELTA chart's labels are translated
+    token = i18n.current_locale.set(request_locale(request))  # the charts' labels are translated
     try:
         for m in queries.list_monitors(session, actor):
             _monitor, looks = queries.monitor_looks(session, actor, m.id)
             rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts
     finally:
         i18n.current_locale.reset(token)
-    return render(request, "surveillance/index.html", {"rows": rows})
-    locale = request_locale(request)
-    for m in queries.list_monitors(session, actor):
-        _monitor, looks = queries.monitor_looks(session, actor, m.id)
-        rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks, locale))))  # escaped there
     return render(request, "surveillance/index.html", {"rows": rows, "outcome_labels": OUTCOME_LABELS})
 
 
@@ -91,7 +82,7 @@ def _monitor_view(request: Request, monitor_id: int, session: Session, actor: Ac
     m = qc.monitor
     return render(request, "surveillance/monitor.html",
                   {"m": m, "looks": qc.looks, "chart": chart,
-                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg,
+                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg, "outcome_labels": OUTCOME_LABELS,
                    "rule": delta_rule(m) if m.kind == "delta" else None,
                    "can_stop": is_centre(actor) and m.status == "active", "error": error, "form": "stop",
                    "stopped": request.query_params.get("stopped"),
@@ -110,17 +101,18 @@ async def stop(request: Request, monitor_id: int = MonitorId, session: Session =
         return _monitor_view(request, monitor_id, session, actor, form_error(request, "stop", err, form),
                             err.http_status)
     return see_other(f"/surveillance/monitors/{monitor_id}?stopped=1")
-                  {"m": qc.monitor, "looks": qc.looks,
-                   "chart": Markup(_chart(qc.monitor, qc.looks, request_locale(request))),
-                   "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg, "outcome_labels": OUTCOME_LABELS,
-                   "cert": queries.device_certificate(session, actor, qc.monitor.udi_di)})
 
 
 @router.get("/monitors/{monitor_id}/chart.svg")
 def monitor_chart(request: Request, monitor_id: int = MonitorId, session: Session = Db,
                   actor: Actor = Depends(require_login)):
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
-    return Response(_chart(monitor, looks, request_locale(request)), media_type="image/svg+xml",
+    token = i18n.current_locale.set(request_locale(request))
+    try:
+        svg = _chart(monitor, looks)
+    finally:
+        i18n.current_locale.reset(token)
+    return Response(svg, media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="monitor-{monitor_id}.svg"'})
 
 
