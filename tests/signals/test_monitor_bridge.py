@@ -117,3 +117,12 @@ def test_without_a_subscriber_the_look_runs_and_opens_no_case(db):
     assert monitor.status == "signalled"
     assert db.scalars(select(AlertCase).where(AlertCase.monitor_id == monitor.id)).one()
     assert db.scalar(select(func.count()).select_from(SignalCase)) == 0
+
+
+def test_the_api_case_says_where_it_came_from(db, world, client):  # noqa: F811
+    case = db.scalars(select(SignalCase)).one()
+    login(client, world["owner"].username)
+    body = client.get(f"/api/signals/cases/{case.id}").json()
+    assert (body["source"], body["monitor_id"], body["alert_id"]) == (
+        "surveillance_monitor", case.monitor_id, case.alert_id)
+    assert body["stats"][0]["look_stats"]["llr"] == pytest.approx(case.stats[0].look_stats["llr"])
