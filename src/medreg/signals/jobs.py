@@ -20,7 +20,7 @@ from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import ValidationFailed
 from medreg.core.jobs import JobContext, job_handler
-from medreg.signals import analyses, pipeline, snapshot
+from medreg.signals import analyses, bridge, pipeline, snapshot  # noqa: F401 (bridge: event handlers)
 from medreg.signals.runs import RunSettings, export_step, record_step, score_step
 
 STEPS = ("export", "score", "record")

@@ -17,8 +17,15 @@ class SignalCase(Base):
     __tablename__ = "signals_case"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # what raised the case: a disproportionality run over (device, event) pairs, or a surveillance
+    # monitor's look crossing its boundary (``bridge.SOURCE_MONITOR``; then ``device_level`` is udi-di)
+    source: Mapped[str] = mapped_column(String(24), default="disproportionality",
+                                        server_default="disproportionality", index=True)
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("surveillance_monitor.id"), index=True)
+    # the surveillance alert case of the monitor's signal: one signal case per alert (idempotent)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("surveillance_alert.id"), unique=True)
     # the hierarchy level of ``device`` (pipeline.DEVICE_LEVELS): certificate number, registrant
-    # organisation id, sub-catalogue code or FDA product code
+    # organisation id, sub-catalogue code or FDA product code; ``udi-di`` for a monitor's device
     device_level: Mapped[str] = mapped_column(String(20), default="certificate", server_default="certificate",
                                               index=True)
     device: Mapped[str] = mapped_column(String(200), index=True)
@@ -67,6 +74,10 @@ class SignalStat(Base):
     ic975: Mapped[float | None] = mapped_column(Float)
     ebgm: Mapped[float | None] = mapped_column(Float)
     eb05: Mapped[float | None] = mapped_column(Float)
+    # a surveillance monitor's look (source monitor): its id and statistics (observed, expected, LLR,
+    # critical value; DELTA: pairs, risk difference and its confidence limits), as the look stored them
+    look_id: Mapped[int | None] = mapped_column(ForeignKey("surveillance_look.id"), index=True)
+    look_stats: Mapped[dict | None] = mapped_column(JSON)
 
     case: Mapped[SignalCase] = relationship(back_populates="stats")
 

@@ -34,7 +34,8 @@ STATUS_LABELS = {
 }
 LEVEL_LABELS = {"certificate": _("Registration certificate"), "registrant": _("Registrant"),
                 "category": _("Sub-catalogue"), "category1": _("Catalogue category, level 1"),
-                "category2": _("Catalogue category, level 2"), "fda-product-code": _("FDA product code")}
+                "category2": _("Catalogue category, level 2"), "fda-product-code": _("FDA product code"),
+                "udi-di": _("UDI-DI")}
 ACTION_LABELS = {"validate": _("Validate the signal"), "assess": _("Record the assessment"),
                  "decide_action": _("Decide the action"), "close": _("Close the signal"),
                  "dismiss": _("Dismiss the signal")}

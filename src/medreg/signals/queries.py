@@ -13,7 +13,8 @@ from medreg.signals.models import SignalCase, SignalCaseReport
 from medreg.signals.states import CENTRE, TABLE, Decision, Status
 
 
-def _visible(actor: Actor):
+def visible_cases(actor: Actor):
+    """A select of the cases the actor may see, or None when it may see none."""
     stmt = select(SignalCase)
     if CENTRE & actor.roles:
         return stmt
@@ -23,7 +24,7 @@ def _visible(actor: Actor):
 
 
 def list_cases(session: Session, actor: Actor, *, status: str | None = None, limit: int = 100) -> list:
-    stmt = _visible(actor)
+    stmt = visible_cases(actor)
     if stmt is None:
         return []
     if status:
@@ -33,7 +34,7 @@ def list_cases(session: Session, actor: Actor, *, status: str | None = None, lim
 
 def get_case(session: Session, actor: Actor, case_id: int) -> SignalCase:
     """The case, or NotFound when it does not exist or the actor may not know of it."""
-    stmt = _visible(actor)
+    stmt = visible_cases(actor)
     case = session.scalar(stmt.where(SignalCase.id == case_id)) if stmt is not None else None
     if case is None:
         raise NotFound("Signal case {id} not found.", field="case_id", params={"id": case_id})

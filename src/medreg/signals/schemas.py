@@ -28,12 +28,17 @@ class StatRead(BaseModel):
     ic975: float | None
     ebgm: float | None
     eb05: float | None
+    look_id: int | None = None  # a surveillance monitor's look (source surveillance_monitor)
+    look_stats: dict | None = None
 
 
 class CaseRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    source: str = "disproportionality"
+    monitor_id: int | None = None
+    alert_id: int | None = None
     device_level: str
     device: str
     event: str

@@ -15,6 +15,7 @@ from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import DomainError, ValidationFailed
 from medreg.core.i18n import _, translate, translate_error
+from medreg.core.related import related_links
 from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
 from medreg.surveillance import queries, service, service_monitoring, service_stop
@@ -86,7 +87,9 @@ def _monitor_view(request: Request, monitor_id: int, session: Session, actor: Ac
                    "rule": delta_rule(m) if m.kind == "delta" else None,
                    "can_stop": is_centre(actor) and m.status == "active", "error": error, "form": "stop",
                    "stopped": request.query_params.get("stopped"),
-                   "cert": queries.device_certificate(session, actor, m.udi_di)}, status_code=status_code)
+                   "cert": queries.device_certificate(session, actor, m.udi_di),
+                   "related": related_links(session, actor, "surveillance_monitor", m.id)},
+                  status_code=status_code)
 
 
 @router.post("/monitors/{monitor_id}/stop")
@@ -123,7 +126,8 @@ STATUS_LABELS = {"open": _("Alert open"), "investigating": _("Under investigatio
 
 
 def _alerts_page(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200):
-    rows = [(a, TABLE.allowed_actions(a.status, actor.workflow_roles))
+    rows = [(a, TABLE.allowed_actions(a.status, actor.workflow_roles),
+             related_links(session, actor, "surveillance_alert", a.id))
             for a in queries.list_alerts(session, actor)]
     return render(request, "surveillance/alerts.html",
                   {"rows": rows, "error": error, "action_labels": ACTION_LABELS,

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreg.core import audit
+from medreg.core import audit, events
 from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
@@ -312,6 +312,7 @@ def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summar
         audit.record(session, actor, "surveillance.alert.open", "surveillance_alert", alert.id,
                      after={"monitor_id": monitor.id, "look_no": look.look_no, "llr": look.llr,
                             "risk_difference": look.risk_difference, "rd_lower": look.rd_lower})
+        _announce(session, actor, monitor, look, alert)
     elif monitor.kind != "delta" and look.expected >= monitor.sample_size:
         monitor.status = "ended"  # group designs too: their alpha is spent by T (re-spending)
     after = {"look_no": look.look_no, "as_of": look.as_of, "observed": look.observed,
@@ -322,6 +323,20 @@ def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summar
                      rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd)
     audit.record(session, actor, "surveillance.look", "surveillance_monitor", monitor.id, after=after)
     return look
+
+
+LOOK_STATS = ("procedures", "observed", "expected", "llr", "critical_value", "alpha_spent", "pairs",
+              "risk_device", "risk_comparator", "risk_difference", "rd_lower", "rd_upper")
+
+
+def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase) -> None:
+    """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
+    work: ``core.events``, since surveillance may not import signals."""
+    events.publish(session, actor, events.MONITOR_SIGNALLED, {
+        "monitor_id": monitor.id, "alert_id": alert.id, "look_id": look.id, "look_no": look.look_no,
+        "as_of": look.as_of.isoformat(), "kind": monitor.kind, "monitor_name": monitor.name,
+        "udi_di": monitor.udi_di, "registrant_org_id": monitor.registrant_org_id, "outcome": monitor.outcome,
+        "summary": alert.summary, "stats": {k: getattr(look, k) for k in LOOK_STATS}})
 
 
 def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
