@@ -18,6 +18,7 @@ from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
 from medreg.signals import plots, queries, service
 from medreg.signals.states import Decision, Status
+from medreg.surveillance.pages_registry import OUTCOME_LABELS as EVENT_LABELS  # monitor-raised cases
 
 router = pages_router(prefix="/signals", tags=["signals pages"])
 Db = Depends(get_session)
@@ -106,7 +107,7 @@ def case_list(request: Request, sort: str = Query("eb05", pattern="^(" + "|".joi
     return render(request, "signals/list.html", {
         "cases": cases, "sort": sort, "order": order, "sorts": SORTS, "plot": plot,
         "overview": _overview(request, session, actor, plot), "status_labels": STATUS_LABELS,
-        "level_labels": LEVEL_LABELS})
+        "level_labels": LEVEL_LABELS, "event_labels": EVENT_LABELS})
 
 
 @router.get("/overview.{fmt}")
@@ -122,7 +123,8 @@ def _page(request: Request, session: Session, actor: Actor, case_id: int, error=
         "reports": queries.case_reports(session, actor, case_id),
         "allowed": queries.allowed_actions(actor, case), "status_labels": STATUS_LABELS,
         "can_respond": queries.may_respond(actor, case), "late": service.response_late(case),
-        "action_labels": ACTION_LABELS, "decision_labels": DECISION_LABELS, "level_labels": LEVEL_LABELS},
+        "action_labels": ACTION_LABELS, "decision_labels": DECISION_LABELS, "level_labels": LEVEL_LABELS,
+        "event_labels": EVENT_LABELS},
         status_code=status_code)
 
 
