@@ -107,7 +107,8 @@ def test_category_level_counts_the_sub_catalogue_and_only_the_centre_sees_it(wor
     # a=8, b=0, c=1, c+d=16: PRR = (8/8) / (1/16) = 16
     assert case.stats[0].n11 == 8 and case.stats[0].prr == pytest.approx(16.0, rel=1e-12)
     assert queries.list_cases(db, world["reg_a"]) == [] and queries.list_cases(db, world["reg_b"]) == []
-    opened = db.scalars(select(AuditEvent).where(AuditEvent.action == "signals.case.open")).all()
+    opened = db.scalars(select(AuditEvent).where(AuditEvent.action == "signals.case.open")
+                       .order_by(AuditEvent.id)).all()
     assert opened[-1].after["device_level"] == "category"
 
 
@@ -207,7 +208,8 @@ def test_the_centre_manages_analyses_audited(world):
         "weekly categories", "year,age_band", "AE", "ebgm", None)
     b = analyses.update_analysis(db, centre, a.id, {"threshold": 3.0, "active": False}, expected_version=1)
     assert (b.threshold, b.active, b.version) == (3.0, False, 2)
-    events = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "signals_analysis")).all()
+    events = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "signals_analysis")
+                        .order_by(AuditEvent.id)).all()
     assert [e.action for e in events] == ["signals.analysis.create", "signals.analysis.update"]
     assert events[1].before["active"] is True and events[1].after["threshold"] == 3.0
     with pytest.raises(Conflict):
