@@ -46,6 +46,7 @@ TEST_DATABASE_URL = _choose_database()
 os.environ["MEDREG_DATABASE_URL"] = TEST_DATABASE_URL
 os.environ.setdefault("MEDREG_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("MEDREG_FILE_STORE_DIR", str(_TMP / "files"))
+os.environ.setdefault("MEDREG_SIGNALS_SNAPSHOT_DIR", str(_TMP / "signals"))  # the demo load runs an analysis
 os.environ.setdefault("MEDREG_RUN_WORKER_IN_PROCESS", "false")
 
 from medreg.core import db as core_db  # noqa: E402

@@ -4,6 +4,7 @@ user guide describes, with a verifiable audit chain."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -18,6 +19,9 @@ from medreg.premarket.experts.models import Expert
 from medreg.premarket.innovation import queries as innovation_queries
 from medreg.premarket.innovation.models import InnovationApplication
 from medreg.premarket.registration.models import RegistrationApplication, RegistrationCertificate
+from medreg.signals import queries as signal_queries
+from medreg.signals.bridge import SOURCE_MONITOR
+from medreg.signals.models import SignalAnalysis, SignalCase, SignalRun, SignalStat
 
 EXPECTED = {
     "draft": "draft",
@@ -109,3 +113,23 @@ def test_wd_ago_counts_working_days_only():
     assert cases.wd_ago(monday, 0) == monday
     d = cases.wd_ago(date(2025, 10, 9), 1)  # National Day holidays 1-8 October 2025
     assert d == date(2025, 9, 30) and DEFAULT_CALENDAR.is_working_day(d)
+
+
+def test_demo_runs_a_signal_analysis_that_finds_the_planted_pair_once(db):
+    """The demo's configured analysis (EBGM, EB05 > 2 and n11 >= 3, Szarfman et al. 2002, the published
+    default of signals.criteria) runs once on the demo reports and opens the planted CT-scanner x A05
+    (IMDRF Annex A level 1, from A051206 Unintended System Motion) case; a second load adds nothing."""
+    demo.load(db)
+    monitor = demo.demo_actor(db, "monitor")
+    tables = (SignalAnalysis, SignalRun, SignalCase, SignalStat)
+    counts = [_count(db, t) for t in tables]
+    cases = [c for c in signal_queries.list_cases(db, monitor) if c.source != SOURCE_MONITOR]
+    assert cases and all(c.stats for c in cases)  # each case carries its statistics
+    planted = next(c for c in cases if (c.device, c.event) == ("国械注准20253060002", "A05"))
+    stat = planted.stats[-1]
+    assert stat.n11 >= 45 and stat.eb05 > 2 and stat.ebgm > stat.eb05 and stat.prr_lower > 1  # 45 planted
+    (run,) = db.scalars(select(SignalRun)).all()
+    assert run.analysis_id and run.flagged == run.opened == len(cases) and run.event_level == 1
+    assert Path(run.snapshot_path).is_file()
+    demo.load(db)
+    assert [_count(db, t) for t in tables] == counts

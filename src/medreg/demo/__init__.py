@@ -119,6 +119,10 @@ def load(session: Session) -> None:
 
     if not surveillance_demo.loaded(session):
         surveillance_demo.load_demo(session, Actor.system())
+    from medreg.signals import demo as signals_demo  # a configured analysis and its first run
+
+    if not signals_demo.loaded(session):
+        signals_demo.load(session, demo_actor(session, "monitor"))
     from medreg.catalog import demo as catalog_demo  # the shipped catalogue, made-up 分类界定 requests
     from medreg.core.clock import today_shanghai
 

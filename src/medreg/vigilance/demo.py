@@ -5,6 +5,11 @@ device name); the IMDRF codes are real codes of the shipped AET (from the imagin
 a few common ones). Reports are filed through the service (validated, clocked, audited) by the demo
 hospitals and registrants found in the database; a few share a lot within a week (a cluster alert) and
 one event is reported twice (a duplicate candidate). Deterministic for a given seed.
+
+PLANTED for the signal-detection demo: three in four reports of the CT scanner (demo) (report numbers
+i with i % 20 in 1, 6, 11) carry IMDRF A051206 Unintended System Motion (Annex A level 1: A05) instead
+of a drawn code, so that this certificate-event pair is disproportionate on purpose (``medreg.signals.demo``
+runs an analysis that finds it). The random draws are made all the same, so the other reports keep theirs.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ DEVICES = [  # (generic name, made-up certificate number, model, group)
     ("肺结节CT影像辅助检测软件（演示）Lung nodule AI (demo)", "国械注准20253210004", "LN-AI 2.1", "ai"),
     ("眼底图像辅助诊断软件（演示）Retinal AI (demo)", "国械注准20253210005", "RA-AI 1.4", "ai"),
 ]
+PLANTED_AT, PLANTED_CODE = (1, 6, 11), "A051206"  # i % 20 in PLANTED_AT: 3 in 4 CT reports
 NARRATIVES = {
     "imaging": [
         "Image artifact appeared during the scan; the study was repeated (demo).",
@@ -93,7 +99,11 @@ def load(session: Session, count: int = 300, seed: int = 63) -> int:
             event_day + timedelta(days=rng.randint(0, 2)), time(9 + i % 8), tzinfo=SHANGHAI
         )
         outcome = rng.choices(["other", "serious_injury", "death"], [70, 27, 3])[0]
-        problem = rng.choice(codes[group])
+        problem = rng.choice(codes[group])  # drawn always: the planted pair keeps the others' draws
+        narrative = rng.choice(NARRATIVES[group])
+        planted = i % 20 in PLANTED_AT
+        if planted:  # the planted pair (see the module docstring)
+            problem = next(r for r in codes[group] if r.imdrf_code == PLANTED_CODE)
         form = {
             "reporter": {"role": "using_entity"},
             "device": {
@@ -109,7 +119,7 @@ def load(session: Session, count: int = 300, seed: int = 63) -> int:
                 "aware_at": aware.isoformat(),
                 "province": reporter.province,
                 "outcome": outcome,
-                "description": rng.choice(NARRATIVES[group]),
+                "description": NARRATIVES["imaging"][2] if planted else narrative,
             },
             "codes": {
                 "device_problem": [problem.imdrf_code],
