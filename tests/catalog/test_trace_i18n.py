@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 
-from medreg.catalog import engine
+from medreg.catalog import engine, ruleset
+from medreg.core.i18n import translate
 from tests.web.conftest import csrf_of
 
 
@@ -57,3 +58,25 @@ def test_api_keeps_english_texts_and_adds_msgid_and_params(client):
     row = next(t for t in body["trace"] if t["source"] == "fda_product_code")
     assert row["why_msgid"] == "{why} (weight {weight})" and "(weight " in row["why"]
     assert row["why_params"]["why"]["msgid"].startswith("{match};")
+
+
+def test_every_text_of_the_rule_data_has_a_chinese_translation():
+    """engine_rules.json's whys, titles and gaps are msgids of catalog.po (no source file marks them)."""
+    rules = ruleset.engine_rules()
+    texts = [r.why for r in rules.rules] + [s.gap for s in rules.sets if s.gap]
+    texts += [s.title for s in rules.sets]
+    untranslated = [t for t in texts if translate(t, "zh_CN") == t and not _is_chinese(t)]
+    assert untranslated == []
+
+
+def _is_chinese(text: str) -> bool:
+    return not any("a" <= ch.lower() <= "z" for ch in text)
+
+
+def test_rule_why_and_rule_set_gap_in_chinese(client):
+    zh = _classify(client, "zh_CN", name="腹腔内窥镜手术控制系统", structure="active", contact="contact",
+                   effect_on_outcome="important", robot="on")
+    assert "对医疗效果有重要影响的有源接触人体器械" in zh  # O15-6-6's why
+    assert "本系统未存有医用机器人分类规则" in zh and "国家药监局2025年第63号公告所列重点类别" in zh
+    assert "No classification rule for medical robots" not in zh
+    assert "active body-contacting device" not in zh
