@@ -77,6 +77,11 @@ def _build_env() -> Environment:
 env = _build_env()
 
 
+def register_global(name: str, value) -> None:
+    """A domain's helper callable from templates (e.g. the AI metric names); idempotent."""
+    env.globals[name] = value
+
+
 # --- navigation ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
