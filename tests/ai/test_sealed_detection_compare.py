@@ -182,7 +182,7 @@ def test_what_a_registrant_reads_of_comparisons_does_not_carry_the_lesions(clien
     # platform equivalence: the per-lesion agreement leaves as aggregates only (API, page, PDF)
     assert '"lesion_detection_kappa"' in reads[6] and '"n_detected_both"' in reads[6]
     assert 'data-metric="lesion_detection_agreement"' in reads[7] and 'data-metric="bias"' in reads[7]
-    assert "lesion_detection_kappa" in reads[-1]
+    assert "病灶检出 kappa 系数" in reads[-1] and "lesion_detection_kappa" not in reads[-1]  # the name, in zh
     for text in reads[6:8] + reads[-1:]:
         assert "case_id" not in text and '"detected"' not in text and '"scores"' not in text
     assert client.post("/api/ai/compare", headers=bearer(client, _user(db, w.reg_b)),

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from medreg.ai.agreement import BlandAltman, Tost, bland_altman, exact_agreement, tost_paired
+from medreg.ai.metric_names import metric_name
 from medreg.ai.metrics_common import Estimate, as_binary, as_scores
 from medreg.ai.metrics_multiclass import cohen_kappa
 from medreg.ai.metrics_roc import delong_paired
 from medreg.ai.paired import McNemar, NonInferiority, discordant, mcnemar, non_inferiority, paired_difference
+from medreg.core.said import _, english, said
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class Equivalence:
     score_margin: float
     metric_margin: float
     equivalent: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # English text; reasons_said: the same as said(msgid, **params), for display
+    reasons_said: tuple[dict, ...] = ()
 
 
 def platform_equivalence(scores_a, scores_b, threshold: float = 0.5, score_margin: float = 0.05,
@@ -91,13 +94,13 @@ def platform_equivalence(scores_a, scores_b, threshold: float = 0.5, score_margi
     kappa = cohen_kappa(ca, cb, [0, 1], alpha=alpha)
     ba = bland_altman(sb, sa, alpha)
     tost = tost_paired(sb, sa, -score_margin, score_margin, alpha)
-    reasons = []
     if tost.equivalent:
-        reasons.append(f"TOST: mean score difference {tost.mean_difference:.4f} within "
-                       f"+/-{score_margin:g} (p = {tost.p_value:.4g})")
+        reasons = [said(_("TOST: mean score difference {difference} within +/-{margin} (p = {p})"),
+                        difference=f"{tost.mean_difference:.4f}", margin=f"{score_margin:g}",
+                        p=f"{tost.p_value:.4g}")]
     else:
-        reasons.append(f"TOST: equivalence of the mean score difference within +/-{score_margin:g} "
-                       f"not shown (p = {tost.p_value:.4g})")
+        reasons = [said(_("TOST: equivalence of the mean score difference within +/-{margin} not shown "
+                          "(p = {p})"), margin=f"{score_margin:g}", p=f"{tost.p_value:.4g}")]
     diffs: list[Estimate] = []
     ok = tost.equivalent
     if labels is not None:
@@ -106,10 +109,18 @@ def platform_equivalence(scores_a, scores_b, threshold: float = 0.5, score_margi
             diffs.append(d)
             inside = -metric_margin < d.lower and d.upper < metric_margin
             ok = ok and inside
-            reasons.append(f"{c.metric}: difference {d.value:.4f} [{d.lower:.4f}, {d.upper:.4f}] "
-                           + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+            reasons.append(difference_reason(c.metric, d.value, d.lower, d.upper, inside, metric_margin))
     return Equivalence(int(sa.size), agree, kappa, ba, tost, tuple(diffs), score_margin, metric_margin,
-                       bool(ok), tuple(reasons))
+                       bool(ok), tuple(english(r) for r in reasons), tuple(reasons))
+
+
+def difference_reason(metric: str, value: float, lower: float, upper: float, inside: bool,
+                      margin: float) -> dict:
+    """A reason of an equivalence verdict: a metric's difference and interval, within the margin or not."""
+    msgid = (_("{metric}: difference {difference} [{lower}, {upper}] within +/-{margin}") if inside else
+             _("{metric}: difference {difference} [{lower}, {upper}] not within +/-{margin}"))
+    return said(msgid, metric=metric_name(metric), difference=f"{value:.4f}", lower=f"{lower:.4f}",
+                upper=f"{upper:.4f}", margin=f"{margin:g}")
 
 
 def subgroup_comparisons(labels, scores_a, scores_b, groups, threshold: float = 0.5, margin: float = 0.05,
@@ -170,8 +181,9 @@ def multiclass_equivalence(pred_a, pred_b, categories, reference=None, metric_ma
     cats = [str(c) for c in categories]
     agree = exact_agreement(np.asarray(ca), np.asarray(cb), alpha)
     kappa = cohen_kappa(ca, cb, cats, alpha=alpha)
-    reasons = [f"exact agreement {agree.value:.4f} [{agree.lower:.4f}, {agree.upper:.4f}], "
-               f"kappa {kappa.value:.4f}"]
+    reasons = [said(_("exact agreement {agreement} [{lower}, {upper}], kappa {kappa}"),
+                    agreement=f"{agree.value:.4f}", lower=f"{agree.lower:.4f}", upper=f"{agree.upper:.4f}",
+                    kappa=f"{kappa.value:.4f}")]
     diffs, ok = [], reference is not None
     if reference is not None:
         for c in compare_multiclass(reference, ca, cb, cats, metric_margin, alpha):
@@ -179,9 +191,9 @@ def multiclass_equivalence(pred_a, pred_b, categories, reference=None, metric_ma
             diffs.append(d.to_dict())
             inside = bool(np.isfinite(d.lower)) and -metric_margin < d.lower and d.upper < metric_margin
             ok = ok and inside
-            reasons.append(f"{c.metric}: difference {d.value:.4f} [{d.lower:.4f}, {d.upper:.4f}] "
-                           + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+            reasons.append(difference_reason(c.metric, d.value, d.lower, d.upper, inside, metric_margin))
     return {"task": "multiclass", "n": len(ca), "difference": "B - A",
-            "verdict": "equivalent" if ok else "not shown", "reasons": reasons,
+            "verdict": "equivalent" if ok else "not shown", "reasons": [english(r) for r in reasons],
+            "reasons_i18n": reasons,
             "call_agreement": agree.to_dict(), "call_kappa": kappa.to_dict(), "metric_differences": diffs,
             "metric_margin": metric_margin}

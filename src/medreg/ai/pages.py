@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from medreg.ai import inputs_detection, queries, service, service_citations, service_evidence, service_runs
+from medreg.ai.metric_names import metric_name
 from medreg.ai.triage_data import default_rules
 from medreg.core.actor import Actor
 from medreg.core.db import MAX_ID
@@ -22,9 +23,10 @@ from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.errors import DomainError, NotFound, ValidationFailed
 from medreg.core.i18n import _, translate_error
 from medreg.core.related import register_related
-from medreg.core.templating import register_nav, render, request_locale
+from medreg.core.templating import register_global, register_nav, render, request_locale
 
 router = pages_router(prefix="/ai", tags=["ai pages"])
+register_global("ai_metric_name", metric_name)
 Db = Depends(get_session)
 Who = Depends(require_login)
 MAX_CSV = 20 * 1024 * 1024

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from medreg.ai import plots, service, service_evidence, service_runs
+from medreg.ai.metric_names import metric_name
 from medreg.ai.models import EvalDatabase, EvalVersion
 from medreg.core import i18n
 from medreg.core.actor import Actor
@@ -20,10 +21,11 @@ from medreg.core.clock import utcnow
 from medreg.core.db import MAX_ID
 from medreg.core.deps import get_session, pages_router, require_login
 from medreg.core.i18n import _
-from medreg.core.templating import env, request_locale
+from medreg.core.templating import env, register_global, request_locale
 
 T = i18n.gettext  # translate in the locale set for the report (``_`` only marks msgids)
 router = pages_router(prefix="/ai", tags=["ai reports (PDF)"])
+register_global("ai_metric_name", metric_name)  # the PDF templates name metrics as the pages do
 Db = Depends(get_session)
 Who = Depends(require_login)
 

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from medreg.ai.metrics_common import Estimate, z_crit
+from medreg.core.said import _, english, said
 
 VERDICTS = ("superior", "non-inferior", "inferior", "inconclusive")
 
@@ -77,11 +78,16 @@ class NonInferiority:
     difference: Estimate  # B - A
     margin: float
     verdict: str
-    reason: str
+    reason_said: dict  # said(msgid, **params), translated at display
+
+    @property
+    def reason(self) -> str:
+        return english(self.reason_said)
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "difference": self.difference.to_dict(), "margin": self.margin,
-                "verdict": self.verdict, "reason": self.reason}
+                "verdict": self.verdict, "reason": self.reason, "reason_msgid": self.reason_said["msgid"],
+                "reason_params": self.reason_said["params"]}
 
 
 def non_inferiority(metric: str, difference: Estimate, margin: float) -> NonInferiority:
@@ -90,13 +96,18 @@ def non_inferiority(metric: str, difference: Estimate, margin: float) -> NonInfe
         raise ValueError("the non-inferiority margin must be positive")
     lo, hi = difference.lower, difference.upper
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        return NonInferiority(metric, difference, margin, "inconclusive", "the difference is undefined")
+        undefined = said(_("the difference is undefined"))
+        return NonInferiority(metric, difference, margin, "inconclusive", undefined)
+    low, high, neg = f"{lo:.4f}", f"{hi:.4f}", f"{-margin:.4f}"
     if lo > 0:
-        verdict, reason = "superior", f"lower bound {lo:.4f} > 0"
+        verdict, reason = "superior", said(_("lower bound {lower} > 0"), lower=low)
     elif lo > -margin:
-        verdict, reason = "non-inferior", f"lower bound {lo:.4f} > -margin {-margin:.4f}"
+        verdict = "non-inferior"
+        reason = said(_("lower bound {lower} > -margin {margin}"), lower=low, margin=neg)
     elif hi < -margin:
-        verdict, reason = "inferior", f"upper bound {hi:.4f} < -margin {-margin:.4f}"
+        verdict = "inferior"
+        reason = said(_("upper bound {upper} < -margin {margin}"), upper=high, margin=neg)
     else:
-        verdict, reason = "inconclusive", f"interval [{lo:.4f}, {hi:.4f}] contains -margin {-margin:.4f}"
+        verdict, reason = "inconclusive", said(_("interval [{lower}, {upper}] contains -margin {margin}"),
+                                               lower=low, upper=high, margin=neg)
     return NonInferiority(metric, difference, margin, verdict, reason)

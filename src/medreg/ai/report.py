@@ -110,6 +110,7 @@ def equivalence_report(scores_a, scores_b, *, labels=None, threshold: float = 0.
     return {
         "n": eq.n, "threshold": threshold, "difference": "B - A",
         "verdict": "equivalent" if eq.equivalent else "not shown", "reasons": list(eq.reasons),
+        "reasons_i18n": list(eq.reasons_said),
         "call_agreement": eq.call_agreement.to_dict(), "call_kappa": eq.call_kappa.to_dict(),
         "bland_altman": {"bias": ba.bias.to_dict(), "sd": ba.sd, "k": ba.k,
                          "lower_limit": ba.lower_limit.to_dict(), "upper_limit": ba.upper_limit.to_dict()},

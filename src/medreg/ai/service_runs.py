@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 import medreg
 from medreg.ai import report, service_detection
+from medreg.ai.comparison import difference_reason
+from medreg.ai.metric_names import metric_name
 from medreg.ai.metrics_roc import roc_curve
 from medreg.ai.models import EvalDatabase, EvalRun, EvalVersion
 from medreg.ai.schemas import RunSubmit
@@ -34,6 +36,7 @@ from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.errors import NotFound, PermissionDenied, RateLimited, ValidationFailed
+from medreg.core.said import _, english, said
 from medreg.core.settings import get_settings
 
 RUN = "ai_eval_run"
@@ -252,35 +255,39 @@ def _detection_equivalence(body: dict, agree: dict, metric_margin: float) -> dic
     lesion on both platforms within +/-score_margin and every paired-bootstrap difference interval lies
     within +/-metric_margin; the per-lesion agreement (exact, kappa) is reported with the reasons."""
     a, k = agree["call_agreement"], agree["call_kappa"]
-    fmt = lambda x: "undefined" if x is None else f"{x:.4f}"  # noqa: E731
-    reasons = [f"lesions detected or not at {agree['fp_rate']:g} FP/image: exact agreement "
-               f"{fmt(a['estimate'])} [{fmt(a['ci_lower'])}, {fmt(a['ci_upper'])}], "
-               f"kappa {fmt(k['estimate'])} [{fmt(k['ci_lower'])}, {fmt(k['ci_upper'])}] "
-               f"({agree['n_lesions']} lesions)"]
+    fmt = lambda x: said(_("undefined")) if x is None else f"{x:.4f}"  # noqa: E731
+    reasons = [said(_("lesions detected or not at {fp_rate} FP/image: exact agreement {agreement} [{lower}, "
+                      "{upper}], kappa {kappa} [{kappa_lower}, {kappa_upper}] ({lesion_count} lesions)"),
+                    fp_rate=f"{agree['fp_rate']:g}", agreement=fmt(a["estimate"]), lower=fmt(a["ci_lower"]),
+                    upper=fmt(a["ci_upper"]), kappa=fmt(k["estimate"]), kappa_lower=fmt(k["ci_lower"]),
+                    kappa_upper=fmt(k["ci_upper"]), lesion_count=agree["n_lesions"])]
     t, margin = agree["tost"], agree["score_margin"]
     ok = t is not None and t["equivalent"]
+    both = agree["n_detected_both"]
     if t is None:
-        reasons.append(f"TOST: fewer than 2 lesions detected on both platforms "
-                       f"({agree['n_detected_both']}), equivalence of the mark scores not shown")
+        reasons.append(said(_("TOST: fewer than 2 lesions detected on both platforms ({lesion_count}), "
+                              "equivalence of the mark scores not shown"), lesion_count=both))
     else:
-        reasons.append(f"TOST: mean mark score difference {t['mean_difference']:.4f} over "
-                       f"{agree['n_detected_both']} lesions detected on both platforms "
-                       + ("within" if ok else "not shown within")
-                       + f" +/-{margin:g} (p = {t['p_value']:.4g})")
+        msgid = (_("TOST: mean mark score difference {difference} over {lesion_count} lesions detected on "
+                   "both platforms within +/-{margin} (p = {p})") if ok else
+                 _("TOST: mean mark score difference {difference} over {lesion_count} lesions detected on "
+                   "both platforms not shown within +/-{margin} (p = {p})"))
+        reasons.append(said(msgid, difference=f"{t['mean_difference']:.4f}", lesion_count=both,
+                            margin=f"{margin:g}", p=f"{t['p_value']:.4g}"))
     for r in body["comparisons"]:
         d = r["difference"]
         lo, hi = d["ci_lower"], d["ci_upper"]
         if lo is None or hi is None:
             ok = False
-            reasons.append(f"{r['metric']}: difference undefined")
+            reasons.append(said(_("{metric}: difference undefined"), metric=metric_name(r["metric"])))
             continue
         inside = -metric_margin < lo and hi < metric_margin
         ok = ok and inside
-        reasons.append(f"{r['metric']}: difference {d['estimate']:.4f} [{lo:.4f}, {hi:.4f}] "
-                       + ("within" if inside else "not within") + f" +/-{metric_margin:g}")
+        reasons.append(difference_reason(r["metric"], d["estimate"], lo, hi, inside, metric_margin))
     return {"task": "detection", "n": body["n"], "fp_rate": body["fp_rate"], "difference": "B - A",
-            "verdict": "equivalent" if ok else "not shown", "reasons": reasons,
-            "n_lesions": agree["n_lesions"], "n_detected_both": agree["n_detected_both"],
+            "verdict": "equivalent" if ok else "not shown", "reasons": [english(r) for r in reasons],
+            "reasons_i18n": reasons, "n_lesions": agree["n_lesions"],
+            "n_detected_both": agree["n_detected_both"],
             "call_agreement": a, "call_kappa": k, "bland_altman": agree["bland_altman"], "tost": t,
             "metric_differences": [r["difference"] for r in body["comparisons"]],
             "score_margin": margin, "metric_margin": metric_margin}

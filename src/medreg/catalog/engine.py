@@ -17,17 +17,26 @@ from dataclasses import dataclass, field
 from medreg.catalog.catalogue import CLASS_RANK
 from medreg.catalog.ruleset import Rule, RuleSet
 from medreg.catalog.search import Hit
+from medreg.core.said import _, english, fields, said
 
 DETERMINING = ("exactly", "same_as_field", "max_of_field", "catalogue")
 FLOORS = ("at_least", "at_least_field")
 SOURCE_ORDER = {"rule_article": 0, "guideline": 1, "catalogue": 2}
 STRONG_MATCH, USABLE_MATCH = 0.95, 0.2  # below 0.6 a match is a low-confidence guess
-NO_FIXING_RULE = ("No rule that fixes a class applies to the facts given (令第15号 第六条 and the guidelines "
-                  "held).")
-NO_USABLE_ROW = ("No catalogue row matches well enough to give a class (a row needs a match score of at "
+NO_FIXING_RULE = _("No rule that fixes a class applies to the facts given (令第15号 第六条 and the "
+                   "guidelines held).")
+NO_USABLE_ROW = _("No catalogue row matches well enough to give a class (a row needs a match score of at "
                  "least 0.20; best: {best}).")
-TABLE_MISSING = ("The 分类判定表 (annex of 令第15号) is not in medreg's data: the use form and use state of "
+TABLE_MISSING = _("The 分类判定表 (annex of 令第15号) is not in medreg's data: the use form and use state of "
                  "Art.5 are recorded but cannot give a class by themselves.")
+# the catalogue fields a match is found on (search.WEIGHTS), as said in the trace
+MATCHED_FIELD = {"name": _("category name"), "example": _("product name examples (品名举例)"),
+                 "category1": _("level-1 product category"), "intended_use": _("intended use"),
+                 "description": _("description"), "code": _("code")}
+CODE_GIVEN = _("code given {score} on {field} '{text}'")
+TEXT_MATCH = _("text match {score} on {field} '{text}'")
+NO_ROW_AT_ALL = _("No catalogue row matches well enough to give a class (a row needs a match score of at "
+                  "least 0.20; no row matched).")
 
 
 @dataclass
@@ -37,7 +46,7 @@ class Candidate:
     article: str
     kind: str
     cls: str
-    why: str
+    why: dict  # said(msgid, **params)
     text_zh: str = ""
     confidence: str = "high"
 
@@ -54,11 +63,15 @@ class Determination:
     subcatalogue_evidence: list[dict] = field(default_factory=list)
     subcatalogue_candidates: list[dict] = field(default_factory=list)
     rule_sets: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes_said: list[dict] = field(default_factory=list)  # said(msgid, **params), translated at display
     rules_sha256: str = ""
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        """``notes`` (English text) next to ``notes_i18n`` (msgid and params of each)."""
+        out = dict(self.__dict__)
+        out["notes_i18n"] = out.pop("notes_said")
+        out["notes"] = [english(n) for n in out["notes_i18n"]]
+        return out
 
 
 def _get(facts: dict, path: str):
@@ -104,11 +117,12 @@ def derive_facts(facts: dict) -> tuple[dict, list[dict]]:
     if out.get("duration_hours") is not None and not out.get("duration"):
         out["duration"] = duration_band(float(out["duration_hours"]))
         derived.append({"fact": "duration", "value": out["duration"], "article": "令第15号 第三条（八）",
-                        "why": f"continuous use of {out['duration_hours']} h"})
+                        **fields(said(_("continuous use of {hours} h"), hours=out["duration_hours"]))})
     if out.get("use_form") == "implant" or (out.get("use_form") == "invasive" and (
             out.get("duration") == "long" or out.get("absorbable"))):
         derived.append({"fact": "implant", "value": True, "article": "令第15号 第三条（六）",
-                        "why": "stays in the body 30 days or more after the procedure, or is absorbed"})
+                        **fields(said(_("stays in the body 30 days or more after the procedure, or is "
+                                        "absorbed")))})
     return out, derived
 
 
@@ -126,10 +140,11 @@ def _fire(rule: Rule, facts: dict) -> Candidate | None:
     if cls is None or (cls and cls not in CLASS_RANK):
         return None
     confidence = "medium" if rule.source == "guideline" else "high"  # No.47 is a secondary transcription
-    return Candidate(rule.id, rule.source, rule.article, kind, cls, rule.why, rule.text_zh, confidence)
+    return Candidate(rule.id, rule.source, rule.article, kind, cls, said(rule.why), rule.text_zh,
+                     confidence)
 
 
-def _catalogue_candidates(hits: list[Hit], code_given: bool) -> tuple[list[Candidate], list[str]]:
+def _catalogue_candidates(hits: list[Hit], code_given: bool) -> tuple[list[Candidate], list[dict]]:
     """The best catalogue rows as candidates; rows tied at the top with different classes all count
     (a device fitting several categories takes the highest, 令第15号 第六条（一）)."""
     if not hits or hits[0].score < USABLE_MATCH:
@@ -137,8 +152,8 @@ def _catalogue_candidates(hits: list[Hit], code_given: bool) -> tuple[list[Candi
     top = [h for h in hits if hits[0].score - h.score <= 0.05]
     notes = []
     if len({h.entry.management_class for h in top}) > 1:
-        notes.append("Several catalogue rows match equally well with different classes; the highest is "
-                     "taken (令第15号 第六条（一）).")
+        notes.append(said(_("Several catalogue rows match equally well with different classes; the highest "
+                            "is taken (令第15号 第六条（一）).")))
     out = []
     for h in top:
         conf = "high" if code_given or h.score >= STRONG_MATCH else ("medium" if h.score >= 0.8 else "low")
@@ -146,8 +161,9 @@ def _catalogue_candidates(hits: list[Hit], code_given: bool) -> tuple[list[Candi
                              f"医疗器械分类目录 {h.entry.category2_code} {h.entry.category2_name}",
                              "catalogue",
                              h.entry.management_class,
-                             f"{'code given' if code_given else 'text match'} {h.score:.2f} on "
-                             f"{h.field} '{h.text}'", h.entry.intended_use, conf))
+                             said(CODE_GIVEN if code_given else TEXT_MATCH, score=f"{h.score:.2f}",
+                                  field=said(MATCHED_FIELD.get(h.field, h.field)), text=h.text),
+                             h.entry.intended_use, conf))
     return out, notes
 
 
@@ -168,10 +184,11 @@ def _rule_sets(rules: RuleSet, facts: dict, fired: list[Candidate]) -> list[dict
     return out
 
 
-def _trace_row(rule: str, rule_set: str, source: str, article: str, effect: str, cls: str | None, why: str,
+def _trace_row(rule: str, rule_set: str, source: str, article: str, effect: str, cls: str | None, why: dict,
                text_zh: str = "", decisive: bool = False, subcatalogue: str | None = None) -> dict:
+    """``why``: said(msgid, **params); the row has the English ``why``, ``why_msgid`` and ``why_params``."""
     return {"rule": rule, "rule_set": rule_set, "source": source, "article": article, "effect": effect,
-            "class": cls or None, "why": why, "text_zh": text_zh, "decisive": decisive,
+            "class": cls or None, **fields(why), "text_zh": text_zh, "decisive": decisive,
             "subcatalogue_code": subcatalogue}
 
 
@@ -186,7 +203,7 @@ def determine(facts: dict, rules: RuleSet, hits: list[Hit], *, code_given: bool 
     cat, notes = _catalogue_candidates(hits, code_given)
     result = Determination(None, "undetermined", None, facts=derived, rules_sha256=rules.sha256,
                            catalogue_matches=[_match(h) for h in hits], subcatalogue_evidence=evidence or [],
-                           subcatalogue_candidates=subcatalogues or [], notes=notes,
+                           subcatalogue_candidates=subcatalogues or [], notes_said=notes,
                            rule_sets=_rule_sets(rules, facts, fired))
     kinds = {c.kind for c in fired}
     deferred = "defer_to_catalogue" in kinds
@@ -205,25 +222,26 @@ def determine(facts: dict, rules: RuleSet, hits: list[Hit], *, code_given: bool 
         result.status = "determined" if determining else "lower_bound"
         if not determining:
             decider.confidence = "low"
-            result.notes.append("Only rules that set a minimum class fired: the class is a lower bound.")
+            notes.append(said(_("Only rules that set a minimum class fired: the class is a lower bound.")))
         classes = {c.cls for c in determining}
         if len(classes) > 1:
             result.conflicts.append({"rules": [c.rule for c in determining],
                                      "classes": sorted(classes, key=CLASS_RANK.__getitem__),
-                                     "resolution": "the highest class wins (令第15号 第六条（一）)"})
+                                     "resolution": _("the highest class wins (令第15号 第六条（一）)")})
     if deferred and not cat:
-        result.notes.append("AI-B3 defers to the catalogue (sub-catalogue 21), but no catalogue row matched.")
+        notes.append(said(_("AI-B3 defers to the catalogue (sub-catalogue 21), but no catalogue row "
+                            "matched.")))
     if result.status in ("undetermined", "lower_bound"):
         if not [c for c in fired if c.kind in DETERMINING]:
-            result.notes.append(NO_FIXING_RULE)
-        result.notes.append(TABLE_MISSING)
+            notes.append(said(NO_FIXING_RULE))
+        notes.append(said(TABLE_MISSING))
         if not cat:
-            best = f"{hits[0].score:.2f} ({hits[0].entry.category2_code})" if hits else "none"
-            result.notes.append(NO_USABLE_ROW.format(best=best))
-        result.notes.extend(missing or [])
+            notes.append(said(NO_USABLE_ROW, best=f"{hits[0].score:.2f} ({hits[0].entry.category2_code})")
+                         if hits else said(NO_ROW_AT_ALL))
+        notes.extend(missing or [])
     if facts.get("animal_or_biological_material"):
-        result.notes.append("Contains animal or biological material: no article in the texts medreg holds "
-                            "fixes a class for it; check the catalogue and the determination documents.")
+        notes.append(said(_("Contains animal or biological material: no article in the texts medreg holds "
+                            "fixes a class for it; check the catalogue and the determination documents.")))
     for c in [*fired, *cat]:
         result.trace.append(_trace_row(c.rule, set_of.get(c.rule, "catalogue"), c.source, c.article, c.kind,
                                        c.cls, c.why, c.text_zh, c is decider,
@@ -231,12 +249,14 @@ def determine(facts: dict, rules: RuleSet, hits: list[Hit], *, code_given: bool 
     for s in result.rule_sets:
         if s["in_scope"] and s["gap"] and not s["fired"]:
             result.trace.append(_trace_row(s["id"], s["id"], "rule_set", s["source_document"], "no_rule",
-                                           None, s["gap"]))
+                                           None, said(s["gap"])))
     for e in evidence or []:
         if e["source"] != "catalogue":
             result.trace.append(_trace_row(f"evidence:{e['source']}:{e['ref']}", "evidence", e["source"],
                                            e["article"], "subcatalogue_evidence", None,
-                                           f"{e['why']} (weight {e['weight']:.2f})",
+                                           said(_("{why} (weight {weight})"),
+                                                why=said(e["why_msgid"], **e["why_params"]),
+                                                weight=f"{e['weight']:.2f}"),
                                            subcatalogue=e["subcatalogue_code"]))
     if decider is not None:
         result.decided_by = {"rule": decider.rule, "source": decider.source, "article": decider.article,

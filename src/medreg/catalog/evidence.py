@@ -24,21 +24,27 @@ from collections import Counter
 from medreg.catalog import catalogue, crosswalk, ruleset
 from medreg.catalog.catalogue import CatalogueEntry
 from medreg.catalog.search import Hit
+from medreg.core.said import _, fields, said
 
 W_CONFIRMED, W_NAMING, W_FDA_TEXT, W_SUBNAME = 0.9, 0.6, 0.4, 0.3
 STRONG_FDA = 0.9  # an unlinked FDA code matching this well is named in the notes
 COMMON_SUBNAME_WORD = 3  # a word in this many sub-catalogue names says nothing
+FDA_MATCH = _("FDA product code {code} '{device_name}' (FDA class {fda_class}, 21 CFR {regulation}) matches "
+              "the name ({score}, words {words})")
+CONFIDENCE = {"high": _("high"), "medium": _("medium"), "low": _("low")}
 
 
-def _item(sub: str | None, source: str, weight: float, why: str, ref: str, article: str, **more) -> dict:
-    """``ref`` names the item in the trace (rule ``evidence:<source>:<ref>``), ``article`` its source."""
-    return {"subcatalogue_code": sub, "source": source, "weight": round(weight, 3), "why": why, "ref": ref,
+def _item(sub: str | None, source: str, weight: float, why: dict, ref: str, article: str, **more) -> dict:
+    """``ref`` names the item in the trace (rule ``evidence:<source>:<ref>``), ``article`` its source;
+    ``why`` is said(msgid, **params): the item has the English ``why``, ``why_msgid`` and ``why_params``."""
+    return {"subcatalogue_code": sub, "source": source, "weight": round(weight, 3), **fields(why), "ref": ref,
             "article": article, **more}
 
 
 def from_catalogue(hits: list[Hit]) -> list[dict]:
     return [_item(h.entry.subcatalogue_code, "catalogue", h.score,
-                  f"matches {h.entry.category2_code} {h.entry.category2_name} ({h.score:.2f})",
+                  said(_("matches {code} {name} ({score})"), code=h.entry.category2_code,
+                       name=h.entry.category2_name, score=f"{h.score:.2f}"),
                   h.entry.key, f"医疗器械分类目录 {h.entry.category2_code}")
             for h in hits[:3]]
 
@@ -54,7 +60,8 @@ def from_naming_terms(name: str | None) -> list[dict]:
         if (t.domain, t.term) not in seen:
             seen.add((t.domain, t.term))
             out.append(_item(by_name[t.domain], "naming_term", W_NAMING,
-                             f"core word '{t.term}' of the {t.domain} naming guideline", t.term,
+                             said(_("core word '{term}' of the {domain} naming guideline"), term=t.term,
+                                  domain=t.domain), t.term,
                              f"{t.domain}通用名称命名指导原则 ({t.product_category or t.domain})"))
     return out
 
@@ -72,9 +79,8 @@ def from_fda(name: str | None, other_texts: tuple[str, ...], entries: tuple[Cata
         fda = {k: c[k] for k in ("product_code", "device_name", "fda_class", "regulation_number",
                                  "medical_specialty", "score")}
         article = f"FDA product classification {c['product_code']} (21 CFR {c['regulation_number'] or '-'})"
-        said = (f"FDA product code {c['product_code']} '{c['device_name']}' (FDA class {c['fda_class']}, "
-                f"21 CFR {c['regulation_number'] or '-'}) matches the name ({c['score']:.2f}, "
-                f"words {'、'.join(c['matched_terms'])})")
+        match = said(FDA_MATCH, **_fda_params(c), score=f"{c['score']:.2f}",
+                     words="、".join(c["matched_terms"]))
         linked = [(cat, "reviewer") for (cat, pc), st in sorted(links.items())
                   if pc == c["product_code"] and st == "confirmed" and cat in by_code]
         rejected = {cat for (cat, pc), st in links.items() if pc == c["product_code"] and st == "rejected"}
@@ -82,14 +88,16 @@ def from_fda(name: str | None, other_texts: tuple[str, ...], entries: tuple[Cata
         linked += [(e.category2_code, "text_match") for e, _ in auto
                    if e.category2_code not in rejected and e.category2_code not in {x for x, _ in linked}]
         if not linked:
-            out.append(_item(None, "fda_product_code", 0.0, said + "; no NMPA category of the current "
-                             "catalogue is linked to it", c["product_code"], article, fda=fda, link=None))
+            out.append(_item(None, "fda_product_code", 0.0,
+                             said(_("{match}; no NMPA category of the current catalogue is linked to it"),
+                                  match=match), c["product_code"], article, fda=fda, link=None))
         for cat, how in linked[:2]:
             e = by_code[cat][0]
             weight = W_CONFIRMED if how == "reviewer" else W_FDA_TEXT * c["score"]
-            by = "confirmed by a reviewer" if how == "reviewer" else "automatic text match"
+            by = said(_("confirmed by a reviewer") if how == "reviewer" else _("automatic text match"))
             out.append(_item(e.subcatalogue_code, "fda_product_code", weight,
-                             f"{said}; linked to {cat} {e.category2_name} ({by})",
+                             said(_("{match}; linked to {category} {category_name} ({by})"), match=match,
+                                  category=cat, category_name=e.category2_name, by=by),
                              f"{c['product_code']}>{cat}", article, fda=fda, link=how, category2_code=cat))
     return out
 
@@ -108,7 +116,8 @@ def from_subcatalogue_names(name: str | None) -> list[dict]:
         shared = sorted(w for w in _words(sub_name) & _words(name) if counts[w] < COMMON_SUBNAME_WORD)
         if shared:
             out.append(_item(code, "subcatalogue_name", W_SUBNAME,
-                             f"the name shares '{'、'.join(shared)}' with sub-catalogue {code} {sub_name}",
+                             said(_("the name shares '{words}' with sub-catalogue {code} {name}"),
+                                  words="、".join(shared), code=code, name=sub_name),
                              code, f"医疗器械分类目录 子目录 {code} {sub_name}"))
     return out
 
@@ -133,20 +142,27 @@ def rank(items: list[dict], rows_by_sub: dict[str, int]) -> list[dict]:
     return sorted(out, key=lambda c: (-c["score"], c["code"]))
 
 
-def missing_data_notes(ranked: list[dict], version: str, items: list[dict] = ()) -> list[str]:
+def missing_data_notes(ranked: list[dict], version: str, items: list[dict] = ()) -> list[dict]:
     """What the catalogue lacks for this device: the sub-catalogues the evidence points to that have no
     rows in the current version (their official table was not imported), and the FDA product codes that
-    match the name well but are linked to no category of that version."""
-    out = [f"FDA product code {it['fda']['product_code']} '{it['fda']['device_name']}' (FDA class "
-           f"{it['fda']['fda_class']}, 21 CFR {it['fda']['regulation_number'] or '-'}) matches the name, "
-           f"but no category of catalogue version {version} is linked to it: its NMPA counterpart is not "
-           "loaded, or no reviewer has confirmed a link."
+    match the name well but are linked to no category of that version. Each note is said(msgid, **params)."""
+    out = [said(_("FDA product code {code} '{device_name}' (FDA class {fda_class}, 21 CFR {regulation}) "
+                  "matches the name, but no category of catalogue version {version} is linked to it: its "
+                  "NMPA counterpart is not loaded, or no reviewer has confirmed a link."),
+                **_fda_params(it["fda"]), version=version)
            for it in items if it["source"] == "fda_product_code" and it["link"] is None
            and it["fda"]["score"] >= STRONG_FDA]
     for c in ranked[:3]:
         if c["rows_in_catalogue"] == 0:
-            out.append(f"Sub-catalogue {c['code']} {c['name']}, which the evidence points to "
-                       f"({', '.join(c['sources'])}; {c['confidence']}), has no rows in catalogue version "
-                       f"{version}: its categories, 品名举例 and classes are missing. Import the official "
-                       f"{c['code']} table (medreg catalog import FILE --label …) and classify again.")
+            out.append(said(_("Sub-catalogue {code} {name}, which the evidence points to ({sources}; "
+                              "{confidence}), has no rows in catalogue version {version}: its categories, "
+                              "品名举例 and classes are missing. Import the official {code} table (medreg "
+                              "catalog import FILE --label …) and classify again."),
+                            code=c["code"], name=c["name"], sources=", ".join(c["sources"]),
+                            confidence=said(CONFIDENCE[c["confidence"]]), version=version))
     return out
+
+
+def _fda_params(c: dict) -> dict:
+    return {"code": c["product_code"], "device_name": c["device_name"], "fda_class": c["fda_class"],
+            "regulation": c["regulation_number"] or "-"}

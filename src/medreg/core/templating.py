@@ -24,6 +24,7 @@ from medreg.core import i18n
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.i18n import _
+from medreg.core.said import is_said
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 LANG_COOKIE = "lang"
@@ -47,6 +48,14 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
     return i18n.ngettext(singular, plural, n)
 
 
+def translate_said(msgid: str, params: dict | None = None) -> str:
+    """A text a pure module said (``medreg.core.said``: msgid + params) in the locale of the request;
+    params that are said texts themselves are translated first."""
+    params = {k: translate_said(v["msgid"], v["params"]) if is_said(v) else v
+              for k, v in (params or {}).items()}
+    return i18n.translate(msgid, **params)
+
+
 def _build_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -60,11 +69,17 @@ def _build_env() -> Environment:
     env.filters["datetime"] = lambda v, fmt="medium": i18n.format_dt(v, fmt=fmt)
     env.filters["date"] = lambda v, fmt="medium": i18n.format_d(v, fmt=fmt)
     env.filters["error"] = lambda err: i18n.translate_error(err)
+    env.globals["tr"] = translate_said
     env.globals["role_labels"] = ROLE_LABELS
     return env
 
 
 env = _build_env()
+
+
+def register_global(name: str, value) -> None:
+    """A domain's helper callable from templates (e.g. the AI metric names); idempotent."""
+    env.globals[name] = value
 
 
 # --- navigation ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from medreg.core.templating import render, request_locale
 from medreg.premarket.experts import queries as expert_queries
 from medreg.premarket.experts import service as experts
 from medreg.premarket.innovation import queries, service
+from medreg.premarket.innovation.doc_names import DOC_NAMES
 from medreg.premarket.innovation.models import TERMINATION_ITEMS, TerminationGround
 from medreg.premarket.innovation.rules import DeviceClass, DocType, PatentKind
 from medreg.premarket.innovation.states import DOCUMENTS_OPEN, EDITABLE
@@ -55,23 +56,7 @@ CRITERION_LABELS = {
     "search_report": _("Search report"),
     "dossier": _("Dossier"),
 }
-DOC_LABELS = {
-    "application_form": _("Application form"),
-    "qualification": _("Qualification documents"),
-    "ip_evidence": _("Intellectual property evidence"),
-    "rd_summary": _("Summary of research and development"),
-    "technical_file": _("Technical file"),
-    "innovation_evidence": _("Evidence of innovation"),
-    "risk_analysis": _("Risk analysis"),
-    "ifu_draft": _("Draft instructions for use"),
-    "other_evidence": _("Other evidence"),
-    "authenticity_declaration": _("Declaration of authenticity"),
-    "device_status_evidence": _("Evidence of medical device status"),
-    "agent_documents": _("Agent documents"),
-    "patent_licence_record": _("Patent licence record"),
-    "search_report": _("Search report"),
-    "supplement": _("Supplement"),
-}
+DOC_LABELS = DOC_NAMES  # the document types, named as the eligibility reasons name them
 GROUND_LABELS = {
     "applicant_request": _("The applicant asks to end the procedure"),
     "obligations_not_met": _("Obligations not met in time"),

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from medreg.core.calendar import add_working_days, add_years
+from medreg.core.said import _, english, said
+from medreg.premarket.innovation.doc_names import DOC_NAMES
 
 
 class DeviceClass(enum.StrEnum):
@@ -87,11 +89,11 @@ def required_documents(*, is_domestic: bool, patent_kind: str | None) -> dict[Do
 _PATENT_RE = re.compile(r"^(?:ZL|CN)?(\d{8}|\d{12})\.?([0-9X])$")
 INVENTION_KINDS = frozenset({"1", "8"})
 _KIND_NAMES = {
-    "1": "invention",
-    "2": "utility model",
-    "3": "design",
-    "8": "PCT invention",
-    "9": "PCT utility model",
+    "1": _("invention"),
+    "2": _("utility model"),
+    "3": _("design"),
+    "8": _("PCT invention"),
+    "9": _("PCT utility model"),
 }
 
 
@@ -123,20 +125,25 @@ def patent_check_char(digits: str) -> str:
 
 
 def parse_patent_number(text: str) -> PatentNumber | str:
-    """A :class:`PatentNumber`, or the reason why ``text`` is not a valid CN application number."""
+    """A :class:`PatentNumber`, or the reason (English) why ``text`` is not a valid CN application number."""
+    parsed = _parse_patent(text)
+    return parsed if isinstance(parsed, PatentNumber) else english(parsed)
+
+
+def _parse_patent(text: str) -> PatentNumber | dict:
+    """A :class:`PatentNumber`, or the reason as said(msgid, **params)."""
     compact = re.sub(r"[\s\u3000]", "", text or "").upper()
     m = _PATENT_RE.match(compact)
     if not m:
-        return (
-            "not a Chinese patent application number (e.g. ZL 2017 1 0601862.3: "
-            "12 digits and a check character, CNIPA ZC 0006-2003)"
-        )
+        return said(_("not a Chinese patent application number (e.g. ZL 2017 1 0601862.3: "
+                      "12 digits and a check character, CNIPA ZC 0006-2003)"))
     digits, check = m.groups()
     if patent_check_char(digits) != check:
-        return f"check character should be {patent_check_char(digits)} (CNIPA ZC 0006-2003)"
+        return said(_("check character should be {check} (CNIPA ZC 0006-2003)"),
+                    check=patent_check_char(digits))
     number = PatentNumber(digits, check)
     if number.kind not in _KIND_NAMES:
-        return f"unknown application kind digit {number.kind}"
+        return said(_("unknown application kind digit {digit}"), digit=number.kind)
     return number
 
 
@@ -146,7 +153,12 @@ class Criterion:
     key: str
     met: bool
     article: str
-    reason: str
+    reason_said: dict  # said(msgid, **params), translated at display
+    english_text: str | None = None  # the English reason when it is not the msgid filled (kept as it was)
+
+    @property
+    def reason(self) -> str:
+        return self.english_text or english(self.reason_said)
 
 
 @dataclass(frozen=True)
@@ -165,7 +177,9 @@ class Eligibility:
         return {
             "eligible": self.eligible,
             "criteria": [
-                {"key": c.key, "met": c.met, "article": c.article, "reason": c.reason} for c in self.criteria
+                {"key": c.key, "met": c.met, "article": c.article, "reason": c.reason,
+                 "reason_msgid": c.reason_said["msgid"], "reason_params": c.reason_said["params"]}
+                for c in self.criteria
             ],
         }
 
@@ -221,38 +235,39 @@ def check_eligibility(app: EligibilityInput, application_date: date) -> Eligibil
 def _class_criterion(proposed_class: str | None) -> Criterion:
     art = "No.83 Art.4"
     if proposed_class in (DeviceClass.II, DeviceClass.III):
-        return Criterion("device_class", True, art, f"class {proposed_class} device")
+        return Criterion("device_class", True, art, said(_("class {device_class} device"),
+                                                         device_class=str(proposed_class)))
     if proposed_class == DeviceClass.I:
-        return Criterion(
-            "device_class", False, art, "class I devices cannot use the special review (class II or III only)"
-        )
-    return Criterion("device_class", False, art, "the proposed class (II or III) is missing")
+        return Criterion("device_class", False, art,
+                         said(_("class I devices cannot use the special review (class II or III only)")))
+    return Criterion("device_class", False, art, said(_("the proposed class (II or III) is missing")))
 
 
 def _claims_criterion(app: EligibilityInput) -> Criterion:
     missing = [
         name
         for name, ok in (
-            ("domestically first", app.domestically_first),
-            ("internationally leading", app.internationally_leading),
-            ("significant clinical value", app.significant_clinical_value),
+            (_("domestically first"), app.domestically_first),
+            (_("internationally leading"), app.internationally_leading),
+            (_("significant clinical value"), app.significant_clinical_value),
         )
         if not ok
     ]
     if not (app.innovation_statement or "").strip():
-        missing.append("a statement of the innovation")
+        missing.append(_("a statement of the innovation"))
     if missing:
         return Criterion(
             "innovation_claims",
             False,
             "No.83 Art.2(3)",
-            "all three innovation criteria are required; missing: " + ", ".join(missing),
+            said(_("all three innovation criteria are required; missing: {missing}"),
+                 missing=_listed([said(m) for m in missing], ", ")),
         )
     return Criterion(
         "innovation_claims",
         True,
         "No.83 Art.2(3)",
-        "domestically first, internationally leading, significant clinical value",
+        said(_("domestically first, internationally leading, significant clinical value")),
     )
 
 
@@ -260,9 +275,9 @@ def _patent_criteria(app: EligibilityInput, application_date: date) -> list[Crit
     art = "No.83 Art.2(1); CMDE Art.7(3)"
     kind = app.patent_kind
     if kind not in set(PatentKind):
-        return [Criterion("patent", False, art, "the kind of patent evidence is missing")]
-    parsed = parse_patent_number(app.patent_number or "")
-    if isinstance(parsed, str):
+        return [Criterion("patent", False, art, said(_("the kind of patent evidence is missing")))]
+    parsed = _parse_patent(app.patent_number or "")
+    if isinstance(parsed, dict):
         return [Criterion("patent_number", False, art, parsed)]
     if not parsed.is_invention:
         return [
@@ -270,11 +285,12 @@ def _patent_criteria(app: EligibilityInput, application_date: date) -> list[Crit
                 "patent_number",
                 False,
                 art,
-                f"{parsed} is a {_KIND_NAMES[parsed.kind]} application; an invention "
-                "patent (发明专利) is required",
+                said(_("{number} is a {kind} application; an invention patent (发明专利) is required"),
+                     number=str(parsed), kind=said(_KIND_NAMES[parsed.kind])),
             )
         ]
-    out = [Criterion("patent_number", True, art, f"{parsed}: invention patent application")]
+    out = [Criterion("patent_number", True, art, said(_("{number}: invention patent application"),
+                                                      number=str(parsed)))]
     if kind in (PatentKind.GRANTED, PatentKind.LICENSED):
         out.append(_grant_window(app.patent_grant_date, application_date))
     else:
@@ -284,10 +300,10 @@ def _patent_criteria(app: EligibilityInput, application_date: date) -> list[Crit
                 "search_report",
                 ok,
                 "No.83 Art.2(1); CMDE Art.7(3)3",
-                "search report of the CNIPA search and consultation centre confirms novelty and inventiveness"
-                if ok
-                else "a CNIPA search report number confirming novelty and "
-                "inventiveness of the core technical solution is required",
+                said(_("search report of the CNIPA search and consultation centre confirms novelty and "
+                       "inventiveness")) if ok
+                else said(_("a CNIPA search report number confirming novelty and inventiveness of the core "
+                            "technical solution is required")),
             )
         )
     return out
@@ -296,34 +312,48 @@ def _patent_criteria(app: EligibilityInput, application_date: date) -> list[Crit
 def _grant_window(grant: date | None, application_date: date) -> Criterion:
     art = "No.83 Art.2(1); CMDE Art.7(3)1-2"
     if grant is None:
-        return Criterion("patent_grant_window", False, art, "the grant announcement date is missing")
+        return Criterion("patent_grant_window", False, art, said(_("the grant announcement date is missing")))
     if grant > application_date:
-        return Criterion("patent_grant_window", False, art, "the grant announcement date is in the future")
+        return Criterion("patent_grant_window", False, art,
+                         said(_("the grant announcement date is in the future")))
     limit = add_years(grant, PATENT_WINDOW_YEARS)
     if application_date > limit:
         return Criterion(
             "patent_grant_window",
             False,
             art,
-            f"more than {PATENT_WINDOW_YEARS} years since the grant announcement "
-            f"({grant.isoformat()}; last day {limit.isoformat()})",
+            said(_("more than {years} years since the grant announcement ({grant}; last day {last_day})"),
+                 years=PATENT_WINDOW_YEARS, grant=grant.isoformat(), last_day=limit.isoformat()),
         )
     return Criterion(
         "patent_grant_window",
         True,
         art,
-        f"granted {grant.isoformat()}, within {PATENT_WINDOW_YEARS} years (last day {limit.isoformat()})",
+        said(_("granted {grant}, within {years} years (last day {last_day})"), grant=grant.isoformat(),
+             years=PATENT_WINDOW_YEARS, last_day=limit.isoformat()),
     )
 
 
 def _dossier_criterion(app: EligibilityInput) -> Criterion:
     required = required_documents(is_domestic=app.is_domestic, patent_kind=app.patent_kind)
-    missing = [
-        f"{doc.value} ({article})" for doc, article in required.items() if doc.value not in app.document_types
-    ]
+    missing = [said(_("{document} ({article})"), document=said(DOC_NAMES.get(doc.value, doc.value)),
+                    article=article)
+               for doc, article in required.items() if doc.value not in app.document_types]
     if missing:
-        return Criterion("dossier", False, "No.83 Art.4; CMDE Art.7", "missing: " + "; ".join(missing))
-    return Criterion("dossier", True, "No.83 Art.4; CMDE Art.7", "all required documents filed")
+        # the English text names the document types by their values, as the API always did
+        by_value = "missing: " + "; ".join(f"{doc.value} ({article})" for doc, article in required.items()
+                                           if doc.value not in app.document_types)
+        return Criterion("dossier", False, "No.83 Art.4; CMDE Art.7",
+                         said(_("missing: {documents}"), documents=_listed(missing, "; ")), by_value)
+    return Criterion("dossier", True, "No.83 Art.4; CMDE Art.7", said(_("all required documents filed")))
+
+
+def _listed(items: list[dict], sep: str) -> dict:
+    """Several said texts as one (``a; b; c``), each translated at display."""
+    out = items[-1]
+    for item in reversed(items[:-1]):
+        out = said("{first}" + sep + "{rest}", first=item, rest=out)
+    return out
 
 
 # --- numbering and dates ----------------------------------------------------------------------
