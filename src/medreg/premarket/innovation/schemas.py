@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medreg.core.errors import ValidationFailed
-from medreg.premarket.innovation.rules import DeviceClass, DocType, PatentKind, parse_patent_number
+from medreg.premarket.innovation.patents import parse_patent_number
+from medreg.premarket.innovation.rules import DeviceClass, DocType, PatentKind
 
 M = TypeVar("M", bound=BaseModel)
 
