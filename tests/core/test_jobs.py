@@ -23,6 +23,7 @@ from medreg.core.audit import AuditEvent, AuditHead
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from tests.core.workers import run_workers
 from tests.factories import make_actor
 
 SYSTEM = Actor.system()
@@ -234,21 +235,7 @@ def test_cancel_queued_and_running_jobs(committed_jobs):
 
 def test_concurrent_workers_claim_each_job_once(committed_jobs):
     ids = [_enqueue(n=2, sleep=0.01) for _ in range(6)]
-    errors: list[BaseException] = []
-
-    def work(name: str) -> None:
-        try:
-            while worker.run_once(name) is not None:
-                pass
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
+    assert run_workers(3, timeout=60) == []
     for job_id in ids:
         assert _items(job_id) == [0, 1] and _job(job_id).attempts == 1
 

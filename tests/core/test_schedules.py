@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
 from medreg.cli import app as medreg_app
-from medreg.core import jobs, schedules, worker
+from medreg.core import jobs, schedules
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent, AuditHead
@@ -24,6 +24,7 @@ from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from medreg.core.recurrence import Recurrence, next_due
+from tests.core.workers import run_workers
 from tests.factories import make_actor
 
 SYSTEM = Actor.system()
@@ -178,21 +179,7 @@ def test_racing_ticks_start_each_due_time_exactly_once(committed):
 
 def test_racing_workers_start_a_due_schedule_once_and_run_its_job(committed):
     sid = _create(rec=Recurrence("interval", interval_minutes=60), now=utcnow() - timedelta(hours=3))
-    errors: list[BaseException] = []
-
-    def work(name: str) -> None:
-        try:
-            while worker.run_once(name, lease_seconds=30) is not None:
-                pass
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    assert run_workers(3, timeout=120, lease_seconds=30) == []
     (job,) = _jobs_of()
     assert [job.id] == RAN and job.status == jobs.JobStatus.SUCCEEDED
     sch = _schedule(sid)

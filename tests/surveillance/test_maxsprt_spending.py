@@ -46,6 +46,12 @@ def _scaled(actual, plan):
     return [t * plan[-1] / 30.0 for t in actual]
 
 
+def _absorb(counts: dict[int, float], c_min: int) -> tuple[dict[int, float], float]:
+    """A look's count distribution split: the paths still below ``c_min``, and the mass that crossed."""
+    alive = {c: p for c, p in counts.items() if c < c_min}
+    return alive, sum(p for c, p in counts.items() if c >= c_min)
+
+
 def _enumerate(cumulative, thresholds) -> list[float]:
     """Cumulative P(first count >= threshold at some look so far | H0), by plain enumeration."""
     alive, spent, out, before = {0: 1.0}, 0.0, [], 0.0
@@ -55,12 +61,8 @@ def _enumerate(cumulative, thresholds) -> list[float]:
         for c, p in alive.items():
             for k in range(int(lam + 15 * lam**0.5 + 30)):
                 nxt[c + k] = nxt.get(c + k, 0.0) + p * poisson.pmf(k, lam)
-        alive = {}
-        for c, p in nxt.items():
-            if c >= c_min:
-                spent += p
-            else:
-                alive[c] = p
+        alive, crossed = _absorb(nxt, c_min)
+        spent += crossed
         out.append(spent)
     return out
 
@@ -172,12 +174,8 @@ def _enumerate_binomial(events, thresholds, z: float) -> list[float]:
         for c, p in alive.items():
             for k in range(step + 1):
                 nxt[c + k] = nxt.get(c + k, 0.0) + p * binom.pmf(k, step, 1 / (1 + z))
-        alive = {}
-        for c, p in nxt.items():
-            if c >= c_min:
-                spent += p
-            else:
-                alive[c] = p
+        alive, crossed = _absorb(nxt, c_min)
+        spent += crossed
         out.append(spent)
     return out
 
