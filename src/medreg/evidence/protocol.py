@@ -6,9 +6,15 @@ its canonical JSON (sorted keys, no whitespace, UTF-8), so that any later change
 service stores the hash with the registration time, and every analysis records the hash of the
 protocol it followed and refuses to run on a protocol registered after the data cut-off it analyses.
 
-Cohort criteria are plain data ``(field, operator, value)`` with operators ``== != < <= > >= in``;
+Cohort criteria are plain data ``(field, operator, value, type)`` with operators ``== != < <= > >= in``;
 ``select_cohort`` keeps the rows meeting every inclusion and no exclusion criterion, and says how
 many rows each criterion removed (the flow diagram of the study).
+
+A criterion's ``type`` says how its value is read back from the protocol's stored JSON: ``""`` (the
+default) for the values JSON carries as they are (yes/no, numbers, text), ``"date"`` for a calendar
+date, stored as ``YYYY-MM-DD`` text and compared as a date. The canonical form writes ``type`` only
+when it is not ``""``, so a protocol without date criteria hashes exactly as it did before typed
+criteria existed (protocols registered then keep their hash).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import hashlib
 import json
 import operator
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 
 from medreg.core.errors import ValidationFailed
 
@@ -24,6 +31,7 @@ __all__ = ["Criterion", "StudyProtocol", "protocol_hash", "select_cohort"]
 
 OPERATORS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
              ">=": operator.ge, "in": lambda a, b: a in b}
+CRITERION_TYPES = ("", "date")  # "": the JSON value as it is; "date": an ISO date (YYYY-MM-DD)
 ANALYSES = ("kaplan_meier", "logrank", "cox_ph", "cumulative_incidence", "matched_comparison")
 
 
@@ -32,11 +40,25 @@ class Criterion:
     field: str
     op: str
     value: object
+    type: str = ""  # "" (yes/no, number, text: JSON keeps them) or "date"
 
     def __post_init__(self):
         if self.op not in OPERATORS:
             raise ValidationFailed("Unknown operator {op} in a cohort criterion.", field="cohort",
                                    params={"op": self.op})
+        if self.type not in CRITERION_TYPES:
+            raise ValidationFailed("Unknown type of a cohort criterion.", field="cohort")
+        if self.type == "date":
+            object.__setattr__(self, "value", _as_date(self.value))
+            if self.op == "in":
+                raise ValidationFailed("Unknown operator {op} in a cohort criterion.", field="cohort",
+                                       params={"op": self.op})
+
+    def as_json(self) -> dict:
+        """The criterion as stored and hashed: ``type`` only when the value is not JSON's own."""
+        if not self.type:
+            return {"field": self.field, "op": self.op, "value": self.value}
+        return {"field": self.field, "op": self.op, "value": self.value.isoformat(), "type": self.type}
 
     def holds(self, row: dict) -> bool:
         v = row.get(self.field)
@@ -77,8 +99,22 @@ class StudyProtocol:
             raise ValidationFailed("The follow-up must be a positive number of days.", field="follow_up_days")
 
     def canonical(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          default=str)
+        content = asdict(self)
+        content["inclusion"] = [c.as_json() for c in self.inclusion]
+        content["exclusion"] = [c.as_json() for c in self.exclusion]
+        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _as_date(value: object) -> date:
+    """A date criterion's value: a ``date`` or its ``YYYY-MM-DD`` text (as read back from JSON)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValidationFailed("Enter a date as YYYY-MM-DD.", field="cohort")
 
 
 def protocol_hash(protocol: StudyProtocol) -> str:

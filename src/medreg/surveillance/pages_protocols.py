@@ -27,15 +27,18 @@ from medreg.surveillance.pages_registry import GROUP_LABELS, OUTCOME_LABELS
 from medreg.surveillance.protocol_form import (
     COVARIATES,
     CRITERION_FIELDS,
+    MAX_CRITERIA,
     OPERATORS,
     build_protocol,
     form_data,
+    form_rows_count,
 )
 
 router = pages_router(prefix="/surveillance/studies/protocols", tags=["surveillance pages"])
 Db = Depends(get_session)
 Who = Depends(require_login)
-ROWS = 3  # criteria rows of each kind on the form (blank rows are ignored)
+ROWS = 3  # criteria rows of each kind on a new form (blank rows are ignored); "add" adds one, up to
+# MAX_CRITERIA (the API's limit) - a plain round-trip of the form, nothing registered
 FORM = "protocol"
 
 ANALYSIS_LABELS = {
@@ -53,6 +56,8 @@ FIELD_LABELS = {
     "renal_failure": _("Renal failure"),
     "prior_mi": _("Prior myocardial infarction"),
     "ejection_fraction": _("Left-ventricular ejection fraction"),
+    "procedure_date": _("Procedure date"),
+    "days_followed": _("Days of follow-up (to the end of follow-up or the data cut-off)"),
 }
 assert set(ANALYSIS_LABELS) == set(ANALYSES) and set(CRITERION_FIELDS) | set(COVARIATES) == set(FIELD_LABELS)
 
@@ -77,10 +82,11 @@ def _labels() -> dict:
     }
 
 
-def _form_page(request: Request, values: dict, error=None, status_code: int = 200):
+def _form_page(request: Request, values: dict, error=None, status_code: int = 200, rows=None):
+    rows = rows or {w: max(ROWS, len(values.get(w) or [])) for w in ("inclusion", "exclusion")}
     return render(request, "surveillance/protocol_new.html",
-                  {**_labels(), "v": values, "rows": ROWS, "error": error, "form": FORM},
-                  status_code=status_code)
+                  {**_labels(), "v": values, "rows": rows, "max_rows": MAX_CRITERIA, "error": error,
+                   "form": FORM}, status_code=status_code)
 
 
 BLANK = {
@@ -104,15 +110,26 @@ async def register(request: Request, session: Session = Db, actor: Actor = Who):
     """Register the protocol (timestamped and hashed by the service), then show it read-only."""
     _require_registrar(actor)
     form = await request.form()
-    values = form_data(form, ROWS)
+    rows = {w: form_rows_count(form, w, ROWS) for w in ("inclusion", "exclusion")}
+    values = form_data(form, rows)
+    add = str(form.get("add") or "")
+    if add in rows:  # "add a criterion": the same form with one more row of that kind, nothing written
+        rows[add] = min(rows[add] + 1, MAX_CRITERIA)
+        return _form_page(request, _shown(values, form), rows=rows)
     try:
         row = evidence.register_protocol(session, actor, build_protocol(values))
     except DomainError as err:
         refused(session, err)
-        values["primary_outcome"] = primary = str(form.get("primary_outcome") or "")
-        values["outcomes"] = [primary, *form.getlist("outcomes")]  # every choice, shown again
-        return _form_page(request, values, form_error(request, FORM, err, form), err.http_status)
+        return _form_page(request, _shown(values, form), form_error(request, FORM, err, form),
+                          err.http_status, rows=rows)
     return see_other(f"/surveillance/studies/protocols/{row.id}?done=register")
+
+
+def _shown(values: dict, form) -> dict:
+    """The form's values shown again, every choice kept."""
+    values["primary_outcome"] = primary = str(form.get("primary_outcome") or "")
+    values["outcomes"] = [primary, *form.getlist("outcomes")]
+    return values
 
 
 @router.get("/{protocol_id}")

@@ -3,13 +3,17 @@ of ``POST /api/surveillance/studies/protocols`` both go through ``build_protocol
 
 The cohort criteria are on the registry fields a study row carries (``service_studies._rows``); each
 value is converted to the field's type (age: whole years, ejection fraction: per cent, the risk
-factors: yes/no, sex: M/F), so that the registered protocol compares like with like when it runs.
-Every refusal names the field at fault (``inclusion-2`` for the second inclusion criterion).
+factors: yes/no, sex: M/F, the procedure date: a date stored with ``type: "date"``, days of follow-up:
+whole days), so that the registered protocol compares like with like when it runs. The procedure-date
+window (``procedure_date_from`` / ``procedure_date_to``) and the minimum follow-up
+(``min_follow_up_days``) become the first inclusion criteria. Every refusal names the field at fault
+(``inclusion-2`` for the second inclusion criterion).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from biip import ParseError
@@ -21,7 +25,7 @@ from medreg.surveillance.monitoring import COVARIATES  # the risk factors a stud
 from medreg.surveillance.vocab import DeviceGroup, OutcomeKind
 
 __all__ = ["COVARIATES", "CRITERION_FIELDS", "MAX_CRITERIA", "OPERATORS", "build_protocol", "form_data",
-           "split_dis"]
+           "form_rows_count", "split_dis"]
 
 # field -> (kind, smallest, largest); the registry's own ranges (importer: age 18-110, EF 5-90 %)
 CRITERION_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
@@ -31,7 +35,12 @@ CRITERION_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "renal_failure": ("bool", None, None),
     "prior_mi": ("bool", None, None),
     "ejection_fraction": ("float", 0, 100),
+    # the procedure's date; days followed: from the procedure to the end of follow-up or the data
+    # cut-off, whichever comes first (service_studies._rows)
+    "procedure_date": ("date", None, None),
+    "days_followed": ("int", 0, 3650),
 }
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2099, 12, 31)  # dates a criterion may name
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
 EQUALITY = ("==", "!=")
 MAX_CRITERIA = 10
@@ -84,6 +93,8 @@ def _dis(value: Any) -> tuple[str, ...]:
 
 
 def _value(kind: str, raw: Any, low, high, field: str):
+    if kind == "date":
+        return _date(raw, field)
     text = str(raw if raw is not None else "").strip()
     if kind == "bool":
         if text.lower() in TRUE:
@@ -105,6 +116,23 @@ def _value(kind: str, raw: Any, low, high, field: str):
     return number
 
 
+def _date(raw: Any, field: str) -> date:
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        day = raw
+    else:
+        text = str(raw if raw is not None else "").strip()
+        try:
+            if len(text) != 10:
+                raise ValueError(text)
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationFailed("Enter a date as YYYY-MM-DD.", field=field) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed("The date must lie between {low} and {high}.", field=field,
+                               params={"low": FIRST_DAY.isoformat(), "high": LAST_DAY.isoformat()})
+    return day
+
+
 def _criteria(rows: Any, which: str) -> tuple[Criterion, ...]:
     rows = list(rows or [])
     if len(rows) > MAX_CRITERIA:
@@ -122,8 +150,48 @@ def _criteria(rows: Any, which: str) -> tuple[Criterion, ...]:
         kind, low, high = CRITERION_FIELDS[name]
         if op not in (EQUALITY if kind in ("bool", "sex") else OPERATORS):
             raise ValidationFailed("This operator does not apply to this field.", field=field)
-        out.append(Criterion(name, op, _value(kind, row.get("value"), low, high, field)))
+        out.append(Criterion(name, op, _value(kind, row.get("value"), low, high, field),
+                             "date" if kind == "date" else ""))
     return tuple(out)
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _window(data: Mapping[str, Any]) -> tuple[Criterion, ...]:
+    """The procedure-date window and the minimum follow-up, as the first inclusion criteria."""
+    out = []
+    start = None if _blank(data.get("procedure_date_from")) else _date(data.get("procedure_date_from"),
+                                                                         "procedure_date_from")
+    end = None if _blank(data.get("procedure_date_to")) else _date(data.get("procedure_date_to"),
+                                                                     "procedure_date_to")
+    if start and end and start > end:
+        raise ValidationFailed("The window ends before it starts.", field="procedure_date_to")
+    if start:
+        out.append(Criterion("procedure_date", ">=", start, "date"))
+    if end:
+        out.append(Criterion("procedure_date", "<=", end, "date"))
+    if not _blank(data.get("min_follow_up_days")):
+        try:
+            days = int(str(data.get("min_follow_up_days")).strip())
+        except ValueError:
+            raise ValidationFailed("Enter a whole number of days.", field="min_follow_up_days") from None
+        if not 1 <= days <= 3650:
+            raise ValidationFailed("The minimum follow-up must be 1 to 3650 days.", field="min_follow_up_days")
+        out.append(Criterion("days_followed", ">=", days))
+    return tuple(out)
+
+
+def _check_dates(inclusion: tuple[Criterion, ...]) -> None:
+    """Inclusion criteria on the procedure date that no date meets are refused (an empty cohort)."""
+    day = timedelta(days=1)
+    dated = [c for c in inclusion if c.type == "date"]
+    lows = [{">=": c.value, ">": c.value + day, "==": c.value}.get(c.op) for c in dated]
+    highs = [{"<=": c.value, "<": c.value - day, "==": c.value}.get(c.op) for c in dated]
+    lows, highs = [d for d in lows if d], [d for d in highs if d]
+    if lows and highs and max(lows) > min(highs):
+        raise ValidationFailed("The date criteria leave no procedure date.", field="inclusion")
 
 
 def _follow_up(raw: Any) -> int:
@@ -139,7 +207,8 @@ def _follow_up(raw: Any) -> int:
 def build_protocol(data: Mapping[str, Any]) -> StudyProtocol:
     """The protocol described by ``data`` (title, question, device_group, device_dis, comparator,
     outcomes - the first is the primary one -, analyses, follow_up_days, inclusion, exclusion (lists
-    of ``{field, op, value}``), covariates, notes); ``ValidationFailed`` naming the field otherwise."""
+    of ``{field, op, value}``), procedure_date_from, procedure_date_to, min_follow_up_days, covariates,
+    notes); ``ValidationFailed`` naming the field otherwise."""
     title, question = _text(data, "title"), _text(data, "question")
     group = str(data.get("device_group") or "")
     if group not in {g.value for g in DeviceGroup}:
@@ -156,6 +225,8 @@ def build_protocol(data: Mapping[str, Any]) -> StudyProtocol:
     covariates = tuple(dict.fromkeys(_list(data.get("covariates"))))
     if any(c not in COVARIATES for c in covariates):
         raise ValidationFailed("Choose the risk factors from the registry's.", field="covariates")
+    inclusion = _window(data) + _criteria(data.get("inclusion"), "inclusion")
+    _check_dates(inclusion)
     return StudyProtocol(
         title=title,
         question=question,
@@ -164,7 +235,7 @@ def build_protocol(data: Mapping[str, Any]) -> StudyProtocol:
         outcomes=outcomes,
         analyses=analyses,
         follow_up_days=follow_up,
-        inclusion=_criteria(data.get("inclusion"), "inclusion"),
+        inclusion=inclusion,
         exclusion=_criteria(data.get("exclusion"), "exclusion"),
         covariates=covariates,
         device_dis=dis,
@@ -180,15 +251,27 @@ def form_rows(form: Mapping[str, Any], which: str, count: int) -> list[dict[str,
     ]
 
 
-def form_data(form: Any, rows: int) -> dict[str, Any]:
-    """What ``build_protocol`` reads, from a posted form (``getlist`` for the multiple choices)."""
+def form_rows_count(form: Mapping[str, Any], which: str, default: int) -> int:
+    """How many criteria rows of a kind the posted form had (``inclusion-rows``), 1 to MAX_CRITERIA."""
+    try:
+        count = int(str(form.get(f"{which}-rows") or default))
+    except ValueError:
+        count = default
+    return min(max(count, 1), MAX_CRITERIA)
+
+
+def form_data(form: Any, rows: int | Mapping[str, int]) -> dict[str, Any]:
+    """What ``build_protocol`` reads, from a posted form (``getlist`` for the multiple choices);
+    ``rows``: the criteria rows of each kind (one number for both, or ``{"inclusion": n, ...}``)."""
     data: dict[str, Any] = {k: form.get(k) for k in ("title", "question", "device_group", "device_dis",
-                                                     "comparator", "follow_up_days", "notes")}
+                                                     "comparator", "follow_up_days", "notes",
+                                                     "procedure_date_from", "procedure_date_to",
+                                                     "min_follow_up_days")}
     primary = str(form.get("primary_outcome") or "")
     # the primary outcome first; secondary outcomes without a primary one are refused (no outcome)
     data["outcomes"] = [o for o in [primary, *form.getlist("outcomes")] if o] if primary else []
     for many in ("analyses", "covariates"):
         data[many] = list(form.getlist(many))
     for which in ("inclusion", "exclusion"):
-        data[which] = form_rows(form, which, rows)
+        data[which] = form_rows(form, which, rows if isinstance(rows, int) else rows[which])
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,10 +70,16 @@ class CriterionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(
-        max_length=32, description="age, sex, diabetes, renal_failure, prior_mi, ejection_fraction"
+        max_length=32, description="age, sex, diabetes, renal_failure, prior_mi, ejection_fraction, "
+        "procedure_date, days_followed (to the end of follow-up or the data cut-off)"
     )
     op: str = Field(max_length=2, description="== != < <= > >= (== and != only for yes/no fields and sex)")
-    value: bool | int | float | str = Field(description="years; M or F; yes/no (true/false); per cent")
+    value: bool | int | float | str = Field(
+        description="years; M or F; yes/no (true/false); per cent; YYYY-MM-DD; days"
+    )
+    # as a registered protocol's content states it ("date" for procedure_date); the field decides it,
+    # so the content of GET /studies/protocols/{id} may be posted back as it is
+    type: Literal["", "date"] | None = None
 
 
 class ProtocolCreate(BaseModel):
@@ -92,6 +99,10 @@ class ProtocolCreate(BaseModel):
     exclusion: list[CriterionBody] = Field(default_factory=list, max_length=10)
     covariates: list[str] = Field(default_factory=list, max_length=6, description="empty: all risk factors")
     notes: str = Field("", max_length=4000)
+    # the cohort's procedure-date window and minimum follow-up (the first inclusion criteria)
+    procedure_date_from: date | None = None
+    procedure_date_to: date | None = None
+    min_follow_up_days: int | None = Field(None, ge=1, le=3650)
 
 
 class CiteBody(BaseModel):

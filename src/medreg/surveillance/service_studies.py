@@ -57,6 +57,8 @@ def _rows(session: Session, group: str, cutoff: date) -> list[dict]:
             prior_mi=p.prior_mi,
             ejection_fraction=p.ejection_fraction if p.ejection_fraction is not None else EF_DEFAULT,
             follow_up_end=p.follow_up_end,
+            # days from the procedure to the end of follow-up or the data cut-off, whichever comes first
+            days_followed=max((min(p.follow_up_end, cutoff) - p.procedure_date).days, 0),
             events=events.get(p.id, {}),
         )
         for p in procs
