@@ -20,9 +20,14 @@ LEGACY_SHA256 = "f1fdde91b28979915b49321d170f0adb0333efac569d46ab6e4f6770f05c747
 
 
 def _legacy() -> StudyProtocol:
-    return stent_d_protocol(exclusion=(Criterion("renal_failure", "==", True),
-                                       Criterion("ejection_fraction", "<", 30.0), Criterion("sex", "==", "F")),
-                            covariates=("age", "diabetes"))
+    return stent_d_protocol(
+        exclusion=(
+            Criterion("renal_failure", "==", True),
+            Criterion("ejection_fraction", "<", 30.0),
+            Criterion("sex", "==", "F"),
+        ),
+        covariates=("age", "diabetes"),
+    )
 
 
 def test_a_protocol_registered_before_typed_criteria_keeps_its_hash():
@@ -34,8 +39,12 @@ def test_a_protocol_registered_before_typed_criteria_keeps_its_hash():
 
 
 def test_a_date_criterion_is_stored_with_its_type_and_read_back_as_a_date():
-    p = small_protocol(inclusion=(Criterion("procedure_date", ">=", date(2025, 1, 1), "date"),
-                                  Criterion("days_followed", ">=", 90)))
+    p = small_protocol(
+        inclusion=(
+            Criterion("procedure_date", ">=", date(2025, 1, 1), "date"),
+            Criterion("days_followed", ">=", 90),
+        )
+    )
     stored = json.loads(p.canonical())
     assert stored["inclusion"] == [
         {"field": "procedure_date", "op": ">=", "value": "2025-01-01", "type": "date"},
@@ -44,9 +53,11 @@ def test_a_date_criterion_is_stored_with_its_type_and_read_back_as_a_date():
     back = from_content(stored)
     assert back.inclusion[0].value == date(2025, 1, 1) and back == p
     assert protocol_hash(back) == protocol_hash(p)
-    rows = [{"procedure_date": date(2024, 12, 31), "days_followed": 200},
-            {"procedure_date": date(2025, 1, 1), "days_followed": 90},
-            {"procedure_date": date(2025, 3, 1), "days_followed": 89}]
+    rows = [
+        {"procedure_date": date(2024, 12, 31), "days_followed": 200},
+        {"procedure_date": date(2025, 1, 1), "days_followed": 90},
+        {"procedure_date": date(2025, 3, 1), "days_followed": 89},
+    ]
     kept, flow = select_cohort(rows, back)
     assert kept == [rows[1]]
     assert flow == [("include procedure_date >= 2025-01-01", 1), ("include days_followed >= 90", 1)]
@@ -59,10 +70,16 @@ def test_an_untyped_date_text_never_matched_a_date_row():
     assert Criterion("procedure_date", ">=", "2025-01-01", "date").holds({"procedure_date": date(2025, 6, 1)})
 
 
-@pytest.mark.parametrize(("value", "type_", "op"), [
-    ("2025-13-01", "date", ">="), ("01/02/2025", "date", ">="), (20250101, "date", ">="),
-    ("2025-01-01", "datetime", ">="), ("2025-01-01", "date", "in"),
-])
+@pytest.mark.parametrize(
+    ("value", "type_", "op"),
+    [
+        ("2025-13-01", "date", ">="),
+        ("01/02/2025", "date", ">="),
+        (20250101, "date", ">="),
+        ("2025-01-01", "datetime", ">="),
+        ("2025-01-01", "date", "in"),
+    ],
+)
 def test_bad_typed_criteria_are_refused(value, type_, op):
     with pytest.raises(ValidationFailed):
         Criterion("procedure_date", op, value, type_)

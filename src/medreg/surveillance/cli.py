@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError as PydanticError
 from rich.console import Console
 from rich.table import Table
 
@@ -18,8 +19,9 @@ from medreg.core.cli_support import acting
 from medreg.core.clock import today_shanghai
 from medreg.core.db import MAX_ID
 from medreg.core.errors import DomainError, ValidationFailed
-from medreg.surveillance import queries, service, service_monitoring, service_stop
+from medreg.surveillance import queries, service, service_edit, service_monitoring, service_stop
 from medreg.surveillance.maxsprt import poisson_critical_value
+from medreg.surveillance.schemas import MonitorEdit, MonitorSupersede
 from medreg.surveillance.service_delta import delta_rule
 
 app = typer.Typer(
@@ -126,6 +128,68 @@ def monitor_stop(
     with acting(user) as (session, actor):
         m = service_stop.stop_monitor(session, actor, monitor_id, reason)
         typer.echo(f"monitor {m.id}: stopped")
+
+
+def _settings(pairs: list[str] | None) -> dict:
+    """``--set key=value`` options as a dict (``look_at`` as a comma-separated list of fractions)."""
+    out: dict = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationFailed("Write each setting as name=value.", field="set")
+        key = key.strip()
+        out[key] = [x for x in value.replace(" ", "").split(",") if x] if key == "look_at" else value.strip()
+    return out
+
+
+def _checked(model, values: dict) -> dict:
+    """``values`` through the API's schema (same checks); the first problem names its field."""
+    try:
+        return model.model_validate(values).model_dump(exclude_unset=True)
+    except PydanticError as exc:
+        loc = exc.errors()[0].get("loc") or ("",)
+        raise ValidationFailed("The input is not valid.", field=str(loc[0])) from None
+
+
+@app.command("monitor-edit")
+def monitor_edit(
+    monitor_id: int = typer.Argument(..., min=1, max=MAX_ID),
+    user: str = USER,
+    name: str = typer.Option(None, "--name"),
+    notes: str = typer.Option(None, "--notes"),
+    settings: list[str] = typer.Option(None, "--set", help="A design field, e.g. --set alpha=0.01 "
+                                       "--set look_at=0.5,1 (only before the monitor's first look)."),
+    continuous: bool = typer.Option(False, "--continuous", help="Drop the planned looks."),
+) -> None:
+    """Edit a monitor (monitoring centre): name and notes at any time, its design before its first look."""
+    with acting(user) as (session, actor):
+        values = _settings(settings)
+        values.update({k: v for k, v in (("name", name), ("notes", notes)) if v is not None})
+        if continuous:
+            values.update(planned_looks=None, look_at=None)
+        m = service_edit.edit_monitor(session, actor, monitor_id, _checked(MonitorEdit, values))
+        typer.echo(f"monitor {m.id}: {m.name}; CV={m.critical_value:.5f}")
+
+
+@app.command("monitor-supersede")
+def monitor_supersede(
+    monitor_id: int = typer.Argument(..., min=1, max=MAX_ID),
+    user: str = USER,
+    reason: str = typer.Option(..., "--reason", help="Why a new monitor replaces this one (kept, audited)."),
+    name: str = typer.Option(None, "--name", help="The new monitor's name (default: the old one's)."),
+    settings: list[str] = typer.Option(None, "--set", help="A changed design field, e.g. --set alpha=0.01."),
+) -> None:
+    """Define a new monitor from this one with the changed settings; it supersedes this one (stopped)."""
+    with acting(user) as (session, actor):
+        old = queries.monitor_looks(session, actor, monitor_id)[0]
+        values = {**service_edit.design_of(old), "name": name or old.name, **_settings(settings),
+                  "reason": reason}
+        if "planned_looks" in values:
+            values.pop("look_at", None)
+        body = _checked(MonitorSupersede, values)
+        body.pop("reason")
+        m = service_edit.supersede_monitor(session, actor, monitor_id, reason, **body)
+        typer.echo(f"monitor {m.id}: supersedes monitor {monitor_id}; CV={m.critical_value:.5f}")
 
 
 def _day(text: str, field: str) -> date:

@@ -141,6 +141,12 @@ class Monitor(Base):
     stopped_at: Mapped[datetime | None]
     stopped_by: Mapped[str | None] = mapped_column(String(64))
     stop_reason: Mapped[str | None] = mapped_column(Text)
+    # descriptive, editable at any time (service_edit); the design is editable only before the first look
+    notes: Mapped[str | None] = mapped_column(Text)
+    # the monitor this one supersedes (defined from it with a changed design; that one was stopped)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("surveillance_monitor.id"), unique=True,
+        index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

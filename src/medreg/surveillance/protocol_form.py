@@ -178,7 +178,8 @@ def _window(data: Mapping[str, Any]) -> tuple[Criterion, ...]:
         except ValueError:
             raise ValidationFailed("Enter a whole number of days.", field="min_follow_up_days") from None
         if not 1 <= days <= 3650:
-            raise ValidationFailed("The minimum follow-up must be 1 to 3650 days.", field="min_follow_up_days")
+            raise ValidationFailed("The minimum follow-up must be 1 to 3650 days.",
+                                   field="min_follow_up_days")
         out.append(Criterion("days_followed", ">=", days))
     return tuple(out)
 

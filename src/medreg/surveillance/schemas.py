@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from medreg.core.db import MAX_ID
 
@@ -73,6 +73,8 @@ class MonitorRead(_Read):
     stopped_at: datetime | None = None
     stopped_by: str | None = None
     stop_reason: str | None = None
+    notes: str | None = None  # descriptive, editable at any time
+    supersedes_id: int | None = None  # the monitor this one superseded (service_edit)
 
 
 class LookRead(_Read):
@@ -177,3 +179,28 @@ class CriticalValueRead(BaseModel):
     alpha: float
     sample_size: float
     min_events: int
+
+
+def _all_optional(model: type[BaseModel], name: str, doc: str, **extra) -> type[BaseModel]:
+    """``model`` with every field optional (default None) under the same constraints, plus ``extra``."""
+    fields = {k: ((Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation) | None,
+                  Field(None, description=f.description)) for k, f in model.model_fields.items()}
+    out = create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields, **extra)
+    return out
+
+
+MonitorEdit = _all_optional(
+    MonitorCreate, "MonitorEdit",
+    "Changes to a monitor: ``name`` and ``notes`` at any time; the design fields (``MonitorCreate``'s) "
+    "only before its first look (409 after it: define a new monitor from this one). ``planned_looks`` "
+    "and ``look_at`` both null: continuous monitoring.",
+    notes=(str | None, Field(None, max_length=4000)),
+)
+
+
+class MonitorSupersede(MonitorCreate):
+    """A new monitor defined from an existing one, which it supersedes (the old one, if active, is
+    stopped with ``reason`` naming the new one)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    notes: str | None = Field(None, max_length=4000)

@@ -59,6 +59,7 @@ def create_monitor(
     delta_min_pairs: int = 20,
     delta_caliper: float = 0.2,
     binomial_z: int = 1,
+    dry_run: bool = False,
 ) -> Monitor:
     """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
@@ -118,6 +119,8 @@ def create_monitor(
         cusum_null_odds_ratio=cusum_null_odds_ratio,
         cusum_false_alarm=cusum_false_alarm,
     )
+    if dry_run:  # service_edit: the checked design of an edit, not stored, not audited
+        return monitor
     session.add(monitor)
     session.flush()
     audit.record(

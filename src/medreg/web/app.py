@@ -48,6 +48,8 @@ DOMAIN_ROUTERS = (
     "medreg.surveillance.pages_studies",
     "medreg.surveillance.pages_protocols",
     "medreg.surveillance.pages_monitors",
+    "medreg.surveillance.api_edit",
+    "medreg.surveillance.pages_monitor_edit",
     "medreg.surveillance.pages_charts",
     "medreg.catalog.api",
     "medreg.catalog.pages",
