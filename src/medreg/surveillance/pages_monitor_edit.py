@@ -49,7 +49,7 @@ def _values(m) -> dict:
     """The monitor's definition as the form shows it."""
     design = service_edit.design_of(m)
     v = {
-        f.name: f"{design[f.name]:g}" if isinstance(design.get(f.name), float) else str(design[f.name])
+        f.name: f"{design[f.name]:.15g}" if isinstance(design.get(f.name), float) else str(design[f.name])
         for f in FIELDS
         if design.get(f.name) is not None
     }
@@ -58,7 +58,7 @@ def _values(m) -> dict:
         v[key] = str(design.get(key) or "")
     v["registrant_org_id"] = str(m.registrant_org_id or "")
     if design.get("look_at"):
-        v["looks"], v["look_at"] = "look_at", ",".join(f"{x:g}" for x in design["look_at"])
+        v["looks"], v["look_at"] = "look_at", ",".join(f"{x:.15g}" for x in design["look_at"])
     else:
         v["looks"] = "continuous"
     return v
