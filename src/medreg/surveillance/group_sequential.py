@@ -160,8 +160,8 @@ def boundaries(information: Sequence[float], alpha: float, kind: str = "obf", *,
         if done or not flag or (prev is not None and t <= prev[2]) or increment <= 0:
             out.append(Boundary(t, math.inf, 0.0, max(target, spent), spent))
             continue
-        c = brentq(lambda x: _cross(x, t, prev) - increment, -10.0, 40.0, xtol=1e-12, rtol=1e-14,
-                   maxiter=200)
+        c = brentq(lambda x, t=t, prev=prev, inc=increment: _cross(x, t, prev) - inc, -10.0, 40.0,
+                   xtol=1e-12, rtol=1e-14, maxiter=200)
         spent += _cross(c, t, prev)
         out.append(Boundary(t, float(c), float(norm.sf(c)), target, spent))
         prev = _carry(c, t, prev)
