@@ -18,7 +18,8 @@ two-sided ``1 - alpha`` Wald interval ``RD_k +/- z_{1-alpha/2} SE_k``.
 limit exceeds the pre-specified margin (default 0, i.e. the new device is significantly worse than
 its matched comparators at that look) with at least ``min_pairs`` matched pairs. The looks are not
 alpha-adjusted by default; ``alpha`` can be set to a per-look level (e.g. Bonferroni over the planned
-looks) to bound the overall false-alert rate.
+looks) to bound the overall false-alert rate, or a monitor spends an overall alpha across its looks
+(``SPENDING_RULE``: ``group_sequential`` boundaries, ``repeated_interval``; ``service_delta``).
 
 References
 ----------
