@@ -183,5 +183,7 @@ def test_delta_spending_monitor_on_the_page_and_its_json_twin(client, db, people
     assert twin["looks"][0]["nominal_alpha"] is None and twin["looks"][0]["rd_lower"] is None
     assert client.get(f"/surveillance/monitors/{m.id}/delta.png").status_code == 200
     assert 'class="delta-chart"' in client.get("/surveillance/", headers=EN).text
+    listing = client.get("/surveillance/monitors", headers=EN).text
+    assert 'data-spending="pocock"' in listing and "planned matched pairs 150" in listing
     zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
     assert "重复置信区间" in zh and "计划匹配对数" in zh and "风险差的警报界值" in zh
