@@ -95,3 +95,23 @@ def test_monitor_create_binomial(db, centre):
     assert (m.kind, m.binomial_z, m.sample_size, m.min_events) == ("maxsprt_binomial", 3, 100.0, 1)
     r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "11"])
     assert r.exit_code != 0 and "binomial_z" in r.output
+
+
+def test_monitor_create_delta_with_alpha_spending_and_run(db, centre):
+    """``--spending obf --planned-pairs 400``: the spending rule is printed; ``run`` shows the look's
+    information fraction; ``--spending`` without planned pairs names the field."""
+    from medreg.core.actor import Actor
+    from medreg.surveillance.demo_load import load_registry
+
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "delta", "--spending", "obf"])
+    assert r.exit_code != 0 and "delta_planned_pairs" in r.output
+    load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "delta", "--spending", "obf",
+                            "--planned-pairs", "400", "--alpha", "0.025"])
+    assert r.exit_code == 0, r.output
+    assert "O'Brien-Fleming-type function over 400 planned pairs" in r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    assert (m.delta_spending, m.delta_planned_pairs) == ("obf", 400)
+    r = runner.invoke(app, ["surveillance", "run", "--user", centre, "--as-of", "2026-06-30"])
+    assert r.exit_code == 0, r.output
+    assert "t=" in r.output and "spent" in r.output

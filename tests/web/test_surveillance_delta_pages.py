@@ -137,3 +137,53 @@ def test_binomial_monitor_defined_on_the_page(client, db, people):
     page = client.get(f"/surveillance/monitors/{m.id}", headers=EN).text
     assert 'id="binomial-design" data-z="2"' in page and "Matched sets" in page
     assert 'data-kind="maxsprt_binomial"' in client.get("/surveillance/monitors", headers=EN).text
+
+
+def test_delta_spending_monitor_on_the_page_and_its_json_twin(client, db, people):
+    """The form's spending select and planned pairs: refused at their field when inconsistent; the page
+    states the overall one-sided alpha and the spending rule, the looks table the information, the
+    boundary with its nominal alpha and the alpha spent; the chart draws the repeated CI and the
+    alert boundary; the JSON twin carries the same numbers; Chinese labels."""
+    load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
+    db.commit()
+    login(client, people["centre"].username)
+    page = client.get("/surveillance/monitors", headers=EN)
+    assert 'id="delta_spending"' in page.text and 'id="delta_planned_pairs"' in page.text
+    spend = {"delta_spending": "pocock", "delta_planned_pairs": "150", "alpha": "0.025",
+             "delta_min_pairs": "20"}
+    for bad, field in (({"delta_planned_pairs": ""}, "delta_planned_pairs"),
+                       ({"delta_spending": "linear"}, "delta_spending"),
+                       ({"delta_planned_pairs": "10"}, "delta_planned_pairs"),
+                       ({"delta_hsd_gamma": "50"}, "delta_hsd_gamma")):
+        r = _post(client, **{**spend, **bad})
+        assert r.status_code == 422 and f'data-field="{field}"' in r.text, (bad, r.text[-800:])
+    assert db.scalar(select(Monitor)) is None
+    assert _post(client, **spend).status_code == 303
+    m = db.scalar(select(Monitor))
+    assert (m.delta_spending, m.delta_planned_pairs, m.alpha) == ("pocock", 150, 0.025)
+    centre = Actor.from_user(people["centre"])
+    for day in (date(2025, 6, 1), date(2025, 9, 1), date(2025, 12, 1), date(2026, 3, 1), date(2026, 6, 30)):
+        if m.status == "active":
+            service_monitoring.run_monitor(db, centre, m, day)
+    db.commit()
+    assert m.status == "signalled"
+    page = client.get(f"/surveillance/monitors/{m.id}", headers=EN).text
+    assert 'data-spending="pocock" data-planned-pairs="150"' in page and "overall, one-sided" in page
+    assert "repeated confidence interval" in page and "150 planned matched pairs" in page
+    assert "The monitor ends at 150 matched pairs." in page
+    twin = client.get(f"/api/surveillance/monitors/{m.id}/looks").json()
+    assert page.count('data-testid="look-boundary"') == len(twin["looks"]) >= 3
+    assert "not analysed: spends no alpha" in page  # the first look has no pair
+    assert 'data-spending="pocock"' in page and 'data-line="Alert boundary of the risk difference"' in page
+    assert 'data-band="repeated confidence interval"' in page
+    assert twin["monitor"]["delta_spending"] == "pocock"
+    assert "repeated confidence interval" in twin["alert_rule"]
+    last = twin["looks"][-1]
+    assert last["signal"] and last["nominal_alpha"] > 0 and last["info_fraction"] == last["pairs"] / 150
+    assert twin["looks"][0]["nominal_alpha"] is None and twin["looks"][0]["rd_lower"] is None
+    assert client.get(f"/surveillance/monitors/{m.id}/delta.png").status_code == 200
+    assert 'class="delta-chart"' in client.get("/surveillance/", headers=EN).text
+    listing = client.get("/surveillance/monitors", headers=EN).text
+    assert 'data-spending="pocock"' in listing and "planned matched pairs 150" in listing
+    zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "重复置信区间" in zh and "计划匹配对数" in zh and "风险差的警报界值" in zh

@@ -121,3 +121,27 @@ def test_delta_monitor_over_the_api_and_stopping(client, db):
     assert r.status_code == 200 and r.json() == []  # a stopped monitor takes no look
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "surveillance.monitor.stop")).all()
     assert len(events) == 1 and events[0].after["stop_reason"] == "Device recalled"
+
+
+def test_delta_spending_design_over_the_api(client, db):
+    """``delta_spending`` with ``delta_planned_pairs``: alpha is overall and one-sided (the monitor's
+    critical value is z_{1-alpha}); an inconsistent design is 422 naming the field."""
+    centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
+    db.commit()
+    h = bearer(client, centre.username)
+    body = {**BODY, "kind": "delta", "alpha": 0.025, "delta_spending": "hsd", "delta_hsd_gamma": -2,
+            "delta_planned_pairs": 300}
+    for bad, field in (({"delta_planned_pairs": None}, "delta_planned_pairs"),
+                       ({"delta_spending": "linear"}, "delta_spending"),
+                       ({"delta_hsd_gamma": 41}, "delta_hsd_gamma"),
+                       ({"delta_planned_pairs": 1}, "delta_planned_pairs"),
+                       ({"alpha": 0.5}, "alpha")):
+        r = client.post("/api/surveillance/monitors", json={**body, **bad}, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, (bad, r.text)
+    r = client.post("/api/surveillance/monitors", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    m = r.json()
+    assert (m["delta_spending"], m["delta_hsd_gamma"], m["delta_planned_pairs"]) == ("hsd", -2.0, 300)
+    assert m["critical_value"] == pytest.approx(1.959963984540054)  # z_0.975, one-sided 0.025
+    twin = client.get(f"/api/surveillance/monitors/{m['id']}/looks", headers=h).json()
+    assert "Hwang-Shih-DeCani (gamma -2)" in twin["alert_rule"] and "300 planned pairs" in twin["alert_rule"]

@@ -89,10 +89,16 @@ def monitor_create(
     min_pairs: int = typer.Option(20, "--min-pairs", help="DELTA: minimum matched pairs to alert."),
     caliper: float = typer.Option(0.2, "--caliper", help="DELTA: caliper, SD of the logit score."),
     z: int = typer.Option(1, "--z", help="maxsprt_binomial: comparators matched to each procedure."),
+    spending: str = typer.Option(None, "--spending",
+                                 help="DELTA: alpha spending across looks (obf, pocock or hsd); --alpha is "
+                                      "then overall and one-sided."),
+    planned_pairs: int = typer.Option(None, "--planned-pairs",
+                                      help="DELTA: planned matched pairs (the monitor ends there)."),
+    gamma: float = typer.Option(-4.0, "--gamma", help="DELTA --spending hsd: Hwang-Shih-DeCani gamma."),
 ) -> None:
     """Define a monitor: a Poisson MaxSPRT, continuous or group-sequential (--looks G or --look-at
     fractions), or a DELTA propensity-matched comparison (--kind delta --margin --min-pairs --caliper;
-    --alpha is then per look)."""
+    --alpha is then per look, or overall with --spending and --planned-pairs)."""
     with acting(user) as (session, actor):
         try:
             fractions = [float(x) for x in look_at.split(",")] if look_at else None
@@ -106,7 +112,8 @@ def monitor_create(
             reference_end=_day(reference_end, "reference_end"), alpha=alpha, sample_size=sample_size,
             min_events=min_events, planned_looks=looks, look_at=fractions, cusum_odds_ratio=cusum_or,
             cusum_null_odds_ratio=cusum_null_or, cusum_false_alarm=cusum_false_alarm, kind=kind,
-            delta_margin=margin, delta_min_pairs=min_pairs, delta_caliper=caliper, binomial_z=z)
+            delta_margin=margin, delta_min_pairs=min_pairs, delta_caliper=caliper, binomial_z=z,
+            delta_spending=spending, delta_planned_pairs=planned_pairs, delta_hsd_gamma=gamma)
         if m.kind == "delta":
             typer.echo(f"monitor {m.id}: DELTA, {delta_rule(m)}")
             return
@@ -210,9 +217,7 @@ def run_cmd(
         table = Table("monitor", "look", "procedures", "observed", "expected", "LLR", "CV", "signal",
                       "DELTA: pairs, RD (CI)")
         for lk in looks:
-            delta = "" if lk.pairs is None else (
-                f"{lk.pairs}, " + ("-" if lk.risk_difference is None else
-                                  f"{lk.risk_difference:.4f} ({lk.rd_lower:.4f}, {lk.rd_upper:.4f})"))
+            delta = "" if lk.pairs is None else _delta_cell(lk)
             table.add_row(
                 str(lk.monitor_id),
                 str(lk.look_no),
@@ -225,6 +230,18 @@ def run_cmd(
                 delta,
             )
         console.print(table)
+
+
+def _delta_cell(lk) -> str:
+    """DELTA: pairs, RD (CI), and with alpha spending the information and the nominal alpha."""
+    text = f"{lk.pairs}, " + ("-" if lk.risk_difference is None else f"{lk.risk_difference:.4f}")
+    if lk.rd_lower is not None:
+        text += f" ({lk.rd_lower:.4f}, {lk.rd_upper:.4f})"
+    if lk.info_fraction is not None:
+        text += f", t={lk.info_fraction:.3f}"
+    if lk.nominal_alpha is not None:
+        text += f", nominal alpha {lk.nominal_alpha:.2e}, spent {lk.alpha_spent:.5f}"
+    return text
 
 
 @app.command("alerts")

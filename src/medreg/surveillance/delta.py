@@ -18,7 +18,8 @@ two-sided ``1 - alpha`` Wald interval ``RD_k +/- z_{1-alpha/2} SE_k``.
 limit exceeds the pre-specified margin (default 0, i.e. the new device is significantly worse than
 its matched comparators at that look) with at least ``min_pairs`` matched pairs. The looks are not
 alpha-adjusted by default; ``alpha`` can be set to a per-look level (e.g. Bonferroni over the planned
-looks) to bound the overall false-alert rate.
+looks) to bound the overall false-alert rate, or a monitor spends an overall alpha across its looks
+(``SPENDING_RULE``: ``group_sequential`` boundaries, ``repeated_interval``; ``service_delta``).
 
 References
 ----------
@@ -40,11 +41,24 @@ from scipy.stats import norm
 from medreg.core.errors import ValidationFailed
 from medreg.evidence.propensity import match_nearest, propensity_scores, standardized_mean_differences
 
-__all__ = ["DeltaLook", "DeltaResult", "delta_monitor"]
+__all__ = ["RULE", "SPENDING_RULE", "DeltaLook", "DeltaResult", "delta_monitor", "repeated_interval"]
 
 RULE = ("Alert at the first look where the lower limit of the two-sided {level:.0%} confidence interval "
         "of the cumulative matched risk difference exceeds {margin:g}, with at least {min_pairs} "
         "matched pairs.")
+# with overall alpha spending across looks (``group_sequential``; the look's boundary c_k)
+SPENDING_RULE = ("Alert at the first look where the lower limit of the repeated confidence interval of the "
+                 "cumulative matched risk difference, RD - c_k SE, exceeds {margin:g}, with at least "
+                 "{min_pairs} matched pairs; c_k spends the overall one-sided alpha {alpha:g} by the "
+                 "{spending} function over {planned} planned pairs (Lan-DeMets).")
+
+
+def repeated_interval(rd: float, se: float, critical_value: float) -> tuple[float, float]:
+    """The repeated confidence interval ``RD +/- c_k SE`` of a look with boundary ``c_k``: the lower
+    limits of all looks cover the true difference together with probability at least ``1 - alpha``
+    (Jennison & Turnbull 2000, chapter 9), so "lower limit above the margin" is the group-sequential
+    test ``(RD - margin) / SE >= c_k``."""
+    return rd - critical_value * se, rd + critical_value * se
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class DeltaLook:
     upper: float
     max_abs_smd: float  # largest |SMD| after matching (balance check of this look)
     alert: bool
+    se: float = float("nan")  # paired standard error of the risk difference (for a repeated CI)
 
 
 @dataclass(frozen=True)
@@ -86,7 +101,7 @@ def _one_look(cutoff, x, t, y, names, z, margin, min_pairs, caliper_sd) -> Delta
     lower, upper = rd - z * se, rd + z * se
     balance = standardized_mean_differences(x, t, names, m)
     return DeltaLook(float(cutoff), n_t, n_c, n, float(yt.mean()), float(yc.mean()), rd, lower, upper,
-                     balance.max_abs_after, bool(n >= min_pairs and lower > margin))
+                     balance.max_abs_after, bool(n >= min_pairs and lower > margin), se)
 
 
 def delta_monitor(times, treated, covariates, outcomes, cutoffs, names, *, alpha: float = 0.05,

@@ -135,6 +135,12 @@ class Monitor(Base):
     delta_margin: Mapped[float | None] = mapped_column(Float)
     delta_min_pairs: Mapped[int | None]
     delta_caliper: Mapped[float | None] = mapped_column(Float)
+    # DELTA's overall alpha spending across looks (group_sequential; None: alpha per look): the
+    # spending function (obf | pocock | hsd), its Hwang-Shih-DeCani gamma, and the planned matched
+    # pairs - the information horizon, where the monitor ends (also without spending)
+    delta_spending: Mapped[str | None] = mapped_column(String(16))
+    delta_hsd_gamma: Mapped[float | None] = mapped_column(Float)
+    delta_planned_pairs: Mapped[int | None]
     # matched binomial MaxSPRT (kind ``maxsprt_binomial``): comparators matched to each device procedure
     binomial_z: Mapped[int | None]
     # stopped by the monitoring centre (status ``stopped``): when, by whom, why
@@ -179,6 +185,11 @@ class Look(Base):
     rd_lower: Mapped[float | None] = mapped_column(Float)
     rd_upper: Mapped[float | None] = mapped_column(Float)
     max_abs_smd: Mapped[float | None] = mapped_column(Float)
+    # DELTA with planned pairs: pairs / planned pairs; with alpha spending the nominal one-sided alpha
+    # of this look's boundary (``critical_value``; None: the look spent nothing and could not alert),
+    # ``alpha_target`` / ``alpha_spent`` the cumulative alpha, ``rd_lower``/``rd_upper`` the repeated CI
+    info_fraction: Mapped[float | None] = mapped_column(Float)
+    nominal_alpha: Mapped[float | None] = mapped_column(Float)
     signal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

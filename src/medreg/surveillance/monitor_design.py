@@ -4,8 +4,9 @@ monitor and the risk-adjusted CUSUM's odds ratios and false-alarm probability.""
 from __future__ import annotations
 
 from medreg.core.errors import ValidationFailed
+from medreg.surveillance.group_sequential import SPENDING
 
-__all__ = ["KINDS", "check_delta", "check_cusum", "look_plan", "monitor_plan"]
+__all__ = ["KINDS", "check_cusum", "check_delta", "check_delta_spending", "look_plan", "monitor_plan"]
 
 # the monitor kinds: the Poisson MaxSPRT (counts against the risk model) and the DELTA-style
 # propensity-matched comparison (``delta``)
@@ -65,3 +66,28 @@ def check_delta(margin: float, min_pairs: int, caliper_sd: float) -> None:
                                field="delta_min_pairs")
     if not 0 < caliper_sd <= 1:
         raise ValidationFailed("The caliper must lie in (0, 1] standard deviations.", field="delta_caliper")
+
+
+def check_delta_spending(alpha: float, spending: str | None, planned_pairs: int | None, min_pairs: int,
+                         gamma: float) -> None:
+    """DELTA's alpha spending across looks: a spending function (``group_sequential.SPENDING``) needs
+    the planned pairs (the information horizon, at least the minimum pairs) and an overall one-sided
+    alpha below 0.5; the Hwang-Shih-DeCani gamma lies in [-40, 40]. Planned pairs without spending
+    only end the monitor there (alpha per look)."""
+    if spending is not None and spending not in SPENDING:
+        raise ValidationFailed("Unknown spending function.", field="delta_spending")
+    if planned_pairs is not None and not min_pairs <= planned_pairs <= 1_000_000:
+        raise ValidationFailed(
+            "The planned matched pairs must be at least the minimum pairs, at most 1,000,000.",
+            field="delta_planned_pairs")
+    if spending is None:
+        return
+    if planned_pairs is None:
+        raise ValidationFailed("Alpha spending needs the planned number of matched pairs.",
+                               field="delta_planned_pairs")
+    if not 0 < alpha < 0.5:
+        raise ValidationFailed("With alpha spending, alpha (overall, one-sided) must lie in (0, 0.5).",
+                               field="alpha")
+    if not -40 <= gamma <= 40:
+        raise ValidationFailed("The Hwang-Shih-DeCani gamma must lie between -40 and 40.",
+                               field="delta_hsd_gamma")

@@ -23,6 +23,7 @@ from medreg.surveillance.access import is_centre
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
 from medreg.surveillance.pages_charts import cusum_chart, delta_chart, oe_chart
+from medreg.surveillance.pages_monitors import SPENDING_LABELS
 from medreg.surveillance.pages_registry import OUTCOME_LABELS
 from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.service_delta import delta_rule
@@ -84,7 +85,7 @@ def _monitor_view(request: Request, monitor_id: int, session: Session, actor: Ac
     return render(request, "surveillance/monitor.html",
                   {"m": m, "looks": qc.looks, "chart": chart,
                    "qc": qc, "cusum_chart": cusum_svg, "oe_chart": oe_svg, "outcome_labels": OUTCOME_LABELS,
-                   "rule": delta_rule(m) if m.kind == "delta" else None,
+                   "rule": delta_rule(m) if m.kind == "delta" else None, "spending_labels": SPENDING_LABELS,
                    "can_stop": is_centre(actor) and m.status == "active", "error": error, "form": "stop",
                    "stopped": request.query_params.get("stopped"),
                    "cert": queries.device_certificate(session, actor, m.udi_di),

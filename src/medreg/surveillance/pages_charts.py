@@ -52,24 +52,34 @@ def _respent_line(monitor, looks) -> tuple:
 
 def delta_chart(monitor, looks) -> LineChart:
     """A DELTA monitor's cumulative matched risk difference at each look with its confidence band,
-    the margin of the alert rule and 0 (looks without enough pairs are gaps)."""
+    the margin of the alert rule and 0 (looks without enough pairs are gaps). With alpha spending the
+    band is the repeated confidence interval and a line draws each analysed look's alert boundary on
+    the risk-difference scale, ``margin + c_k SE`` (the difference alerts above it)."""
     nan = float("nan")
 
     def col(name):
         return tuple(nan if getattr(lk, name) is None else getattr(lk, name) for lk in looks)
 
+    band = f"{1 - monitor.alpha:.0%} {T(_('confidence interval'))}"
+    lines = (Line(T(_("Risk difference")), col("risk_difference")),)
+    if monitor.delta_spending:
+        band = T(_("repeated confidence interval"))
+        bound = tuple(nan if lk.nominal_alpha is None or lk.rd_lower is None
+                      else monitor.delta_margin + (lk.rd_upper - lk.rd_lower) / 2.0 for lk in looks)
+        lines += (Line(T(_("Alert boundary of the risk difference")), bound, "#e67e22"),)
     return LineChart(
         title=f"{monitor.name} — {T(_('Cumulative risk difference (matched)'))}",
         x_label=T(_("Look")),
         y_label=T(_("Risk difference")),
         css_class="delta-chart",
-        lines=(Line(T(_("Risk difference")), col("risk_difference")),),
-        band=Band(f"{1 - monitor.alpha:.0%} {T(_('confidence interval'))}", col("rd_lower"), col("rd_upper")),
+        lines=lines,
+        band=Band(band, col("rd_lower"), col("rd_upper")),
         refs=(RefLine(f"{T(_('margin'))} {monitor.delta_margin:g}", monitor.delta_margin),
               *((RefLine("0", 0.0, "#555"),) if monitor.delta_margin != 0 else ())),
         marks=tuple(Mark(i, lk.risk_difference, T(_("Signal"))) for i, lk in enumerate(looks) if lk.signal),
         attrs={"margin": f"{monitor.delta_margin:g}", "looks": str(len(looks)),
-               "signal": next((str(lk.look_no) for lk in looks if lk.signal), "")},
+               "signal": next((str(lk.look_no) for lk in looks if lk.signal), ""),
+               **({"spending": monitor.delta_spending} if monitor.delta_spending else {})},
     )
 
 

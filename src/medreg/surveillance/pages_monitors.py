@@ -7,7 +7,8 @@ The form's fields are data (``FIELDS``): a new design parameter of ``MonitorCrea
 here (its label and input attributes) and appears on the form, is read from it and checked by the
 schema like the others. A monitor kind (``kind`` select) is a Poisson MaxSPRT, continuous or
 group-sequential, whose page adds the risk-adjusted CUSUM and the O/E chart (``pages``), or a DELTA
-propensity-matched comparison (``DELTA`` rows), whose page charts the matched risk difference."""
+propensity-matched comparison (``DELTA`` rows and the ``delta_spending`` select: alpha per look, or an
+overall alpha spent across looks up to the planned pairs), whose page charts the matched risk difference."""
 
 from __future__ import annotations
 
@@ -86,7 +87,20 @@ DELTA = (
           {"min": "2", "max": "100000"}),
     Field("delta_caliper", _("DELTA: caliper (SD of the logit propensity score)"), "number", "0.2",
           {"min": "0.01", "max": "1", "step": "any"}),
+    # overall alpha spending across looks (the ``delta_spending`` select is in the template)
+    Field("delta_planned_pairs", _("DELTA: planned matched pairs (the monitor ends there)"), "number", "",
+          {"min": "2", "max": "1000000"},
+          hint=_("The information horizon of alpha spending: information = matched pairs / planned pairs.")),
+    Field("delta_hsd_gamma", _("DELTA: Hwang-Shih-DeCani gamma"), "number", "-4",
+          {"min": "-40", "max": "40", "step": "any"}),
 )
+# DELTA's alpha spending functions (Lan & DeMets 1983; Hwang, Shih & DeCani 1990); "": alpha per look
+SPENDING_LABELS = {
+    "": _("None: alpha per look"),
+    "obf": _("O'Brien-Fleming type (Lan-DeMets)"),
+    "pocock": _("Pocock type (Lan-DeMets)"),
+    "hsd": _("Hwang-Shih-DeCani (gamma below)"),
+}
 # the matched binomial MaxSPRT (kind ``maxsprt_binomial``; T is then N, a whole number of events)
 BINOMIAL = (
     Field("binomial_z", _("Binomial MaxSPRT: comparators matched to each device procedure (z)"), "number",
@@ -137,7 +151,7 @@ def monitor_values(form) -> dict:
     """What the form says, as the JSON body of ``POST /api/surveillance/monitors`` would say it."""
     values = {f.name: str(form.get(f.name) or "").strip() for f in FIELDS}
     values = {k: v for k, v in values.items() if v}
-    for name in ("device_group", "outcome", "registrant_org_id", "kind"):
+    for name in ("device_group", "outcome", "registrant_org_id", "kind", "delta_spending"):
         if form.get(name):
             values[name] = str(form.get(name))
     design = str(form.get("looks") or "continuous")
@@ -155,7 +169,8 @@ def _page(request: Request, session: Session, actor: Actor, *, values=None, erro
     return render(request, "surveillance/monitors.html", {
         "monitors": queries.list_monitors(session, actor), "can_define": centre,
         "registrants": registrants, "fields": FIELDS, "device_fields": DEVICE, "design_fields": DESIGN,
-        "delta_fields": DELTA, "kind_labels": KIND_LABELS, "binomial_fields": BINOMIAL,
+        "delta_fields": DELTA, "kind_labels": KIND_LABELS, "spending_labels": SPENDING_LABELS,
+        "binomial_fields": BINOMIAL,
         "looks_labels": LOOKS, "group_labels": GROUP_LABELS, "outcome_labels": OUTCOME_LABELS,
         "v": values or {f.name: f.default for f in FIELDS}, "error": error, "form": FORM,
         "created": request.query_params.get("created"),
@@ -182,6 +197,7 @@ async def define(request: Request, session: Session = Db, actor: Actor = Who):
     except DomainError as err:
         refused(session, err)
         shown = {**values, "kind": str(form.get("kind") or "maxsprt_poisson"),
+                 "delta_spending": str(form.get("delta_spending") or ""),
                  "looks": str(form.get("looks") or "continuous"),
                  "look_at": str(form.get("look_at") or "")}
         return _page(request, session, actor, values=shown, error=form_error(request, FORM, err, form),

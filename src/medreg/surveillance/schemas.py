@@ -68,6 +68,10 @@ class MonitorRead(_Read):
     delta_margin: float | None = None
     delta_min_pairs: int | None = None
     delta_caliper: float | None = None
+    # DELTA alpha spending (None: alpha per look): obf | pocock | hsd, its gamma, the planned pairs
+    delta_spending: str | None = None
+    delta_hsd_gamma: float | None = None
+    delta_planned_pairs: int | None = None
     binomial_z: int | None = None  # maxsprt_binomial: comparators matched to each device procedure
     status: str  # active | signalled | ended | stopped
     stopped_at: datetime | None = None
@@ -98,6 +102,10 @@ class LookRead(_Read):
     rd_lower: float | None = None
     rd_upper: float | None = None
     max_abs_smd: float | None = None
+    # DELTA with planned pairs: information fraction; with spending the look's nominal one-sided alpha
+    # (None: not analysed, no alert possible) - rd_lower/rd_upper are then the repeated CI
+    info_fraction: float | None = None
+    nominal_alpha: float | None = None
     signal: bool
 
 
@@ -168,6 +176,11 @@ class MonitorCreate(BaseModel):
     delta_min_pairs: int = Field(default=20, ge=2, le=100_000)
     delta_caliper: float = Field(default=0.2, gt=0, le=1)
     binomial_z: int = Field(default=1, ge=1, le=10)  # maxsprt_binomial: comparators per procedure
+    # DELTA: overall alpha spending across looks (alpha is then overall and one-sided) up to the planned
+    # matched pairs, where the monitor ends (planned pairs alone: alpha per look, the end only)
+    delta_spending: Literal["obf", "pocock", "hsd"] | None = None
+    delta_planned_pairs: int | None = Field(default=None, ge=2, le=1_000_000)
+    delta_hsd_gamma: float = Field(default=-4.0, ge=-40, le=40)
 
 
 class MonitorStop(BaseModel):

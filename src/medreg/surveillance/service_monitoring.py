@@ -28,7 +28,7 @@ from medreg.surveillance.monitor_design import KINDS, check_cusum, check_delta, 
 from medreg.surveillance.monitoring import day_number, fit_reference_model
 from medreg.surveillance.riskmodel import RiskModel
 from medreg.surveillance.service_binomial import binomial_design, binomial_look_values
-from medreg.surveillance.service_delta import delta_design, delta_look_values
+from medreg.surveillance.service_delta import delta_design, delta_ended, delta_look_values, delta_summary
 from medreg.surveillance.states import TABLE, AlertStatus
 
 __all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
@@ -60,6 +60,9 @@ def create_monitor(
     delta_caliper: float = 0.2,
     binomial_z: int = 1,
     dry_run: bool = False,
+    delta_spending: str | None = None,
+    delta_planned_pairs: int | None = None,
+    delta_hsd_gamma: float = -4.0,
 ) -> Monitor:
     """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
@@ -76,7 +79,10 @@ def create_monitor(
     for the false-alarm probability ``cusum_false_alarm`` (Steiner et al. 2000).
 
     ``kind="delta"``: a DELTA-style propensity-matched comparison (``service_delta``) with the margin,
-    the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
+    the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M. With
+    ``delta_spending`` (obf, pocock, hsd with ``delta_hsd_gamma``) and ``delta_planned_pairs``, ``alpha``
+    is the overall one-sided false-alert probability, spent across looks (``group_sequential``);
+    planned pairs alone end the monitor there.
     ``kind="maxsprt_binomial"``: a continuous matched binomial MaxSPRT (``service_binomial``), each
     device procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events.
     """
@@ -99,7 +105,8 @@ def create_monitor(
     if kind not in KINDS:
         raise ValidationFailed("Unknown monitor kind.", field="kind")
     if kind == "delta":
-        design = _delta_design(alpha, delta_margin, delta_min_pairs, delta_caliper, planned_looks, look_at)
+        design = _delta_design(alpha, delta_margin, delta_min_pairs, delta_caliper, planned_looks, look_at,
+                               (delta_spending, delta_planned_pairs, delta_hsd_gamma))
     elif kind == "maxsprt_binomial":
         design = binomial_design(alpha, sample_size, min_events, binomial_z, planned_looks, look_at)
     else:
@@ -156,12 +163,12 @@ def _maxsprt_design(alpha: float, sample_size: float, min_events: int, planned_l
 
 
 def _delta_design(alpha: float, margin: float, min_pairs: int, caliper: float, planned_looks: int | None,
-                  look_at: list[float] | None) -> dict:
+                  look_at: list[float] | None, spending: tuple) -> dict:
     if planned_looks is not None or look_at is not None:
         raise ValidationFailed("A DELTA monitor has no planned looks: its alpha is per look.",
                                field="planned_looks" if planned_looks is not None else "look_at")
     check_delta(margin, min_pairs, caliper)
-    return delta_design(alpha, margin, min_pairs, caliper)
+    return delta_design(alpha, margin, min_pairs, caliper, *spending)
 
 
 def _look_rule(session: Session, monitor: Monitor, expected: float) -> dict:
@@ -271,9 +278,7 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
     look_no = (last.look_no + 1) if last else 1
     if monitor.kind == "delta":
         values = delta_look_values(session, monitor, as_of)
-        summary = (f"{monitor.name}: matched risk difference {values['risk_difference']:.4f} "
-                   f"(CI {values['rd_lower']:.4f} to {values['rd_upper']:.4f}) > margin "
-                   f"{monitor.delta_margin:g}, {values['pairs']} pairs") if values["signal"] else ""
+        summary = delta_summary(monitor, values)
         look = _append(session, actor, monitor, Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of,
                                                      **values), summary)
         monitor.changed_from = None
@@ -318,12 +323,15 @@ def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summar
         _announce(session, actor, monitor, look, alert)
     elif monitor.kind != "delta" and look.expected >= monitor.sample_size:
         monitor.status = "ended"  # group designs too: their alpha is spent by T (re-spending)
+    elif monitor.kind == "delta" and delta_ended(monitor, look):
+        monitor.status = "ended"  # the planned matched pairs are reached (the spending design's alpha too)
     after = {"look_no": look.look_no, "as_of": look.as_of, "observed": look.observed,
              "expected": look.expected, "llr": look.llr, "critical_value": look.critical_value,
              "alpha_spent": look.alpha_spent, "signal": look.signal, "status": monitor.status}
     if monitor.kind == "delta":
         after.update(pairs=look.pairs, risk_difference=look.risk_difference, rd_lower=look.rd_lower,
-                     rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd)
+                     rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd, info_fraction=look.info_fraction,
+                     nominal_alpha=look.nominal_alpha, alpha_target=look.alpha_target)
     audit.record(session, actor, "surveillance.look", "surveillance_monitor", monitor.id, after=after)
     return look
 
