@@ -2,7 +2,7 @@
 planned matched pairs) and each look's information fraction and nominal alpha
 
 Revision ID: surveillance_0008
-Revises: signals_0004
+Revises: surveillance_0007
 Create Date: 2026-11-30 11:30:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "surveillance_0008"
-down_revision: str | None = "signals_0004"
+down_revision: str | None = "surveillance_0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
