@@ -262,3 +262,28 @@ def test_pages_render_in_both_languages_without_untranslated_text(db, w, client,
     zh = client.get(f"/surveillance/alerts/{w['alert'].id}", headers={"Accept-Language": "zh-CN"}).text
     en = client.get(f"/surveillance/alerts/{w['alert'].id}", headers={"Accept-Language": "en"}).text
     assert ("Statistics of the look" in en) and ("Statistics of the look" not in zh)
+
+
+def test_a_delta_alert_page_states_the_risk_difference(db, w, client):  # noqa: F811
+    from datetime import date
+
+    m = Monitor(name="DELTA stent", kind="delta", device_group="coronary_stent", udi_di="06991000000029",
+                outcome="death", window_days=30, reference_start=date(2024, 1, 1),
+                reference_end=date(2024, 12, 31), alpha=0.05, sample_size=0.0, min_events=0,
+                critical_value=1.959964, delta_margin=0.0, delta_min_pairs=20, delta_caliper=0.2)
+    db.add(m)
+    db.flush()
+    look = Look(monitor_id=m.id, look_no=1, as_of=date(2025, 6, 1), procedures=120, observed=14, expected=4,
+                llr=0.0, critical_value=1.959964, signal=True, pairs=100, risk_device=0.14,
+                risk_comparator=0.04, risk_difference=0.10, rd_lower=0.021, rd_upper=0.179, max_abs_smd=0.05)
+    db.add(look)
+    db.commit()
+    alert = _alert(db, m)
+    assert alert.signal_case_id is not None
+    login(client, w["centre"].username)
+    page = client.get(f"/surveillance/alerts/{alert.id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert 'data-rd="0.1" data-lower="0.021"' in page.text and 'data-testid="pairs">100<' in page.text
+    assert "delta-chart" in page.text
+    listing = client.get("/signals/?source=surveillance_monitor")
+    assert "RD 0.1000 (0.0210 – 0.1790)" in listing.text
