@@ -287,3 +287,24 @@ def test_a_delta_alert_page_states_the_risk_difference(db, w, client):  # noqa: 
     assert "delta-chart" in page.text
     listing = client.get("/signals/?source=surveillance_monitor")
     assert "RD 0.1000 (0.0210 – 0.1790)" in listing.text
+
+
+def test_cli_raises_an_alert_without_a_case(db, w, monkeypatch):
+    orphan = _alert(db, _monitor(db, registrant_org_id=w["monitor"].registrant_org_id), announce=False)
+
+    @contextmanager
+    def scope():
+        yield db
+        db.flush()
+
+    monkeypatch.setattr(cli_support, "session_scope", scope)
+    runner = CliRunner()
+    raise_as = lambda user: runner.invoke(  # noqa: E731
+        cli_app, ["surveillance", "alert-raise", str(orphan.id), "--user", user.username])
+    res = raise_as(w["owner"])
+    assert res.exit_code != 0  # registrants do not raise
+    res = raise_as(w["centre"])
+    assert res.exit_code == 0, res.output
+    assert f"-> signal case {w['case'].id}" in res.output
+    db.refresh(orphan)
+    assert orphan.signal_case_id == w["case"].id
