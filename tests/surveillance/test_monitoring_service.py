@@ -1,5 +1,5 @@
 """Monitoring runs on the made-up demo registry: the planted device is caught, the others are not;
-each run appends one look; the alert case follows its workflow with an audit trail."""
+each run appends one look; the alert case follows its signal case with an audit trail."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from medreg.core import audit
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
-from medreg.core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
+from medreg.core.errors import Conflict, PermissionDenied
 from medreg.surveillance import queries, service_monitoring
 from medreg.surveillance.demo import PLANTED_DI
 from medreg.surveillance.demo_load import load_demo
@@ -59,32 +59,29 @@ def _runs_append_one_look_and_refuse_going_back(db):
 
 
 def _alert_workflow_is_audited_and_guarded(db):
+    """The alert follows its signal case (the signals bridge is loaded: tests/surveillance/conftest.py
+    imports the web app); its own transitions are refused, working the case moves it, all audited."""
+    from medreg.signals import service as signals_service
+
     centre = actor_for(make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE)))
     alert = db.scalars(select(AlertCase)).one()
-    assert alert.status == "open" and "LLR" in alert.summary
-    with pytest.raises(InvalidTransition):
-        service_monitoring.transition_alert(db, centre, alert.id, "close", expected_version=alert.version)
+    assert alert.status == "open" and "LLR" in alert.summary and alert.signal_case_id is not None
     with pytest.raises(Conflict):
-        service_monitoring.transition_alert(db, centre, alert.id, "investigate", expected_version=99)
-    alert = service_monitoring.transition_alert(
-        db, centre, alert.id, "investigate", expected_version=alert.version
-    )
-    with pytest.raises(ValidationFailed):
-        service_monitoring.transition_alert(db, centre, alert.id, "dismiss", expected_version=alert.version)
-    alert = service_monitoring.transition_alert(
-        db,
-        centre,
-        alert.id,
-        "confirm",
-        expected_version=alert.version,
-        note="Excess TLF confirmed on chart review",
-    )
-    assert alert.status == "confirmed"
+        service_monitoring.transition_alert(db, centre, alert.id, "investigate",
+                                            expected_version=alert.version)
+    case_id = alert.signal_case_id
+    case = signals_service.act(db, centre, case_id, "validate")
+    case = signals_service.act(db, centre, case_id, "assess", reason="Excess TLF confirmed on chart review")
+    db.flush()
+    db.refresh(alert)
+    assert (alert.status, alert.resolution) == ("assessed", "Excess TLF confirmed on chart review")
     actions = [e.action for e in audit.history(db, "surveillance_alert", alert.id)]
     assert actions == [
         "surveillance.alert.open",
-        "surveillance.alert.investigate",
-        "surveillance.alert.confirm",
+        "surveillance.alert.follow",
+        "surveillance.alert.follow",
+        "surveillance.alert.follow",
     ]
+    assert case.status == "assessed"
     registrant = actor_for(make_user(db, Role.REGISTRANT, org=make_org(db, OrgKind.REGISTRANT)))
     assert queries.list_alerts(db, registrant) == []  # not its device

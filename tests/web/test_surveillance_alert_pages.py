@@ -1,6 +1,8 @@
-"""Alert actions from the alert page (TestClient): investigate, dismiss needs reasons (the error is
-shown on the page and nothing changes), confirm, close; a stale version is refused; a registrant sees
-its alert without any action; everything lands in the audit trail."""
+"""The fallback workflow of an alert WITHOUT a signal case (opened while the signal workflow was not
+loaded), on the alert's own page (TestClient): investigate, dismiss needs reasons (the error is shown on
+the page and nothing changes), confirm, close; a stale version is refused; a registrant sees its alert
+without any action; everything lands in the audit trail. Alerts that follow a signal case:
+tests/signals/test_alert_follows_case.py."""
 
 from __future__ import annotations
 
@@ -31,15 +33,20 @@ def _post(client, alert, action, **data):
     )
 
 
-def test_centre_walks_an_alert_through_its_workflow_on_the_page(client, db):
+def test_centre_walks_an_alert_through_its_fallback_workflow_on_its_page(client, db):
     centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
     alert = _alert(db)
     login(client, centre.username)
-    page = client.get("/surveillance/alerts")
+    listing = client.get("/surveillance/alerts")
+    assert f'href="/surveillance/alerts/{alert.id}" data-testid="alert-link"' in listing.text
+    page = client.get(f"/surveillance/alerts/{alert.id}")
+    assert 'id="no-signal-case"' in page.text
     assert f'action="/surveillance/alerts/{alert.id}/investigate"' in page.text
+    assert f'action="/surveillance/alerts/{alert.id}/raise"' in page.text
     assert f'action="/surveillance/alerts/{alert.id}/close"' not in page.text  # not allowed from open
     r = _post(client, alert, "investigate")
-    assert r.status_code == 303 and r.headers["location"] == "/surveillance/alerts?done=investigate"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/surveillance/alerts/{alert.id}?done=investigate"
     db.refresh(alert)
     assert alert.status == "investigating"
     refused = _post(client, alert, "dismiss", note="  ")
@@ -60,13 +67,15 @@ def test_centre_walks_an_alert_through_its_workflow_on_the_page(client, db):
     actions = db.scalars(
         select(AuditEvent.action).where(
             AuditEvent.entity_id == str(alert.id), AuditEvent.entity_type == "surveillance_alert"
-        )
+        ).order_by(AuditEvent.id)
     ).all()
-    assert {
+    assert actions == [
         "surveillance.alert.investigate",
         "surveillance.alert.confirm",
         "surveillance.alert.close",
-    } <= set(actions)
+    ]
+    finished = client.get(f"/surveillance/alerts/{alert.id}")
+    assert "/raise" not in finished.text  # a finished alert is not raised
 
 
 def test_registrant_sees_its_alert_but_cannot_act(client, db):
@@ -75,7 +84,9 @@ def test_registrant_sees_its_alert_but_cannot_act(client, db):
     alert = _alert(db, registrant_org_id=org.id)
     login(client, registrant.username)
     page = client.get("/surveillance/alerts")
-    assert f'data-alert="{alert.id}"' in page.text and "/investigate" not in page.text
+    assert f'data-alert="{alert.id}"' in page.text
+    own = client.get(f"/surveillance/alerts/{alert.id}")
+    assert own.status_code == 200 and "/investigate" not in own.text and "/raise" not in own.text
     r = _post(client, alert, "investigate")
     assert r.status_code == 403
     db.refresh(alert)
@@ -84,7 +95,7 @@ def test_registrant_sees_its_alert_but_cannot_act(client, db):
 
 def test_alert_pages_in_chinese(client, db):
     centre = make_user(db, Role.MONITORING_CENTRE, org=make_org(db, OrgKind.MONITORING_CENTRE))
-    _alert(db)
+    alert = _alert(db)
     login(client, centre.username)
-    page = client.get("/surveillance/alerts", headers={"Accept-Language": "zh-CN"})
+    page = client.get(f"/surveillance/alerts/{alert.id}", headers={"Accept-Language": "zh-CN"})
     assert "待处理" in page.text and "开始调查" in page.text

@@ -20,6 +20,10 @@ from medreg.core.actor import Actor
 
 # surveillance: a sequential monitor's look crossed its boundary (payload: see surveillance docs)
 MONITOR_SIGNALLED = "surveillance.monitor.signalled"
+# signals: a signal case was opened, had a look appended, or moved (payload: ``case_id``, ``action``,
+# ``status`` - one of the signal workflow's states -, ``reason``, ``decision``, ``look_ids``: the
+# surveillance looks whose statistics the case holds); surveillance makes its alert cases follow it
+SIGNAL_CASE_MOVED = "signals.case.moved"
 
 Handler = Callable[[Session, Actor, Mapping[str, Any]], None]
 _HANDLERS: dict[str, dict[str, Handler]] = {}

@@ -39,6 +39,7 @@ from medreg.signals.states import Status
 router = api_router(prefix="/api/signals", tags=["signals"])
 ACTIONS = r"^(validate|assess|decide_action|close|dismiss)$"
 STATUSES = "^(" + "|".join(s.value for s in Status) + ")$"
+SOURCES = "^(" + "|".join(queries.SOURCES) + ")$"
 
 
 def case_read(case) -> CaseRead:
@@ -67,9 +68,11 @@ def run(run_id: RecordId, session: Session = Depends(get_session), actor: Actor 
 
 
 @router.get("/cases", response_model=list[CaseRead])
-def cases(status: str | None = Query(None, pattern=STATUSES), limit: int = Query(100, ge=1, le=1000),
+def cases(status: str | None = Query(None, pattern=STATUSES),
+          source: str | None = Query(None, pattern=SOURCES), limit: int = Query(100, ge=1, le=1000),
           session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
-    return [case_read(c) for c in queries.list_cases(session, actor, status=status, limit=limit)]
+    found = queries.list_cases(session, actor, status=status, source=source, limit=limit)
+    return [case_read(c) for c in found]
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)

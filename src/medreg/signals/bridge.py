@@ -9,8 +9,11 @@ statistics are appended as a ``SignalStat`` (``look_id``, ``look_stats``); an op
 device and outcome raised by a monitor gets the next monitor's statistics appended instead of a second
 case. Idempotent: a look already appended to a case is not appended again.
 
-The surveillance alert case stays the surveillance-side record of the crossing (the monitor's page and
-the alert list link the signal case through ``core.related``); the centre works the signal case.
+The signal case is THE workflow of the signal: the surveillance alert case (its surveillance-side record)
+follows it. Every opening, appended look and transition is announced (``service.announce``,
+``core.events.SIGNAL_CASE_MOVED``) and ``surveillance.service_alerts`` (imported here, so it is
+subscribed wherever this bridge is) makes the alerts of the case's looks take its state, audited. The
+monitor's page, the alert list and the alert's page link the signal case through ``core.related``.
 Registered at import (``signals.jobs`` imports this module, as the CLI, web app and worker load it).
 """
 
@@ -28,7 +31,9 @@ from medreg.core.i18n import _
 from medreg.core.related import RelatedLink, register_related
 from medreg.signals.models import SignalCase, SignalStat
 from medreg.signals.queries import visible_cases
+from medreg.signals.service import announce
 from medreg.signals.states import OPEN, Status
+from medreg.surveillance import service_alerts  # noqa: F401 (subscribes the alerts to their signal case)
 from medreg.surveillance.models import AlertCase, Look
 from medreg.surveillance.queries import device_certificate
 
@@ -39,8 +44,10 @@ LEVEL_UDI_DI = "udi-di"
 def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]) -> None:
     """Open the signal case of a monitor's signal (or append to the open one), audited."""
     look_id = int(payload["look_id"])
-    if session.scalar(select(SignalStat.id).where(SignalStat.look_id == look_id)) is not None:
-        return  # this look is already in a case
+    held = session.scalar(select(SignalStat.case_id).where(SignalStat.look_id == look_id))
+    if held is not None:  # this look is already in a case: only make sure its alert follows it
+        announce(session, actor, session.get(SignalCase, held), "stats")
+        return
     device, event = str(payload["udi_di"]), str(payload["outcome"])
     case = session.scalar(select(SignalCase).where(
         SignalCase.source == SOURCE_MONITOR, SignalCase.device_level == LEVEL_UDI_DI,
@@ -72,6 +79,7 @@ def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]
     audit.record(session, actor, "signals.case.stats", "signals_case", case.id,
                  after={"monitor_id": payload["monitor_id"], "look_id": look_id, "stat_id": stat.id,
                         "n11": stat.n11, "expected": stat.expected, "llr": stats.get("llr")})
+    announce(session, actor, case, "stats")  # the new alert follows the case (its state may be on)
 
 
 def _cases(session: Session, actor: Actor, *where) -> list[RelatedLink]:

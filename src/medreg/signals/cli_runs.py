@@ -22,6 +22,16 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.3g}"
 
 
+def _look(s) -> str:
+    """A monitor-raised case's latest look: LLR against the critical value, or DELTA's risk difference."""
+    x = (s.look_stats or {}) if s is not None else {}
+    if not x:
+        return ""
+    if x.get("risk_difference") is not None:
+        return f"RD {x['risk_difference']:.4f} ({x['rd_lower']:.4f}, {x['rd_upper']:.4f})"
+    return f"LLR {x.get('llr') or 0:.3f} >= CV {x.get('critical_value') or 0:.3f}"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
@@ -71,10 +81,14 @@ def register(app: typer.Typer) -> None:
     def list_cmd(
         user: str = typer.Option(..., "--user", help="Act as this user."),
         status: str | None = typer.Option(None, "--status", help="Only cases in this state."),
+        source: str | None = typer.Option(
+            None, "--source", help="Only cases raised by: disproportionality | surveillance_monitor."),
         runs: bool = typer.Option(False, "--runs", help="List the runs instead of the cases."),
         limit: int = typer.Option(100, "--limit", min=1, max=10000),
     ) -> None:
         """The signal cases you may see (a registrant: its own devices), with their latest statistics."""
+        if source is not None and source not in queries.SOURCES:
+            raise typer.BadParameter(f"one of: {', '.join(queries.SOURCES)}", param_hint="--source")
         with acting(user) as (session, actor):
             if runs:
                 table = Table("run", "label", "snapshot", "reports", "device", "level", "strata", "engine",
@@ -85,13 +99,14 @@ def register(app: typer.Typer) -> None:
                                   f"{r.event_level} {r.annexes}", r.strata or "-", r.engine, str(r.pairs),
                                   str(r.flagged), str(r.opened), str(r.updated), r.criteria)
             else:
-                table = Table("case", "level", "device", "event", "status", "runs", "n11", "PRR025", "ROR025",
-                              "IC025", "EB05", "EBGM")
-                for c in queries.list_cases(session, actor, status=status, limit=limit):
+                table = Table("case", "source", "level", "device", "event", "status", "runs", "n11", "PRR025",
+                              "ROR025", "IC025", "EB05", "EBGM", "look")
+                for c in queries.list_cases(session, actor, status=status, source=source, limit=limit):
                     s = c.stats[-1] if c.stats else None
-                    table.add_row(str(c.id), c.device_level, c.device, c.event, c.status, str(len(c.stats)),
-                                  str(s.n11) if s else "", _num(s and s.prr_lower), _num(s and s.ror_lower),
-                                  _num(s and s.ic025), _num(s and s.eb05), _num(s and s.ebgm))
+                    table.add_row(str(c.id), c.source, c.device_level, c.device, c.event, c.status,
+                                  str(len(c.stats)), str(s.n11) if s else "", _num(s and s.prr_lower),
+                                  _num(s and s.ror_lower), _num(s and s.ic025), _num(s and s.eb05),
+                                  _num(s and s.ebgm), _look(s))
             console.print(table)
 
 

@@ -46,6 +46,8 @@ DECISION_LABELS = {
     Decision.FIELD_SAFETY_ACTION: _("Field safety corrective action"),
     Decision.RE_EVALUATION: _("Order a re-evaluation of the registration"),
 }
+SOURCE_LABELS = {"disproportionality": _("Disproportionality in reports"),
+                 "surveillance_monitor": _("Surveillance monitors")}
 PLOTS = {"ebgm": ("ebgm", 2.0), "ror": ("ror", 1.0)}
 PlotQuery = Query("ebgm", pattern="^(ebgm|ror)$")
 ActionPath = Path(pattern="^(validate|assess|decide_action|close|dismiss|respond)$")
@@ -102,10 +104,12 @@ def _picture(content, fmt: str, name: str) -> Response:
 @router.get("/")
 def case_list(request: Request, sort: str = Query("eb05", pattern="^(" + "|".join(SORTS) + ")$"),
               order: str = Query("desc", pattern="^(asc|desc)$"), plot: str = PlotQuery,
+              source: str | None = Query(None, pattern="^(" + "|".join(queries.SOURCES) + ")$"),
               session: Session = Db, actor: Actor = Login):
-    cases = _sorted(queries.list_cases(session, actor, limit=1000), sort, order)
+    cases = _sorted(queries.list_cases(session, actor, source=source, limit=1000), sort, order)
     return render(request, "signals/list.html", {
-        "cases": cases, "sort": sort, "order": order, "sorts": SORTS, "plot": plot,
+        "cases": cases, "sort": sort, "order": order, "sorts": SORTS, "plot": plot, "source": source,
+        "source_labels": SOURCE_LABELS,
         "overview": _overview(request, session, actor, plot), "status_labels": STATUS_LABELS,
         "level_labels": LEVEL_LABELS, "event_labels": EVENT_LABELS})
 
@@ -119,7 +123,8 @@ def overview_file(request: Request, fmt: str = Path(pattern="^(svg|png)$"),
 def _page(request: Request, session: Session, actor: Actor, case_id: int, error=None, status_code: int = 200):
     case = queries.get_case(session, actor, case_id)
     return render(request, "signals/case.html", {
-        "case": case, "error": error, "ic_plot": _ic(request, case),
+        "case": case, "error": error,
+        "ic_plot": _ic(request, case) if case.source != "surveillance_monitor" else None,
         "reports": queries.case_reports(session, actor, case_id),
         "allowed": queries.allowed_actions(actor, case), "status_labels": STATUS_LABELS,
         "can_respond": queries.may_respond(actor, case), "late": service.response_late(case),

@@ -23,12 +23,20 @@ def visible_cases(actor: Actor):
     return None
 
 
-def list_cases(session: Session, actor: Actor, *, status: str | None = None, limit: int = 100) -> list:
+SOURCES = ("disproportionality", "surveillance_monitor")  # what raised a case (SignalCase.source)
+
+
+def list_cases(session: Session, actor: Actor, *, status: str | None = None, source: str | None = None,
+               limit: int = 100) -> list:
+    """The visible cases, newest first; ``source``: disproportionality (a run over the reports) or
+    surveillance_monitor (a monitor's look)."""
     stmt = visible_cases(actor)
     if stmt is None:
         return []
     if status:
         stmt = stmt.where(SignalCase.status == status)
+    if source:
+        stmt = stmt.where(SignalCase.source == source)
     return list(session.scalars(stmt.order_by(SignalCase.id.desc()).limit(limit)))
 
 

@@ -1,7 +1,9 @@
 """Signal management use cases: open or update cases from a scoring run, move a case. Never commits.
 
 Every change writes an audit event in the same transaction (``audit.record``): a case opened, the
-statistics a run appended to it, each transition with the state before and after.
+statistics a run appended to it, each transition with the state before and after. Each transition is
+also announced (``core.events.SIGNAL_CASE_MOVED``, :func:`announce`): the surveillance alert cases of a
+monitor-raised case follow its state in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from medreg.core import audit
+from medreg.core import audit, events
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
@@ -139,7 +141,19 @@ def act(session: Session, actor: Actor, case_id: int, action: str, *, expected_v
     session.flush()
     audit.record(session, actor, f"signals.case.{action}", "signals_case", case.id, before=before,
                  after=_snapshot(case))
+    announce(session, actor, case, action)
     return case
+
+
+def announce(session: Session, actor: Actor, case: SignalCase, action: str) -> None:
+    """Publish ``SIGNAL_CASE_MOVED`` for the case (its state, reason, decision and the surveillance looks
+    it holds), in the caller's transaction: lower domains follow it (surveillance's alert cases)."""
+    looks = session.scalars(select(SignalStat.look_id).where(SignalStat.case_id == case.id,
+                                                             SignalStat.look_id.is_not(None))
+                            .order_by(SignalStat.look_id)).all()
+    events.publish(session, actor, events.SIGNAL_CASE_MOVED, {
+        "case_id": case.id, "action": action, "status": case.status, "reason": case.reason,
+        "decision": case.decision, "look_ids": list(looks)})
 
 
 def respond(session: Session, actor: Actor, case_id: int, response: str, *,

@@ -14,6 +14,7 @@ from medreg.surveillance import (
     queries,
     queries_studies,
     service,
+    service_alerts,
     service_citations,
     service_monitoring,
     service_stop,
@@ -22,6 +23,7 @@ from medreg.surveillance.maxsprt import poisson_critical_value
 from medreg.surveillance.protocol_form import build_protocol
 from medreg.surveillance.schemas import (
     AlertAction,
+    AlertDetail,
     AlertRead,
     CriticalValueRead,
     ImportRead,
@@ -135,14 +137,30 @@ def alerts(session: Session = Depends(get_session), actor: Actor = Depends(requi
     return queries.list_alerts(session, actor)
 
 
+@router.get("/alerts/{alert_id}", response_model=AlertDetail)
+def alert(alert_id: int = Path(ge=1, le=MAX_ID), session: Session = Depends(get_session),
+          actor: Actor = Depends(require_login)):
+    """The JSON twin of ``/surveillance/alerts/{id}``."""
+    a, monitor, look, _looks = queries.get_alert(session, actor, alert_id)
+    return AlertDetail(alert=AlertRead.model_validate(a), look=LookRead.model_validate(look),
+                       monitor=MonitorRead.model_validate(monitor),
+                       allowed_actions=service_alerts.allowed_actions(actor, a),
+                       signal_case_href=f"/signals/{a.signal_case_id}" if a.signal_case_id else None)
+
+
 @router.post("/alerts/{alert_id}/{action}", response_model=AlertRead)
 def alert_action(
     body: AlertAction,
     alert_id: int = Path(ge=1, le=MAX_ID),
-    action: str = Path(pattern=r"^(investigate|confirm|dismiss|close)$"),
+    action: str = Path(pattern=r"^(investigate|confirm|dismiss|close|raise)$"),
     session: Session = Depends(get_session),
     actor: Actor = Depends(require_login),
 ):
+    """The fallback workflow of an alert without a signal case, or ``raise``: open (or join) its signal
+    case. An alert that follows a signal case answers 409 (act on ``/api/signals/cases/{id}``)."""
+    if action == "raise":
+        return service_alerts.raise_signal_case(session, actor, alert_id,
+                                                expected_version=body.expected_version)
     return service_monitoring.transition_alert(
         session, actor, alert_id, action, expected_version=body.expected_version, note=body.note
     )

@@ -246,10 +246,23 @@ def _delta_cell(lk) -> str:
 
 @app.command("alerts")
 def alerts_cmd(user: str = USER) -> None:
-    """List the alert cases the user may see."""
+    """List the alert cases the user may see (an alert following a signal case: its state and case)."""
     with acting(user) as (session, actor):
         for a in queries.list_alerts(session, actor):
-            typer.echo(f"#{a.id} [{a.status}] v{a.version} {a.summary}")
+            case = f" -> signal case {a.signal_case_id}" if a.signal_case_id else " (own workflow)"
+            typer.echo(f"#{a.id} [{a.status}] v{a.version} {a.summary}{case}")
+
+
+@app.command("alert-raise")
+def alert_raise_cmd(alert_id: int = typer.Argument(..., min=1), user: str = USER) -> None:
+    """Raise an alert that has no signal case to one (monitoring centre); the alert then follows it.
+    Alerts are otherwise worked through their signal case (``medreg signals``)."""
+    from medreg.surveillance import service_alerts
+
+    with acting(user) as (session, actor):
+        alert = queries.get_alert(session, actor, alert_id)[0]
+        alert = service_alerts.raise_signal_case(session, actor, alert_id, expected_version=alert.version)
+        typer.echo(f"#{alert.id} [{alert.status}] -> signal case {alert.signal_case_id}")
 
 
 @app.command("demo")

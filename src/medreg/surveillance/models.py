@@ -203,6 +203,9 @@ class AlertCase(Base):
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN, index=True)
     summary: Mapped[str] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(Text)
+    # the signal case (medreg.signals) whose state the alert follows; no foreign key: surveillance sits
+    # below signals (signals_case.alert_id points here); None: the fallback workflow (states.TABLE)
+    signal_case_id: Mapped[int | None] = mapped_column(index=True)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -18,7 +18,7 @@ from medreg.core.i18n import _, translate, translate_error
 from medreg.core.related import related_links
 from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
-from medreg.surveillance import queries, service, service_monitoring, service_stop
+from medreg.surveillance import queries, service, service_alerts, service_monitoring, service_stop
 from medreg.surveillance.access import is_centre
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
@@ -27,7 +27,6 @@ from medreg.surveillance.pages_monitors import SPENDING_LABELS
 from medreg.surveillance.pages_registry import OUTCOME_LABELS
 from medreg.surveillance.queries_charts import quality_charts
 from medreg.surveillance.service_delta import delta_rule
-from medreg.surveillance.states import TABLE
 
 router = pages_router(prefix="/surveillance", tags=["surveillance pages"])
 Db = Depends(get_session)
@@ -121,19 +120,21 @@ def monitor_chart(request: Request, monitor_id: int = MonitorId, session: Sessio
 
 
 ACTION_LABELS = {"investigate": _("Investigate"), "confirm": _("Confirm the signal"),
-                 "dismiss": _("Dismiss the alert"), "close": _("Close the alert")}
+                 "dismiss": _("Dismiss the alert"), "close": _("Close the alert"),
+                 "raise": _("Raise a signal case")}
 STATUS_LABELS = {"open": _("Alert open"), "investigating": _("Under investigation"),
-                 "confirmed": _("Confirmed signal"), "dismissed": _("Dismissed"), "closed": _("Alert closed")}
+                 "confirmed": _("Confirmed signal"), "dismissed": _("Dismissed"), "closed": _("Alert closed"),
+                 "validated": _("Validated"), "assessed": _("Assessed"),
+                 "action_decided": _("Action decided")}
+AlertId = Path(ge=1, le=MAX_ID)
+AlertAction = Path(pattern=r"^(investigate|confirm|dismiss|close|raise)$")
 
 
-def _alerts_page(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200):
-    rows = [(a, TABLE.allowed_actions(a.status, actor.workflow_roles),
-             related_links(session, actor, "surveillance_alert", a.id))
+def _alerts_page(request: Request, session: Session, actor: Actor):
+    rows = [(a, related_links(session, actor, "surveillance_alert", a.id))
             for a in queries.list_alerts(session, actor)]
     return render(request, "surveillance/alerts.html",
-                  {"rows": rows, "error": error, "action_labels": ACTION_LABELS,
-                   "status_labels": STATUS_LABELS, "done": request.query_params.get("done")},
-                  status_code=status_code)
+                  {"rows": rows, "status_labels": STATUS_LABELS, "done": request.query_params.get("done")})
 
 
 @router.get("/alerts")
@@ -141,21 +142,49 @@ def alerts(request: Request, session: Session = Db, actor: Actor = Depends(requi
     return _alerts_page(request, session, actor)
 
 
+def _alert_view(request: Request, session: Session, actor: Actor, alert_id: int, error=None,
+                status_code: int = 200):
+    alert, monitor, look, looks = queries.get_alert(session, actor, alert_id)
+    token = i18n.current_locale.set(request_locale(request))
+    try:
+        chart = Markup(_chart(monitor, looks))  # escaped in charts
+    finally:
+        i18n.current_locale.reset(token)
+    return render(request, "surveillance/alert.html",
+                  {"a": alert, "m": monitor, "look": look, "chart": chart, "error": error,
+                   "allowed": service_alerts.allowed_actions(actor, alert), "action_labels": ACTION_LABELS,
+                   "status_labels": STATUS_LABELS, "outcome_labels": OUTCOME_LABELS,
+                   "related": related_links(session, actor, "surveillance_alert", alert.id),
+                   "done": request.query_params.get("done")},
+                  status_code=status_code)
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: int = AlertId, session: Session = Db,
+               actor: Actor = Depends(require_login)):
+    """One alert: its look's statistics, the monitor, the boundary chart and the signal case it follows
+    (JSON twin: ``/api/surveillance/alerts/{id}``)."""
+    return _alert_view(request, session, actor, alert_id)
+
+
 @router.post("/alerts/{alert_id}/{action}")
-async def alert_action(request: Request, alert_id: int = Path(ge=1, le=MAX_ID),
-                       action: str = Path(pattern=r"^(investigate|confirm|dismiss|close)$"),
+async def alert_action(request: Request, alert_id: int = AlertId, action: str = AlertAction,
                        session: Session = Db, actor: Actor = Depends(require_login)):
-    """The alert workflow from the page (same service as ``POST /api/surveillance/alerts/{id}/{action}``)."""
+    """The fallback workflow of an alert without a signal case, or raising it to one (same services as
+    ``POST /api/surveillance/alerts/{id}/{action}``); an alert following a signal case answers 409."""
     form = await request.form()
     try:
-        service_monitoring.transition_alert(session, actor, alert_id, action,
-                                            expected_version=version_of(form),
-                                            note=str(form.get("note", "")).strip()[:4000] or None)
+        if action == "raise":
+            service_alerts.raise_signal_case(session, actor, alert_id, expected_version=version_of(form))
+        else:
+            service_monitoring.transition_alert(session, actor, alert_id, action,
+                                                expected_version=version_of(form),
+                                                note=str(form.get("note", "")).strip()[:4000] or None)
     except DomainError as err:
         refused(session, err)
-        return _alerts_page(request, session, actor, form_error(request, f"alert-{alert_id}", err, form),
-                            err.http_status)
-    return see_other(f"/surveillance/alerts?done={action}")
+        error = form_error(request, f"alert-{alert_id}", err, form)
+        return _alert_view(request, session, actor, alert_id, error, err.http_status)
+    return see_other(f"/surveillance/alerts/{alert_id}?done={action}")
 
 
 @router.get("/import")

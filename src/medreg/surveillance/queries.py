@@ -14,7 +14,8 @@ from medreg.surveillance.access import is_centre
 from medreg.surveillance.models import AlertCase, Look, Monitor, Procedure, SentinelHospital
 from medreg.surveillance.schemas import DeviceCertificate
 
-__all__ = ["list_alerts", "list_monitors", "list_procedures", "monitor_looks", "registrant_names"]
+__all__ = ["get_alert", "list_alerts", "list_monitors", "list_procedures", "monitor_looks",
+           "registrant_names"]
 
 
 def list_procedures(
@@ -72,6 +73,19 @@ def list_alerts(session: Session, actor: Actor) -> list[AlertCase]:
             select(AlertCase).where(AlertCase.monitor_id.in_(visible)).order_by(AlertCase.id)
         ).all()
     )
+
+
+def get_alert(session: Session, actor: Actor, alert_id: int) -> tuple[AlertCase, Monitor, Look, list[Look]]:
+    """One alert with its monitor, its look and all the monitor's looks (the boundary chart); tenancy as
+    for the monitors (a registrant: its own devices; NotFound for another's; hospitals: refused)."""
+    visible = _visible_monitors(actor).with_only_columns(Monitor.id)
+    alert = session.scalar(select(AlertCase).where(AlertCase.id == alert_id,
+                                                   AlertCase.monitor_id.in_(visible)))
+    if alert is None:
+        raise NotFound("No such alert.", field="alert_id")
+    monitor, looks = monitor_looks(session, actor, alert.monitor_id)
+    look = next(lk for lk in looks if lk.id == alert.look_id)
+    return alert, monitor, look, looks
 
 
 def device_certificate(session: Session, actor: Actor, di: str) -> DeviceCertificate | None:

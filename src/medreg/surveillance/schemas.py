@@ -132,10 +132,23 @@ class MonitorLooks(BaseModel):
 class AlertRead(_Read):
     id: int
     monitor_id: int
-    status: str
+    look_id: int
+    status: str  # following a signal case: its state (states.FOLLOWS); otherwise the fallback workflow's
     summary: str
     resolution: str | None
     version: int
+    signal_case_id: int | None = None  # the signal case the alert follows (None: fallback workflow)
+
+
+class AlertDetail(BaseModel):
+    """The JSON twin of ``/surveillance/alerts/{id}``: the alert, its look, its monitor, the actions
+    the user may take on the alert itself (none while it follows a signal case) and the signal case."""
+
+    alert: AlertRead
+    look: LookRead
+    monitor: MonitorRead
+    allowed_actions: list[str]
+    signal_case_href: str | None = None
 
 
 class AlertAction(BaseModel):

@@ -340,10 +340,10 @@ LOOK_STATS = ("procedures", "observed", "expected", "llr", "critical_value", "al
               "risk_device", "risk_comparator", "risk_difference", "rd_lower", "rd_upper")
 
 
-def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase) -> None:
+def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase) -> int:
     """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
-    work: ``core.events``, since surveillance may not import signals."""
-    events.publish(session, actor, events.MONITOR_SIGNALLED, {
+    work: ``core.events``, since surveillance may not import signals. The number of handlers run."""
+    return events.publish(session, actor, events.MONITOR_SIGNALLED, {
         "monitor_id": monitor.id, "alert_id": alert.id, "look_id": look.id, "look_no": look.look_no,
         "as_of": look.as_of.isoformat(), "kind": monitor.kind, "monitor_name": monitor.name,
         "udi_di": monitor.udi_di, "registrant_org_id": monitor.registrant_org_id, "outcome": monitor.outcome,
@@ -371,10 +371,17 @@ def transition_alert(
     expected_version: int,
     note: str | None = None,
 ) -> AlertCase:
-    """Move an alert case through its workflow (investigate, confirm, dismiss, close)."""
+    """Move an alert case through its fallback workflow (investigate, confirm, dismiss, close).
+
+    Refused (409) for an alert that follows a signal case: the signal case is worked instead
+    (``service_alerts``)."""
     alert = session.get(AlertCase, alert_id)
     if alert is None:
         raise NotFound("No such alert.", field="alert_id")
+    require_centre(actor)
+    if alert.signal_case_id is not None:
+        raise Conflict("This alert follows signal case {case}: act on the signal case.", field="alert_id",
+                       params={"case": alert.signal_case_id})
     if alert.version != expected_version:
         raise Conflict("Someone else changed this alert first; reload it.", field="expected_version")
     new = TABLE.next_status(alert.status, action, actor.workflow_roles)
