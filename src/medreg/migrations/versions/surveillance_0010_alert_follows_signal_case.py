@@ -3,7 +3,7 @@ look a signal case already holds are linked to it (their state is not changed he
 signal case, audited, sets it)
 
 Revision ID: surveillance_0010
-Revises: signals_0004
+Revises: surveillance_0008
 Create Date: 2026-11-30 11:30:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "surveillance_0010"
-down_revision: str | None = "signals_0004"
+down_revision: str | None = "surveillance_0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
