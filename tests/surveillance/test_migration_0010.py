@@ -14,7 +14,7 @@ NOW = "2026-01-01 00:00:00"
 
 def test_existing_alerts_are_linked_to_the_case_of_their_look(empty_database_url):  # noqa: F811
     cfg = migrate.alembic_config(empty_database_url)
-    command.upgrade(cfg, "signals_0004")
+    command.upgrade(cfg, "surveillance_0010-1")  # the revision before it
     engine = sa.create_engine(empty_database_url)
     try:
         with engine.begin() as c:
