@@ -57,7 +57,8 @@ def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(re
     try:
         for m in queries.list_monitors(session, actor):
             _monitor, looks = queries.monitor_looks(session, actor, m.id)
-            rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts
+            alarm = next((lk for lk in looks if lk.cusum_crossed_at is not None), None)  # stored CUSUM state
+            rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks)), alarm))  # escaped in charts
     finally:
         i18n.current_locale.reset(token)
     return render(request, "surveillance/index.html", {"rows": rows, "outcome_labels": OUTCOME_LABELS})
