@@ -31,7 +31,9 @@ from medreg.surveillance.cusum import continue_cusum, cusum_horizon_limit, cusum
 from medreg.surveillance.models import AlertCase, Look, Monitor, Outcome, Procedure
 from medreg.surveillance.monitoring import evaluable_outcomes
 from tests.factories import actor_for, make_org, make_user
+from tests.surveillance.conftest import app, client  # noqa: F401 (fixtures)
 from tests.surveillance.test_cohort_load import WINDOW, _store
+from tests.web.conftest import login
 
 RISKS = np.random.default_rng(7).uniform(0.02, 0.2, 400)
 
@@ -156,7 +158,8 @@ def test_incremental_looks_give_the_same_cusum_points_as_full_recounts(db):
     sel = cohort.is_device & (cohort.day > m.reference_end.toordinal()) & ev \
         & (cohort.day + WINDOW <= DAYS[-1].toordinal())
     order = np.argsort(cohort.day[sel], kind="stable")
-    chart = risk_adjusted_cusum(within[sel][order].astype(float), model.predict(cohort.covariates[sel][order]),
+    risks = model.predict(cohort.covariates[sel][order])
+    chart = risk_adjusted_cusum(within[sel][order].astype(float), risks,
                                 odds_ratio=2.0, control_limit=m.cusum_h)
     assert a.cusum_value == pytest.approx(chart.values[-1], abs=1e-12)
     assert a.cusum_procedures == len(chart.values) == a.procedures
@@ -170,7 +173,8 @@ def test_h_is_simulated_once_and_stored_with_its_seed_and_horizon(db, monkeypatc
     m = _registry(db, seed=3, extra=0.0)
     calls = []
     real = service_cusum.cusum_horizon_limit
-    monkeypatch.setattr(service_cusum, "cusum_horizon_limit", lambda *a, **k: calls.append(k) or real(*a, **k))
+    monkeypatch.setattr(service_cusum, "cusum_horizon_limit",
+                        lambda *a, **k: calls.append(k) or real(*a, **k))
     for d in DAYS[:4]:
         service_monitoring.run_monitor(db, Actor.system(), m, d)
     assert len(calls) == 1 and calls[0]["seed"] == service_cusum.SEED
@@ -212,7 +216,7 @@ def test_a_crossing_opens_one_alert_and_one_signal_case_and_reruns_add_none(db):
         "look_id": look.id, "alert_id": alert.id, "udi_di": m.udi_di, "outcome": m.outcome,
         "summary": alert.summary, "monitor_id": m.id, "monitor_name": m.name, "look_no": look.look_no,
         "as_of": look.as_of.isoformat(), "kind": m.kind, "statistic": "cusum", "stats": {}})
-    assert db.scalar(select(SignalStat.id).where(SignalStat.case_id == case.id, SignalStat.id != stat.id)) is None
+    assert db.scalars(select(SignalStat.id).where(SignalStat.case_id == case.id)).all() == [stat.id]
     # tenancy: the registrant of the device sees the alert, another registrant sees nothing
     mine = make_user(db, Role.REGISTRANT, org=owner)
     other = make_user(db, Role.REGISTRANT, org=make_org(db, OrgKind.REGISTRANT))
@@ -230,3 +234,53 @@ def test_a_cusum_crossing_and_a_maxsprt_signal_at_one_look_each_reach_the_signal
     case = db.scalars(select(SignalCase).where(SignalCase.monitor_id == m.id)).one()
     stats = db.scalars(select(SignalStat).where(SignalStat.case_id == case.id).order_by(SignalStat.id)).all()
     assert [s.look_stats["statistic"] for s in stats] == ["monitor", "cusum"]
+
+
+def test_the_pages_show_the_stored_cusum_alert_to_the_devices_registrant_only(client, db):
+    owner = make_org(db, OrgKind.REGISTRANT)
+    m = _registry(db, seed=11, extra=0.25)
+    m.registrant_org_id = owner.id
+    for d in DAYS:
+        service_monitoring.run_monitor(db, Actor.system(), m, d)
+    alarm = db.scalar(select(Look).where(Look.monitor_id == m.id, Look.cusum_crossed_at.is_not(None)))
+    mine = make_user(db, Role.REGISTRANT, org=owner)
+    other = make_user(db, Role.REGISTRANT, org=make_org(db, OrgKind.REGISTRANT))
+    db.commit()
+    login(client, mine.username)
+    en = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "en"}).text
+    assert f"CUSUM alert: crossed h at procedure {alarm.cusum_crossed_at} (look {alarm.look_no})" in en
+    assert f'<div id="cusum" data-signal="{alarm.cusum_crossed_at}"' in en and 'class="cusum-chart"' in en
+    zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
+    assert f"CUSUM 警报：在第 {alarm.cusum_crossed_at} 例手术越过 h（第 {alarm.look_no} 次观察）" in zh
+    assert "观察时的 CUSUM" in zh and "自上次观察以来的 CUSUM 最高值" in zh and "已绘制手术数" in zh
+    dash = client.get("/surveillance/", headers={"Accept-Language": "zh-CN"}).text
+    assert f'data-alarm="{alarm.cusum_crossed_at}"' in dash and "CUSUM 警报" in dash
+    alerts = client.get("/surveillance/alerts", headers={"Accept-Language": "en"}).text
+    assert 'data-statistic="cusum"' in alerts
+    api = client.get("/api/surveillance/alerts").json()
+    assert [a["statistic"] for a in api] == ["cusum"]
+    looks = client.get(f"/api/surveillance/monitors/{m.id}/looks").json()
+    assert looks["monitor"]["cusum_h"] == m.cusum_h and looks["monitor"]["cusum_seed"] == service_cusum.SEED
+    assert [lk["cusum_crossed_at"] for lk in looks["looks"]].count(alarm.cusum_crossed_at) == 1
+    client.cookies.clear()
+    login(client, other.username)
+    assert client.get(f"/surveillance/monitors/{m.id}").status_code == 404
+    assert client.get("/api/surveillance/alerts").json() == []
+    assert 'data-testid="cusum-state"' not in client.get("/surveillance/").text
+
+
+def test_a_binomial_monitor_charts_the_same_cusum_over_its_own_horizon(db):
+    """The CUSUM of a matched binomial monitor is the device's procedures against the reference model
+    (as a Poisson monitor's); its horizon is N / (1 + z) expected device events."""
+    m = _registry(db, seed=11, extra=0.1)
+    b = _twin(db, m)
+    b.kind, b.binomial_z, b.sample_size = "maxsprt_binomial", 2, 90.0
+    db.flush()
+    for d in DAYS[:6]:
+        a = service_monitoring.run_monitor(db, Actor.system(), m, d)
+        c = service_monitoring.run_monitor(db, Actor.system(), b, d)
+        assert (c.cusum_procedures, c.cusum_observed) == (a.cusum_procedures, a.cusum_observed)
+        assert c.cusum_value == pytest.approx(a.cusum_value, abs=1e-12)
+        assert c.cusum_expected == pytest.approx(a.cusum_expected, rel=1e-12)
+    assert b.cusum_horizon_expected == 30.0 == m.cusum_horizon_expected  # 90 / (1 + 2) and T = 30
+    assert c.pairs is not None and c.cusum_h == b.cusum_h

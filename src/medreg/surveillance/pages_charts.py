@@ -88,7 +88,8 @@ def cusum_chart(qc: QualityCharts) -> LineChart | None:
         y_label="CUSUM",
         css_class="cusum-chart",
         lines=(Line(T(_("CUSUM at the look")), tuple(p.value for p in pts)),
-               Line(T(_("Highest CUSUM since the previous look")), tuple(sign * p.peak for p in pts), "#e67e22")),
+               Line(T(_("Highest CUSUM since the previous look")), tuple(sign * p.peak for p in pts),
+                    "#e67e22")),
         refs=(RefLine(f"h {h:.3f}", sign * h),),
         marks=tuple(Mark(i, sign * p.peak, T(_("CUSUM alert"))) for i, p in enumerate(pts)
                     if p.crossed_at is not None),

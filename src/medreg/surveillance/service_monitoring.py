@@ -5,7 +5,8 @@ outcomes of the monitored device at ``as_of``, and the Poisson MaxSPRT LLR again
 of that look (the monitor's, or for a group-sequential monitor the one re-spent at the look's actual
 expected count, ``maxsprt_spending``). A crossing opens an alert case (state machine in ``states.py``)
 and stops the monitor (``signalled``); reaching the upper limit on the length of surveillance ends it
-without a signal.
+without a signal. A MaxSPRT monitor's look also stores its risk-adjusted CUSUM state (``service_cusum``);
+the CUSUM's first crossing of h opens an alert case of its own and leaves the monitor's status alone.
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ def create_monitor(
     ``Sequential`` package with ``GroupSizes`` the differences), lower than the continuous one since
     fewer chances to cross are taken. At each actual look its critical value is re-spent
     (``maxsprt_spending``) so that the alpha spent follows the plan whatever expected counts the runs
-    add; the monitor ends when T is reached. The CUSUM of the monitor's page tests the odds ratio
+    add; the monitor ends when T is reached. The monitor's risk-adjusted CUSUM tests the odds ratio
     ``cusum_null_odds_ratio`` (R_0) against ``cusum_odds_ratio`` (R_A) with a control limit simulated
-    for the false-alarm probability ``cusum_false_alarm`` (Steiner et al. 2000).
+    once, at the first look, for the false-alarm probability ``cusum_false_alarm`` over the planned
+    length of surveillance (Steiner et al. 2000; ``service_cusum``).
 
     ``kind="delta"``: a DELTA-style propensity-matched comparison (``service_delta``) with the margin,
     the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
