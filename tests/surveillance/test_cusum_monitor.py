@@ -31,7 +31,6 @@ from medreg.surveillance.cusum import continue_cusum, cusum_horizon_limit, cusum
 from medreg.surveillance.models import AlertCase, Look, Monitor, Outcome, Procedure
 from medreg.surveillance.monitoring import evaluable_outcomes
 from tests.factories import actor_for, make_org, make_user
-from tests.surveillance.conftest import app, client  # noqa: F401 (fixtures)
 from tests.surveillance.test_cohort_load import WINDOW, _store
 from tests.web.conftest import login
 
