@@ -7,7 +7,6 @@ studies and monitors; hospitals none) and bad input (4xx, nothing written)."""
 from __future__ import annotations
 
 import io
-import math
 import re
 from datetime import date
 
@@ -258,16 +257,6 @@ def test_tenancy_of_studies(client, db, world):
         assert client.get(f"/api/surveillance/studies/analyses/{bad}").status_code == 422
 
 
-def _steiner(qc) -> float:
-    """X_t = max(0, X_{t-1} + y_t log 2 - log(1 + p_t)) (R_A = 2), from the O/E chart's increments."""
-    x, o_prev, e_prev = 0.0, 0.0, 0.0
-    for o, e in zip(qc.oe.observed, qc.oe.expected, strict=True):
-        y, p = o - o_prev, e - e_prev
-        x = max(0.0, x + y * math.log(2.0) - math.log1p(p))
-        o_prev, e_prev = o, e
-    return x
-
-
 def test_monitor_cusum_and_oe_charts_and_every_chart_as_png_and_svg(client, db, world):
     m = world["planted"]
     last = db.scalar(select(Look).where(Look.monitor_id == m.id).order_by(Look.look_no.desc()))
@@ -275,19 +264,19 @@ def test_monitor_cusum_and_oe_charts_and_every_chart_as_png_and_svg(client, db, 
     page = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "en"}).text
     assert 'class="boundary-chart"' in page and 'class="cusum-chart"' in page and 'class="oe-chart"' in page
     oe = re.search(r'<div id="oe" data-observed="([^"]+)" data-expected="([^"]+)"', page)
-    # the O/E chart ends at the last look's counts: the same procedures and the same risk model
-    assert float(oe.group(1)) == last.observed
+    # the O/E chart ends at the last look's counts: the stored CUSUM state of the same procedures
+    assert float(oe.group(1)) == last.observed == last.cusum_observed
     assert float(oe.group(2)) == pytest.approx(last.expected, abs=5e-7)  # printed with 6 decimals
     qc = quality_charts(db, actor_for(world["centre"]), m.id)
-    assert (
-        qc.oe.expected[-1] == pytest.approx(last.expected, rel=1e-12)
-        and len(qc.cusum.values) == last.procedures
-    )
-    # the CUSUM path is Steiner's recursion over the same risks (recomputed here by hand)
-    assert qc.cusum.values[-1] == pytest.approx(_steiner(qc), abs=1e-9)
+    assert qc.last.expected == pytest.approx(last.expected, rel=1e-12)
+    assert qc.last.procedures == last.procedures
+    assert qc.last.value == last.cusum_value and len(qc.points) == len(qc.looks)
     h = float(re.search(r'class="cusum-chart" data-control-limit="([^"]+)"', page).group(1))
-    assert 0 < h < 20 and math.isfinite(h)
-    assert re.search(r'<div id="cusum" data-signal="(\d+)"', page), "the planted stent's CUSUM signals"
+    assert h == pytest.approx(m.cusum_h, abs=1e-6) and 0 < h < 20
+    # the demo's design (T = 60 expected events) gives h ~ 5.3: the planted stent's MaxSPRT signals
+    # (16 observed vs 7.2 expected) before its CUSUM reaches h
+    assert '<div id="cusum" data-signal=""' in page and qc.alarm is None
+    assert 0 < max(p.peak for p in qc.points) < m.cusum_h
     for path in ("chart", "cusum", "oe"):
         png = client.get(f"/surveillance/monitors/{m.id}/{path}.png")
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
@@ -309,23 +298,32 @@ def test_monitor_cusum_and_oe_charts_and_every_chart_as_png_and_svg(client, db, 
     assert client.get(f"/surveillance/monitors/{m.id}/oe.svg").status_code == 200
 
 
-def test_the_monitor_cusum_uses_the_monitors_own_design(client, db, world):
-    """R_0, R_A and the false-alarm probability come from the monitor (surveillance_0004)."""
-    from medreg.surveillance.cusum import cusum_control_limit, cusum_weights
+def test_the_cusum_pages_draw_the_stored_points_and_simulate_nothing(client, db, world, monkeypatch):
+    """h was simulated once at the first look (service_cusum) and stored: no page simulates."""
+    from medreg.surveillance import cusum, service_cusum
 
+    def refuse(*_a, **_k):
+        raise AssertionError("a page simulated the CUSUM's control limit")
+
+    for mod in (cusum, service_cusum):
+        for name in ("cusum_horizon_limit", "cusum_control_limit"):
+            if hasattr(mod, name):
+                monkeypatch.setattr(mod, name, refuse)
     m = world["planted"]
-    m.cusum_odds_ratio, m.cusum_null_odds_ratio, m.cusum_false_alarm = 3.0, 1.2, 0.01
-    db.flush()
-    qc = quality_charts(db, actor_for(world["centre"]), m.id)
-    assert (qc.cusum.odds_ratio, qc.cusum.null_odds_ratio) == (3.0, 1.2)
-    y = [o - p for o, p in zip(qc.oe.observed, (0.0, *qc.oe.observed[:-1]), strict=True)]
-    p = [e - q for e, q in zip(qc.oe.expected, (0.0, *qc.oe.expected[:-1]), strict=True)]
-    x = 0.0
-    for w in cusum_weights(y, p, 3.0, 1.2):
-        x = max(0.0, x + w)
-    assert qc.cusum.values[-1] == pytest.approx(x, abs=1e-9)
-    h = cusum_control_limit(p, odds_ratio=3.0, null_odds_ratio=1.2, false_alarm=0.01, n_sim=2000, seed=0)
-    assert qc.cusum.control_limit == pytest.approx(max(h, 1e-9), rel=1e-9)
     login(client, world["centre"].username)
     page = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "en"}).text
-    assert "testing the odds ratio 1.2 against 3" in page and "false-alarm probability of 0.01" in page
+    assert "testing the odds ratio 1 against 2" in page and "false-alarm probability of 0.05 over" in page
+    assert f"over {m.cusum_horizon} procedures" in page and f"seed {m.cusum_seed}" in page
+    for path in ("cusum.svg", "oe.png"):
+        assert client.get(f"/surveillance/monitors/{m.id}/{path}").status_code == 200
+    dash = client.get("/surveillance/", headers={"Accept-Language": "en"}).text
+    states = _attrs(dash, "cusum-state")
+    assert len(states) == len(db.scalars(select(Monitor).where(Monitor.kind != "delta")).all())
+    last = db.scalar(select(Look).where(Look.monitor_id == m.id).order_by(Look.look_no.desc()))
+    assert {"value": str(last.cusum_value), "h": str(m.cusum_h), "alarm": ""}.items() <= next(
+        s for s in states if s["monitor"] == str(m.id)).items()
+    zh = client.get("/surveillance/", headers={"Accept-Language": "zh-CN"}).text
+    assert "已绘制手术数" in zh
+    client.cookies.clear()
+    login(client, world["stranger"].username)
+    assert _attrs(client.get("/surveillance/").text, "cusum-state") == []

@@ -7,7 +7,8 @@ is the monitor's UDI-DI (``device_level`` udi-di), the event its outcome, the re
 the registration certificate the one a registrant declared for that DI (never inferred). The look's
 statistics are appended as a ``SignalStat`` (``look_id``, ``look_stats``); an open case of the same
 device and outcome raised by a monitor gets the next monitor's statistics appended instead of a second
-case. Idempotent: a look already appended to a case is not appended again.
+case. Idempotent: an alert already appended to a case is not appended again (a look may raise
+two alerts, its MaxSPRT signal and its CUSUM crossing: the payload's ``statistic``).
 
 The signal case is THE workflow of the signal: the surveillance alert case (its surveillance-side record)
 follows it. Every opening, appended look and transition is announced (``service.announce``,
@@ -48,6 +49,10 @@ def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]
     if held is not None:  # this look is already in a case: only make sure its alert follows it
         announce(session, actor, session.get(SignalCase, held), "stats")
         return
+    # one look may raise two alerts (its MaxSPRT and its CUSUM): each is appended once
+    seen = session.scalars(select(SignalStat.look_stats).where(SignalStat.look_id == look_id)).all()
+    if any((s or {}).get("alert_id", payload["alert_id"]) == payload["alert_id"] for s in seen):
+        return  # this alert of this look is already in a case
     device, event = str(payload["udi_di"]), str(payload["outcome"])
     case = session.scalar(select(SignalCase).where(
         SignalCase.source == SOURCE_MONITOR, SignalCase.device_level == LEVEL_UDI_DI,
@@ -69,10 +74,13 @@ def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]
     elif case.owner_org_id is None and payload.get("registrant_org_id") is not None:
         case.owner_org_id = payload["registrant_org_id"]
     stats = dict(payload["stats"])
-    label = f"{payload['monitor_name']}: look {payload['look_no']} ({payload['as_of']})"[:120]
+    cusum = payload.get("statistic") == "cusum"
+    label = (f"{payload['monitor_name']}: look {payload['look_no']} ({payload['as_of']})"
+             f"{', CUSUM' if cusum else ''}")[:120]
     stat = SignalStat(case_id=case.id, run_label=label, n11=int(round(stats.get("observed") or 0)),
                       expected=stats.get("expected"), look_id=look_id,
                       look_stats=stats | {"kind": payload["kind"], "monitor_id": payload["monitor_id"],
+                                          "statistic": payload.get("statistic", "monitor"),
                                           "alert_id": payload["alert_id"], "as_of": payload["as_of"]})
     session.add(stat)
     session.flush()
@@ -80,6 +88,8 @@ def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]
                  after={"monitor_id": payload["monitor_id"], "look_id": look_id, "stat_id": stat.id,
                         "n11": stat.n11, "expected": stat.expected, "llr": stats.get("llr")})
     announce(session, actor, case, "stats")  # the new alert follows the case (its state may be on)
+                        "n11": stat.n11, "expected": stat.expected, "llr": stats.get("llr"),
+                        **({"cusum": stats.get("cusum"), "cusum_h": stats.get("cusum_h")} if cusum else {})})
 
 
 def _cases(session: Session, actor: Actor, *where) -> list[RelatedLink]:

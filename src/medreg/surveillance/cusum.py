@@ -42,8 +42,9 @@ from scipy.stats import norm
 
 from medreg.core.errors import ValidationFailed
 
-__all__ = ["CusumChart", "ObservedExpectedChart", "cusum_control_limit", "cusum_weights",
-           "observed_expected", "risk_adjusted_cusum"]
+__all__ = ["CusumChart", "CusumLimit", "CusumSegment", "ObservedExpectedChart", "continue_cusum",
+           "cusum_control_limit", "cusum_horizon_limit", "cusum_weights", "observed_expected",
+           "risk_adjusted_cusum"]
 
 
 @dataclass(frozen=True)
@@ -158,3 +159,92 @@ def observed_expected(outcomes, risks, *, alpha: float = 0.05) -> ObservedExpect
     return ObservedExpectedChart(tuple(o.tolist()), tuple(e.tolist()), tuple(ratio.tolist()),
                                  tuple(np.maximum(1.0 - half, 0.0).tolist()), tuple(upper.tolist()),
                                  tuple((e - o).tolist()), int(hits[0]) if hits.size else None)
+
+
+@dataclass(frozen=True)
+class CusumLimit:
+    """The control limit ``h`` of a monitor's CUSUM for a false-alarm probability over a fixed horizon."""
+
+    control_limit: float  # h
+    false_alarm: float
+    horizon_procedures: int  # procedures charted over the horizon
+    horizon_expected: float  # expected events (under the model) the horizon stands for
+    simulations: int
+    seed: int
+
+
+def _lindley_peak(w: np.ndarray, s0: np.ndarray, low: np.ndarray, peak: np.ndarray):
+    """Carry the CUSUM over a block of weights (time is the last axis) without a Python loop.
+
+    ``X_t = max(0, X_{t-1} + W_t)`` from ``X_0 = 0`` is ``S_t - min(0, min_{s<=t} S_s)`` with ``S`` the
+    cumulative sum of the weights (Lindley's recursion); ``s0`` and ``low`` carry ``S`` and its running
+    minimum (started at 0) from block to block, ``peak`` the largest ``X`` so far."""
+    s = s0[:, None] + np.cumsum(w, axis=1)
+    running_low = np.minimum(low[:, None], np.minimum.accumulate(s, axis=1))
+    peak = np.maximum(peak, (s - running_low).max(axis=1))
+    return s[:, -1], running_low[:, -1], peak
+
+
+def cusum_horizon_limit(reference_risks, horizon_expected: float, *, odds_ratio: float = 2.0,
+                        null_odds_ratio: float = 1.0, false_alarm: float = 0.05, n_sim: int = 5000,
+                        seed: int = 2000, block: int = 2048, max_procedures: int = 20_000) -> CusumLimit:
+    """``h`` for a false-alarm probability over a fixed horizon of ``horizon_expected`` expected events.
+
+    The horizon is ``n = ceil(horizon_expected / mean(reference_risks))`` procedures, at most
+    ``max_procedures`` (the result's ``horizon_expected`` then says how many expected events the first
+    ``max_procedures`` procedures stand for). In each of ``n_sim`` seeded simulations every procedure's
+    risk ``p`` is drawn (with replacement) from ``reference_risks`` (the case mix of the reference
+    period) and its outcome under the null (``p0 = R_0 p / (1 - p + R_0 p)``). ``h`` is the
+    ``1 - false_alarm`` quantile of the largest ``|X_t|`` of a sequence, so that
+    ``P(max |X_t| >= h) ~ false_alarm`` over ``n`` procedures. With the same seed the simulated maxima
+    are the same whatever ``false_alarm`` is, so ``h`` never increases with it. Memory is
+    ``n_sim x block`` whatever the horizon (Lindley's recursion per block); time ~0.5 s per 1,000
+    procedures for 5,000 simulations.
+    """
+    p = np.asarray(reference_risks, dtype=float)
+    if p.ndim != 1 or p.size == 0 or not np.all((p > 0) & (p < 1)):
+        raise ValidationFailed("Expected risks must lie strictly between 0 and 1.", field="risks")
+    if not 0 < false_alarm < 1:
+        raise ValidationFailed("The false alarm probability must lie in (0, 1).", field="false_alarm")
+    if not (np.isfinite(horizon_expected) and horizon_expected > 0):
+        raise ValidationFailed("The horizon must be a positive number of expected events.", field="horizon")
+    _check_odds(odds_ratio, null_odds_ratio)
+    n = int(min(np.ceil(horizon_expected / p.mean()), max_procedures))
+    horizon_expected = min(float(horizon_expected), n * float(p.mean()))
+    rng = np.random.default_rng(seed)
+    s0, low, peak = np.zeros(n_sim), np.zeros(n_sim), np.zeros(n_sim)
+    # the improvement chart min(0, X - W) is minus the same recursion max(0, X + W) on W: |X| is alike
+    p0 = p if null_odds_ratio == 1 else null_odds_ratio * p / (1.0 - p + null_odds_ratio * p)
+    w_event = _weights(np.ones_like(p), p, odds_ratio, null_odds_ratio)  # each reference risk's two weights
+    w_none = _weights(np.zeros_like(p), p, odds_ratio, null_odds_ratio)
+    for start in range(0, n, block):
+        m = min(block, n - start)
+        k = rng.integers(0, p.size, size=(n_sim, m))
+        w = np.where(rng.random((n_sim, m)) < p0[k], w_event[k], w_none[k])
+        s0, low, peak = _lindley_peak(w, s0, low, peak)
+    h = float(np.quantile(peak, 1.0 - false_alarm))
+    return CusumLimit(max(h, 1e-9), float(false_alarm), n, float(horizon_expected), int(n_sim), int(seed))
+
+
+@dataclass(frozen=True)
+class CusumSegment:
+    """The CUSUM carried over the procedures a look adds."""
+
+    values: tuple[float, ...]  # X_t after each added procedure (negative for an improvement chart)
+    last: float  # X at the end (the start value when nothing was added)
+    first_crossing: int | None  # 0-based index of the first added procedure with |X_t| >= h
+
+
+def continue_cusum(start: float, outcomes, risks, *, odds_ratio: float, control_limit: float,
+                   null_odds_ratio: float = 1.0) -> CusumSegment:
+    """Steiner's recursion from ``start`` (the value at the previous look) over added procedures: the
+    same arithmetic, in the same order, as ``risk_adjusted_cusum`` over the whole sequence, so that a
+    look carried on from the last one equals a recount (tested)."""
+    w = cusum_weights(outcomes, risks, odds_ratio, null_odds_ratio)
+    up = odds_ratio > null_odds_ratio
+    x, out = float(start), []
+    for wt in w.tolist():
+        x = max(0.0, x + wt) if up else min(0.0, x - wt)
+        out.append(x)
+    hits = [i for i, v in enumerate(out) if abs(v) >= control_limit]
+    return CusumSegment(tuple(out), x, hits[0] if hits else None)

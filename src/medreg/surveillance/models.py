@@ -122,6 +122,14 @@ class Monitor(Base):
     cusum_odds_ratio: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
     cusum_null_odds_ratio: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
     cusum_false_alarm: Mapped[float] = mapped_column(Float, default=0.05, server_default="0.05")
+    # the CUSUM's control limit h, simulated once when first needed (the monitor's first look with the
+    # CUSUM; service_cusum): the seed, simulations and the fixed horizon it holds for (procedures, and
+    # the expected events they stand for: T, or N / (1 + z) for a binomial monitor); None: not yet
+    cusum_h: Mapped[float | None] = mapped_column(Float)
+    cusum_seed: Mapped[int | None]
+    cusum_simulations: Mapped[int | None]
+    cusum_horizon: Mapped[int | None]
+    cusum_horizon_expected: Mapped[float | None] = mapped_column(Float)
     # earliest procedure date of the monitored DI added or changed since the last look (None: none);
     # a look recounts from scratch when it falls in the range the last look already counted
     changed_from: Mapped[date | None]
@@ -190,6 +198,19 @@ class Look(Base):
     # ``alpha_target`` / ``alpha_spent`` the cumulative alpha, ``rd_lower``/``rd_upper`` the repeated CI
     info_fraction: Mapped[float | None] = mapped_column(Float)
     nominal_alpha: Mapped[float | None] = mapped_column(Float)
+    # the risk-adjusted CUSUM at this look (MaxSPRT monitors; None for DELTA and older looks): the
+    # device's procedures charted (all evaluable ones, in the order their windows close), their
+    # observed and expected outcomes and sum p(1-p) (the O/E chart), X at the look, the largest |X|
+    # since the previous look, the h it was judged by, and the procedure (1-based) at which it crossed h
+    # when this look raised the CUSUM alert
+    cusum_procedures: Mapped[int | None]
+    cusum_observed: Mapped[float | None] = mapped_column(Float)
+    cusum_expected: Mapped[float | None] = mapped_column(Float)
+    cusum_variance: Mapped[float | None] = mapped_column(Float)
+    cusum_value: Mapped[float | None] = mapped_column(Float)
+    cusum_peak: Mapped[float | None] = mapped_column(Float)
+    cusum_h: Mapped[float | None] = mapped_column(Float)
+    cusum_crossed_at: Mapped[int | None]
     signal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -200,6 +221,8 @@ class AlertCase(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("surveillance_monitor.id"), index=True)
     look_id: Mapped[int] = mapped_column(ForeignKey("surveillance_look.id"))
+    # what raised it: "monitor" (the monitor's sequential test: MaxSPRT or DELTA) or "cusum"
+    statistic: Mapped[str] = mapped_column(String(16), default="monitor", server_default="monitor")
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.OPEN, index=True)
     summary: Mapped[str] = mapped_column(Text)
     resolution: Mapped[str | None] = mapped_column(Text)

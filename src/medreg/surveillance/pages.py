@@ -57,7 +57,10 @@ def dashboard(request: Request, session: Session = Db, actor: Actor = Depends(re
     try:
         for m in queries.list_monitors(session, actor):
             _monitor, looks = queries.monitor_looks(session, actor, m.id)
-            rows.append((m, looks[-1] if looks else None, Markup(_chart(m, looks))))  # escaped in charts
+            # the stored CUSUM state: the look that raised the CUSUM alert, if any
+            alarm = next((lk for lk in looks if lk.cusum_crossed_at is not None), None)
+            chart = Markup(_chart(m, looks))  # escaped in charts
+            rows.append((m, looks[-1] if looks else None, chart, alarm))
     finally:
         i18n.current_locale.reset(token)
     return render(request, "surveillance/index.html", {"rows": rows, "outcome_labels": OUTCOME_LABELS})

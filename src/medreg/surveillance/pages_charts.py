@@ -84,46 +84,49 @@ def delta_chart(monitor, looks) -> LineChart:
 
 
 def cusum_chart(qc: QualityCharts) -> LineChart | None:
-    if qc.cusum is None:
+    """The CUSUM at each look (stored; ``service_cusum``) and its highest value between looks, against
+    the monitor's stored h; the look that raised the CUSUM alert marked."""
+    if not qc.points:
         return None
-    c = qc.cusum
-    marks = (
-        () if c.signal_index is None else (Mark(c.signal_index, c.values[c.signal_index], T(_("Signal"))),)
-    )
+    m, pts = qc.monitor, qc.points
+    sign = 1.0 if m.cusum_odds_ratio > m.cusum_null_odds_ratio else -1.0  # improvement charts run below 0
+    h = pts[-1].control_limit
     return LineChart(
-        title=f"{qc.monitor.name} — {T(_('Risk-adjusted CUSUM'))} (R_0 = {c.null_odds_ratio:g}, "
-              f"R_A = {c.odds_ratio:g})",
-        x_label=T(_("Procedures in order")),
+        title=f"{m.name} — {T(_('Risk-adjusted CUSUM'))} (R_0 = {m.cusum_null_odds_ratio:g}, "
+              f"R_A = {m.cusum_odds_ratio:g})",
+        x_label=T(_("Look")),
         y_label="CUSUM",
         css_class="cusum-chart",
-        lines=(Line("CUSUM", c.values),),
-        refs=(RefLine(f"h {c.control_limit:.3f}", c.control_limit),),
-        marks=marks,
-        y_floor=0.0,
-        attrs={
-            "control-limit": f"{c.control_limit:.6f}",
-            "signal": "" if c.signal_index is None else str(c.signal_index + 1),
-        },
+        lines=(Line(T(_("CUSUM at the look")), tuple(p.value for p in pts)),
+               Line(T(_("Highest CUSUM since the previous look")), tuple(sign * p.peak for p in pts),
+                    "#e67e22")),
+        refs=(RefLine(f"h {h:.3f}", sign * h),),
+        marks=tuple(Mark(i, sign * p.peak, T(_("CUSUM alert"))) for i, p in enumerate(pts)
+                    if p.crossed_at is not None),
+        **({"y_floor": 0.0} if sign > 0 else {"y_cap": 0.0}),
+        attrs={"control-limit": f"{h:.6f}", "points": str(len(pts)),
+               "signal": "" if qc.alarm is None else str(qc.alarm.crossed_at)},
     )
 
 
 def oe_chart(qc: QualityCharts) -> LineChart | None:
-    if qc.oe is None:
+    """The cumulative O/E at each look with its two-sided 95 % control limits (stored counts)."""
+    if not qc.points:
         return None
-    o = qc.oe
-    marks = () if o.signal_index is None else (Mark(o.signal_index, o.ratio[o.signal_index], T(_("Signal"))),)
+    pts, last = qc.points, qc.points[-1]
+    finite = [p.ratio for p in pts if p.ratio == p.ratio]
     return LineChart(
         title=f"{qc.monitor.name} — {T(_('Observed / expected'))}",
-        x_label=T(_("Procedures in order")),
+        x_label=T(_("Look")),
         y_label="O/E",
         css_class="oe-chart",
-        lines=(Line("O/E", o.ratio),),
-        band=Band(T(_("95% control limits")), o.lower, o.upper),
+        lines=(Line("O/E", tuple(p.ratio for p in pts)),),
+        band=Band(T(_("95% control limits")), tuple(p.lower for p in pts), tuple(p.upper for p in pts)),
         refs=(RefLine("1", 1.0, "#555"),),
-        marks=marks,
+        marks=tuple(Mark(i, p.ratio, T(_("Signal"))) for i, p in enumerate(pts) if p.ratio > p.upper),
         y_floor=0.0,
-        y_cap=max(3.0, 1.5 * o.ratio[-1]),  # the first procedures' ratios and limits are very wide
-        attrs={"observed": f"{o.observed[-1]:g}", "expected": f"{o.expected[-1]:.6f}"},
+        y_cap=max(3.0, 1.5 * max(finite, default=1.0)),  # the first looks' limits are very wide
+        attrs={"observed": f"{last.observed:g}", "expected": f"{last.expected:.6f}"},
     )
 
 

@@ -1,92 +1,77 @@
-"""The risk-adjusted CUSUM and the O/E chart of a monitor (read side; tenancy as the monitor's looks).
+"""The risk-adjusted CUSUM and the O/E chart of a monitor from its stored looks (read side; tenancy as
+the monitor's looks). Nothing is simulated or recomputed here.
 
-The procedures are those the monitor's last look counted: the device's procedures after the reference
-period whose outcome window had closed by the look's date and which are evaluable (``monitoring``),
-in the order of their procedure date (the order in which their windows close). Each gets its expected
-risk from the risk model fitted on the reference period and stored with the monitor, so the final
-O and E of the O/E chart are the last look's observed and expected counts.
-
-The CUSUM tests the monitor's odds ratio of the null ``R_0`` (default 1) against the one to detect
-``R_A`` (default 2, a doubling of the odds; Steiner et al. 2000); its control limit ``h`` is chosen by
-simulation under the null on this case mix for the monitor's probability of a false alarm over the
-sequence (default 0.05; ``cusum.cusum_control_limit``, 2,000 seeded simulations). The O/E limits are
-two-sided 95 %. Both are recomputed from the stored model on each request (nothing is
-written).
+Each look of a MaxSPRT monitor stores the CUSUM state (``service_cusum``): the device's procedures
+charted so far, their observed and expected outcomes and ``sum p(1-p)``, the CUSUM value at the look,
+the largest ``|X|`` since the previous look and the control limit ``h`` (simulated once and stored on
+the monitor). The charts have one point per look: the CUSUM (and its highest value between looks)
+against ``h``, and the cumulative O/E with its two-sided 95 % limits ``1 +/- z sqrt(sum p(1-p)) / E``.
+Looks from before the CUSUM was stored (surveillance_0006) carry no point.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
+from scipy.stats import norm
 from sqlalchemy.orm import Session
 
 from medreg.core.actor import Actor
 from medreg.surveillance import queries
-from medreg.surveillance.cohort_load import load_device_window
-from medreg.surveillance.cusum import (
-    CusumChart,
-    ObservedExpectedChart,
-    cusum_control_limit,
-    observed_expected,
-    risk_adjusted_cusum,
-)
 from medreg.surveillance.models import Look, Monitor
-from medreg.surveillance.monitoring import evaluable_outcomes
-from medreg.surveillance.riskmodel import RiskModel
 
-__all__ = ["QualityCharts", "quality_charts"]
+__all__ = ["OE_ALPHA", "CusumPoint", "QualityCharts", "quality_charts", "quality_points"]
 
 OE_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class CusumPoint:
+    look_no: int
+    as_of: date
+    procedures: int
+    observed: float
+    expected: float
+    value: float  # X at the look (negative for an improvement chart)
+    peak: float  # largest |X| since the previous look
+    control_limit: float  # h
+    crossed_at: int | None  # the procedure at which this look's CUSUM alert was raised
+    ratio: float  # O/E (nan before any expected event)
+    lower: float
+    upper: float
 
 
 @dataclass(frozen=True)
 class QualityCharts:
     monitor: Monitor
     looks: list[Look]
-    as_of: date | None
-    procedure_dates: tuple[date, ...]
-    cusum: CusumChart | None  # None: no look yet (no risk model) or no procedure counted
-    oe: ObservedExpectedChart | None
+    points: tuple[CusumPoint, ...]  # empty: no look with a CUSUM state yet
+
+    @property
+    def last(self) -> CusumPoint | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def alarm(self) -> CusumPoint | None:
+        return next((p for p in self.points if p.crossed_at is not None), None)
 
 
-def _model(monitor: Monitor) -> RiskModel | None:
-    m = monitor.risk_model
-    if not m:
-        return None
-    return RiskModel(
-        tuple(m["names"]),
-        tuple(m["coefficients"]),
-        tuple(m["standard_errors"]),
-        m["n_reference"],
-        m["events_reference"],
-        m["c_statistic"],
-    )
+def quality_points(looks: list[Look]) -> tuple[CusumPoint, ...]:
+    z = float(norm.ppf(1.0 - OE_ALPHA / 2.0))
+    out = []
+    for lk in looks:
+        if lk.cusum_value is None:
+            continue
+        e = lk.cusum_expected
+        half = z * math.sqrt(lk.cusum_variance) / e if e > 0 else math.nan
+        out.append(CusumPoint(lk.look_no, lk.as_of, lk.cusum_procedures, lk.cusum_observed, e, lk.cusum_value,
+                              lk.cusum_peak, lk.cusum_h, lk.cusum_crossed_at,
+                              lk.cusum_observed / e if e > 0 else math.nan, max(1.0 - half, 0.0), 1.0 + half))
+    return tuple(out)
 
 
 def quality_charts(session: Session, actor: Actor, monitor_id: int) -> QualityCharts:
     monitor, looks = queries.monitor_looks(session, actor, monitor_id)
-    model = _model(monitor)
-    if model is None or not looks:
-        return QualityCharts(monitor, looks, None, (), None, None)
-    as_of = looks[-1].as_of
-    cohort = load_device_window(session, monitor, as_of)
-    evaluable, within = evaluable_outcomes(cohort, monitor.window_days)
-    order = np.argsort(cohort.day[evaluable], kind="stable")
-    y = within[evaluable][order].astype(float)
-    if y.size == 0:
-        return QualityCharts(monitor, looks, as_of, (), None, None)
-    p = model.predict(cohort.covariates[evaluable][order])
-    design = {"odds_ratio": monitor.cusum_odds_ratio, "null_odds_ratio": monitor.cusum_null_odds_ratio}
-    h = cusum_control_limit(p, false_alarm=monitor.cusum_false_alarm, n_sim=2000, seed=0, **design)
-    h = max(h, 1e-9)  # no event in 95 % of the simulations: the first event signals
-    days = cohort.day[evaluable][order]
-    return QualityCharts(
-        monitor,
-        looks,
-        as_of,
-        tuple(date.fromordinal(int(d)) for d in days),
-        risk_adjusted_cusum(y, p, control_limit=h, **design),
-        observed_expected(y, p, alpha=OE_ALPHA),
-    )
+    return QualityCharts(monitor, looks, quality_points(looks))

@@ -61,7 +61,13 @@ class MonitorRead(_Read):
     look_plan: list[float] | None = None  # cumulative expected events at each planned look
     cusum_odds_ratio: float = 2.0  # R_A of the risk-adjusted CUSUM (Steiner et al. 2000)
     cusum_null_odds_ratio: float = 1.0  # R_0
-    cusum_false_alarm: float = 0.05  # false-alarm probability over the sequence, for its limit h
+    cusum_false_alarm: float = 0.05  # false-alarm probability over the fixed horizon, for its limit h
+    # h, simulated once when first needed (None: no look yet), with its seed, simulations and horizon
+    cusum_h: float | None = None
+    cusum_seed: int | None = None
+    cusum_simulations: int | None = None
+    cusum_horizon: int | None = None  # procedures
+    cusum_horizon_expected: float | None = None  # expected events: T (Poisson) or N / (1 + z) (binomial)
     kind: str = "maxsprt_poisson"  # maxsprt_poisson | delta
     # DELTA monitors: margin of the risk difference, minimum matched pairs, caliper (SD of the logit
     # score); alpha is per look and critical_value its two-sided normal quantile
@@ -106,6 +112,16 @@ class LookRead(_Read):
     # (None: not analysed, no alert possible) - rd_lower/rd_upper are then the repeated CI
     info_fraction: float | None = None
     nominal_alpha: float | None = None
+    # MaxSPRT looks: the risk-adjusted CUSUM state (procedures charted, O, E, sum p(1-p), X at the look,
+    # largest |X| since the previous look, h, the procedure at which this look's CUSUM alert crossed h)
+    cusum_procedures: int | None = None
+    cusum_observed: float | None = None
+    cusum_expected: float | None = None
+    cusum_variance: float | None = None
+    cusum_value: float | None = None
+    cusum_peak: float | None = None
+    cusum_h: float | None = None
+    cusum_crossed_at: int | None = None
     signal: bool
 
 
@@ -134,6 +150,8 @@ class AlertRead(_Read):
     monitor_id: int
     look_id: int
     status: str  # following a signal case: its state (states.FOLLOWS); otherwise the fallback workflow's
+    statistic: str = "monitor"  # monitor (its MaxSPRT or DELTA) | cusum
+    status: str
     summary: str
     resolution: str | None
     version: int

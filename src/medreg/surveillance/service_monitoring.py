@@ -5,7 +5,8 @@ outcomes of the monitored device at ``as_of``, and the Poisson MaxSPRT LLR again
 of that look (the monitor's, or for a group-sequential monitor the one re-spent at the look's actual
 expected count, ``maxsprt_spending``). A crossing opens an alert case (state machine in ``states.py``)
 and stops the monitor (``signalled``); reaching the upper limit on the length of surveillance ends it
-without a signal.
+without a signal. A MaxSPRT monitor's look also stores its risk-adjusted CUSUM state (``service_cusum``);
+the CUSUM's first crossing of h opens an alert case of its own and leaves the monitor's status alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from medreg.core import audit, events
 from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound, ValidationFailed
+from medreg.surveillance import service_cusum
 from medreg.surveillance.access import require_centre
 from medreg.surveillance.cohort_load import device_totals, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
@@ -74,9 +76,10 @@ def create_monitor(
     ``Sequential`` package with ``GroupSizes`` the differences), lower than the continuous one since
     fewer chances to cross are taken. At each actual look its critical value is re-spent
     (``maxsprt_spending``) so that the alpha spent follows the plan whatever expected counts the runs
-    add; the monitor ends when T is reached. The CUSUM of the monitor's page tests the odds ratio
+    add; the monitor ends when T is reached. The monitor's risk-adjusted CUSUM tests the odds ratio
     ``cusum_null_odds_ratio`` (R_0) against ``cusum_odds_ratio`` (R_A) with a control limit simulated
-    for the false-alarm probability ``cusum_false_alarm`` (Steiner et al. 2000).
+    once, at the first look, for the false-alarm probability ``cusum_false_alarm`` over the planned
+    length of surveillance (Steiner et al. 2000; ``service_cusum``).
 
     ``kind="delta"``: a DELTA-style propensity-matched comparison (``service_delta``) with the margin,
     the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M. With
@@ -246,6 +249,24 @@ def registry_changed(session: Session, changes: dict[tuple[str, str], date]) -> 
     session.flush()
 
 
+def _recount(monitor: Monitor, last: Look | None) -> bool:
+    """Whether a look counts from scratch: the first look, or the registry changed in the range the
+    last look already counted (``changed_from``)."""
+    if last is None:
+        return True
+    counted_to = last.as_of - timedelta(days=monitor.window_days)
+    return monitor.changed_from is not None and monitor.changed_from <= counted_to
+
+
+def _cusum(session: Session, actor: Actor, monitor: Monitor, model: RiskModel, last: Look | None,
+           as_of: date) -> tuple[dict, float | None]:
+    """The look's CUSUM columns (``service_cusum``; h simulated and stored the first time)."""
+    service_cusum.ensure_limit(session, actor, monitor, model)
+    return service_cusum.cusum_look_values(session, monitor, model, last, as_of,
+                                           recount=_recount(monitor, last),
+                                           alarmed=service_cusum.has_cusum_alert(session, monitor))
+
+
 def _counts(session: Session, monitor: Monitor, model: RiskModel, last: Look | None, as_of: date):
     """(procedures, observed, expected) of the device at ``as_of``, cumulative.
 
@@ -254,8 +275,7 @@ def _counts(session: Session, monitor: Monitor, model: RiskModel, last: Look | N
     when the registry changed in the range the last look already counted (``changed_from``). Either
     way the database sums the rows (``cohort_load.device_totals``).
     """
-    counted_to = last.as_of - timedelta(days=monitor.window_days) if last is not None else None
-    recount = last is None or (monitor.changed_from is not None and monitor.changed_from <= counted_to)
+    recount = _recount(monitor, last)
     n, observed, expected = device_totals(session, monitor, model, as_of,
                                           after=None if recount else last.as_of)
     if not recount:
@@ -284,6 +304,7 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
         monitor.changed_from = None
         return look
     model = _model(session, actor, monitor)
+    cusum, crossing = _cusum(session, actor, monitor, model, last, as_of)
     if monitor.kind == "maxsprt_binomial":
         values = binomial_look_values(session, monitor, model, as_of)
         monitor.changed_from = None
@@ -291,7 +312,7 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
                    f"the device's procedures, 1:{monitor.binomial_z} matched (LLR {values['llr']:.3f} >= "
                    f"CV {monitor.critical_value:.3f})")
         return _append(session, actor, monitor, Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of,
-                                                     **values), summary)
+                                                     **values, **cusum), summary, crossing)
     n, observed, expected = _counts(session, monitor, model, last, as_of)
     monitor.changed_from = None
     llr = float(poisson_llr(observed, expected)) if expected > 0 else 0.0
@@ -301,15 +322,17 @@ def run_monitor(session: Session, actor: Actor, monitor: Monitor, as_of: date) -
     else:  # the same decision as LLR >= the look's critical value, on the count scale
         signal = observed >= rule["events_to_signal"]
     look = Look(monitor_id=monitor.id, look_no=look_no, as_of=as_of, procedures=n, observed=observed,
-                expected=expected, llr=llr, signal=signal, **rule)
+                expected=expected, llr=llr, signal=signal, **rule, **cusum)
     summary = (f"{monitor.name}: {observed:g} {monitor.outcome} observed vs "
                f"{expected:.2f} expected (LLR {llr:.3f} >= CV {look.critical_value:.3f})")
-    return _append(session, actor, monitor, look, summary)
+    return _append(session, actor, monitor, look, summary, crossing)
 
 
-def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summary: str) -> Look:
+def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summary: str,
+            cusum_crossing: float | None = None) -> Look:
     """Store the look; on a signal open an alert case and stop the monitor (``signalled``); a MaxSPRT
-    monitor whose expected count reached T ends; audit both."""
+    monitor whose expected count reached T ends; a first CUSUM crossing opens its own alert case
+    (the monitor's status unchanged: ``_cusum_alert``); audit all."""
     session.add(look)
     session.flush()
     if look.signal:
@@ -325,6 +348,8 @@ def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summar
         monitor.status = "ended"  # group designs too: their alpha is spent by T (re-spending)
     elif monitor.kind == "delta" and delta_ended(monitor, look):
         monitor.status = "ended"  # the planned matched pairs are reached (the spending design's alpha too)
+    if look.cusum_crossed_at is not None:
+        _cusum_alert(session, actor, monitor, look, cusum_crossing)
     after = {"look_no": look.look_no, "as_of": look.as_of, "observed": look.observed,
              "expected": look.expected, "llr": look.llr, "critical_value": look.critical_value,
              "alpha_spent": look.alpha_spent, "signal": look.signal, "status": monitor.status}
@@ -332,22 +357,55 @@ def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summar
         after.update(pairs=look.pairs, risk_difference=look.risk_difference, rd_lower=look.rd_lower,
                      rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd, info_fraction=look.info_fraction,
                      nominal_alpha=look.nominal_alpha, alpha_target=look.alpha_target)
+                     rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd)
+    else:
+        after.update({k: getattr(look, k) for k in CUSUM_STATS})
     audit.record(session, actor, "surveillance.look", "surveillance_monitor", monitor.id, after=after)
     return look
 
 
 LOOK_STATS = ("procedures", "observed", "expected", "llr", "critical_value", "alpha_spent", "pairs",
               "risk_device", "risk_comparator", "risk_difference", "rd_lower", "rd_upper")
+CUSUM_STATS = ("cusum_procedures", "cusum_observed", "cusum_expected", "cusum_value", "cusum_peak", "cusum_h",
+               "cusum_crossed_at")
+
+
+def _cusum_alert(session: Session, actor: Actor, monitor: Monitor, look: Look, value: float | None) -> None:
+    """The CUSUM crossed h (first time for this monitor): an alert case like a MaxSPRT signal's, with
+    the statistic, h and the procedure at which it crossed; announced to signals. A CUSUM alarm does not
+    end the monitor: its MaxSPRT goes on (docs/surveillance.md)."""
+    r0, ra = monitor.cusum_null_odds_ratio, monitor.cusum_odds_ratio
+    summary = (f"{monitor.name}: risk-adjusted CUSUM {value:.3f} >= h {look.cusum_h:.3f} at procedure "
+               f"{look.cusum_crossed_at} (R_0 {r0:g}, R_A {ra:g}; {look.cusum_observed:g} {monitor.outcome} "
+               f"observed vs {look.cusum_expected:.2f} expected at the look)")
+    alert = AlertCase(monitor_id=monitor.id, look_id=look.id, status=AlertStatus.OPEN, summary=summary,
+                      statistic="cusum")
+    session.add(alert)
+    session.flush()
+    stats = {"procedures": look.cusum_procedures, "observed": look.cusum_observed,
+             "expected": look.cusum_expected, "cusum": value, "cusum_h": look.cusum_h,
+             "cusum_crossed_at": look.cusum_crossed_at, "cusum_value": look.cusum_value,
+             "cusum_odds_ratio": ra, "cusum_null_odds_ratio": r0}
+    audit.record(session, actor, "surveillance.alert.open", "surveillance_alert", alert.id,
+                 after={"monitor_id": monitor.id, "look_no": look.look_no, "statistic": "cusum", **stats})
+    _announce(session, actor, monitor, look, alert, statistic="cusum", stats=stats)
 
 
 def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase) -> int:
     """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
     work: ``core.events``, since surveillance may not import signals. The number of handlers run."""
     return events.publish(session, actor, events.MONITOR_SIGNALLED, {
+def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase,
+              statistic: str = "monitor", stats: dict | None = None) -> None:
+    """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
+    work: ``core.events``, since surveillance may not import signals. ``statistic``: "monitor" (its
+    MaxSPRT or DELTA) or "cusum" (its risk-adjusted CUSUM crossed h)."""
+    events.publish(session, actor, events.MONITOR_SIGNALLED, {
         "monitor_id": monitor.id, "alert_id": alert.id, "look_id": look.id, "look_no": look.look_no,
         "as_of": look.as_of.isoformat(), "kind": monitor.kind, "monitor_name": monitor.name,
         "udi_di": monitor.udi_di, "registrant_org_id": monitor.registrant_org_id, "outcome": monitor.outcome,
-        "summary": alert.summary, "stats": {k: getattr(look, k) for k in LOOK_STATS}})
+        "summary": alert.summary, "statistic": statistic,
+        "stats": stats if stats is not None else {k: getattr(look, k) for k in LOOK_STATS}})
 
 
 def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
