@@ -45,14 +45,14 @@ LEVEL_UDI_DI = "udi-di"
 def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]) -> None:
     """Open the signal case of a monitor's signal (or append to the open one), audited."""
     look_id = int(payload["look_id"])
-    held = session.scalar(select(SignalStat.case_id).where(SignalStat.look_id == look_id))
-    if held is not None:  # this look is already in a case: only make sure its alert follows it
-        announce(session, actor, session.get(SignalCase, held), "stats")
-        return
     # one look may raise two alerts (its MaxSPRT and its CUSUM): each is appended once
-    seen = session.scalars(select(SignalStat.look_stats).where(SignalStat.look_id == look_id)).all()
-    if any((s or {}).get("alert_id", payload["alert_id"]) == payload["alert_id"] for s in seen):
-        return  # this alert of this look is already in a case
+    held = [(case_id, s or {}) for case_id, s in session.execute(
+        select(SignalStat.case_id, SignalStat.look_stats).where(SignalStat.look_id == look_id))]
+    for case_id, s in held:
+        if s.get("alert_id", payload["alert_id"]) == payload["alert_id"]:
+            # this alert is already in a case: only make sure it follows it
+            announce(session, actor, session.get(SignalCase, case_id), "stats")
+            return
     device, event = str(payload["udi_di"]), str(payload["outcome"])
     case = session.scalar(select(SignalCase).where(
         SignalCase.source == SOURCE_MONITOR, SignalCase.device_level == LEVEL_UDI_DI,
@@ -86,10 +86,9 @@ def monitor_signalled(session: Session, actor: Actor, payload: Mapping[str, Any]
     session.flush()
     audit.record(session, actor, "signals.case.stats", "signals_case", case.id,
                  after={"monitor_id": payload["monitor_id"], "look_id": look_id, "stat_id": stat.id,
-                        "n11": stat.n11, "expected": stat.expected, "llr": stats.get("llr")})
-    announce(session, actor, case, "stats")  # the new alert follows the case (its state may be on)
                         "n11": stat.n11, "expected": stat.expected, "llr": stats.get("llr"),
                         **({"cusum": stats.get("cusum"), "cusum_h": stats.get("cusum_h")} if cusum else {})})
+    announce(session, actor, case, "stats")  # the new alert follows the case (its state may be on)
 
 
 def _cases(session: Session, actor: Actor, *where) -> list[RelatedLink]:

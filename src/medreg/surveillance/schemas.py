@@ -151,7 +151,6 @@ class AlertRead(_Read):
     look_id: int
     status: str  # following a signal case: its state (states.FOLLOWS); otherwise the fallback workflow's
     statistic: str = "monitor"  # monitor (its MaxSPRT or DELTA) | cusum
-    status: str
     summary: str
     resolution: str | None
     version: int

@@ -3,7 +3,7 @@ stored on the monitor (seed, simulations, horizon), the CUSUM state of each look
 alert case (the monitor's test or the CUSUM)
 
 Revision ID: surveillance_0006
-Revises: signals_0004
+Revises: surveillance_0010
 Create Date: 2026-11-30 11:30:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "surveillance_0006"
-down_revision: str | None = "signals_0004"
+down_revision: str | None = "surveillance_0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
