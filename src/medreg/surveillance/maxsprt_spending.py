@@ -59,8 +59,8 @@ from scipy.stats import binom
 
 from medreg.core.errors import ValidationFailed
 from medreg.surveillance.maxsprt import _pois_pmf, _threshold_counts, poisson_llr
+from medreg.surveillance.maxsprt_binomial import _round_up5, binomial_llr
 from medreg.surveillance.maxsprt_binomial import _thresholds as _binomial_thresholds
-from medreg.surveillance.maxsprt_binomial import binomial_llr
 
 __all__ = ["SpendingLook", "binomial_spending_look", "binomial_spending_looks", "check_sample_size",
            "design_thresholds", "planned_spending", "poisson_spending_look", "poisson_spending_looks",
@@ -141,8 +141,11 @@ def _binomial(z: float) -> _Model:
     def thresholds(cv: float, at: np.ndarray, m: int) -> np.ndarray:
         return _binomial_thresholds(cv, np.asarray(at, dtype=int), z, m)
 
-    return _Model(step, thresholds, lambda c, n: float(binomial_llr(c, n, z)) if c <= n else float("inf"),
-                  lambda n, m: max(int(m), int(np.floor(n * p)) + 1), True)
+    def llr(c: int, n: float) -> float:
+        # no count can signal (c > n): a critical value just above every attainable LLR at this look
+        return float(binomial_llr(c, n, z)) if c <= n else _round_up5(float(binomial_llr(n, n, z)))
+
+    return _Model(step, thresholds, llr, lambda n, m: max(int(m), int(np.floor(n * p)) + 1), True)
 
 
 def _history(model: _Model, prior) -> tuple[np.ndarray, list[float], float]:

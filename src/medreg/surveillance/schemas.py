@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from medreg.core.db import MAX_ID
 
@@ -151,7 +152,12 @@ class MonitorCreate(BaseModel):
     reference_start: date
     reference_end: date
     alpha: float = Field(default=0.05, gt=0, le=0.5)
-    sample_size: float = Field(default=20.0, gt=0, le=1000)
+    # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z, looks) or delta
+    # (propensity-matched comparison: margin, pairs, caliper); before sample_size, whose limit it sets
+    kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
+    # T: at most 1,000 expected events (the continuous Poisson critical value takes ~8 s at 1,000);
+    # a binomial N at most 2,000 events (service_binomial.MAX_EVENTS: under a second)
+    sample_size: float = Field(default=20.0, gt=0, le=2000)
     min_events: int = Field(default=4, ge=1, le=100)
     planned_looks: int | None = Field(default=None, ge=1, le=120)
     look_at: list[float] | None = Field(default=None, min_length=1, max_length=120)
@@ -159,13 +165,18 @@ class MonitorCreate(BaseModel):
     cusum_null_odds_ratio: float = Field(default=1.0, ge=0.01, le=100)
     cusum_false_alarm: float = Field(default=0.05, gt=0, le=0.5)
     registrant_org_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z) or delta (propensity-matched
-    # comparison: margin, pairs, caliper)
-    kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
     delta_margin: float = Field(default=0.0, ge=0, le=0.5)
     delta_min_pairs: int = Field(default=20, ge=2, le=100_000)
     delta_caliper: float = Field(default=0.2, gt=0, le=1)
     binomial_z: int = Field(default=1, ge=1, le=10)  # maxsprt_binomial: comparators per procedure
+
+    @field_validator("sample_size")
+    @classmethod
+    def _poisson_limit(cls, v: float, info: ValidationInfo) -> float:
+        if info.data.get("kind", "maxsprt_poisson") != "maxsprt_binomial" and v > 1000:
+            raise PydanticCustomError("less_than_equal", "Input should be less than or equal to {le}",
+                                      {"le": 1000})
+        return v
 
 
 class MonitorStop(BaseModel):
