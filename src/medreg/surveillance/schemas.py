@@ -155,12 +155,13 @@ class MonitorCreate(BaseModel):
     # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z, looks) or delta
     # (propensity-matched comparison: margin, pairs, caliper); before sample_size, whose limit it sets
     kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
-    # T: at most 1,000 expected events (the continuous Poisson critical value takes ~8 s at 1,000);
-    # a binomial N at most 2,000 events (service_binomial.MAX_EVENTS: under a second)
-    sample_size: float = Field(default=20.0, gt=0, le=2000)
-    min_events: int = Field(default=4, ge=1, le=100)
     planned_looks: int | None = Field(default=None, ge=1, le=120)
     look_at: list[float] | None = Field(default=None, min_length=1, max_length=120)
+    # T (after kind and the looks, which set its limit): a continuous Poisson design at most 1,000
+    # expected events (its exact critical value takes ~8 s at 1,000), a group-sequential one 100,000
+    # (maxsprt_spending.MAX_SAMPLE_SIZE: pruned chain), a binomial N 2,000 events (MAX_EVENTS)
+    sample_size: float = Field(default=20.0, gt=0, le=100_000)
+    min_events: int = Field(default=4, ge=1, le=100)
     cusum_odds_ratio: float = Field(default=2.0, ge=0.01, le=100)
     cusum_null_odds_ratio: float = Field(default=1.0, ge=0.01, le=100)
     cusum_false_alarm: float = Field(default=0.05, gt=0, le=0.5)
@@ -172,10 +173,17 @@ class MonitorCreate(BaseModel):
 
     @field_validator("sample_size")
     @classmethod
-    def _poisson_limit(cls, v: float, info: ValidationInfo) -> float:
-        if info.data.get("kind", "maxsprt_poisson") != "maxsprt_binomial" and v > 1000:
+    def _limit_of_the_kind(cls, v: float, info: ValidationInfo) -> float:
+        kind = info.data.get("kind", "maxsprt_poisson")
+        group = info.data.get("planned_looks") is not None or info.data.get("look_at") is not None
+        limit = 1000
+        if kind == "maxsprt_binomial":
+            limit = 2000
+        elif kind == "maxsprt_poisson" and group:
+            limit = 100_000
+        if v > limit:
             raise PydanticCustomError("less_than_equal", "Input should be less than or equal to {le}",
-                                      {"le": 1000})
+                                      {"le": limit})
         return v
 
 
