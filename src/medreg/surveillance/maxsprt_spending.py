@@ -37,7 +37,12 @@ looks, the exact type I error is ``spent_K <= a_G <= alpha``.
 The same rule serves the binomial MaxSPRT (``maxsprt_binomial``; ``Analyze.Binomial`` of the same
 package): information is then the cumulative number of events (cases + controls), the count is the
 number of cases, each new event a case with probability ``1 / (1 + z)`` under the null
-(``binomial_spending_look``).
+(``binomial_spending_look``). When no number of cases may signal at a look of ``n`` events
+(``events_to_signal = n + 1``), its critical value on the LLR scale is the LLR of ``n`` cases of ``n``
+rounded up in the 5th decimal: above every attainable LLR, and finite.
+
+The chain is pruned (``_PRUNE``, ``_poisson_step``): under ``looks x 1e-20`` of probability is dropped,
+so that T up to ``MAX_SAMPLE_SIZE`` (100,000 expected events) stays quick.
 
 References
 ----------

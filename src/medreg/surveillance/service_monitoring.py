@@ -81,8 +81,9 @@ def create_monitor(
 
     ``kind="delta"``: a DELTA-style propensity-matched comparison (``service_delta``) with the margin,
     the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
-    ``kind="maxsprt_binomial"``: a continuous matched binomial MaxSPRT (``service_binomial``), each
-    device procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events.
+    ``kind="maxsprt_binomial"``: a matched binomial MaxSPRT (``service_binomial``), each device
+    procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events; continuous,
+    or group-sequential with the looks in whole events and alpha re-spent at each actual look.
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
