@@ -140,16 +140,17 @@ def test_binomial_monitor_defined_on_the_page(client, db, people):
 
 
 def test_group_sequential_binomial_monitor_on_the_page(client, db, people):
-    """A binomial monitor with looks at fractions of N (N = 1,500 events: above the Poisson limit of
-    1,000, which stays refused for T) stores its plan in whole events; its page states the plan and
-    shows each look's re-spent critical value, events to signal and alpha spent; so does the JSON twin."""
+    """A binomial monitor with looks at fractions of N (N = 1,500 events: above the limit of 1,000 of a
+    continuous Poisson design, which stays refused for T) stores its plan in whole events; its page
+    states the plan and shows each look's re-spent critical value, events to signal and alpha spent;
+    so does the JSON twin."""
     load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
     db.commit()
     login(client, people["centre"].username)
     form = {**FORM, "kind": "maxsprt_binomial", "binomial_z": "2", "sample_size": "1500",
             "looks": "look_at", "look_at": "0.25, 0.5, 1"}
-    r = client.post("/surveillance/monitors", data={**form, "kind": "maxsprt_poisson",
-                                                    "csrf_token": csrf_of(client)},
+    r = client.post("/surveillance/monitors", data={**form, "kind": "maxsprt_poisson", "looks": "continuous",
+                                                    "look_at": "", "csrf_token": csrf_of(client)},
                     follow_redirects=False, headers=EN)
     assert r.status_code == 422 and 'data-field="sample_size"' in r.text and "at most 1000" in r.text
     r = client.post("/surveillance/monitors", data={**form, "csrf_token": csrf_of(client)},
