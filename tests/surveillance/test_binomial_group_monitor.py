@@ -131,3 +131,23 @@ def test_bad_binomial_plans_name_the_field(design, field):
     with pytest.raises(ValidationFailed) as exc:
         binomial_design(**args)
     assert exc.value.field == field
+
+
+@pytest.mark.parametrize(("design", "limit"), [
+    ({"sample_size": 1001}, 1000),  # continuous Poisson: exact CV O(T^2)
+    ({"sample_size": 100_001, "planned_looks": 4}, 100_000),  # group Poisson: pruned chain
+    ({"sample_size": 2001, "kind": "maxsprt_binomial", "look_at": [0.5, 1]}, 2000),  # binomial N
+])
+def test_the_api_limits_t_by_kind(design, limit):
+    from pydantic import ValidationError
+
+    from medreg.surveillance.schemas import MonitorCreate
+
+    base = {"name": "m", "device_group": "coronary_stent", "udi_di": PLANTED_DI,
+            "outcome": "target_lesion_failure", "window_days": 180, "reference_start": "2024-01-01",
+            "reference_end": "2024-12-31"}
+    with pytest.raises(ValidationError) as exc:
+        MonitorCreate(**base, **design)
+    err = exc.value.errors()[0]
+    assert (err["loc"], err["type"], err["ctx"]["le"]) == (("sample_size",), "less_than_equal", limit)
+    assert MonitorCreate(**base, **{**design, "sample_size": limit}).sample_size == limit
