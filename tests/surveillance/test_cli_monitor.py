@@ -115,3 +115,13 @@ def test_monitor_create_delta_with_alpha_spending_and_run(db, centre):
     r = runner.invoke(app, ["surveillance", "run", "--user", centre, "--as-of", "2026-06-30"])
     assert r.exit_code == 0, r.output
     assert "t=" in r.output and "spent" in r.output
+def test_monitor_create_group_sequential_binomial(db, centre):
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "2", "--T", "150",
+                            "--look-at", "0.25,0.5,1"])
+    assert r.exit_code == 0, r.output
+    assert "N=150 events, group-sequential, looks at [38, 75, 150] events" in r.output
+    m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
+    assert (m.planned_looks, m.look_plan) == (3, [38.0, 75.0, 150.0])
+    r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--T", "20",
+                            "--looks", "30"])
+    assert r.exit_code != 0 and "planned_looks" in r.output

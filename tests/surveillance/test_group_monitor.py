@@ -170,5 +170,5 @@ def test_a_group_design_beyond_the_re_spending_limit_is_refused(db):
         service_monitoring.create_monitor(
             db, _centre(db), name="m", device_group="coronary_stent", udi_di=DEVICES[3][1],
             outcome="target_lesion_failure", window_days=180, reference_start=date(2024, 1, 1),
-            reference_end=date(2024, 12, 31), sample_size=20_000.0, planned_looks=2)
-    assert e.value.field == "sample_size"
+            reference_end=date(2024, 12, 31), sample_size=100_001.0, planned_looks=2)
+    assert e.value.field == "sample_size" and e.value.params == {"limit": "100,000"}

@@ -80,3 +80,57 @@ def test_bad_designs_name_the_field(kwargs, field):
     with pytest.raises(ValidationFailed) as err:
         binomial_critical_value(**kwargs)
     assert err.value.field == field
+
+
+def test_monitor_design_plans_reproduce_cv_g_binomial_examples():
+    """The monitor design's plan (fractions of N rounded to whole events) gives CV.G.Binomial's help
+    examples (man/CV.G.Binomial.Rd, CRAN Sequential 4.5.1, printed to 5 decimals; z = 7/2 as a
+    self-controlled design would have it): Example 1 N = 25, GroupSizes = 5 -> 1.9852 (Type I error
+    0.04775995); Example 2 N = 50, GroupSizes = (10, 10, 15, 15) -> 1.99202."""
+    from medreg.surveillance.service_binomial import binomial_design
+
+    one = binomial_design(0.05, 25, 1, 3.5, 5, None)
+    assert one["look_plan"] == [5.0, 10.0, 15.0, 20.0, 25.0]
+    assert one["critical_value"] == pytest.approx(1.9852, abs=5e-6)
+    two = binomial_design(0.05, 50, 1, 3.5, None, [0.2, 0.4, 0.7, 1])
+    assert two["look_plan"] == [10.0, 20.0, 35.0, 50.0] and two["planned_looks"] == 4
+    assert two["critical_value"] == pytest.approx(1.99202, abs=5e-6)
+
+
+def _plain_alpha(thresholds: list[int], p: float) -> float:
+    """P(cases >= threshold[n-1] at some n | H0), one event at a time, in plain Python lists."""
+    alive, crossed = [1.0], 0.0
+    for a in thresholds:
+        nxt = [0.0] * (len(alive) + 1)
+        for c, q in enumerate(alive):
+            nxt[c] += q * (1 - p)
+            nxt[c + 1] += q * p
+        crossed += sum(nxt[a:])
+        alive = nxt[:a]
+    return crossed
+
+
+def test_large_n_critical_value_is_the_largest_attainable_llr_keeping_alpha():
+    """N = 1,000 (above the old limit of 500): no published value, so checked independently - the
+    thresholds by scanning every count with math.log, alpha by a plain-list chain: alpha at the CV is
+    <= 0.05, and at the largest attainable LLR below the CV (found by scanning all c <= n <= N) > 0.05."""
+    import math
+
+    n_max, z, m = 1000, 2.0, 4
+    p = 1 / (1 + z)
+    r = binomial_critical_value(n_max, z, 0.05, min_events=m)
+
+    def llr(c: int, n: int) -> float:
+        if c <= n * p:
+            return 0.0
+        out = c * math.log(c / n / p)
+        return out + ((n - c) * math.log((n - c) / n / (1 - p)) if c < n else 0.0)
+
+    def thresholds(cv: float) -> list[int]:
+        return [next((c for c in range(m, n + 1) if llr(c, n) >= cv), n + 1) for n in range(1, n_max + 1)]
+
+    below = max(v for n in range(1, n_max + 1) for c in range(int(n * p), n + 1)
+                if (v := llr(c, n)) < r.critical_value)
+    assert _plain_alpha(thresholds(r.critical_value), p) == pytest.approx(r.alpha, abs=1e-12)
+    assert r.alpha <= 0.05 < _plain_alpha(thresholds(below), p)
+    assert r.critical_value - below < 1e-3  # reported as Sequential does: rounded up in the 5th decimal

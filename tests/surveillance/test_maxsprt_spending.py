@@ -209,3 +209,69 @@ def test_binomial_respending_holds_alpha_in_a_seeded_simulation():
     rate = (cases >= np.array([lk.events_to_signal for lk in looks])).any(axis=1).mean()
     se = np.sqrt(0.05 * 0.95 / runs)
     assert abs(rate - looks[-1].spent) < 4 * se and rate < 0.05 + 4 * se
+
+
+# Poisson re-spending for large T (up to MAX_SAMPLE_SIZE = 100,000): the pruned chain
+
+
+@pytest.mark.parametrize("plan,m", [HELP, EQUAL_M4, ([250.0 * k for k in range(1, 5)], 4)])
+def test_group_design_on_the_pruned_chain_equals_maxsprt(plan, m):
+    from medreg.surveillance.maxsprt_spending import poisson_group_critical_value
+
+    cv, alpha = poisson_group_critical_value(plan, 0.05, min_events=m)
+    design = poisson_critical_value(plan[-1], 0.05, min_events=m, looks=np.diff([0.0, *plan]))
+    # maxsprt's chain takes the absorbed mass as a difference of sums: alphas agree within 1e-12
+    assert cv == design.critical_value and alpha == pytest.approx(design.alpha, abs=1e-12)
+
+
+def test_pruning_drops_no_mass_that_matters():
+    """The Poisson step's cut left tail is below 1e-30 for every mean (scipy's cdf), and at T = 20,000
+    the pruned chain gives the thresholds and spent alpha of the full one (no pruning, steps from 0)."""
+    import dataclasses
+
+    from scipy.special import pdtr
+
+    import medreg.surveillance.maxsprt_spending as ms
+
+    for lam in [1.0, 50.0, 224.0, 400.0, 1e3, 1e4, 1e5, 1e6]:
+        k0, step = ms._poisson_step(0.0, lam)
+        # scipy's pmf itself sums to 1 within ~1e-11 at lam = 1e4 (1e-9 at 1e6): floating point
+        assert (k0 == 0 or pdtr(k0 - 1, lam) < 1e-30) and abs(step.sum() - 1) < 1e-8
+    plan = [2000.0 * k for k in range(1, 11)]
+    actual = [1500.0 * k for k in range(1, 14)] + [20_000.0]
+    cv = ms.poisson_group_critical_value(plan, 0.05, min_events=4)[0]
+    pruned = ms.poisson_spending_looks(cv, plan, actual, min_events=4)
+
+    def full_step(t, to):
+        lam = to - t
+        k = np.arange(int(lam + 12.0 * np.sqrt(lam) + 40.0))
+        return 0, poisson.pmf(k, lam) if lam > 0 else np.ones(1)
+
+    orig = (ms._PRUNE, ms.POISSON)
+    try:
+        ms._PRUNE = 0.0
+        ms.POISSON = dataclasses.replace(orig[1], step=full_step)
+        full = ms.poisson_spending_looks(cv, plan, actual, min_events=4)
+    finally:
+        ms._PRUNE, ms.POISSON = orig
+    assert [lk.events_to_signal for lk in pruned] == [lk.events_to_signal for lk in full]
+    assert [lk.spent for lk in pruned] == pytest.approx([lk.spent for lk in full], abs=1e-15)
+    assert full[-1].final and full[-1].spent <= 0.05
+
+
+def test_large_t_respending_holds_alpha_in_a_seeded_simulation():
+    """T = 50,000 expected events, 10 planned looks, 14 actual ones: 200,000 seeded null runs signal
+    at the exact spent alpha within 4 standard errors."""
+    from medreg.surveillance.service_monitoring import _maxsprt_design
+
+    design = _maxsprt_design(0.05, 50_000.0, 4, 10, None)
+    plan = design["look_plan"]
+    actual = [3000.0, 7000.0, 9000.0, 15000.0, 16000.0, 21000.0, 24000.0, 30000.0, 33000.0, 37000.0,
+              41000.0, 44000.0, 48000.0, 50000.0]
+    looks = poisson_spending_looks(design["critical_value"], plan, actual, min_events=4)
+    rng = np.random.default_rng(11)
+    runs = 200_000
+    counts = np.cumsum(rng.poisson(np.diff([0.0, *actual]), size=(runs, len(actual))), axis=1)
+    rate = (counts >= np.array([lk.events_to_signal for lk in looks])).any(axis=1).mean()
+    se = np.sqrt(0.05 * 0.95 / runs)
+    assert abs(rate - looks[-1].spent) < 4 * se and looks[-1].spent <= 0.05

@@ -187,3 +187,32 @@ def test_delta_spending_monitor_on_the_page_and_its_json_twin(client, db, people
     assert 'data-spending="pocock"' in listing and "planned matched pairs 150" in listing
     zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
     assert "重复置信区间" in zh and "计划匹配对数" in zh and "风险差的警报界值" in zh
+def test_group_sequential_binomial_monitor_on_the_page(client, db, people):
+    """A binomial monitor with looks at fractions of N (N = 1,500 events: above the limit of 1,000 of a
+    continuous Poisson design, which stays refused for T) stores its plan in whole events; its page
+    states the plan and shows each look's re-spent critical value, events to signal and alpha spent;
+    so does the JSON twin."""
+    load_registry(db, Actor.system(), seed=2025, n_procedures=3000)
+    db.commit()
+    login(client, people["centre"].username)
+    form = {**FORM, "kind": "maxsprt_binomial", "binomial_z": "2", "sample_size": "1500",
+            "looks": "look_at", "look_at": "0.25, 0.5, 1"}
+    r = client.post("/surveillance/monitors", data={**form, "kind": "maxsprt_poisson", "looks": "continuous",
+                                                    "look_at": "", "csrf_token": csrf_of(client)},
+                    follow_redirects=False, headers=EN)
+    assert r.status_code == 422 and 'data-field="sample_size"' in r.text and "at most 1000" in r.text
+    r = client.post("/surveillance/monitors", data={**form, "csrf_token": csrf_of(client)},
+                    follow_redirects=False, headers=EN)
+    assert r.status_code == 303, r.text[-800:]
+    m = db.scalar(select(Monitor))
+    assert (m.kind, m.planned_looks, m.look_plan) == ("maxsprt_binomial", 3, [375.0, 750.0, 1500.0])
+    service_monitoring.run_monitor(db, Actor.from_user(people["centre"]), m, date(2025, 12, 1))
+    db.commit()
+    page = client.get(f"/surveillance/monitors/{m.id}", headers=EN).text
+    assert '<span id="look-plan">375, 750, 1500</span> events' in page and "Events to signal" in page
+    twin = client.get(f"/api/surveillance/monitors/{m.id}/looks", headers=EN).json()
+    look = twin["looks"][0]
+    assert look["events_to_signal"] > look["observed"] and 0 <= look["alpha_spent"] <= look["alpha_target"]
+    assert f'data-cv="{look["critical_value"]:.6f}"' in page or look["critical_value"] == m.critical_value
+    zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "375, 750, 1500</span> 个事件" in zh

@@ -120,6 +120,8 @@ def monitor_create(
         design = f"group-sequential, looks at {m.look_plan}" if m.look_plan else "continuous"
         if m.kind == "maxsprt_binomial":
             design = f"binomial, 1:{m.binomial_z} matched, N={m.sample_size:g} events"
+            if m.look_plan:
+                design += f", group-sequential, looks at {[int(x) for x in m.look_plan]} events"
         typer.echo(f"monitor {m.id}: CV={m.critical_value:.5f} ({design}); CUSUM "
                    f"R_0={m.cusum_null_odds_ratio:g} R_A={m.cusum_odds_ratio:g} "
                    f"false alarm {m.cusum_false_alarm:g}")

@@ -80,13 +80,19 @@ def _looks(sample_size: int, looks) -> np.ndarray:
 
 
 def _thresholds(cv: float, at: np.ndarray, z: float, min_events: int) -> np.ndarray:
-    """Smallest case count that signals at each look (``n + 1`` when none can)."""
-    out = np.empty(len(at), dtype=int)
-    for i, n in enumerate(at):
-        c = np.arange(n + 1)
-        ok = (binomial_llr(c, np.full(n + 1, n), z) >= cv) & (c >= min_events)
-        out[i] = int(np.argmax(ok)) if ok.any() else n + 1
-    return out
+    """Smallest case count that signals at each look (``n + 1`` when none can).
+
+    The LLR is 0 up to ``n p`` and increasing above, so a bisection over the counts of every look
+    at once finds the smallest count with ``LLR >= cv`` (and ``>= M``)."""
+    n = np.asarray(at, dtype=int)
+    lo = np.minimum(np.full(n.shape, max(int(min_events), 0)), n + 1)
+    hi = n + 1  # invariant: the answer lies in [lo, hi]; hi = n + 1 means none signals
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        ok = binomial_llr(np.minimum(mid, n), n, z) >= cv
+        hi = np.where(ok & (lo < hi), mid, hi)
+        lo = np.where(~ok & (lo < hi), mid + 1, lo)
+    return hi.astype(int)
 
 
 def _run(cv: float, at: np.ndarray, z: float, min_events: int, rr: float) -> tuple[float, float]:
@@ -96,8 +102,12 @@ def _run(cv: float, at: np.ndarray, z: float, min_events: int, rr: float) -> tup
     state = np.ones(1)
     prev = 0
     signal = signal_time = 0.0
-    for n, a in zip(at, thresholds, strict=True):
-        step = binom.pmf(np.arange(n - prev + 1), n - prev, ps)
+    steps: dict[int, np.ndarray] = {}
+    for n, a in zip(at.tolist(), thresholds.tolist(), strict=True):
+        d = n - prev
+        step = steps.get(d)
+        if step is None:
+            step = steps[d] = np.array([1.0 - ps, ps]) if d == 1 else binom.pmf(np.arange(d + 1), d, ps)
         new = np.convolve(state, step)
         absorbed = float(new[a:].sum())
         signal += absorbed
@@ -141,19 +151,39 @@ def binomial_critical_value(sample_size: int, z: float, alpha: float = 0.05, *, 
     if binom.sf(min_events - 1, sample_size, p) < alpha:
         raise ValidationFailed("No critical value exists: too few events can be expected for "
                                "this minimum number of events and alpha.", field="min_events")
-    n = np.arange(1, sample_size + 1)
-    c = np.arange(sample_size + 1)
-    grid_c, grid_n = np.meshgrid(c, n)
-    mask = grid_c <= grid_n
-    cand = binomial_llr(grid_c[mask], grid_n[mask], z)
-    cand = np.sort(cand[cand > 0])
-    lo, hi = -1, len(cand) - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _run(float(cand[mid]), at, z, min_events, 1.0)[0] > alpha:
-            lo = mid
+    every = np.arange(1, sample_size + 1)  # attainable LLRs: any c <= n <= N (as CV.Binomial's)
+
+    def alpha_at(cv: float) -> float:
+        return _run(cv, at, z, min_events, 1.0)[0]
+
+    def below(b: float) -> float:
+        """The largest attainable positive LLR strictly below ``b`` (0 when none)."""
+        c = _thresholds(b, every, z, 1) - 1
+        return float(np.max(binomial_llr(c, every, z), initial=0.0))
+
+    # alpha(cv) is a non-increasing step function, constant on (v', v] between attainable LLRs v' < v.
+    # Bisect on the real line to a narrow bracket a < b (alpha(a) > target >= alpha(b)), then walk
+    # down the attainable values below b: the first whose alpha exceeds the target is the largest
+    # such value, the one CV.Binomial reports (rounded up in the 5th decimal).
+    a, b = 0.0, float(binomial_llr(sample_size, sample_size, z))  # alpha(b) <= target: checked above
+    if b > 32.0 and alpha_at(32.0) <= alpha:
+        b = 32.0
+    # about one attainable LLR per n in a unit of LLR near the CV: a bracket of 1/(2N) leaves a step or two
+    while b - a > 0.5 / sample_size:
+        mid = 0.5 * (a + b)
+        if alpha_at(mid) > alpha:
+            a = mid
         else:
-            hi = mid
-    cv = _round_up5(float(cand[lo])) if lo >= 0 else float(cand[hi])
-    return BinomialCriticalValue(cv, _run(cv, at, z, min_events, 1.0)[0], int(sample_size), float(z),
-                                 int(min_events), tuple(int(x) for x in at))
+            b = mid
+    while True:
+        v = below(b)
+        if v <= 0.0:  # even the smallest attainable LLR keeps alpha: it is the critical value
+            cv = float(np.min(binomial_llr(_thresholds(1e-300, every, z, 1), every, z),
+                              where=_thresholds(1e-300, every, z, 1) <= every, initial=np.inf))
+            break
+        if alpha_at(v) > alpha:
+            cv = _round_up5(v)
+            break
+        b = v
+    return BinomialCriticalValue(cv, alpha_at(cv), int(sample_size), float(z), int(min_events),
+                                 tuple(int(x) for x in at))

@@ -37,7 +37,12 @@ looks, the exact type I error is ``spent_K <= a_G <= alpha``.
 The same rule serves the binomial MaxSPRT (``maxsprt_binomial``; ``Analyze.Binomial`` of the same
 package): information is then the cumulative number of events (cases + controls), the count is the
 number of cases, each new event a case with probability ``1 / (1 + z)`` under the null
-(``binomial_spending_look``).
+(``binomial_spending_look``). When no number of cases may signal at a look of ``n`` events
+(``events_to_signal = n + 1``), its critical value on the LLR scale is the LLR of ``n`` cases of ``n``
+rounded up in the 5th decimal: above every attainable LLR, and finite.
+
+The chain is pruned (``_PRUNE``, ``_poisson_step``): under ``looks x 1e-20`` of probability is dropped,
+so that T up to ``MAX_SAMPLE_SIZE`` (100,000 expected events) stays quick.
 
 References
 ----------
@@ -55,19 +60,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import binom, poisson
 
 from medreg.core.errors import ValidationFailed
-from medreg.surveillance.maxsprt import _pois_pmf, _threshold_counts, poisson_llr
+from medreg.surveillance.maxsprt import _threshold_counts, poisson_llr
+from medreg.surveillance.maxsprt_binomial import _round_up5, binomial_llr
 from medreg.surveillance.maxsprt_binomial import _thresholds as _binomial_thresholds
-from medreg.surveillance.maxsprt_binomial import binomial_llr
 
 __all__ = ["SpendingLook", "binomial_spending_look", "binomial_spending_looks", "check_sample_size",
-           "design_thresholds", "planned_spending", "poisson_spending_look", "poisson_spending_looks",
-           "spending_target"]
+           "design_thresholds", "planned_spending", "poisson_group_critical_value", "poisson_spending_look",
+           "poisson_spending_looks", "spending_target"]
 
 _TOL = 1e-12  # rounding allowance when comparing a tail probability with the alpha still allowed
-MAX_SAMPLE_SIZE = 10_000.0  # T in expected events: the exact chain carries arrays of about T counts
+MAX_SAMPLE_SIZE = 100_000.0  # T in expected events (pruned chain: docs/surveillance.md has the timings)
+# Pruning: after each look the lowest counts of the non-absorbed distribution whose total
+# probability is at most _PRUNE are dropped, and a Poisson step starts 12 sd + 40 below its mean
+# (a left tail below 1e-30 for every mean). Each probability computed is then below the exact one
+# by at most the mass dropped, under (looks) x 1e-20 - far below _TOL - while the arrays carried
+# shrink from about T counts to about 20 sd of the count, so re-spending costs O(T) per look.
+_PRUNE = 1e-20
 
 
 @dataclass(frozen=True)
@@ -113,16 +124,28 @@ class _Model:
     """What differs between Poisson and binomial data: the count's step between two looks, the flat
     design's thresholds, the LLR, and the smallest count with a positive LLR."""
 
-    step: Callable[[float, float], np.ndarray]  # pmf of the count added between information t and t'
+    step: Callable[[float, float], tuple[int, np.ndarray]]  # (k0, pmf from k0) added between t and t'
     thresholds: Callable[[float, np.ndarray, int], np.ndarray]
     llr: Callable[[int, float], float]
     lowest: Callable[[float, int], int]
     integer: bool
 
 
-def _poisson_step(t: float, to: float) -> np.ndarray:
-    lam = to - t  # 12 standard deviations and 40 counts: no tail that matters is cut
-    return _pois_pmf(int(lam + 12.0 * np.sqrt(lam) + 40.0), lam) if lam > 0 else np.ones(1)
+def _poisson_step(t: float, to: float) -> tuple[int, np.ndarray]:
+    """(k0, pmf of the counts k0, k0 + 1, ...) added between t and to: 12 standard deviations and 40
+    counts on either side of the mean (no tail that matters is cut)."""
+    lam = to - t
+    if lam <= 0:
+        return 0, np.ones(1)
+    k0 = max(0, int(lam - 12.0 * np.sqrt(lam) - 40.0))
+    # (in floating point a pmf at lam = 1e4 is good to ~1e-11 relative, 1e-9 at 1e6)
+    return k0, poisson.pmf(np.arange(k0, int(lam + 12.0 * np.sqrt(lam) + 40.0)), lam)
+
+
+def _prune(lo: int, state: np.ndarray) -> tuple[int, np.ndarray]:
+    """Drop the lowest counts whose total probability is at most ``_PRUNE`` (keep one entry)."""
+    k = min(int(np.searchsorted(np.cumsum(state), _PRUNE, side="right")), len(state) - 1)
+    return lo + k, state[k:]
 
 
 POISSON = _Model(_poisson_step, design_thresholds, lambda c, t: float(poisson_llr(c, t)),
@@ -136,31 +159,38 @@ def _binomial(z: float) -> _Model:
 
     def step(t: float, to: float) -> np.ndarray:
         n = int(round(to - t))
-        return binom.pmf(np.arange(n + 1), n, p) if n > 0 else np.ones(1)
+        return 0, (binom.pmf(np.arange(n + 1), n, p) if n > 0 else np.ones(1))
 
     def thresholds(cv: float, at: np.ndarray, m: int) -> np.ndarray:
         return _binomial_thresholds(cv, np.asarray(at, dtype=int), z, m)
 
-    return _Model(step, thresholds, lambda c, n: float(binomial_llr(c, n, z)) if c <= n else float("inf"),
-                  lambda n, m: max(int(m), int(np.floor(n * p)) + 1), True)
+    def llr(c: int, n: float) -> float:
+        # no count can signal (c > n): a critical value just above every attainable LLR at this look
+        return float(binomial_llr(c, n, z)) if c <= n else _round_up5(float(binomial_llr(n, n, z)))
+
+    return _Model(step, thresholds, llr, lambda n, m: max(int(m), int(np.floor(n * p)) + 1), True)
 
 
-def _history(model: _Model, prior) -> tuple[np.ndarray, list[float], float]:
-    """Non-absorbed count distribution, cumulative alpha spent by each look and information after
-    the looks already done, each ``(information, events_to_signal)`` as applied."""
-    state, spent, t = np.ones(1), [0.0], 0.0
+def _history(model: _Model, prior) -> tuple[int, np.ndarray, list[float], float]:
+    """Non-absorbed count distribution (``state[i]`` the probability of the count ``lo + i``),
+    cumulative alpha spent by each look and information after the looks already done, each
+    ``(information, events_to_signal)`` as applied."""
+    lo, state, spent, t = 0, np.ones(1), [0.0], 0.0
     for info, threshold in prior:
-        new = np.convolve(state, model.step(t, max(t, float(info))))
-        spent.append(spent[-1] + float(new[int(threshold):].sum()))
-        state = new[: int(threshold)]
+        k0, step = model.step(t, max(t, float(info)))
+        new, lo = np.convolve(state, step), lo + k0
+        cut = max(int(threshold) - lo, 0)  # counts >= threshold are absorbed
+        spent.append(spent[-1] + float(new[cut:].sum()))
+        state = new[:cut] if cut > 0 else np.zeros(1)
+        lo, state = _prune(lo, state)
         t = max(t, float(info))
-    return state, spent, t
+    return lo, state, spent, t
 
 
 def _planned(model: _Model, critical_value: float, plan, min_events: int) -> tuple[float, ...]:
     mu = _plan(plan, model.integer)
     thresholds = model.thresholds(critical_value, mu, min_events)
-    return tuple(_history(model, zip(mu, thresholds, strict=True))[1][1:])
+    return tuple(_history(model, zip(mu, thresholds, strict=True))[2][1:])
 
 
 def planned_spending(critical_value: float, plan: Sequence[float], *,
@@ -184,22 +214,28 @@ def _look(model: _Model, critical_value: float, plan, prior, info: float, min_ev
         raise ValidationFailed("A look needs a positive expected count.", field="expected")
     mu = _plan(plan, model.integer)
     spent_plan = _planned(model, critical_value, mu, min_events) if plan_spent is None else plan_spent
-    state, spent_by, t = _history(model, prior)
+    lo, state, spent_by, t = _history(model, prior)
     spent = spent_by[-1]
     if info < t:
         raise ValidationFailed("Cumulative counts cannot decrease from one look to the next.",
                                field="expected")
     target = spending_target(mu, spent_plan, info)
-    new = np.convolve(state, model.step(t, info))
-    tail = np.concatenate([np.cumsum(new[::-1])[::-1], [0.0]])  # tail[c] = P(C >= c, not absorbed)
+    k0, step = model.step(t, info)
+    new, lo = np.convolve(state, step), lo + k0
+    tail = np.concatenate([np.cumsum(new[::-1])[::-1], [0.0]])  # tail[i] = P(C >= lo + i, not absorbed)
     lowest = model.lowest(info, min_events)
-    ok = np.flatnonzero(tail[lowest:] <= target - spent + _TOL)
+    start = max(lowest - lo, 0)  # below lo the tail is all the mass, tail[0]
+    ok = np.flatnonzero(tail[start:] <= target - spent + _TOL)
     # none qualifies only when earlier looks (judged by another rule) overspent the plan: then no
     # count within the distribution's support may signal here (the one past it has probability ~0)
-    c = lowest + int(ok[0]) if ok.size else max(lowest, len(new))
+    if ok.size:
+        idx = start + int(ok[0])
+        c = lo + idx if idx > 0 else lowest
+    else:
+        c = max(lowest, lo + len(new))
     design = int(model.thresholds(critical_value, np.array([info]), min_events)[0])
     cv = float(critical_value) if c == design else model.llr(c, info)
-    added = float(tail[c]) if c < len(tail) else 0.0
+    added = float(tail[min(max(c - lo, 0), len(tail) - 1)])
     return SpendingLook(float(info), target, spent + added, c, cv, bool(info >= mu[-1]))
 
 
@@ -215,6 +251,42 @@ def _looks(model: _Model, critical_value: float, plan, actual, min_events: int) 
         if look.final:
             break
     return tuple(out)
+
+
+def poisson_group_critical_value(plan: Sequence[float], alpha: float, *,
+                                 min_events: int = 1) -> tuple[float, float]:
+    """(CV, exact alpha) of the Poisson group design with looks at the cumulative expected counts
+    ``plan`` - the value of ``maxsprt.poisson_critical_value(T, alpha, looks=group sizes)`` (the same
+    candidates, bisection and rounding), with alpha from the pruned chain, so that T up to
+    ``MAX_SAMPLE_SIZE`` stays quick (the full chain's arrays of about T counts do not)."""
+    from scipy.special import pdtrc
+
+    mu = _plan(plan)
+    if not 0 < alpha <= 0.5:
+        raise ValidationFailed("alpha must lie in (0, 0.5].", field="alpha")
+    if int(min_events) != min_events or min_events < 1:
+        raise ValidationFailed("The minimum number of events must be a positive integer.", field="min_events")
+    if pdtrc(min_events - 1, mu[-1]) < alpha:
+        raise ValidationFailed("No critical value exists: too few events can be expected for "
+                               "this minimum number of events and alpha.", field="min_events")
+    c_max = int(mu[-1] + 12 * np.sqrt(mu[-1]) + 30)
+    cand = poisson_llr(np.arange(c_max + 1)[None, :], mu[:, None]).ravel()
+    cand = np.unique(cand[(cand > 0) & np.isfinite(cand)])
+
+    def alpha_at(cv: float) -> float:
+        return _planned(POISSON, cv, mu, min_events)[-1]
+
+    lo, hi = -1, len(cand) - 1
+    if alpha_at(float(cand[hi])) > alpha:
+        raise ValidationFailed("No critical value attains this alpha with these looks.", field="alpha")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if alpha_at(float(cand[mid])) > alpha:
+            lo = mid
+        else:
+            hi = mid
+    cv = _round_up5(float(cand[lo])) if lo >= 0 else float(cand[hi])
+    return cv, alpha_at(cv)
 
 
 def poisson_spending_look(critical_value: float, plan: Sequence[float], prior, expected: float, *,

@@ -66,7 +66,7 @@ DESIGN = (
     Field("alpha", _("Alpha (probability of a false signal)"), "number", "0.05",
           {"min": "0.0001", "max": "0.5", "step": "any"}),
     Field("sample_size", _("T: upper limit on the length of surveillance (expected events)"), "number",
-          "20", {"min": "0.1", "max": "1000", "step": "any"}),
+          "20", {"min": "0.1", "max": "100000", "step": "any"}),
     Field("min_events", _("M: minimum number of events to signal"), "number", "4",
           {"min": "1", "max": "100"}),
     # the risk-adjusted CUSUM of the monitor page (Steiner et al. 2000)

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from medreg.core.db import MAX_ID
 
@@ -191,17 +193,20 @@ class MonitorCreate(BaseModel):
     reference_start: date
     reference_end: date
     alpha: float = Field(default=0.05, gt=0, le=0.5)
-    sample_size: float = Field(default=20.0, gt=0, le=1000)
-    min_events: int = Field(default=4, ge=1, le=100)
+    # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z, looks) or delta
+    # (propensity-matched comparison: margin, pairs, caliper); before sample_size, whose limit it sets
+    kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
     planned_looks: int | None = Field(default=None, ge=1, le=120)
     look_at: list[float] | None = Field(default=None, min_length=1, max_length=120)
+    # T (after kind and the looks, which set its limit): a continuous Poisson design at most 1,000
+    # expected events (its exact critical value takes ~8 s at 1,000), a group-sequential one 100,000
+    # (maxsprt_spending.MAX_SAMPLE_SIZE: pruned chain), a binomial N 2,000 events (MAX_EVENTS)
+    sample_size: float = Field(default=20.0, gt=0, le=100_000)
+    min_events: int = Field(default=4, ge=1, le=100)
     cusum_odds_ratio: float = Field(default=2.0, ge=0.01, le=100)
     cusum_null_odds_ratio: float = Field(default=1.0, ge=0.01, le=100)
     cusum_false_alarm: float = Field(default=0.05, gt=0, le=0.5)
     registrant_org_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    # maxsprt_poisson (T, M, looks), maxsprt_binomial (T = N events, M, z) or delta (propensity-matched
-    # comparison: margin, pairs, caliper)
-    kind: Literal["maxsprt_poisson", "delta", "maxsprt_binomial"] = "maxsprt_poisson"
     delta_margin: float = Field(default=0.0, ge=0, le=0.5)
     delta_min_pairs: int = Field(default=20, ge=2, le=100_000)
     delta_caliper: float = Field(default=0.2, gt=0, le=1)
@@ -211,6 +216,21 @@ class MonitorCreate(BaseModel):
     delta_spending: Literal["obf", "pocock", "hsd"] | None = None
     delta_planned_pairs: int | None = Field(default=None, ge=2, le=1_000_000)
     delta_hsd_gamma: float = Field(default=-4.0, ge=-40, le=40)
+
+    @field_validator("sample_size")
+    @classmethod
+    def _limit_of_the_kind(cls, v: float, info: ValidationInfo) -> float:
+        kind = info.data.get("kind", "maxsprt_poisson")
+        group = info.data.get("planned_looks") is not None or info.data.get("look_at") is not None
+        limit = 1000
+        if kind == "maxsprt_binomial":
+            limit = 2000
+        elif kind == "maxsprt_poisson" and group:
+            limit = 100_000
+        if v > limit:
+            raise PydanticCustomError("less_than_equal", "Input should be less than or equal to {le}",
+                                      {"le": limit})
+        return v
 
 
 class MonitorStop(BaseModel):

@@ -24,7 +24,12 @@ from medreg.surveillance import service_cusum
 from medreg.surveillance.access import require_centre
 from medreg.surveillance.cohort_load import device_totals, load_reference
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
-from medreg.surveillance.maxsprt_spending import check_sample_size, design_thresholds, poisson_spending_look
+from medreg.surveillance.maxsprt_spending import (
+    check_sample_size,
+    design_thresholds,
+    poisson_group_critical_value,
+    poisson_spending_look,
+)
 from medreg.surveillance.models import AlertCase, DeviceGroup, Look, Monitor, OutcomeKind
 from medreg.surveillance.monitor_design import KINDS, check_cusum, check_delta, look_plan, monitor_plan
 from medreg.surveillance.monitoring import day_number, fit_reference_model
@@ -88,6 +93,10 @@ def create_monitor(
     planned pairs alone end the monitor there.
     ``kind="maxsprt_binomial"``: a continuous matched binomial MaxSPRT (``service_binomial``), each
     device procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events.
+    the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
+    ``kind="maxsprt_binomial"``: a matched binomial MaxSPRT (``service_binomial``), each device
+    procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events; continuous,
+    or group-sequential with the looks in whole events and alpha re-spent at each actual look.
     """
     require_centre(actor)
     if device_group not in {g.value for g in DeviceGroup}:
@@ -158,10 +167,12 @@ def _maxsprt_design(alpha: float, sample_size: float, min_events: int, planned_l
     plan = look_plan(sample_size, planned_looks, look_at)
     if plan is not None:  # its looks' critical values will be re-spent
         check_sample_size(sample_size)
-    looks = None if plan is None else [b - a for a, b in zip([0.0, *plan[:-1]], plan, strict=True)]
-    cv = poisson_critical_value(sample_size, alpha, min_events=min_events, looks=looks)
+    if plan is None:
+        cv = poisson_critical_value(sample_size, alpha, min_events=min_events).critical_value
+    else:  # maxsprt's group design, on the pruned chain of the re-spending (T up to 100,000)
+        cv = poisson_group_critical_value(plan, alpha, min_events=min_events)[0]
     return {"kind": "maxsprt_poisson", "sample_size": sample_size, "min_events": min_events,
-            "critical_value": cv.critical_value, "planned_looks": None if plan is None else len(plan),
+            "critical_value": cv, "planned_looks": None if plan is None else len(plan),
             "look_plan": plan}
 
 
