@@ -115,6 +115,8 @@ def test_monitor_create_delta_with_alpha_spending_and_run(db, centre):
     r = runner.invoke(app, ["surveillance", "run", "--user", centre, "--as-of", "2026-06-30"])
     assert r.exit_code == 0, r.output
     assert "t=" in r.output and "spent" in r.output
+
+
 def test_monitor_create_group_sequential_binomial(db, centre):
     r = runner.invoke(app, [*BASE, "--user", centre, "--kind", "maxsprt_binomial", "--z", "2", "--T", "150",
                             "--look-at", "0.25,0.5,1"])

@@ -187,6 +187,8 @@ def test_delta_spending_monitor_on_the_page_and_its_json_twin(client, db, people
     assert 'data-spending="pocock"' in listing and "planned matched pairs 150" in listing
     zh = client.get(f"/surveillance/monitors/{m.id}", headers={"Accept-Language": "zh-CN"}).text
     assert "重复置信区间" in zh and "计划匹配对数" in zh and "风险差的警报界值" in zh
+
+
 def test_group_sequential_binomial_monitor_on_the_page(client, db, people):
     """A binomial monitor with looks at fractions of N (N = 1,500 events: above the limit of 1,000 of a
     continuous Poisson design, which stays refused for T) stores its plan in whole events; its page

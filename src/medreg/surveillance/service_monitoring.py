@@ -91,9 +91,6 @@ def create_monitor(
     ``delta_spending`` (obf, pocock, hsd with ``delta_hsd_gamma``) and ``delta_planned_pairs``, ``alpha``
     is the overall one-sided false-alert probability, spent across looks (``group_sequential``);
     planned pairs alone end the monitor there.
-    ``kind="maxsprt_binomial"``: a continuous matched binomial MaxSPRT (``service_binomial``), each
-    device procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events.
-    the minimum matched pairs and the caliper given, ``alpha`` per look; no looks plan, no T or M.
     ``kind="maxsprt_binomial"``: a matched binomial MaxSPRT (``service_binomial``), each device
     procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events; continuous,
     or group-sequential with the looks in whole events and alpha re-spent at each actual look.
@@ -368,7 +365,6 @@ def _append(session: Session, actor: Actor, monitor: Monitor, look: Look, summar
         after.update(pairs=look.pairs, risk_difference=look.risk_difference, rd_lower=look.rd_lower,
                      rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd, info_fraction=look.info_fraction,
                      nominal_alpha=look.nominal_alpha, alpha_target=look.alpha_target)
-                     rd_upper=look.rd_upper, max_abs_smd=look.max_abs_smd)
     else:
         after.update({k: getattr(look, k) for k in CUSUM_STATS})
     audit.record(session, actor, "surveillance.look", "surveillance_monitor", monitor.id, after=after)
@@ -393,30 +389,37 @@ def _cusum_alert(session: Session, actor: Actor, monitor: Monitor, look: Look, v
                       statistic="cusum")
     session.add(alert)
     session.flush()
-    stats = {"procedures": look.cusum_procedures, "observed": look.cusum_observed,
-             "expected": look.cusum_expected, "cusum": value, "cusum_h": look.cusum_h,
-             "cusum_crossed_at": look.cusum_crossed_at, "cusum_value": look.cusum_value,
-             "cusum_odds_ratio": ra, "cusum_null_odds_ratio": r0}
+    stats = _cusum_stats(monitor, look, value)
     audit.record(session, actor, "surveillance.alert.open", "surveillance_alert", alert.id,
                  after={"monitor_id": monitor.id, "look_no": look.look_no, "statistic": "cusum", **stats})
-    _announce(session, actor, monitor, look, alert, statistic="cusum", stats=stats)
+    _announce(session, actor, monitor, look, alert)
+
+
+def _cusum_stats(monitor: Monitor, look: Look, value: float | None) -> dict:
+    """The statistics a CUSUM alert carries to its signal case (``value``: the CUSUM at the crossing)."""
+    return {"procedures": look.cusum_procedures, "observed": look.cusum_observed,
+            "expected": look.cusum_expected, "cusum": value, "cusum_h": look.cusum_h,
+            "cusum_crossed_at": look.cusum_crossed_at, "cusum_value": look.cusum_value,
+            "cusum_odds_ratio": monitor.cusum_odds_ratio,
+            "cusum_null_odds_ratio": monitor.cusum_null_odds_ratio}
 
 
 def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase) -> int:
     """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
-    work: ``core.events``, since surveillance may not import signals. The number of handlers run."""
+    work: ``core.events``, since surveillance may not import signals. The alert's ``statistic``:
+    "monitor" (its MaxSPRT or DELTA) or "cusum" (its risk-adjusted CUSUM crossed h), with the statistics
+    of that test. The number of handlers run."""
+    statistic = alert.statistic or "monitor"
+    # an alert raised later (``service_alerts.raise_signal_case``) carries the look's peak, which is at
+    # least the value at the crossing (not stored)
+    stats = (_cusum_stats(monitor, look, look.cusum_peak) if statistic == "cusum"
+             else {k: getattr(look, k) for k in LOOK_STATS})
     return events.publish(session, actor, events.MONITOR_SIGNALLED, {
-def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase,
-              statistic: str = "monitor", stats: dict | None = None) -> None:
-    """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
-    work: ``core.events``, since surveillance may not import signals. ``statistic``: "monitor" (its
-    MaxSPRT or DELTA) or "cusum" (its risk-adjusted CUSUM crossed h)."""
-    events.publish(session, actor, events.MONITOR_SIGNALLED, {
         "monitor_id": monitor.id, "alert_id": alert.id, "look_id": look.id, "look_no": look.look_no,
         "as_of": look.as_of.isoformat(), "kind": monitor.kind, "monitor_name": monitor.name,
         "udi_di": monitor.udi_di, "registrant_org_id": monitor.registrant_org_id, "outcome": monitor.outcome,
         "summary": alert.summary, "statistic": statistic,
-        "stats": stats if stats is not None else {k: getattr(look, k) for k in LOOK_STATS}})
+        "stats": stats})
 
 
 def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
