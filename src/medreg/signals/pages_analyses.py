@@ -158,7 +158,8 @@ def _form(request: Request, analysis, error=None, form: FormData | None = None,
     own = (scheduling.analysis_schedule(session, actor, analysis.id)
            if analysis is not None and session is not None else None)
     return render(request, "signals/analysis_form.html", {
-        "a": analysis, "v": _shown(analysis, form), "error": error, "own": own, "own_every_labels": OWN_EVERY_LABELS,
+        "a": analysis, "v": _shown(analysis, form), "error": error, "own": own,
+        "own_every_labels": OWN_EVERY_LABELS,
         "weekday_labels": WEEKDAY_LABELS, "outcome_labels": OUTCOME_LABELS, **_choices()},
         status_code=status_code)
 
