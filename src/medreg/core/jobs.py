@@ -157,10 +157,12 @@ class JobContext:
         self.result: Any = None
         self.lost = threading.Event()  # set by the heartbeat when the job is no longer ours
 
-    def session(self) -> AbstractContextManager[Session]:
-        """A unit of work for the handler (commit on success, roll back on error)."""
+    def session(self, *, immediate: bool = False) -> AbstractContextManager[Session]:
+        """A unit of work for the handler (commit on success, roll back on error). ``immediate``: a
+        short unit that reads and then writes takes SQLite's write lock at its start (``session_scope``),
+        so that a heartbeat committed in between cannot make its write fail; no effect on PostgreSQL."""
         self._check()
-        return session_scope()
+        return session_scope(immediate=immediate)
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Record progress in its own transaction (visible to others at once)."""

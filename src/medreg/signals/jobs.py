@@ -114,7 +114,7 @@ def run_job(ctx: JobContext) -> None:
     scored = pipeline.load_scored(Path(state["scores"]))
     if settings.latest:  # named after the snapshot it found, as the runs queued after a snapshot
         settings = replace(settings, label=f"{settings.label[:100]} v{snap.version}")
-    with ctx.session() as session:
+    with ctx.session(immediate=True) as session:
         run = record_step(session, actor, settings, snap, Path(state["events"]), scored)
         state["result"] = {"run_id": run.id, "snapshot_version": snap.version, "reports": snap.reports,
                            "pairs": run.pairs, "flagged": run.flagged, "opened": run.opened,
@@ -155,11 +155,11 @@ def snapshot_job(ctx: JobContext) -> None:
                 return snapshot.export(session, actor, folder, incremental=params["incremental"])
 
         _export_once(ctx, state, folder, export)
-        with ctx.session() as session:  # audited once, together with the checkpoint that records it
+        with ctx.session(immediate=True) as session:  # audited once, with the checkpoint that records it
             analyses.audit_snapshot(session, actor, folder, snapshot.load(folder, state["snapshot"]))
             ctx.save_checkpoint(state, done=1, total=2, message="export", session=session)
     if "runs" not in state:
-        with ctx.session() as session:
+        with ctx.session(immediate=True) as session:  # reads the analyses, then queues their runs
             state["runs"] = analyses.enqueue_runs(session, actor, folder, state["snapshot"])
             ctx.save_checkpoint(state, done=2, total=2, message="enqueue", session=session)
     ctx.set_result({"snapshot_version": state["snapshot"], "runs": state["runs"]})
