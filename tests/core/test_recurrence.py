@@ -1,8 +1,10 @@
-"""Due times of schedules (pure): interval, daily and weekly in Beijing time, month and year ends.
+"""Due times of schedules (pure): interval, daily, weekly and monthly in Beijing time, month and year ends.
 
 Reference: Asia/Shanghai is UTC+08:00 all year, no daylight saving time since 1991 (IANA tz database,
 ``asiazone``: "Rule Shang ... 1991"), so 02:15 Beijing time is 18:15 UTC of the previous day in
 January and in July alike. Weekdays checked against the Gregorian calendar (2026-11-30 is a Monday).
+Month lengths: Gregorian calendar (April, June, September, November 30 days; February 28, 29 in a leap
+year: 2024 and 2028 are leap years, 2100 is not, being divisible by 100 but not by 400).
 """
 
 from __future__ import annotations
@@ -71,7 +73,12 @@ def test_missed_counts_the_due_times_folded_into_one_catch_up():
 
 
 @pytest.mark.parametrize("rec, field", [
-    (Recurrence("monthly", at="02:15"), "every"),
+    (Recurrence("yearly", at="02:15"), "every"),
+    (Recurrence("monthly", at="02:15"), "day_of_month"),
+    (Recurrence("monthly", at="02:15", day_of_month=0), "day_of_month"),
+    (Recurrence("monthly", at="02:15", day_of_month=32), "day_of_month"),
+    (Recurrence("monthly", at="02:15", day_of_month=True), "day_of_month"),
+    (Recurrence("monthly", day_of_month=5), "at"),
     (Recurrence("daily", at="24:00"), "at"),
     (Recurrence("daily", at="2:15"), "at"),
     (Recurrence("daily"), "at"),
@@ -98,3 +105,38 @@ def test_weekday_names():
     assert weekday_number("Mon") == 1 and weekday_number("sunday") == 7 and weekday_number("3") == 3
     with pytest.raises(ValidationFailed):
         weekday_number("8")
+
+
+M31 = Recurrence("monthly", at="02:15", day_of_month=31)
+M29 = Recurrence("monthly", at="02:15", day_of_month=29)
+M1 = Recurrence("monthly", at="00:00", day_of_month=1)
+
+
+@pytest.mark.parametrize("rec, after, expected", [
+    # the 31st clamps to each month's last day (02:15 Beijing = 18:15 UTC the day before)
+    (M31, utc(2026, 1, 1), utc(2026, 1, 30, 18, 15)),            # 31 Jan
+    (M31, utc(2026, 1, 30, 18, 15), utc(2026, 2, 27, 18, 15)),    # 28 Feb 2026 (common year)
+    (M31, utc(2028, 1, 30, 18, 15), utc(2028, 2, 28, 18, 15)),    # 29 Feb 2028 (leap year)
+    (M31, utc(2026, 2, 27, 18, 15), utc(2026, 3, 30, 18, 15)),    # back to 31 Mar: no drift
+    (M31, utc(2026, 3, 30, 18, 15), utc(2026, 4, 29, 18, 15)),    # 30 Apr
+    (M31, utc(2026, 4, 29, 18, 15), utc(2026, 5, 30, 18, 15)),    # 31 May
+    (M31, utc(2026, 12, 30, 18, 15), utc(2027, 1, 30, 18, 15)),   # 31 Dec -> 31 Jan over the year end
+    (M31, utc(2100, 2, 1), utc(2100, 2, 27, 18, 15)),             # 2100 is not a leap year: 28 Feb
+    # the 29th: 28 Feb in a common year, 29 Feb in a leap year
+    (M29, utc(2026, 2, 1), utc(2026, 2, 27, 18, 15)),
+    (M29, utc(2028, 2, 1), utc(2028, 2, 28, 18, 15)),
+    (M29, utc(2028, 2, 28, 18, 15), utc(2028, 3, 28, 18, 15)),    # 29 Mar
+    # the 1st at midnight Beijing: 16:00 UTC on the last day of the month before
+    (M1, utc(2026, 2, 28, 15, 59), utc(2026, 2, 28, 16, 0)),
+    (M1, utc(2026, 2, 28, 16, 0), utc(2026, 3, 31, 16, 0)),       # strictly after a due time
+    (M1, utc(2026, 12, 31, 16, 0), utc(2027, 1, 31, 16, 0)),
+])
+def test_monthly_due_times_clamp_to_the_months_last_day(rec, after, expected):
+    assert next_due(rec.check(), after) == expected
+
+
+def test_monthly_describe_and_missed():
+    assert M31.check().describe() == "monthly on day 31 at 02:15 (Asia/Shanghai)"
+    assert Recurrence("monthly", 60, "02:15", 3, 31).check() == M31
+    # due 31 Jan 2026; now 15 May 2026: 28 Feb, 31 Mar, 30 Apr missed
+    assert missed(M31, utc(2026, 1, 30, 18, 15), utc(2026, 5, 15)) == 3

@@ -267,3 +267,56 @@ def test_cli_add_list_disable_enable(committed):
                                      "--at", "7pm"])
     assert bad.exit_code == 2 and "[at]" in bad.output
     assert runner.invoke(medreg_app, ["schedules", "enable", "999999"]).exit_code == 4
+
+
+def test_cli_monthly_schedule_and_delete(committed):
+    runner = CliRunner()
+    done = runner.invoke(medreg_app, ["schedules", "add", "monthly check", "--kind", "test.sched", "--every",
+                                      "monthly", "--day-of-month", "31", "--at", "02:15"])
+    assert done.exit_code == 0, done.output
+    sid = int(done.output.split()[1])
+    sch = _schedule(sid)
+    assert (sch.every, sch.day_of_month, sch.at_time) == ("monthly", 31, "02:15")
+    assert sch.next_run_at == next_due(Recurrence("monthly", at="02:15", day_of_month=31), sch.created_at)
+    listed = runner.invoke(medreg_app, ["schedules", "list"])
+    assert "monthly on day 31" in listed.output
+    bad = runner.invoke(medreg_app, ["schedules", "add", "y", "--kind", "test.sched", "--every", "monthly",
+                                     "--day-of-month", "32", "--at", "02:15"])
+    assert bad.exit_code == 2 and "[day_of_month]" in bad.output
+    assert runner.invoke(medreg_app, ["schedules", "delete", str(sid)]).exit_code == 0
+    with session_scope() as s:
+        assert s.get(schedules.Schedule, sid) is None
+    (event,) = _events("schedule.delete")
+    assert event.before["day_of_month"] == 31 and event.before["every"] == "monthly"
+    assert runner.invoke(medreg_app, ["schedules", "delete", str(sid)]).exit_code == 4
+
+
+def test_a_monthly_schedule_fires_on_the_clamped_day_and_passes_its_subject(committed):
+    rec = Recurrence("monthly", at="02:15", day_of_month=31)
+    with session_scope() as s:
+        sid = schedules.create(s, SYSTEM, "m", "test.sched", rec, subject="thing:7",
+                               now=datetime(2030, 4, 1, tzinfo=UTC)).id
+    due = datetime(2030, 4, 29, 18, 15, tzinfo=UTC)  # 30 April 02:15 Beijing: April has 30 days
+    assert _schedule(sid).next_run_at == due
+    (fired,) = schedules.tick(due)
+    (job,) = _jobs_of()
+    assert job.id == fired.job_id and job.subject == "thing:7"
+    assert _schedule(sid).next_run_at == datetime(2030, 5, 30, 18, 15, tzinfo=UTC)  # 31 May again
+
+
+def test_latest_job_by_subject_is_exact_whatever_the_number_of_jobs(db):
+    reviewer = make_actor(db, Role.REVIEWER)
+    a1 = jobs.enqueue(db, reviewer, "test.sched", {"n": 1}, subject="thing:1")
+    jobs.enqueue(db, reviewer, "test.sched", {"n": 2}, subject="thing:2")
+    a2 = jobs.enqueue(db, reviewer, "test.sched", {"n": 3}, subject="thing:1")
+    for i in range(30):  # many later jobs of other subjects (and none) do not hide them
+        jobs.enqueue(db, reviewer, "test.sched", {"n": i}, subject="other" if i % 2 else None)
+    found = jobs.latest_by_subject(db, "test.sched", ["thing:1", "thing:2", "thing:3"])
+    assert found["thing:1"].id == a2.id and found["thing:2"].params == {"n": 2} and "thing:3" not in found
+    db.execute(update(jobs.Job).where(jobs.Job.id == a2.id).values(status="succeeded"))
+    pending = jobs.latest_by_subject(db, "test.sched", ["thing:1"], statuses=("queued", "running"))
+    assert pending["thing:1"].id == a1.id
+    assert jobs.latest_by_subject(db, "test.sched", []) == {}
+    with pytest.raises(ValidationFailed) as err:
+        jobs.enqueue(db, reviewer, "test.sched", {}, subject="x" * 121)
+    assert err.value.field == "subject"

@@ -157,7 +157,7 @@ class FakeContext:
         self.job_id = 1
 
     @contextmanager
-    def session(self):
+    def session(self, *, immediate=False):
         yield self.db
 
     def progress(self, done, total=None, message=None):

@@ -90,7 +90,9 @@ def test_centre_sets_the_schedule_on_the_page_and_sees_the_scheduled_job(client,
 
 
 @pytest.mark.parametrize("changes, field", [
-    ({"every": "monthly"}, "every"), ({"at": "7pm"}, "at"), ({"at": "24:00"}, "at"),
+    ({"every": "yearly"}, "every"), ({"every": "monthly"}, "day_of_month"),
+    ({"every": "monthly", "day_of_month": "32"}, "day_of_month"), ({"at": "7pm"}, "at"),
+    ({"at": "24:00"}, "at"),
     ({"weekday": "9"}, "weekday"), ({"weekday": "mon"}, "weekday"),
     ({"every": "interval", "interval_minutes": "abc"}, "interval_minutes"),
     ({"every": "interval", "interval_minutes": "4"}, "interval_minutes"),

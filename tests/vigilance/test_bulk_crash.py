@@ -1,6 +1,6 @@
 """A real crash of the worker running a background import (issue 7): a worker process
-(``crash_worker.py``) is killed with SIGKILL after two committed batches, its lease (one second, from
-``MEDREG_JOB_LEASE_SECONDS``) runs out, and then
+(``tests/crash_worker.py``, through ``tests.crashing``) is killed with SIGKILL after two committed
+batches, its lease (one second, from ``MEDREG_JOB_LEASE_SECONDS``) runs out, and then
 
 (a) another worker resumes the import from its checkpoint, and the reports equal those of an
     uninterrupted run of the same file (case columns and stored forms);
@@ -13,65 +13,30 @@ Polling only, with a generous timeout: nothing here depends on how fast the mach
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-import medreg
 from medreg.core import audit, audit_verify, jobs, worker
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.db import session_scope
-from medreg.core.settings import get_settings
 from medreg.vigilance import bulk
 from medreg.vigilance.models import CASE_FIELDS, VigilanceCase, VigilanceReportVersion
+from tests.crashing import crash_while_blocked, short_lease, until  # noqa: F401  (fixture)
 from tests.vigilance.test_bulk import _count, _csv, _events, _job, _job_cases, _start
-
-TIMEOUT = 300  # seconds: a failure, not a measurement, if it runs out
-CRASH_WORKER = Path(__file__).with_name("crash_worker.py")
-
-
-@pytest.fixture
-def short_lease(monkeypatch):
-    monkeypatch.setenv("MEDREG_JOB_LEASE_SECONDS", "1")
-    get_settings.cache_clear()
-    yield
-    monkeypatch.delenv("MEDREG_JOB_LEASE_SECONDS")
-    get_settings.cache_clear()
-
-
-def _until(condition, what: str):
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _crash_after_two_batches(job_id: int, tmp_path: Path) -> None:
     """Run the job in a worker process, SIGKILL it while it holds the job after two committed batches."""
-    marker = tmp_path / f"blocked-{job_id}"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(Path(medreg.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, str(CRASH_WORKER), str(marker), "3"], env=env)
-    try:
-        _until(lambda: marker.exists() or proc.poll() is not None, "the worker to reach the third batch")
-        assert proc.poll() is None, f"the worker ended with {proc.returncode} before the third batch"
+    def holds_the_job_after_two_batches():
         job = _job(job_id)
         assert (job.status, job.worker_id, job.checkpoint["next_row"]) == ("running", "crash-victim", 20)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+
+    crash_while_blocked(tmp_path, "medreg.vigilance.bulk:_Filer.file", 3,
+                        while_blocked=holds_the_job_after_two_batches)
 
 
 def _reports(job_id: int) -> list[tuple[dict, dict]]:
@@ -91,14 +56,15 @@ def _imports(job_id: int) -> list[str]:
         return [a["file_rows"] for a in rows if a["job"] == job_id]
 
 
-def test_killed_worker_a_second_worker_resumes_from_the_checkpoint(hospital, short_lease, tmp_path):
+@pytest.mark.usefixtures("short_lease")
+def test_killed_worker_a_second_worker_resumes_from_the_checkpoint(hospital, tmp_path):
     data = _csv(47)
     reference = _start(hospital, data, batch=10)
     assert worker.run_once("w-ref") == reference  # the uninterrupted run of the same file
     job_id = _start(hospital, data, batch=10)
     _crash_after_two_batches(job_id, tmp_path)
     assert len(_job_cases(job_id)) == 20  # the two committed batches survive the crash
-    assert _until(lambda: worker.run_once("w2") == job_id, "the lease to expire and w2 to take over")
+    assert until(lambda: worker.run_once("w2") == job_id, "the lease to expire and w2 to take over")
     job, ref = _job(job_id), _job(reference)
     assert (job.status, job.attempts, job.worker_id, job.done) == ("succeeded", 2, "w2", 47)
     assert _imports(job_id) == ["1-10", "11-20", "21-30", "31-40", "41-47"]  # resumed at row 21
@@ -110,14 +76,15 @@ def test_killed_worker_a_second_worker_resumes_from_the_checkpoint(hospital, sho
         assert audit_verify.verify(s) == []
 
 
-def test_killed_on_the_last_attempt_the_job_fails_and_its_drafts_go(hospital, short_lease, tmp_path):
+@pytest.mark.usefixtures("short_lease")
+def test_killed_on_the_last_attempt_the_job_fails_and_its_drafts_go(hospital, tmp_path):
     job_id = _start(hospital, _csv(47), batch=10)
     with session_scope() as s:  # two attempts spent already: the crash is on the last one
         s.execute(update(jobs.Job).where(jobs.Job.id == job_id).values(attempts=2))
     _crash_after_two_batches(job_id, tmp_path)
     ids = _job_cases(job_id)
     assert len(ids) == 20
-    _until(lambda: worker.run_once("w2") is None and _job(job_id).status == "failed",
+    until(lambda: worker.run_once("w2") is None and _job(job_id).status == "failed",
            "the next worker to fail the job")
     job = _job(job_id)
     assert (job.attempts, job.worker_id) == (3, None) and "lease expired" in job.error
@@ -129,10 +96,11 @@ def test_killed_on_the_last_attempt_the_job_fails_and_its_drafts_go(hospital, sh
         assert audit_verify.verify(s) == []
 
 
-def test_cancel_with_a_dead_worker_removes_the_drafts_at_once(hospital, short_lease, tmp_path):
+@pytest.mark.usefixtures("short_lease")
+def test_cancel_with_a_dead_worker_removes_the_drafts_at_once(hospital, tmp_path):
     job_id = _start(hospital, _csv(47), batch=10)
     _crash_after_two_batches(job_id, tmp_path)
-    _until(lambda: _job(job_id).heartbeat_at < utcnow() - timedelta(seconds=1),
+    until(lambda: _job(job_id).heartbeat_at < utcnow() - timedelta(seconds=1),
            "the lease of the dead worker to expire")
     with session_scope() as s:
         job = jobs.cancel(s, hospital, job_id)

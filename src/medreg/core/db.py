@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -67,6 +68,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+_IMMEDIATE: ContextVar[bool] = ContextVar("medreg_sqlite_begin_immediate", default=False)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL for concurrent readers, and real transactions (SAVEPOINT works).
 
@@ -86,7 +90,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        immediate = conn.info.get("immediate") or _IMMEDIATE.get()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @lru_cache
@@ -110,9 +115,16 @@ def reset_engine() -> None:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A unit of work for the CLI and jobs: commit on success, roll back on any error."""
+def session_scope(*, immediate: bool = False) -> Iterator[Session]:
+    """A unit of work for the CLI and jobs: commit on success, roll back on any error.
+
+    ``immediate``: on SQLite, the transactions begun in this thread inside the block take the write
+    lock at once (``BEGIN IMMEDIATE``, waiting up to the busy timeout). For a short unit that reads
+    and then writes while other connections write (a job's heartbeat): a deferred SQLite transaction
+    that has read cannot become a write once another connection has committed ("database is locked").
+    No effect on PostgreSQL."""
     session = get_sessionmaker()()
+    token = _IMMEDIATE.set(True) if immediate else None
     try:
         yield session
         session.commit()
@@ -121,3 +133,5 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if token is not None:
+            _IMMEDIATE.reset(token)

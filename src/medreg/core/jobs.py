@@ -34,7 +34,7 @@ from medreg.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 DEFAULT_LEASE_SECONDS = 60  # the default of Settings.job_lease_seconds (MEDREG_JOB_LEASE_SECONDS)
-KIND_MAX, MESSAGE_MAX, ERROR_MAX = 64, 500, 4000
+KIND_MAX, MESSAGE_MAX, ERROR_MAX, SUBJECT_MAX = 64, 500, 4000, 120
 
 
 class JobStatus(enum.StrEnum):
@@ -57,11 +57,13 @@ FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 class Job(Base):
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_job_status_id", "status", "id"),
+                      Index("ix_job_kind_subject_id", "kind", "subject", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(KIND_MAX))
     params: Mapped[dict] = mapped_column(JSON, default=dict)
+    subject: Mapped[str | None] = mapped_column(String(SUBJECT_MAX))  # what it is about (enqueue; core_0002)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     done: Mapped[int] = mapped_column(default=0)
     total: Mapped[int | None]
@@ -155,10 +157,12 @@ class JobContext:
         self.result: Any = None
         self.lost = threading.Event()  # set by the heartbeat when the job is no longer ours
 
-    def session(self) -> AbstractContextManager[Session]:
-        """A unit of work for the handler (commit on success, roll back on error)."""
+    def session(self, *, immediate: bool = False) -> AbstractContextManager[Session]:
+        """A unit of work for the handler (commit on success, roll back on error). ``immediate``: a
+        short unit that reads and then writes takes SQLite's write lock at its start (``session_scope``),
+        so that a heartbeat committed in between cannot make its write fail; no effect on PostgreSQL."""
         self._check()
-        return session_scope()
+        return session_scope(immediate=immediate)
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Record progress in its own transaction (visible to others at once)."""
@@ -213,8 +217,13 @@ def _progress_values(done: int, total: int | None, message: str | None) -> dict:
 # --- service: enqueue, cancel, read ------------------------------------------------------------------
 
 
-def enqueue(session: Session, actor: Actor, kind: str, params: dict | None = None) -> Job:
-    """Queue a job (never commits; the worker sees it once the caller commits)."""
+def enqueue(session: Session, actor: Actor, kind: str, params: dict | None = None, *,
+            subject: str | None = None) -> Job:
+    """Queue a job (never commits; the worker sees it once the caller commits).
+
+    ``subject`` (optional, up to SUBJECT_MAX characters) names what the job is about, e.g.
+    ``signals_analysis:7``: stored in an indexed column so that :func:`latest_by_subject` finds the
+    latest job of each subject exactly, however many jobs there are (the params are JSON)."""
     spec = _REGISTRY.get(kind)
     if spec is None:
         raise ValidationFailed("Unknown job kind '{kind}'; known kinds: {known}.", field="kind",
@@ -225,12 +234,30 @@ def enqueue(session: Session, actor: Actor, kind: str, params: dict | None = Non
     params = dict(params or {})
     if spec.validate is not None:
         params = spec.validate(params)
-    job = Job(kind=kind, params=audit.jsonable(params), status=JobStatus.QUEUED,
+    if subject is not None and (not isinstance(subject, str) or not 1 <= len(subject) <= SUBJECT_MAX):
+        raise ValidationFailed("The job subject must be 1 to {max} characters.", field="subject",
+                               params={"max": SUBJECT_MAX})
+    job = Job(kind=kind, params=audit.jsonable(params), subject=subject, status=JobStatus.QUEUED,
               max_attempts=spec.max_attempts, created_by_user_id=actor.user_id, created_at=utcnow())
     session.add(job)
     session.flush()
-    audit.record(session, actor, "job.enqueue", "job", job.id, after={"kind": kind, "params": job.params})
+    after = {"kind": kind, "params": job.params} | ({"subject": subject} if subject else {})
+    audit.record(session, actor, "job.enqueue", "job", job.id, after=after)
     return job
+
+
+def latest_by_subject(session: Session, kind: str, subjects: list[str], *,
+                      statuses: tuple[str, ...] | None = None) -> dict[str, Job]:
+    """The latest job (highest id) of ``kind`` for each of ``subjects`` that has one (optionally only
+    jobs in ``statuses``): one grouped query on the index (kind, subject, id)."""
+    if not subjects:
+        return {}
+    latest = select(func.max(Job.id)).where(Job.kind == kind, Job.subject.in_(subjects))
+    if statuses is not None:
+        latest = latest.where(Job.status.in_(statuses))
+    stmt = select(Job).where(Job.id.in_(latest.group_by(Job.subject))).execution_options(
+        populate_existing=True)
+    return {job.subject: job for job in session.scalars(stmt)}
 
 
 def overseen_kinds(actor: Actor) -> list[str]:

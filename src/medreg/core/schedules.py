@@ -48,9 +48,11 @@ class Schedule(Base):
     interval_minutes: Mapped[int | None]
     at_time: Mapped[str | None] = mapped_column(String(5))
     weekday: Mapped[int | None]
+    day_of_month: Mapped[int | None]  # monthly (core_0002)
     enabled: Mapped[bool] = mapped_column(default=True)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
     last_due_at: Mapped[datetime | None]
+    subject: Mapped[str | None] = mapped_column(String(jobs.SUBJECT_MAX))  # of the jobs it queues (core_0002)
     last_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
     last_outcome: Mapped[str | None] = mapped_column(String(16))  # queued | skipped | failed
     last_note: Mapped[str | None] = mapped_column(String(NOTE_MAX))
@@ -64,11 +66,11 @@ class Schedule(Base):
 
     @property
     def recurrence(self) -> Recurrence:
-        return Recurrence(self.every, self.interval_minutes, self.at_time, self.weekday)
+        return Recurrence(self.every, self.interval_minutes, self.at_time, self.weekday, self.day_of_month)
 
 
-FIELDS = ("name", "kind", "params", "every", "interval_minutes", "at_time", "weekday", "enabled",
-          "next_run_at")
+FIELDS = ("name", "kind", "params", "every", "interval_minutes", "at_time", "weekday", "day_of_month",
+          "enabled", "next_run_at")
 
 
 # --- permissions and reading ---------------------------------------------------------------------------
@@ -125,8 +127,10 @@ def _params(spec: jobs.HandlerSpec, params: Mapping | None) -> dict:
 
 
 def create(session: Session, actor: Actor, name: str, kind: str, recurrence: Recurrence, *,
-           params: Mapping | None = None, enabled: bool = True, now: datetime | None = None) -> Schedule:
-    """A new schedule; its first due time is the recurrence's next one after ``now``."""
+           params: Mapping | None = None, enabled: bool = True, subject: str | None = None,
+           now: datetime | None = None) -> Schedule:
+    """A new schedule; its first due time is the recurrence's next one after ``now``. ``subject`` is
+    given to the jobs it queues (``jobs.enqueue``: what they are about, for an indexed lookup)."""
     spec = _check_kind(actor, kind)
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX:
@@ -138,8 +142,9 @@ def create(session: Session, actor: Actor, name: str, kind: str, recurrence: Rec
     now = now or utcnow()
     sch = Schedule(name=name, kind=kind, params=_params(spec, params), every=rec.every,
                    interval_minutes=rec.interval_minutes, at_time=rec.at, weekday=rec.weekday,
-                   enabled=bool(enabled), next_run_at=next_due(rec, now) if enabled else None,
-                   created_by_user_id=actor.user_id, created_at=now, updated_at=now)
+                   day_of_month=rec.day_of_month, enabled=bool(enabled),
+                   next_run_at=next_due(rec, now) if enabled else None,
+                   subject=subject or None, created_by_user_id=actor.user_id, created_at=now, updated_at=now)
     session.add(sch)
     session.flush()
     audit.record(session, actor, "schedule.create", "schedule", sch.id, after=audit.snapshot(sch, FIELDS))
@@ -148,7 +153,7 @@ def create(session: Session, actor: Actor, name: str, kind: str, recurrence: Rec
 
 def change(session: Session, actor: Actor, schedule_id: int, *, recurrence: Recurrence | None = None,
            params: Mapping | None = None, enabled: bool | None = None, expected_version: int | None = None,
-           now: datetime | None = None) -> Schedule:
+           subject: str | None = None, now: datetime | None = None) -> Schedule:
     """Change the recurrence, the params and/or the enabled flag. Enabling a schedule or changing its
     recurrence counts its next due time from ``now`` (no run for the time it was off); disabling clears it."""
     sch = get(session, actor, schedule_id)
@@ -163,17 +168,33 @@ def change(session: Session, actor: Actor, schedule_id: int, *, recurrence: Recu
     with audit.recorded_change(session, actor, "schedule.update", "schedule", sch, FIELDS):
         if cleaned is not None:
             sch.params = cleaned
+        if subject is not None:
+            sch.subject = subject or None
         was_on = sch.enabled
         if enabled is not None:
             sch.enabled = bool(enabled)
-        sch.every, sch.interval_minutes, sch.at_time, sch.weekday = (rec.every, rec.interval_minutes,
-                                                                     rec.at, rec.weekday)
+        sch.every, sch.interval_minutes, sch.at_time = rec.every, rec.interval_minutes, rec.at
+        sch.weekday, sch.day_of_month = rec.weekday, rec.day_of_month
         if not sch.enabled:
             sch.next_run_at = None
         elif recurrence is not None or not was_on or sch.next_run_at is None:
             sch.next_run_at = next_due(rec, now)
         sch.updated_at = now
     return sch
+
+
+def delete(session: Session, actor: Actor, schedule_id: int, *, expected_version: int | None = None) -> None:
+    """Remove a schedule (audited ``schedule.delete`` with its values). A job it queued keeps running."""
+    sch = get(session, actor, schedule_id)
+    _check_kind(actor, sch.kind)
+    if expected_version is not None and sch.version != expected_version:
+        raise Conflict("The record was changed by someone else (version {current}, you saw {seen}); "
+                       "reload and try again.", field="expected_version",
+                       params={"current": sch.version, "seen": expected_version})
+    before = audit.snapshot(sch, FIELDS)
+    session.delete(sch)
+    session.flush()
+    audit.record(session, actor, "schedule.delete", "schedule", schedule_id, before=before)
 
 
 # --- the tick: start what is due (the worker calls it) --------------------------------------------------
@@ -213,11 +234,12 @@ def _fire(schedule_id: int, due_at: datetime, version: int, now: datetime) -> Fi
                  Schedule.version == version]
         row = s.execute(update(Schedule).where(*taken).values(last_due_at=due_at)
                         .returning(Schedule.every, Schedule.interval_minutes, Schedule.at_time,
-                                   Schedule.weekday, Schedule.kind, Schedule.params, Schedule.last_job_id)
+                                   Schedule.weekday, Schedule.day_of_month, Schedule.kind, Schedule.params,
+                                   Schedule.subject, Schedule.last_job_id)
                         .execution_options(synchronize_session=False)).first()
         if row is None:
             return None
-        rec = Recurrence(row.every, row.interval_minutes, row.at_time, row.weekday)
+        rec = Recurrence(row.every, row.interval_minutes, row.at_time, row.weekday, row.day_of_month)
         following, skipped_times = next_due(rec, now), missed(rec, due_at, now)
         previous = s.get(jobs.Job, row.last_job_id, populate_existing=True) if row.last_job_id else None
         job_id, values = None, {"next_run_at": following}
@@ -227,7 +249,8 @@ def _fire(schedule_id: int, due_at: datetime, version: int, now: datetime) -> Fi
         else:
             try:
                 with s.begin_nested():
-                    job_id = jobs.enqueue(s, Actor.system(), row.kind, dict(row.params or {})).id
+                    job_id = jobs.enqueue(s, Actor.system(), row.kind, dict(row.params or {}),
+                                          subject=row.subject).id
                 outcome, note = "queued", None
                 values["last_job_id"] = job_id
             except DomainError as err:  # params no longer valid: record it, try again at the next time

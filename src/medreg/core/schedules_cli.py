@@ -1,5 +1,5 @@
-"""``medreg schedules list | add | enable | disable``: the recurring jobs the worker starts (operators;
-acts as the ``system`` actor, like ``medreg jobs``). Times are Beijing time (Asia/Shanghai)."""
+"""``medreg schedules list | add | enable | disable | delete``: the recurring jobs the worker starts
+(operators; acts as the ``system`` actor, like ``medreg jobs``). Times are Beijing time (Asia/Shanghai)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,11 @@ def list_cmd() -> None:
 def add_cmd(
     name: str = typer.Argument(..., help="A unique name, e.g. 'nightly audit check'."),
     kind: str = typer.Option(..., "--kind", help="The job kind (medreg jobs kinds)."),
-    every: str = typer.Option(..., "--every", help="weekly, daily or interval."),
-    at: str | None = typer.Option(None, "--at", help="HH:MM, Beijing time (daily, weekly)."),
+    every: str = typer.Option(..., "--every", help="monthly, weekly, daily or interval."),
+    at: str | None = typer.Option(None, "--at", help="HH:MM, Beijing time (daily, weekly, monthly)."),
     weekday: str | None = typer.Option(None, "--weekday", help="mon..sun or 1-7 (weekly)."),
+    day_of_month: int | None = typer.Option(None, "--day-of-month",
+                                            help="1-31 (monthly; beyond the month's end: its last day)."),
     interval_minutes: int | None = typer.Option(None, "--interval-minutes", help="5 to 44640 (interval)."),
     param: list[str] = typer.Option([], "--param", "-p", help="A job parameter key=value (repeatable)."),
 ) -> None:
@@ -51,8 +53,8 @@ def add_cmd(
     except ValidationFailed as err:
         raise report_error(err) from None
     with _session() as s:
-        sch = schedules.create(s, Actor.system(), name, kind, Recurrence(every, interval_minutes, at, day),
-                               params=params)
+        rec = Recurrence(every, interval_minutes, at, day, day_of_month)
+        sch = schedules.create(s, Actor.system(), name, kind, rec, params=params)
         typer.echo(f"schedule {sch.id} '{sch.name}': {sch.recurrence.describe()}, "
                    f"next run {_when(sch.next_run_at)}")
 
@@ -68,6 +70,14 @@ def _toggle(schedule_id: int, on: bool) -> None:
 def enable_cmd(schedule_id: int = typer.Argument(..., help="The schedule id.")) -> None:
     """Turn a schedule on: its next run is its next due time from now (no catch-up for the time off)."""
     _toggle(schedule_id, True)
+
+
+@app.command("delete")
+def delete_cmd(schedule_id: int = typer.Argument(..., help="The schedule id.")) -> None:
+    """Remove a schedule (audited ``schedule.delete``; a job it already queued keeps running)."""
+    with _session() as s:
+        schedules.delete(s, Actor.system(), schedule_id)
+        typer.echo(f"schedule {schedule_id} deleted")
 
 
 @app.command("disable")

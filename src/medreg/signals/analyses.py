@@ -5,7 +5,9 @@ threshold, minimum count) and the counting engine. The centre (and administrator
 deactivate them, delete one that never ran, and run one now (a ``signals.run`` job); each change is
 audited with the values before and after. Pages: ``pages_analyses.py``. After each snapshot export
 (``medreg signals snapshot`` or the ``signals.snapshot`` job) :func:`enqueue_runs` queues one
-``signals.run`` job per active analysis on that snapshot version.
+``signals.run`` job per active analysis on that snapshot version, except the analyses that have their
+own schedule (``scheduling.set_analysis_schedule``). Every ``signals.run`` job of an analysis carries
+the subject :func:`subject_of` (the kernel's indexed ``job.subject``), so its latest job is found exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from medreg.core import audit, jobs
+from medreg.core import audit, jobs, schedules
 from medreg.core.actor import Actor
 from medreg.core.clock import utcnow
 from medreg.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -42,13 +44,20 @@ def _state(a: SignalAnalysis) -> dict:
     return {f: getattr(a, f) for f in FIELDS} | {"version": a.version}
 
 
-def settings_for(a: SignalAnalysis, folder: str, snapshot_version: int | None = None) -> RunSettings:
-    """The run settings of analysis ``a`` on a snapshot folder (and version)."""
+def subject_of(analysis_id: int) -> str:
+    """The job subject of the ``signals.run`` jobs of an analysis (``jobs.latest_by_subject``)."""
+    return f"signals_analysis:{analysis_id}"
+
+
+def settings_for(a: SignalAnalysis, folder: str, snapshot_version: int | None = None, *,
+                 latest: bool = False) -> RunSettings:
+    """The run settings of analysis ``a`` on a snapshot folder (and version; ``latest``: the newest
+    snapshot at run time, the runs of the analysis' own schedule)."""
     label = f"{a.name[:100]} v{snapshot_version}" if snapshot_version else a.name
     return RunSettings(folder=folder, label=label, level=a.event_level, annexes=a.annexes,
                        statistic=a.statistic, threshold=a.threshold, min_n=a.min_n,
                        device_level=a.device_level, strata=a.strata, engine=a.engine,
-                       snapshot_version=snapshot_version, analysis_id=a.id)
+                       snapshot_version=snapshot_version, analysis_id=a.id, latest=latest)
 
 
 def _check(a: SignalAnalysis) -> None:
@@ -138,11 +147,15 @@ def update_analysis(session: Session, actor: Actor, analysis_id: int, values: Ma
     session.flush()
     audit.record(session, actor, "signals.analysis.update", "signals_analysis", a.id, before=before,
                  after=_state(a))
+    if a.schedule_id is not None:  # its own schedule queues runs with the analysis' current settings
+        sch = session.get(schedules.Schedule, a.schedule_id)
+        params = asdict(settings_for(a, sch.params.get("folder") or "-", latest=True))
+        if params != sch.params or sch.enabled != a.active:
+            schedules.change(session, actor, sch.id, params=params, enabled=a.active)
     return a
 
 
 PENDING = (jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING)
-RECENT_JOBS = 500  # the signals.run jobs looked at for the last job of each analysis
 
 
 def _pending(session: Session) -> list[jobs.Job]:
@@ -153,9 +166,9 @@ def _pending(session: Session) -> list[jobs.Job]:
 
 
 def _not_pending(session: Session, a: SignalAnalysis) -> None:
-    for job in _pending(session):
-        if job.params.get("analysis_id") == a.id:
-            raise Conflict("A run of this analysis is already queued or running (job {job}).",
+    subject = subject_of(a.id)
+    for job in jobs.latest_by_subject(session, "signals.run", [subject], statuses=PENDING).values():
+        raise Conflict("A run of this analysis is already queued or running (job {job}).",
                            field="analysis_id", params={"job": job.id})
 
 
@@ -170,25 +183,44 @@ def delete_analysis(session: Session, actor: Actor, analysis_id: int, *,
                        field="analysis_id", params={"runs": runs})
     _not_pending(session, a)
     before = _state(a)
+    if a.schedule_id is not None:  # its own schedule goes with it (audited schedule.delete)
+        schedule_id, a.schedule_id = a.schedule_id, None
+        session.flush()
+        schedules.delete(session, actor, schedule_id)
     session.delete(a)
     session.flush()
     audit.record(session, actor, "signals.analysis.delete", "signals_analysis", analysis_id, before=before)
 
 
-def run_now(session: Session, actor: Actor, analysis_id: int, folder: Path | str) -> jobs.Job:
-    """Queue one ``signals.run`` job of the analysis (active or not) that exports the next snapshot into
-    ``folder`` and scores it, as ``medreg signals run`` does. Refused while a run of this analysis, or
-    another export into ``folder``, is queued or running (two exports into one folder would clash)."""
+def run_now(session: Session, actor: Actor, analysis_id: int, folder: Path | str,
+            snapshot_version: int | None = None) -> jobs.Job:
+    """Queue one ``signals.run`` job of the analysis (active or not) on ``folder``: on the existing
+    ``snapshot_version``, or (None) on the next snapshot it exports first, as ``medreg signals run``
+    does. Refused while a run of this analysis is queued or running, and, when it would export, while
+    another export into ``folder`` is (two exports into one folder would clash)."""
     _centre(actor)
     a = get_analysis(session, actor, analysis_id)
     folder = str(Path(folder).absolute())  # the worker may run in another directory
     _not_pending(session, a)
-    for job in _pending(session):
-        exporting = job.kind == "signals.snapshot" or job.params.get("snapshot_version") is None
-        if exporting and job.params.get("folder") == folder:
-            raise Conflict("A snapshot export is queued or running (job {job}); run the analysis when it "
-                           "has finished.", field="analysis_id", params={"job": job.id})
-    return jobs.enqueue(session, actor, "signals.run", asdict(settings_for(a, folder)))
+    if snapshot_version is not None:
+        if isinstance(snapshot_version, bool) or not isinstance(snapshot_version, int) or \
+                snapshot_version < 1 or not snapshot.exists(Path(folder), snapshot_version):
+            raise ValidationFailed("No snapshot version {version}.", field="snapshot_version",
+                                   params={"version": snapshot_version})
+    else:
+        for job in _pending(session):
+            exporting = job.kind == "signals.snapshot" or (
+                job.params.get("snapshot_version") is None and not job.params.get("latest"))
+            if exporting and job.params.get("folder") == folder:
+                raise Conflict("A snapshot export is queued or running (job {job}); run the analysis when "
+                               "it has finished.", field="analysis_id", params={"job": job.id})
+    return jobs.enqueue(session, actor, "signals.run", asdict(settings_for(a, folder, snapshot_version)),
+                        subject=subject_of(a.id))
+
+
+def snapshots(folder: Path | str, limit: int = 50) -> list[snapshot.Snapshot]:
+    """The finished snapshots of ``folder``, newest first (what Run now may score)."""
+    return snapshot.versions(Path(folder))[:limit]
 
 
 @dataclass(frozen=True)
@@ -198,6 +230,7 @@ class AnalysisStatus:
     analysis: SignalAnalysis
     last_run: SignalRun | None
     last_job: jobs.Job | None
+    schedule: schedules.Schedule | None = None  # its own schedule; None: after each snapshot
 
     @property
     def pending(self) -> bool:
@@ -218,17 +251,17 @@ def overview(session: Session, actor: Actor) -> list[AnalysisStatus]:
     latest = (select(func.max(SignalRun.id)).where(SignalRun.analysis_id.in_(ids))
               .group_by(SignalRun.analysis_id))
     runs = {r.analysis_id: r for r in session.scalars(select(SignalRun).where(SignalRun.id.in_(latest)))}
-    found: dict[int, jobs.Job] = {}
-    stmt = (select(jobs.Job).where(jobs.Job.kind == "signals.run").order_by(jobs.Job.id.desc())
-            .limit(RECENT_JOBS).execution_options(populate_existing=True))
-    for job in session.scalars(stmt):
-        found.setdefault(job.params.get("analysis_id"), job)
-    return [AnalysisStatus(a, runs.get(a.id), found.get(a.id)) for a in rows]
+    found = jobs.latest_by_subject(session, "signals.run", [subject_of(i) for i in ids])
+    own = {s.id: s for s in session.scalars(select(schedules.Schedule).where(
+        schedules.Schedule.id.in_([a.schedule_id for a in rows if a.schedule_id is not None])))}
+    return [AnalysisStatus(a, runs.get(a.id), found.get(subject_of(a.id)), own.get(a.schedule_id))
+            for a in rows]
 
 
 def enqueue_runs(session: Session, actor: Actor, folder: Path | str, snapshot_version: int,
                  only: list[int] | None = None) -> list[int]:
-    """Queue a ``signals.run`` job per active analysis on snapshot ``snapshot_version`` (the job ids).
+    """Queue a ``signals.run`` job per active analysis on snapshot ``snapshot_version`` (the job ids);
+    an analysis with its own schedule is left to it.
 
     ``actor`` must be allowed to start ``signals.run`` jobs (the centre, an administrator or the system);
     the kind is registered by ``medreg.signals.jobs``, which the CLI, the web app and the worker import.
@@ -236,10 +269,10 @@ def enqueue_runs(session: Session, actor: Actor, folder: Path | str, snapshot_ve
     _centre(actor)
     ids = []
     for a in list_analyses(session, actor, active_only=True):
-        if only is not None and a.id not in only:
+        if (only is not None and a.id not in only) or a.schedule_id is not None:
             continue
         params = asdict(settings_for(a, str(folder), snapshot_version))
-        ids.append(jobs.enqueue(session, actor, "signals.run", params).id)
+        ids.append(jobs.enqueue(session, actor, "signals.run", params, subject=subject_of(a.id)).id)
     return ids
 
 

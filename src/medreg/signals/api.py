@@ -4,8 +4,10 @@ them, and the case actions (optimistic locking with ``expected_version``). Thin 
 Tenancy: the monitoring centre sees every case and run; a registrant the cases of its own devices
 (certificate- and registrant-level cases; no runs); anyone else nothing (NotFound for a case id).
 The configured analyses (``/api/signals/analyses``) are the centre's: list, create, change, delete (one
-that never ran) and run now (a ``signals.run`` job), all audited; so is the snapshot schedule
-(``/api/signals/schedule``: when the worker exports a snapshot and runs the active analyses).
+that never ran) and run now (a ``signals.run`` job, on the next snapshot or on an existing one of
+``/api/signals/snapshots``), all audited; so is the snapshot schedule (``/api/signals/schedule``: when
+the worker exports a snapshot and runs the active analyses) and each analysis' own schedule
+(``/api/signals/analyses/{id}/schedule``).
 """
 
 from __future__ import annotations
@@ -24,14 +26,18 @@ from medreg.signals.schemas import (
     AnalysisCreate,
     AnalysisPatch,
     AnalysisRead,
+    AnalysisScheduleSet,
     AnalysisStatusRead,
     CaseDetail,
     CaseRead,
     RespondBody,
+    RunNowBody,
     RunQueued,
     RunRead,
+    ScheduleBrief,
     ScheduleRead,
     ScheduleSet,
+    SnapshotRead,
     StatRead,
 )
 from medreg.signals.states import Status
@@ -129,10 +135,34 @@ def analyses_delete(analysis_id: RecordId, expected_version: int = Query(ge=1, l
 
 
 @router.post("/analyses/{analysis_id}/run", response_model=RunQueued, status_code=202)
-def analyses_run(analysis_id: RecordId, session: Session = Depends(get_session),
-                 actor: Actor = Depends(require_login)):
-    job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir)
+def analyses_run(analysis_id: RecordId, body: RunNowBody | None = None,
+                 session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    version = body.snapshot_version if body is not None else None
+    job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir, version)
     return RunQueued.model_validate(job)
+
+
+@router.get("/snapshots", response_model=list[SnapshotRead])
+def snapshots_list(actor: Actor = Depends(require_login)):
+    """The finished snapshots of the analyses' folder, newest first (centre only)."""
+    scheduling.current_folder(actor)
+    return [SnapshotRead.model_validate(s) for s in analyses.snapshots(get_settings().signals_snapshot_dir)]
+
+
+@router.get("/analyses/{analysis_id}/schedule", response_model=ScheduleBrief | None)
+def analysis_schedule_get(analysis_id: RecordId, session: Session = Depends(get_session),
+                          actor: Actor = Depends(require_login)):
+    sch = scheduling.analysis_schedule(session, actor, analysis_id)
+    return ScheduleBrief.model_validate(sch) if sch is not None else None
+
+
+@router.put("/analyses/{analysis_id}/schedule", response_model=ScheduleBrief | None)
+def analysis_schedule_set(body: AnalysisScheduleSet, analysis_id: RecordId,
+                          session: Session = Depends(get_session), actor: Actor = Depends(require_login)):
+    values = body.model_dump()
+    version = values.pop("expected_version")
+    sch = scheduling.set_analysis_schedule(session, actor, analysis_id, values, expected_version=version)
+    return ScheduleBrief.model_validate(sch) if sch is not None else None
 
 
 @router.get("/schedule", response_model=ScheduleRead)

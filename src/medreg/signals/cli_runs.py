@@ -1,5 +1,5 @@
-"""``medreg signals run``, ``list``, ``snapshot`` and ``analyses`` (list, add, set, delete, run; thin;
-act as ``--user``)."""
+"""``medreg signals run``, ``list``, ``snapshot`` and ``analyses`` (list, add, set, delete, run,
+schedule; thin; act as ``--user``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from medreg.core.cli_support import acting
+from medreg.core.cli_support import acting, report_error
+from medreg.core.clock import to_shanghai
+from medreg.core.errors import ValidationFailed
+from medreg.core.recurrence import weekday_number
 from medreg.core.settings import get_settings
-from medreg.signals import analyses, queries
+from medreg.signals import analyses, queries, scheduling
 from medreg.signals.runs import RunSettings, list_runs, run_all
 
 console = Console(width=180)
 LEVELS_HELP = "certificate | registrant | category | category1 | category2 | fda-product-code."
+
+
+def _when(value) -> str:
+    return to_shanghai(value).strftime("%Y-%m-%d %H:%M") + " (Asia/Shanghai)" if value else "-"
 
 
 def _num(x: float | None) -> str:
@@ -114,12 +121,15 @@ analyses_app = typer.Typer(help="The analyses run after each snapshot (monitorin
                            no_args_is_help=True)
 
 
-def _show(rows) -> None:
-    table = Table("id", "name", "active", "device", "level", "strata", "criteria", "engine", "version")
+def _show(rows, own: dict) -> None:
+    table = Table("id", "name", "active", "device", "level", "strata", "criteria", "engine", "runs",
+                  "version")
     for a in rows:
         crit = f"{a.statistic} > {'default' if a.threshold is None else f'{a.threshold:g}'}, n >= {a.min_n}"
+        sch = own.get(a.schedule_id)
         table.add_row(str(a.id), a.name, "yes" if a.active else "no", a.device_level,
-                      f"{a.event_level} {a.annexes}", a.strata or "-", crit, a.engine, str(a.version))
+                      f"{a.event_level} {a.annexes}", a.strata or "-", crit, a.engine,
+                      sch.recurrence.describe() if sch else "after each snapshot", str(a.version))
     console.print(table)
 
 
@@ -131,7 +141,8 @@ def _values(**kw) -> dict:
 def analyses_list(user: str = typer.Option(..., "--user", help="Act as this user.")) -> None:
     """The configured analyses."""
     with acting(user) as (session, actor):
-        _show(analyses.list_analyses(session, actor))
+        _show(analyses.list_analyses(session, actor),
+              {r.analysis.schedule_id: r.schedule for r in analyses.overview(session, actor) if r.schedule})
 
 
 @analyses_app.command("add")
@@ -200,9 +211,43 @@ def analyses_run(
     user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
     snapshot_dir: Path | None = typer.Option(None, "--snapshot-dir",
                                              help="Default: MEDREG_SIGNALS_SNAPSHOT_DIR."),
+    snapshot_version: int | None = typer.Option(None, "--snapshot-version",
+                                                help="Score this existing snapshot (default: the next)."),
 ) -> None:
-    """Queue a run of the analysis now (a signals.run job: next snapshot, then scores; a worker runs it)."""
+    """Queue a run of the analysis now (a signals.run job: next snapshot, or the one given, then scores;
+    a worker runs it)."""
     folder = snapshot_dir or get_settings().signals_snapshot_dir
     with acting(user) as (session, actor):
-        job = analyses.run_now(session, actor, analysis_id, folder)
-        typer.echo(f"analysis {analysis_id}: job {job.id} queued ({folder})")
+        job = analyses.run_now(session, actor, analysis_id, folder, snapshot_version)
+        on = f"snapshot v{snapshot_version}" if snapshot_version else "the next snapshot"
+        typer.echo(f"analysis {analysis_id}: job {job.id} queued on {on} ({folder})")
+
+
+@analyses_app.command("schedule")
+def analyses_schedule(
+    analysis_id: int = typer.Argument(..., help="The analysis id."),
+    user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+    every: str = typer.Option(..., "--every",
+                              help="snapshot (after each snapshot: the default), monthly, weekly, daily or "
+                                   "interval."),
+    at: str | None = typer.Option(None, "--at", help="HH:MM, Beijing time (daily, weekly, monthly)."),
+    weekday: str | None = typer.Option(None, "--weekday", help="mon..sun or 1-7 (weekly)."),
+    day_of_month: int | None = typer.Option(None, "--day-of-month",
+                                            help="1-31 (monthly; beyond the month's end: its last day)."),
+    interval_minutes: int | None = typer.Option(None, "--interval-minutes", help="5 to 44640 (interval)."),
+) -> None:
+    """Give the analysis its own schedule (it then scores the newest snapshot at those times instead of
+    running after each snapshot), or --every snapshot to run it after each snapshot again."""
+    try:
+        day = weekday_number(weekday) if weekday is not None else None
+    except ValidationFailed as err:
+        raise report_error(err) from None
+    with acting(user) as (session, actor):
+        sch = scheduling.set_analysis_schedule(session, actor, analysis_id, {
+            "every": every, "at": at, "weekday": day, "day_of_month": day_of_month,
+            "interval_minutes": interval_minutes})
+        when = "after each snapshot"
+        if sch is not None:
+            when = (f"{sch.recurrence.describe()}, next run {_when(sch.next_run_at)}"
+                    + ("" if sch.enabled else " (off: the analysis is disabled)"))
+        typer.echo(f"analysis {analysis_id}: {when}")

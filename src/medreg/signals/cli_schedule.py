@@ -42,9 +42,11 @@ def show_cmd(user: str = typer.Option(..., "--user", help="Act as this user (mon
 @app.command("set")
 def set_cmd(
     user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
-    every: str = typer.Option(..., "--every", help="weekly, daily or interval."),
-    at: str | None = typer.Option(None, "--at", help="HH:MM, Beijing time (daily, weekly)."),
+    every: str = typer.Option(..., "--every", help="monthly, weekly, daily or interval."),
+    at: str | None = typer.Option(None, "--at", help="HH:MM, Beijing time (daily, weekly, monthly)."),
     weekday: str | None = typer.Option(None, "--weekday", help="mon..sun or 1-7 (weekly)."),
+    day_of_month: int | None = typer.Option(None, "--day-of-month",
+                                            help="1-31 (monthly; beyond the month's end: its last day)."),
     interval_minutes: int | None = typer.Option(None, "--interval-minutes", help="5 to 44640 (interval)."),
 ) -> None:
     """Schedule the snapshot and the enabled analyses, e.g. --every weekly --weekday mon --at 02:15."""
@@ -54,7 +56,8 @@ def set_cmd(
         raise report_error(err) from None
     with acting(user) as (session, actor):
         current = scheduling.set_schedule(session, actor, {
-            "every": every, "at": at, "weekday": day, "interval_minutes": interval_minutes, "enabled": True})
+            "every": every, "at": at, "weekday": day, "day_of_month": day_of_month,
+            "interval_minutes": interval_minutes, "enabled": True})
         _print(current)
 
 
@@ -66,6 +69,6 @@ def off_cmd(user: str = typer.Option(..., "--user", help="Act as this user (moni
         if current.schedule is None:
             raise report_error(ValidationFailed("No snapshot schedule is set.", field="schedule"))
         s = current.schedule
-        values = {"every": s.every, "at": s.at_time, "weekday": s.weekday,
+        values = {"every": s.every, "at": s.at_time, "weekday": s.weekday, "day_of_month": s.day_of_month,
                   "interval_minutes": s.interval_minutes, "enabled": False}
         _print(scheduling.set_schedule(session, actor, values))

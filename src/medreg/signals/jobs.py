@@ -8,18 +8,21 @@ overseen by the centre: its users see every job of them (the scheduled ones are 
 ``signals.run`` runs one analysis in steps with progress and a checkpoint after each, so that a worker
 that dies resumes at the next step: the snapshot is not exported twice, the scores are not recomputed,
 the runs are not queued twice (the checkpoint that lists them is committed with the queued jobs).
+A job of either kind that ends without success (failed on its last attempt, or cancelled) while its
+export was unfinished has that export's files removed (:func:`remove_unfinished_export`): no half
+snapshot is left in the folder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import ValidationFailed
-from medreg.core.jobs import JobContext, job_handler
+from medreg.core.jobs import Job, JobContext, job_handler
 from medreg.signals import analyses, bridge, pipeline, snapshot  # noqa: F401 (bridge: event handlers)
 from medreg.signals.runs import RunSettings, export_step, record_step, score_step
 
@@ -63,7 +66,22 @@ def _export_once(ctx: JobContext, state: dict, folder: Path, export: Callable[[]
     return version
 
 
-@job_handler("signals.run", roles=ROLES, validate=_validate, oversee=ROLES)
+def remove_unfinished_export(session, job: Job, reason: str) -> None:
+    """``on_abandon`` of both kinds: the files of an export this job started and did not finish (its
+    checkpoint says it was exporting and no manifest was written) are removed; a finished snapshot is
+    kept. Idempotent; touches no table."""
+    state = job.checkpoint or {}
+    folder = (job.params or {}).get("folder")
+    if "snapshot" in state or state.get("exporting_after") is None or not folder:
+        return
+    version = int(state["exporting_after"]) + 1
+    removed = snapshot.remove_unfinished(Path(folder), version)
+    if removed:
+        job.message = f"{job.status}: unfinished snapshot v{version} removed ({', '.join(removed)})"
+
+
+@job_handler("signals.run", roles=ROLES, validate=_validate, oversee=ROLES,
+             on_abandon=remove_unfinished_export)
 def run_job(ctx: JobContext) -> None:
     settings = settings_of(ctx.params)
     actor = Actor.system()
@@ -76,7 +94,8 @@ def run_job(ctx: JobContext) -> None:
             with ctx.session() as session:
                 return export_step(session, actor, settings)
 
-        if settings.snapshot_version is not None:  # a run queued on an existing snapshot
+        newest = snapshot.latest(folder) if settings.latest else None
+        if settings.snapshot_version is not None or newest is not None:  # an existing snapshot
             state["snapshot"] = export().version
         else:
             _export_once(ctx, state, folder, export)
@@ -93,7 +112,9 @@ def run_job(ctx: JobContext) -> None:
         ctx.set_result(state["result"])
         return
     scored = pipeline.load_scored(Path(state["scores"]))
-    with ctx.session() as session:
+    if settings.latest:  # named after the snapshot it found, as the runs queued after a snapshot
+        settings = replace(settings, label=f"{settings.label[:100]} v{snap.version}")
+    with ctx.session(immediate=True) as session:
         run = record_step(session, actor, settings, snap, Path(state["events"]), scored)
         state["result"] = {"run_id": run.id, "snapshot_version": snap.version, "reports": snap.reports,
                            "pairs": run.pairs, "flagged": run.flagged, "opened": run.opened,
@@ -117,7 +138,8 @@ def _validate_snapshot(params: dict) -> dict:
     return {"folder": folder.strip(), "incremental": bool(incremental)}
 
 
-@job_handler("signals.snapshot", roles=ROLES, validate=_validate_snapshot, oversee=ROLES)
+@job_handler("signals.snapshot", roles=ROLES, validate=_validate_snapshot, oversee=ROLES,
+             on_abandon=remove_unfinished_export)
 def snapshot_job(ctx: JobContext) -> None:
     """Export the next snapshot, then queue the configured analyses on it (two checkpointed steps)."""
     params = _validate_snapshot(ctx.params)
@@ -127,15 +149,17 @@ def snapshot_job(ctx: JobContext) -> None:
         ctx.progress(0, 2, "export")
 
         def export() -> snapshot.Snapshot:
+            # reads only: on SQLite a unit that reads for long and then writes fails ("database is
+            # locked": its WAL read snapshot cannot become a write once the heartbeat has committed)
             with ctx.session() as session:
-                snap = snapshot.export(session, actor, folder, incremental=params["incremental"])
-                analyses.audit_snapshot(session, actor, folder, snap)
-                return snap
+                return snapshot.export(session, actor, folder, incremental=params["incremental"])
 
         _export_once(ctx, state, folder, export)
-        ctx.save_checkpoint(state, done=1, total=2, message="export")
+        with ctx.session(immediate=True) as session:  # audited once, with the checkpoint that records it
+            analyses.audit_snapshot(session, actor, folder, snapshot.load(folder, state["snapshot"]))
+            ctx.save_checkpoint(state, done=1, total=2, message="export", session=session)
     if "runs" not in state:
-        with ctx.session() as session:
+        with ctx.session(immediate=True) as session:  # reads the analyses, then queues their runs
             state["runs"] = analyses.enqueue_runs(session, actor, folder, state["snapshot"])
             ctx.save_checkpoint(state, done=2, total=2, message="enqueue", session=session)
     ctx.set_result({"snapshot_version": state["snapshot"], "runs": state["runs"]})

@@ -143,6 +143,8 @@ class SignalAnalysis(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     min_n: Mapped[int] = mapped_column(default=3)
     engine: Mapped[str] = mapped_column(String(10), default="duckdb")
+    # its own kernel schedule (``scheduling.py``); None: it runs after each snapshot (signals_0005)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)

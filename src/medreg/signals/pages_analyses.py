@@ -1,7 +1,8 @@
 """HTML pages of the configured analyses (monitoring centre and administrators): the list with each
-analysis' last run and its job's progress, the create and edit forms, enable/disable, delete (an
-analysis that never ran), "run now", the snapshot schedule (its next run, its last job, the form that
-sets it: ``scheduling.py``), and the page of one run's results. The same service calls as
+analysis' last run and its job's progress and when it runs, the create and edit forms (with the
+analysis' own schedule), enable/disable, delete (an analysis that never ran), "run now" (on the next
+snapshot or on an existing one), the snapshot schedule (its next run, its last job, the form that sets
+it: ``scheduling.py``), and the page of one run's results. The same service calls as
 ``/api/signals/analyses``, ``/api/signals/schedule``, ``medreg signals analyses`` and ``medreg signals
 schedule``; JSON twins: ``/api/signals/analyses/status``, ``/api/signals/schedule``,
 ``/api/signals/runs/{id}``.
@@ -54,8 +55,11 @@ DONE_LABELS = {"created": _("The analysis was created."), "changed": _("The anal
                "enable": _("The analysis will run after each snapshot."),
                "disable": _("The analysis will no longer run after each snapshot."),
                "delete": _("The analysis was deleted."), "run": _("A run of the analysis was queued."),
-               "schedule": _("The snapshot schedule was saved.")}
-EVERY_LABELS = {"weekly": _("Weekly"), "daily": _("Daily"), "interval": _("Every N minutes")}
+               "schedule": _("The snapshot schedule was saved."),
+               "own-schedule": _("When the analysis runs was saved.")}
+EVERY_LABELS = {"weekly": _("Weekly"), "daily": _("Daily"), "interval": _("Every N minutes"),
+                "monthly": _("Monthly")}
+OWN_EVERY_LABELS = {"snapshot": _("After each snapshot")} | EVERY_LABELS
 WEEKDAY_LABELS = {1: _("Monday"), 2: _("Tuesday"), 3: _("Wednesday"), 4: _("Thursday"), 5: _("Friday"),
                   6: _("Saturday"), 7: _("Sunday")}
 OUTCOME_LABELS = {"queued": _("A job was queued"), "skipped": _("Skipped: the previous run had not finished"),
@@ -115,13 +119,25 @@ def _choices() -> dict:
             "defaults": {k: rule[1] for k, rule in RULES.items()}}
 
 
+def recurrence_values(form: FormData) -> dict:
+    """The recurrence of a posted schedule form (the service checks it)."""
+    every = str(form.get("every") or "")
+    return {"every": every,
+            "at": str(form.get("at") or "").strip() if every in ("daily", "weekly", "monthly") else None,
+            "weekday": _whole(form, "weekday", 7) if every == "weekly" else None,
+            "day_of_month": _whole(form, "day_of_month", 31) if every == "monthly" else None,
+            "interval_minutes": _whole(form, "interval_minutes", 44640) if every == "interval" else None}
+
+
 def schedule_values(form: FormData) -> dict:
     """The snapshot schedule of a posted form (the service checks the recurrence)."""
-    every = str(form.get("every") or "")
-    return {"every": every, "enabled": str(form.get("enabled") or "") in FLAGS,
-            "at": str(form.get("at") or "").strip() if every in ("daily", "weekly") else None,
-            "weekday": _whole(form, "weekday", 7) if every == "weekly" else None,
-            "interval_minutes": _whole(form, "interval_minutes", 44640) if every == "interval" else None}
+    return recurrence_values(form) | {"enabled": str(form.get("enabled") or "") in FLAGS}
+
+
+def _snapshot_version(form: FormData) -> int | None:
+    """Run now's snapshot: empty for the next one (exported first), else an existing version."""
+    raw = str(form.get("snapshot_version") or "").strip()
+    return _whole(form, "snapshot_version", 999_999) if raw else None
 
 
 def _list(request: Request, session: Session, actor: Actor, error=None, status_code: int = 200) -> Response:
@@ -130,16 +146,22 @@ def _list(request: Request, session: Session, actor: Actor, error=None, status_c
                "done_labels": DONE_LABELS, "polling": any(r.pending for r in rows),
                "may_see_job": lambda job: may_see(actor, job), "snap": scheduling.current(session, actor),
                "every_labels": EVERY_LABELS, "weekday_labels": WEEKDAY_LABELS,
-               "outcome_labels": OUTCOME_LABELS}
+               "outcome_labels": OUTCOME_LABELS,
+               "snapshots": analyses.snapshots(get_settings().signals_snapshot_dir, limit=20)}
     if request.headers.get("HX-Request") and error is None:
         return render(request, "signals/_analysis_rows.html", context)
     return render(request, "signals/analyses.html", context, status_code=status_code)
 
 
 def _form(request: Request, analysis, error=None, form: FormData | None = None,
-          status_code: int = 200) -> Response:
+          status_code: int = 200, session: Session | None = None, actor: Actor | None = None) -> Response:
+    own = (scheduling.analysis_schedule(session, actor, analysis.id)
+           if analysis is not None and session is not None else None)
     return render(request, "signals/analysis_form.html", {
-        "a": analysis, "v": _shown(analysis, form), "error": error, **_choices()}, status_code=status_code)
+        "a": analysis, "v": _shown(analysis, form), "error": error, "own": own,
+        "own_every_labels": OWN_EVERY_LABELS,
+        "weekday_labels": WEEKDAY_LABELS, "outcome_labels": OUTCOME_LABELS, **_choices()},
+        status_code=status_code)
 
 
 @router.get("/analyses/")
@@ -179,7 +201,8 @@ def analysis_create(request: Request, form: FormData = Depends(posted), session:
 @router.get("/analyses/{analysis_id:int}")
 def analysis_edit(request: Request, analysis_id: int = AnalysisId, session: Session = Db,
                   actor: Actor = Centre) -> Response:
-    return _form(request, analyses.get_analysis(session, actor, analysis_id))
+    a = analyses.get_analysis(session, actor, analysis_id)
+    return _form(request, a, session=session, actor=actor)
 
 
 @router.post("/analyses/{analysis_id:int}")
@@ -191,8 +214,24 @@ def analysis_update(request: Request, analysis_id: int = AnalysisId, form: FormD
     except DomainError as err:
         refused(session, err)
         a = analyses.get_analysis(session, actor, analysis_id)
-        return _form(request, a, form_error(request, "analysis", err, form), form, err.http_status)
+        return _form(request, a, form_error(request, "analysis", err, form), form, err.http_status, session,
+                     actor)
     return see_other(f"/signals/analyses/?done=changed&id={analysis_id}")
+
+
+@router.post("/analyses/{analysis_id:int}/schedule")
+def analysis_schedule(request: Request, analysis_id: int = AnalysisId, form: FormData = Depends(posted),
+                      session: Session = Db, actor: Actor = Centre) -> Response:
+    """When the analysis runs: after each snapshot, or its own schedule; a refusal re-renders the form."""
+    try:
+        scheduling.set_analysis_schedule(session, actor, analysis_id, recurrence_values(form),
+                                         expected_version=version_of(form))
+    except DomainError as err:
+        refused(session, err)
+        a = analyses.get_analysis(session, actor, analysis_id)
+        return _form(request, a, form_error(request, "own-schedule", err, form), None, err.http_status,
+                     session, actor)
+    return see_other(f"/signals/analyses/?done=own-schedule&id={analysis_id}")
 
 
 @router.post("/analyses/{analysis_id:int}/{action}")
@@ -208,7 +247,8 @@ def analysis_act(request: Request, analysis_id: int = AnalysisId,
         elif action == "delete":
             analyses.delete_analysis(session, actor, analysis_id, expected_version=version_of(form))
         else:
-            job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir)
+            job = analyses.run_now(session, actor, analysis_id, get_settings().signals_snapshot_dir,
+                                   _snapshot_version(form))
             query += f"&queued={job.id}"
     except DomainError as err:
         refused(session, err)

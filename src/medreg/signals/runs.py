@@ -42,6 +42,7 @@ class RunSettings:
     spark_master: str = "local[*]"
     snapshot_version: int | None = None  # score this existing snapshot instead of exporting a new one
     analysis_id: int | None = None  # the configured analysis that asked for the run
+    latest: bool = False  # score the newest snapshot at run time (exported first if there is none)
 
     @property
     def strata_names(self) -> tuple[str, ...]:
@@ -64,6 +65,9 @@ class RunSettings:
         pipeline.check_device_level(self.device_level)
         pipeline.check_engine(self.engine)
         self.strata_names  # noqa: B018 - validates
+        if self.latest and self.snapshot_version is not None:
+            raise ValidationFailed("Give a snapshot version or the latest snapshot, not both.",
+                                   field="snapshot_version")
         if self.snapshot_version is not None and not 1 <= self.snapshot_version <= 999_999:
             raise ValidationFailed("No snapshot version {version}.", field="snapshot_version",
                                    params={"version": self.snapshot_version})
@@ -77,11 +81,13 @@ def _centre(actor: Actor) -> None:
 
 
 def export_step(session: Session, actor: Actor, settings: RunSettings) -> snapshot.Snapshot:
-    """The next snapshot version, or the given existing one."""
+    """The next snapshot version, or the given existing one (``latest``: the newest one, if any)."""
     _centre(actor)
+    if settings.latest and (newest := snapshot.latest(Path(settings.folder))) is not None:
+        return newest
     if settings.snapshot_version is not None:
         folder = Path(settings.folder)
-        if not (folder / f"v{settings.snapshot_version:06d}.json").is_file():
+        if not snapshot.exists(folder, settings.snapshot_version):
             raise ValidationFailed("No snapshot version {version}.", field="snapshot_version",
                                    params={"version": settings.snapshot_version})
         return snapshot.load(folder, settings.snapshot_version)

@@ -171,8 +171,29 @@ class JobBrief(BaseModel):
     message: str | None
 
 
+class ScheduleBrief(BaseModel):
+    """An analysis' own schedule (none: it runs after each snapshot)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    version: int
+    enabled: bool
+    every: str
+    interval_minutes: int | None
+    at_time: str | None = Field(description="HH:MM, Beijing time")
+    weekday: int | None
+    day_of_month: int | None
+    next_run_at: datetime | None
+    last_due_at: datetime | None
+    last_outcome: str | None
+    last_note: str | None
+    last_job_id: int | None
+
+
 class AnalysisStatusRead(BaseModel):
-    """JSON twin of a row of the analyses page: the analysis, its rule, its last run and last job."""
+    """JSON twin of a row of the analyses page: the analysis, its rule, its last run and last job, and
+    its own schedule (``null``: it runs after each snapshot)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -180,6 +201,39 @@ class AnalysisStatusRead(BaseModel):
     criteria: str
     last_run: RunRead | None
     last_job: JobBrief | None
+    schedule: ScheduleBrief | None = None
+
+
+class RunNowBody(BaseModel):
+    """Run now: on an existing snapshot version, or (none) on the next snapshot, exported first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot_version: int | None = Field(default=None, ge=1, le=999_999)
+
+
+class SnapshotRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    reports: int
+    rows: int
+    exported_at: str
+    base_version: int | None
+
+
+class AnalysisScheduleSet(BaseModel):
+    """An analysis' own schedule (Beijing time), or ``every`` = ``snapshot``: after each snapshot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: Literal["snapshot", "interval", "daily", "weekly", "monthly"]
+    interval_minutes: int | None = Field(default=None, ge=5, le=44640, description="for every=interval")
+    at: str | None = Field(default=None, max_length=5, description="HH:MM, for daily, weekly and monthly")
+    weekday: int | None = Field(default=None, ge=1, le=7, description="1 = Monday ... 7 = Sunday (weekly)")
+    day_of_month: int | None = Field(default=None, ge=1, le=31,
+                                     description="1-31 (monthly; beyond the month's end: its last day)")
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_ID, description="the analysis' version")
 
 
 class ScheduleSet(BaseModel):
@@ -188,10 +242,12 @@ class ScheduleSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    every: Literal["interval", "daily", "weekly"]
+    every: Literal["interval", "daily", "weekly", "monthly"]
     interval_minutes: int | None = Field(default=None, ge=5, le=44640, description="for every=interval")
-    at: str | None = Field(default=None, max_length=5, description="HH:MM, for daily and weekly")
+    at: str | None = Field(default=None, max_length=5, description="HH:MM, for daily, weekly and monthly")
     weekday: int | None = Field(default=None, ge=1, le=7, description="1 = Monday ... 7 = Sunday (weekly)")
+    day_of_month: int | None = Field(default=None, ge=1, le=31,
+                                     description="1-31 (monthly; beyond the month's end: its last day)")
     enabled: bool = True
     expected_version: int | None = Field(default=None, ge=1, le=MAX_ID,
                                          description="the version you saw (none when creating it)")
@@ -208,6 +264,7 @@ class ScheduleRead(BaseModel):
     interval_minutes: int | None = None
     at: str | None = None
     weekday: int | None = None
+    day_of_month: int | None = None
     next_run_at: datetime | None = None
     last_due_at: datetime | None = None
     last_outcome: str | None = None
@@ -222,6 +279,7 @@ class ScheduleRead(BaseModel):
             return cls(configured=False)
         return cls(configured=True, id=s.id, version=s.version, enabled=s.enabled, every=s.every,
                    interval_minutes=s.interval_minutes, at=s.at_time, weekday=s.weekday,
-                   next_run_at=s.next_run_at, last_due_at=s.last_due_at, last_outcome=s.last_outcome,
+                   day_of_month=s.day_of_month, next_run_at=s.next_run_at, last_due_at=s.last_due_at,
+                   last_outcome=s.last_outcome,
                    last_note=s.last_note, skipped_runs=s.skipped_runs,
                    last_job=JobBrief.model_validate(current.last_job) if current.last_job else None)

@@ -61,9 +61,23 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _numbers(folder: Path) -> list[int]:
+    return sorted(int(m.group(1)) for p in folder.glob("v*.json") if (m := _NAME.match(p.name)))
+
+
 def latest(folder: Path) -> Snapshot | None:
-    versions = sorted(int(m.group(1)) for p in folder.glob("v*.json") if (m := _NAME.match(p.name)))
+    versions = _numbers(folder)
     return load(folder, versions[-1]) if versions else None
+
+
+def versions(folder: Path) -> list[Snapshot]:
+    """Every finished snapshot of ``folder`` (those with a manifest), newest first."""
+    return [load(folder, v) for v in reversed(_numbers(folder))]
+
+
+def exists(folder: Path, version: int) -> bool:
+    """Whether ``folder`` holds the finished snapshot ``version``."""
+    return (folder / f"v{version:06d}.json").is_file()
 
 
 def load(folder: Path, version: int) -> Snapshot:
@@ -136,5 +150,28 @@ def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = 
                     exported_at=now.isoformat(), base_version=base.version if base else None,
                     changed_reports=len(rows.changed_ids) if rows.changed_ids is not None else None,
                     schema=SCHEMA)
-    (folder / f"v{version:06d}.json").write_text(json.dumps(asdict(snap), indent=2) + "\n", encoding="utf-8")
+    _write_manifest(folder, snap)
     return snap
+
+
+def _write_manifest(folder: Path, snap: Snapshot) -> None:
+    """The manifest, written last: a version without one is an export that did not finish (invisible to
+    :func:`latest` and :func:`load`; the next export of that version overwrites its data file)."""
+    target = folder / f"v{snap.version:06d}.json"
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(snap), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(target)
+
+
+def remove_unfinished(folder: Path, version: int) -> list[str]:
+    """Remove the files of an export of ``version`` that did not finish (no manifest): its data file and
+    temporary files. A finished version is left alone. Idempotent; the names removed."""
+    if (folder / f"v{version:06d}.json").exists():
+        return []
+    removed = []
+    for name in (f"v{version:06d}.parquet", f"v{version:06d}.parquet.tmp", f"v{version:06d}.json.tmp"):
+        path = folder / name
+        if path.exists():
+            path.unlink()
+            removed.append(name)
+    return removed
