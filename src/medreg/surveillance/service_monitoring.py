@@ -392,7 +392,7 @@ def _cusum_alert(session: Session, actor: Actor, monitor: Monitor, look: Look, v
     stats = _cusum_stats(monitor, look, value)
     audit.record(session, actor, "surveillance.alert.open", "surveillance_alert", alert.id,
                  after={"monitor_id": monitor.id, "look_no": look.look_no, "statistic": "cusum", **stats})
-    _announce(session, actor, monitor, look, alert)
+    _announce(session, actor, monitor, look, alert, stats)
 
 
 def _cusum_stats(monitor: Monitor, look: Look, value: float | None) -> dict:
@@ -404,7 +404,8 @@ def _cusum_stats(monitor: Monitor, look: Look, value: float | None) -> dict:
             "cusum_null_odds_ratio": monitor.cusum_null_odds_ratio}
 
 
-def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase) -> int:
+def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, alert: AlertCase,
+              stats: dict | None = None) -> int:
     """Tell the higher domains (signals opens a signal case) that the monitor signalled, in this unit of
     work: ``core.events``, since surveillance may not import signals. The alert's ``statistic``:
     "monitor" (its MaxSPRT or DELTA) or "cusum" (its risk-adjusted CUSUM crossed h), with the statistics
@@ -412,8 +413,9 @@ def _announce(session: Session, actor: Actor, monitor: Monitor, look: Look, aler
     statistic = alert.statistic or "monitor"
     # an alert raised later (``service_alerts.raise_signal_case``) carries the look's peak, which is at
     # least the value at the crossing (not stored)
-    stats = (_cusum_stats(monitor, look, look.cusum_peak) if statistic == "cusum"
-             else {k: getattr(look, k) for k in LOOK_STATS})
+    if stats is None:
+        stats = (_cusum_stats(monitor, look, look.cusum_peak) if statistic == "cusum"
+                 else {k: getattr(look, k) for k in LOOK_STATS})
     return events.publish(session, actor, events.MONITOR_SIGNALLED, {
         "monitor_id": monitor.id, "alert_id": alert.id, "look_id": look.id, "look_no": look.look_no,
         "as_of": look.as_of.isoformat(), "kind": monitor.kind, "monitor_name": monitor.name,

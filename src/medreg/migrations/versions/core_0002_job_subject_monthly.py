@@ -1,7 +1,7 @@
 """core: job subject (indexed lookup of a subject's latest job); monthly schedules; schedule subject
 
 Revision ID: core_0002
-Revises: signals_0004
+Revises: surveillance_0006
 Create Date: 2026-11-30 12:00:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "core_0002"
-down_revision: str | None = "signals_0004"
+down_revision: str | None = "surveillance_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
