@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import medreg.core.db
+
 revision: str = "registration_0003"
 down_revision: str | None = "signals_0004"
 branch_labels: str | Sequence[str] | None = None
@@ -34,7 +36,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("revoked_on", sa.Date(), nullable=True),
         sa.Column("revocation_reason", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", medreg.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["applicant_org_id"], ["organisation.id"]),
         sa.ForeignKeyConstraint(["issuer_org_id"], ["organisation.id"]),
