@@ -172,7 +172,8 @@ class Visitor:
         self.page.fill("#username", username)
         self.page.fill("#password", password)
         self.page.click("#login-submit")
-        self.page.wait_for_selector("#current-user")
+        # attached, not visible: on a phone the account sits in the folded header menu
+        self.page.wait_for_selector("#current-user", state="attached")
         return self.page
 
     def screenshot(self, name: str) -> Path:

@@ -29,6 +29,7 @@ from medreg.premarket.innovation import service as innovation
 from medreg.premarket.innovation.models import InnovationApplication
 from medreg.premarket.innovation.rules import required_documents
 from medreg.premarket.registration import service as registration
+from medreg.premarket.registration import service_export
 
 # The product name of the robotics draft marks a loaded demo data set.
 MARKER = "腔镜手术机器人（演示）"
@@ -342,6 +343,9 @@ def _registration_cases(d: _Demo, t: date) -> None:
         on=first.due_on - timedelta(days=10),
     )
     registration.mark_late_obligations(d.s, office, t)  # Order 47 Art.63: the second one is late
+    # NMPA 2025 No.126 Art.4: the Beijing bureau certifies the device for export (出口销售证明 (I))
+    service_export.issue_export_certificate(d.s, d.a["province"], {"registration_numbers": [cert.number]},
+                                            on=ago(15))
 
 
 __all__ = ["load_cases", "wd_ago", "MARKER", "EXPERTS"]

@@ -31,6 +31,8 @@ DOMAIN_ROUTERS = (
     "medreg.premarket.registration.api",
     "medreg.premarket.registration.pages",
     "medreg.premarket.registration.pages_udi",
+    "medreg.premarket.registration.api_export",
+    "medreg.premarket.registration.pages_export",
     "medreg.premarket.experts.api",
     "medreg.premarket.experts.pages",
     "medreg.vigilance.api",

@@ -251,3 +251,55 @@ class CertificateDi(Base):
     di: Mapped[str] = mapped_column(String(14))
     declared_by: Mapped[str] = mapped_column(String(64))
     declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExportCertificate(Base):
+    """医疗器械出口销售证明 (I) (NMPA Announcement 2025 No.126 Art.4): issued by the applicant's provincial
+    bureau for devices registered in China. ``verification_code`` is medreg's: printed on the
+    certificate with a QR code, asked by the public check together with the number."""
+
+    __tablename__ = "export_certificate"
+    __table_args__ = (
+        UniqueConstraint("letter_code", "year", "serial", name="uq_export_certificate_serial"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(4), default="I")  # export_rules.ExportKind
+    number_zh: Mapped[str] = mapped_column(String(32), unique=True)  # 京药监械出2026000001号 (Art.6)
+    number_en: Mapped[str] = mapped_column(String(24), unique=True)  # No.MDBJ2026000001
+    letter_code: Mapped[str] = mapped_column(String(2))
+    year: Mapped[int]
+    serial: Mapped[int]
+    applicant_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    issuer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    issued_on: Mapped[date]
+    valid_until: Mapped[date]
+    verification_code: Mapped[str] = mapped_column(String(14))
+    status: Mapped[str] = mapped_column(String(16), default="issued", index=True)  # issued | revoked
+    revoked_on: Mapped[date | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    applicant: Mapped[Organisation] = relationship(foreign_keys=[applicant_org_id], lazy="joined")
+    devices: Mapped[list[ExportCertificateDevice]] = relationship(
+        back_populates="export_certificate", order_by="ExportCertificateDevice.id", lazy="selectin"
+    )
+
+
+class ExportCertificateDevice(Base):
+    """One product of an export certificate as stated on it, with the registration certificate it rests on."""
+
+    __tablename__ = "export_certificate_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    export_certificate_id: Mapped[int] = mapped_column(ForeignKey("export_certificate.id"), index=True)
+    registration_certificate_id: Mapped[int] = mapped_column(ForeignKey("registration_certificate.id"))
+    registration_number: Mapped[str] = mapped_column(String(24))
+    product_name: Mapped[str] = mapped_column(String(200))
+    model_spec: Mapped[str | None] = mapped_column(Text)
+
+    export_certificate: Mapped[ExportCertificate] = relationship(back_populates="devices")
+    registration_certificate: Mapped[RegistrationCertificate] = relationship(lazy="joined")

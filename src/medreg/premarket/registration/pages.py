@@ -49,13 +49,16 @@ Registrant = Depends(require_roles("registrant"))
 Regulator = Depends(require_roles("reviewer", "admin"))
 Search = Query(default=None, max_length=200, pattern=r"^[^\x00]*$")
 
-register_nav("/registration/", _("Registration"), roles=["registrant", "reviewer"],
+# The administrator sees every registration case once submitted, the obligations and the consultations
+# (docs/security-model.md) and opens these pages (``Regulator`` admits it), so its menu links them.
+register_nav("/registration/", _("Registration"), roles=["registrant", "reviewer", "admin"],
              description=_("Registration, change registration and renewal (SAMR Order 47)"), order=30)
-register_nav("/registration/queue", _("Registration queue"), roles=["reviewer"],
+register_nav("/registration/queue", _("Registration queue"), roles=["reviewer", "admin"],
              description=_("Registration cases waiting on the regulator, earliest due date first"), order=31)
-register_nav("/registration/obligations", _("Post-approval obligations"), roles=["reviewer", "registrant"],
+register_nav("/registration/obligations", _("Post-approval obligations"),
+             roles=["reviewer", "registrant", "admin"],
              description=_("Studies required by conditional approvals, with their deadlines"), order=32)
-register_nav("/registration/consultations", _("Consultations"), roles=["registrant", "reviewer"],
+register_nav("/registration/consultations", _("Consultations"), roles=["registrant", "reviewer", "admin"],
              description=_("Consultations on innovative devices with the review centre"), order=33)
 register_nav("/public/certificates", _("Registration certificates"), roles=None,
              description=_("Look up approved medical device registration certificates"), order=91)

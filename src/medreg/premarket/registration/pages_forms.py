@@ -198,6 +198,18 @@ def timeline_of(session: Session, actor: Actor, app_id: int) -> list[dict]:
             for e in queries.application_history(session, actor, app_id)]
 
 
+def may_open_innovation(session: Session, actor: Actor, innovation_id: int | None) -> bool:
+    """Link the innovative application only for whom may open it (the administrator sees registration
+    cases and consultations but no innovative application: docs/security-model.md)."""
+    if not innovation_id:
+        return False
+    try:
+        innovation_queries.get_for(session, actor, innovation_id)
+    except NotFound:
+        return False
+    return True
+
+
 def render_case(request: Request, session: Session, actor: Actor, app_id: int,
                 error: FormError | None = None, status_code: int = 200) -> Response:
     """The case page: fields, clocks, documents and notices, consultations, timeline, and the forms
@@ -224,6 +236,7 @@ def render_case(request: Request, session: Session, actor: Actor, app_id: int,
         "error": error,
         # links registered by higher domains (e.g. the AI evidence packs cited on this application)
         "related": related_links(session, actor, "registration_application", app.id),
+        "innovation_link": may_open_innovation(session, actor, app.innovation_application_id),
     }
     return render(request, "registration/case.html", context, status_code=status_code)
 
@@ -268,7 +281,8 @@ def render_consultation(request: Request, session: Session, actor: Actor, consul
                if (a in ("withdraw", "confirm_minutes")) == mine
                and (mine or "office" in actor.workflow_roles)]
     context = {**labels(), "c": c, "error": error, "allowed": allowed, "today": today_shanghai(),
-               "clock": queries.consultation_clock(session, actor, consultation_id, today_shanghai())}
+               "clock": queries.consultation_clock(session, actor, consultation_id, today_shanghai()),
+               "innovation_link": may_open_innovation(session, actor, c.innovation_application_id)}
     return render(request, "registration/consultation.html", context, status_code=status_code)
 
 

@@ -241,3 +241,58 @@ class QueueItem(BaseModel):
     application: RegistrationRead
     clock: ClockRead | None
     overdue: bool
+
+
+class ExportCertificateCreate(BaseModel):
+    """What the provincial bureau enters to issue an export sales certificate (I) (No.126 Art.4)."""
+
+    model_config = ConfigDict(extra="forbid")
+    registration_numbers: list[str] = Field(min_length=1, max_length=50)
+    valid_until: date | None = None  # default and upper bound: the earliest expiry (Art.7)
+
+    @field_validator("registration_numbers")
+    @classmethod
+    def _numbers(cls, v: list[str]) -> list[str]:
+        out = [s.strip() for s in v]
+        if any(not s or len(s) > 24 for s in out):
+            raise ValueError("each registration certificate number has 1 to 24 characters")
+        return out
+
+
+class ExportRevoke(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+    expected_version: int | None = Field(default=None, ge=1, le=2_000_000_000)
+
+
+class ExportDeviceRead(_Read):
+    product_name: str
+    model_spec: str | None = None
+    registration_number: str
+
+
+class ExportVerification(BaseModel):
+    """What the public check shows: no more than the certificate itself prints (No.126 Art.14
+    makes the certificate information public anyway)."""
+
+    number_zh: str
+    number_en: str
+    kind: str
+    holder: str
+    holder_en: str | None = None
+    devices: list[ExportDeviceRead]
+    issued_on: date
+    valid_until: date
+    status: str  # export_rules.ExportStatus
+    revoked_on: date | None = None
+    checked_on: date
+
+
+class ExportCertificateRead(ExportVerification):
+    """The full record, for the holder and the regulator (with the code printed on the certificate)."""
+
+    id: int
+    applicant_org_id: int
+    verification_code: str
+    revocation_reason: str | None = None
+    version: int
