@@ -25,6 +25,11 @@ its values for the agreement check. Stages:
   (margins = sums of the table, as mddc defines them), the one quantity that mddc computes and medreg
   does too (mddc's own method flags cells by standardised Pearson residuals, not PRR/ROR/IC/EBGM).
 
+* ``e2e_flags`` and ``floor_flags`` (``--flags``, ``--big`` sizes): the same generated rows as an export
+  with first-occurrence flags writes them (distinct (report, device, event) rows and three 0/1 columns,
+  ``generate.first_flags``), counted with ``count_pairs(flag_cols=...)`` and by the same floor query; the
+  cost of computing the flags and the bytes they add are recorded under ``export:flags``.
+
 ``--reports`` sizes run every stage for every tool; ``--big`` sizes run only medreg ``e2e`` and the floor
 (vigipy with ``--vigipy-big``: its pandas read and ``gps()`` need tens of GB at 10M). The load average
 before and after each child is recorded: the machine is shared.
@@ -61,6 +66,7 @@ def _stop(timings: dict, key: str, t: tuple[float, float]) -> None:
 
 
 def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
+    from bench.signals.generate import FLAG_COLS
     from medreg.signals.bcpnn import information_component
     from medreg.signals.counting import count_pairs
     from medreg.signals.disproportionality import prr, ror
@@ -70,7 +76,8 @@ def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
     from medreg.signals.squashing import auto_squash
 
     t = _start()
-    c = count_pairs(src, report_col="report_id", device_col="device", event_col="event")
+    flags = {"flag_cols": FLAG_COLS} if stage.endswith("_flags") else {}
+    c = count_pairs(src, report_col="report_id", device_col="device", event_col="event", **flags)
     _stop(timings, "count", t)
     args = (c.n11, c.n_device, c.n_event, c.n_total)
     t = _start()
@@ -95,7 +102,7 @@ def _medreg(stage: str, src: Path, out: Path, timings: dict) -> None:
         s = score(c)
         cols = {k: s.columns[k] for k in ("prr", "ror", "ic025", "ebgm", "eb05")}
         timings["prior"] = list(s.prior.as_array())
-    elif stage == "e2e":
+    elif stage in ("e2e", "e2e_flags"):
         from medreg.signals.criteria import RULES, SignalCriteria
 
         s = score(c)
@@ -278,6 +285,42 @@ def _dataset(out: Path, n: int) -> Path:
     return src
 
 
+def _flagged_dataset(out: Path, n: int) -> tuple[Path, dict]:
+    """The same generated rows as an export with first-occurrence flags would write them: distinct
+    (report, device, event) rows, in that order, plus the three flags. Returns the file and the cost of
+    the flags (computing them over the whole table at once; an incremental export pays it only for the
+    reports it re-reads), and the extra bytes."""
+    import shutil
+
+    import duckdb
+
+    from bench.signals.generate import first_flags, generate_coded
+
+    src = out / f"reports_{n}.flags.csv"
+    cost_file = src.with_suffix(".cost.json")
+    if src.exists() and cost_file.exists():
+        return src, json.loads(cost_file.read_text(encoding="utf-8"))
+    cols, _, (rid, dv, ev) = generate_coded(n)
+    t = _start()
+    keep, flags = first_flags(rid, dv, ev)
+    cost: dict = {}
+    _stop(cost, "flags", t)
+    table = {k: v[keep] for k, v in cols.items()} | flags
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.register("t", table)
+    con.execute(f"COPY t TO '{src}' (HEADER, DELIMITER ',')")
+    plain = out / f"reports_{n}.distinct.csv"  # the same distinct rows without the flags: the bytes they add
+    con.execute(f"COPY (SELECT * EXCLUDE ({', '.join(flags)}) FROM t) TO '{plain}' (HEADER, DELIMITER ',')")
+    con.close()
+    cost.update(rows=int(keep.size), rows_plain=int(rid.size), bytes=src.stat().st_size,
+                bytes_without_flags=plain.stat().st_size)
+    plain.unlink()
+    shutil.copy(_dataset(out, n).with_suffix(".planted.json"), src.with_suffix(".planted.json"))
+    cost_file.write_text(json.dumps(cost), encoding="utf-8")
+    return src, cost
+
+
 def _show(n, tool, stage, r) -> None:
     print(n, tool, stage, {k: v for k, v in r.items() if k not in ("out", "planted_check")}, flush=True)
 
@@ -287,6 +330,8 @@ def main() -> None:
     ap.add_argument("--reports", type=int, nargs="*", default=[100_000])
     ap.add_argument("--big", type=int, nargs="*", default=[])
     ap.add_argument("--vigipy-big", action="store_true", help="also run vigipy on the --big sizes")
+    ap.add_argument("--flags", action="store_true",
+                    help="also the --big sizes with first-occurrence flags (floor and medreg e2e)")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--results", type=Path, default=None, help="default OUT/results.json")
     ap.add_argument("--child", nargs=4, metavar=("TOOL", "STAGE", "SRC", "OUT"))
@@ -336,6 +381,13 @@ def main() -> None:
         _show(n, "duckdb", "floor", runs[("duckdb", "floor")])
         runs[("medreg", "e2e")] = run_child("medreg", "e2e", src, a.out)
         _show(n, "medreg", "e2e", runs[("medreg", "e2e")])
+        if a.flags:
+            flagged, cost = _flagged_dataset(a.out, n)
+            print(n, "flags at export", cost, flush=True)
+            for tool, stage in (("duckdb", "floor_flags"), ("medreg", "e2e_flags")):
+                runs[(tool, stage)] = run_child(tool, stage, flagged, a.out)
+                _show(n, tool, stage, runs[(tool, stage)])
+            runs[("export", "flags")] = cost
         if a.vigipy_big:
             runs[("vigipy", "all")] = run_child("vigipy", "all", src, a.out)
             _show(n, "vigipy", "all", runs[("vigipy", "all")])
@@ -389,6 +441,13 @@ def table(results: dict) -> str:
             lines.append(f"| {int(n):,} | end to end + criteria vs DuckDB GROUP BY floor | {_pair(f, e)} "
                          f"| count {e['count']:.2f} ({e['count_cpu']:.2f}) + scores {e['stage']:.2f} "
                          f"({e['stage_cpu']:.2f}) | {e['peak_mb']:.0f} / {f['peak_mb']:.0f} |")
+        if "duckdb:floor" in r and "medreg:e2e_flags" in r:
+            f, e = r["duckdb:floor"], r["medreg:e2e_flags"]
+            ff = r["duckdb:floor_flags"]
+            lines.append(f"| {int(n):,} | end to end with export flags vs the same floor | {_pair(f, e)} "
+                         f"| count {e['count']:.2f} ({e['count_cpu']:.2f}) + scores {e['stage']:.2f} "
+                         f"({e['stage_cpu']:.2f}); floor on the flagged file {ff['count']:.2f} "
+                         f"({ff['count_cpu']:.2f}) | {e['peak_mb']:.0f} / {f['peak_mb']:.0f} |")
         if "mddc:expected" in r:
             m, d = r["medreg:expected"], r["mddc:expected"]
             lines.append(f"| {int(n):,} | expected counts (mddc) | {_pair(m, d)} "

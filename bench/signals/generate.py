@@ -51,6 +51,13 @@ def _labels(prefix: str, n: int) -> np.ndarray:
 def generate(reports: int, *, devices: int | None = None, events: int | None = None, signals: int = 40,
              seed: int = 20251130) -> tuple[dict[str, np.ndarray], list[Planted]]:
     """Return the report-level columns (one entry per report x device x event) and the planted truth."""
+    cols, planted, _ = generate_coded(reports, devices=devices, events=events, signals=signals, seed=seed)
+    return cols, planted
+
+
+def generate_coded(reports: int, *, devices: int | None = None, events: int | None = None,
+                   signals: int = 40, seed: int = 20251130):
+    """``generate`` and the integer codes (report, device, event) of its rows, in report order."""
     rng = np.random.default_rng(seed)
     devices = devices or max(200, int(reports ** 0.6))
     events = events or max(300, min(2000, int(reports ** 0.5) * 2))
@@ -120,7 +127,37 @@ def generate(reports: int, *, devices: int | None = None, events: int | None = N
     cols = {"report_id": np.array([f"R{i:08d}" for i in rid], dtype=object), "device": dev_names[dv],
             "event": evt_names[ev], "year": year[rid], "sex": SEXES[sex[rid]],
             "age_band": AGE_BANDS[age[rid]]}
-    return cols, planted
+    return cols, planted, (rid, dv, ev)
+
+
+FLAG_COLS = ("first_report_device", "first_report_event", "first_report")
+
+
+def first_flags(rid: np.ndarray, dv: np.ndarray, ev: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """What an export that writes a report's rows together can add at little cost: the rows of each
+    distinct (report, device, event), in (report, device, event) order, and three 0/1 flags: first row
+    of its (report, device), of its (report, event), of its report (``counting.count_pairs(flag_cols=...)``).
+
+    Returns the row indices to keep (in output order) and the flag columns for those rows. Integer codes,
+    rows grouped by report (as the generator and an export produce them)."""
+    n_dev, n_evt = int(dv.max()) + 1, int(ev.max()) + 1
+    key = (rid.astype(np.int64) * n_dev + dv) * n_evt + ev
+    order = np.argsort(key, kind="stable")  # nearly sorted already: the rows come report by report
+    key = key[order]
+    keep = np.r_[True, key[1:] != key[:-1]]
+    order, key = order[keep], key[keep]
+    r, d, e = rid[order], dv[order], ev[order]
+    rd = r.astype(np.int64) * n_dev + d
+    first_rd = np.r_[True, rd[1:] != rd[:-1]]
+    first_r = np.r_[True, r[1:] != r[:-1]]
+    re = r.astype(np.int64) * n_evt + e
+    by_re = np.argsort(re, kind="stable")
+    sorted_re = re[by_re]
+    first_re = np.zeros(re.size, dtype=bool)
+    first_re[by_re[np.r_[True, sorted_re[1:] != sorted_re[:-1]]]] = True
+    flags = {FLAG_COLS[0]: first_rd.astype(np.int8), FLAG_COLS[1]: first_re.astype(np.int8),
+             FLAG_COLS[2]: first_r.astype(np.int8)}
+    return order, flags
 
 
 def write(cols: dict[str, np.ndarray], planted: list[Planted], out: Path) -> None:

@@ -75,6 +75,9 @@ def score_cmd(
                                      help="Use this prior instead of fitting: alpha1,beta1,alpha2,beta2,P."),
     squash: bool = typer.Option(True, "--squash/--no-squash", help="Squash the points for the prior fit."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="DuckDB threads (default: all)."),
+    flag_cols: str | None = typer.Option(
+        None, "--flag-cols", help="The file's first-occurrence flags (first of report x device, of report x "
+        "event, of report; comma-separated): count them instead of the report ids (DuckDB engine)."),
     engine: str = typer.Option("duckdb", "--engine", help="Counting engine: duckdb (embedded) or spark."),
     spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL (--engine spark)."),
 ) -> None:
@@ -85,7 +88,8 @@ def score_cmd(
         names = {"report_col": report_col, "device_col": device_col, "event_col": event_col,
                  "strata_cols": strata}
         if engine == "duckdb":
-            counts = count_pairs(reports, threads=threads, **names)
+            flags = [c.strip() for c in flag_cols.split(",")] if flag_cols else None
+            counts = count_pairs(reports, threads=threads, flag_cols=flags, **names)
         elif engine == "spark":
             from medreg.signals.counting_spark import count_pairs_spark
 

@@ -39,11 +39,14 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path) -> str:
 
 _ROWS = """
 CREATE TEMP TABLE raw AS
-  SELECT CAST({r} AS VARCHAR) AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}
+  SELECT {rid} AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}
   FROM {src}
-  WHERE {r} IS NOT NULL AND {d} IS NOT NULL AND {e} IS NOT NULL
-    AND CAST({r} AS VARCHAR) <> '' AND CAST({d} AS VARCHAR) <> '' AND CAST({e} AS VARCHAR) <> '';
+  WHERE {r} IS NOT NULL AND {d} IS NOT NULL AND {e} IS NOT NULL{r_empty}
+    AND CAST({d} AS VARCHAR) <> '' AND CAST({e} AS VARCHAR) <> '';
 """
+# Report ids that are integers (the snapshot's) key the aggregations as they are (not cast to text).
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT")
 # The input is read once (into ``raw``); the (few) device, event and stratum labels get their integer
 # codes, in label order, before anything is counted, so that every hash aggregation over the rows keys
 # on (report id, small integers) rather than on three strings.
@@ -51,7 +54,8 @@ _DICT = ("CREATE TEMP TABLE {t} AS SELECT {c}, CAST(row_number() OVER (ORDER BY 
          "AS {i} FROM (SELECT DISTINCT {c} FROM raw)")
 _DISTINCT = """
 CREATE TEMP TABLE t AS
-  SELECT DISTINCT rid, di, ei, {si} AS si FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join};
+  SELECT DISTINCT rid, di, ei, {si} AS si
+  FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join};
 DROP TABLE raw;
 """
 
@@ -88,14 +92,52 @@ def _aggregate(stratified: bool) -> str:
             + "\nUNION ALL ".join(_CRUDE.values()))
 
 
+# With first-occurrence flags (``count_pairs(flag_cols=...)``): one GROUP BY over the rows, no report id
+# read. Each distinct (report, device, event) row is one row of the file; ``fd`` is 1 on exactly one row of
+# each (report, device), ``fe`` on one row of each (report, event), ``fr`` on one row of each report. The
+# sums of the flags over a pair's rows, summed again over the (small) pair table, are the margins.
+_FLAGGED = """
+CREATE TEMP TABLE raw AS
+  SELECT CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}, count(*) AS n,
+         CAST(sum(CAST({fd} AS INTEGER)) AS BIGINT) AS nd, CAST(sum(CAST({fe} AS INTEGER)) AS BIGINT) AS ne,
+         CAST(sum(CAST({fr} AS INTEGER)) AS BIGINT) AS nr
+  FROM {src}
+  WHERE {r} IS NOT NULL AND {d} IS NOT NULL AND {e} IS NOT NULL
+    AND CAST({d} AS VARCHAR) <> '' AND CAST({e} AS VARCHAR) <> ''
+  GROUP BY ALL;
+"""
+_FLAGGED_PARTS = {
+    0: "SELECT di, ei, si, n, 0 AS g FROM c",
+    1: "SELECT di, ei, -1 AS si, CAST(sum(n) AS BIGINT) AS n, 1 AS g FROM c GROUP BY di, ei",
+    2: "SELECT di, -1, si, CAST(sum(nd) AS BIGINT), 2 FROM c GROUP BY di, si",
+    4: "SELECT -1, ei, si, CAST(sum(ne) AS BIGINT), 4 FROM c GROUP BY ei, si",
+    6: "SELECT -1, -1, si, CAST(sum(nr) AS BIGINT), 6 FROM c GROUP BY si",
+    3: "SELECT di, -1, -1, CAST(sum(nd) AS BIGINT), 3 FROM c GROUP BY di",
+    5: "SELECT -1, ei, -1, CAST(sum(ne) AS BIGINT), 5 FROM c GROUP BY ei",
+    7: "SELECT -1, -1, -1, CAST(sum(nr) AS BIGINT), 7 FROM c",
+}
+
+
 def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
-                strata_cols: Sequence[str] = (), threads: int | None = None) -> PairCounts:
+                strata_cols: Sequence[str] = (), threads: int | None = None,
+                flag_cols: Sequence[str] | None = None) -> PairCounts:
     """Count every (device, event) pair of a report-level CSV or Parquet file, with margins.
+
+    ``flag_cols`` (first of report x device, first of report x event, first of report: 0/1 columns)
+    declares that the file holds distinct (report, device, event) rows with first-occurrence flags, as
+    an export writes them report by report (``bench.signals.generate.first_flags``); the counts are then
+    one aggregation over the rows, without reading the report ids. The flags are trusted, not checked:
+    they must have been set on this very table (same device and event keys, no row left out), and with
+    strata each report must carry one stratum. Otherwise the counts are wrong; leave ``flag_cols`` out.
 
     Raises ``ValidationFailed`` (field names the option) when the file or a column is missing or the
     table has no usable row.
     """
     path = Path(reports)
+    flags = tuple(flag_cols or ())
+    if flags and len(flags) != 3:
+        raise ValidationFailed("Give three flag columns: first of report x device, of report x event, "
+                               "of report.", field="flag-cols")
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = false")
@@ -103,25 +145,41 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         src = _source(con, path)
-        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        described = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        columns = list(described)
         for option, col in [("report-col", report_col), ("device-col", device_col),
-                            ("event-col", event_col)] + [("strata-cols", c) for c in strata_cols]:
+                            ("event-col", event_col)] + [("strata-cols", c) for c in strata_cols] + [
+                                ("flag-cols", c) for c in flags]:
             if col not in columns:
                 raise ValidationFailed("Column '{column}' is not in the file (columns: {columns}).",
                                        field=option, params={"column": col, "columns": ", ".join(columns)})
         parts = ", ".join(f"coalesce(CAST({_ident(c)} AS VARCHAR), '')" for c in strata_cols)
         stratum = f", concat_ws(chr(31), {parts}) AS stratum" if strata_cols else ""
-        con.execute(_ROWS.format(r=_ident(report_col), d=_ident(device_col), e=_ident(event_col),
-                                 s=stratum, src=src))
+        r, d, e = _ident(report_col), _ident(device_col), _ident(event_col)
+        if flags:
+            fd, fe, fr = (_ident(c) for c in flags)
+            con.execute(_FLAGGED.format(d=d, e=e, r=r, s=stratum, fd=fd, fe=fe, fr=fr, src=src))
+        else:
+            integer_ids = described[report_col] in _INTEGER_TYPES
+            con.execute(_ROWS.format(
+                rid=r if integer_ids else f"CAST({r} AS VARCHAR)",
+                r=r, r_empty="" if integer_ids else f" AND CAST({r} AS VARCHAR) <> ''",
+                d=d, e=e, s=stratum, src=src))
         con.execute(_DICT.format(t="devs", c="dev", i="di"))
         con.execute(_DICT.format(t="evts", c="evt", i="ei"))
         if strata_cols:
             con.execute(_DICT.format(t="strs", c="stratum", i="si"))
         else:
             con.execute("CREATE TEMP TABLE strs AS SELECT '' AS stratum, 0 AS si")
-        con.execute(_DISTINCT.format(si="si" if strata_cols else "0",
-                                     join="JOIN strs USING (stratum)" if strata_cols else ""))
-        agg = con.execute(_aggregate(bool(strata_cols))).fetchnumpy()
+        join = "JOIN strs USING (stratum)" if strata_cols else ""
+        if flags:
+            con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if strata_cols else '0 AS si'}, n, nd, "
+                        f"ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
+            chosen = _FLAGGED_PARTS if strata_cols else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}
+            agg = con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
+        else:
+            con.execute(_DISTINCT.format(si="si" if strata_cols else "0", join=join))
+            agg = con.execute(_aggregate(bool(strata_cols))).fetchnumpy()
         devices = con.execute("SELECT dev FROM devs ORDER BY di").fetchnumpy()["dev"]
         events = con.execute("SELECT evt FROM evts ORDER BY ei").fetchnumpy()["evt"]
         strata = con.execute("SELECT stratum FROM strs ORDER BY si").fetchnumpy()["stratum"]
