@@ -2,7 +2,7 @@
 verification code of the public check
 
 Revision ID: registration_0003
-Revises: signals_0004
+Revises: signals_0005
 Create Date: 2026-11-30 11:30:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import medreg.core.db
 
 revision: str = "registration_0003"
-down_revision: str | None = "signals_0004"
+down_revision: str | None = "signals_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
