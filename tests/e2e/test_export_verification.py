@@ -25,7 +25,7 @@ def _certificate_of_registrant(visitors, locale):
     page.wait_for_selector("#export-qr svg")
     number = page.inner_text('[data-testid="export-number"]').split("·")[-1].strip()
     code = page.inner_text('[data-testid="verification-code"]').strip()
-    assert page.locator("#export-qr svg path").count() == 1
+    assert page.locator("#export-qr svg path").count() >= 1  # segno: dark modules (and the background)
     holder.screenshot("export-certificate")
     holder.close()
     return number, code
