@@ -26,6 +26,7 @@ from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, NotFound
 from medreg.surveillance.access import is_centre, require_centre
 from medreg.surveillance.models import AlertCase, Look, Monitor
+from medreg.surveillance.service_alert_open import announce_alert
 from medreg.surveillance.states import FINISHED, FOLLOWS, TABLE
 
 __all__ = ["allowed_actions", "follow_signal_case", "raise_signal_case"]
@@ -87,12 +88,11 @@ def raise_signal_case(session: Session, actor: Actor, alert_id: int, *, expected
     if alert.status in FINISHED:
         raise Conflict("This alert is finished; a finished alert is not raised to a signal case.",
                        field="alert_id")
-    from medreg.surveillance.service_monitoring import _announce  # no cycle at import time
 
     audit.record(session, actor, "surveillance.alert.raise", "surveillance_alert", alert.id,
                  after={"look_id": alert.look_id})
     monitor, look = session.get(Monitor, alert.monitor_id), session.get(Look, alert.look_id)
-    if _announce(session, actor, monitor, look, alert) == 0 or alert.signal_case_id is None:
+    if announce_alert(session, actor, monitor, look, alert) == 0 or alert.signal_case_id is None:
         raise Conflict("The signal workflow is not available; the alert keeps its own workflow.",
                        field="alert_id")
     return alert
