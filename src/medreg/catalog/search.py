@@ -61,6 +61,16 @@ def glossary() -> tuple[tuple[str, str], ...]:
 
 
 @lru_cache
+def _glossary_by_first_word() -> dict[str, tuple[tuple[str, str, int], ...]]:
+    """The glossary's rows by their first word, in glossary order (longest phrases first): only
+    these can match at a query word, so :func:`english_terms` tries a few rows, not all of them."""
+    index: dict[str, list[tuple[str, str, int]]] = {}
+    for en, zh in glossary():
+        index.setdefault(en.split(" ")[0], []).append((en, zh, len(en.split())))
+    return {first: tuple(rows) for first, rows in index.items()}
+
+
+@lru_cache
 def synonyms() -> tuple[tuple[str, str], ...]:
     raw = (files("medreg") / "data" / "catalog-en" / "synonyms.csv").read_bytes().decode("utf-8")
     return tuple((r["term"], r["catalogue_word"]) for r in csv.DictReader(io.StringIO(raw)))
@@ -137,10 +147,10 @@ def _pinyin_match(q: str, t: _Text) -> tuple[float, str, list[tuple[int, int]]]:
 def english_terms(query: str) -> tuple[list[str], int]:
     """Chinese words for the English query (glossary), and how many query words stayed unknown."""
     words = re.findall(r"[a-z0-9\-]+", query.lower())
+    by_first = _glossary_by_first_word()
     terms, unknown, i = [], 0, 0
     while i < len(words):
-        for en, zh in glossary():
-            n = len(en.split())
+        for en, zh, n in by_first.get(words[i], ()):
             if " ".join(words[i:i + n]) == en:
                 terms.append(zh)
                 i += n
