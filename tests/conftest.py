@@ -48,8 +48,17 @@ os.environ.setdefault("MEDREG_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("MEDREG_FILE_STORE_DIR", str(_TMP / "files"))
 os.environ.setdefault("MEDREG_SIGNALS_SNAPSHOT_DIR", str(_TMP / "signals"))  # the demo load runs an analysis
 os.environ.setdefault("MEDREG_RUN_WORKER_IN_PROCESS", "false")
+# argon2's cheapest parameters: a strong hash costs ~0.5 s of CPU and the suite makes thousands
+# (tests/core/test_password_hashing.py checks the strong default itself).
+os.environ.setdefault("MEDREG_PASSWORD_HASHING", "test")
+
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from medreg.core import db as core_db  # noqa: E402
+
+# No per-example deadline: on a loaded 2-core machine one example can take 0.4 s (flaky, not slow).
+hypothesis_settings.register_profile("medreg", deadline=None)
+hypothesis_settings.load_profile("medreg")
 from medreg.models import metadata  # noqa: E402
 
 

@@ -6,10 +6,26 @@ import hashlib
 import hmac
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+from medreg.core.settings import get_settings
+
+
+def _make_hasher() -> PasswordHasher:
+    """argon2id with the library's recommended parameters (RFC 9106 low-memory: 64 MiB, 3 passes).
+
+    ``MEDREG_PASSWORD_HASHING=test`` takes argon2-cffi's ``CHEAPEST`` profile, which the library
+    provides for test suites: the suite creates and logs in thousands of users, and each strong hash
+    costs about half a second of CPU. A hash made that way is still an argon2id hash; under the
+    strong setting ``needs_rehash`` is true for it, so the next login upgrades it.
+    """
+    if get_settings().password_hashing == "test":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+_hasher = _make_hasher()
 
 
 def hash_password(password: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         default=60, gt=0, description="Seconds without a heartbeat after which a running job's worker "
         "counts as dead: the job is taken over, or failed on its last attempt (`medreg worker --lease`).")
+    password_hashing: Literal["strong", "test"] = Field(
+        default="strong", description="Password hashing cost: `strong` (argon2id, RFC 9106 low-memory "
+        "parameters) everywhere but in test suites, which may set `test` (argon2's cheapest parameters).")
     sql_echo: bool = False
 
 
