@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers per database run (CI has 2 cores); 0 runs the tests in one process
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: demo test install chromium java pdf postgres test-sqlite test-postgresql lint serve clean \
 	bench-signals bench-surveillance bench-catalog
@@ -52,16 +55,16 @@ lint: install
 	$(BIN)/ruff check src tests
 
 test-sqlite: install chromium java pdf
-	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	MEDREG_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
 
 test-postgresql: install chromium java pdf postgres
-	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	MEDREG_TEST_DB=postgresql $(PYTEST) $(PYTEST_ARGS)
 
 ## make test: the whole suite on SQLite and on a fresh PostgreSQL database, browser tests included
 test: install chromium java pdf postgres
 	$(BIN)/lint-imports
-	MEDREG_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
-	MEDREG_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	MEDREG_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
+	MEDREG_TEST_DB=postgresql $(PYTEST) $(PYTEST_ARGS)
 
 ## make bench-signals: medreg vs vigipy 3.5.1 and mddc 1.1.0 on generated report sets (own venv;
 ## BENCH_REPORTS: sizes with every tool, BENCH_BIG: medreg end to end vs the DuckDB GROUP BY floor only)
