@@ -7,7 +7,9 @@ odds ratio 1.5, 3 % lost to follow-up. Then, timed separately:
 * ``fit``: the reference-period logistic model (statsmodels, comparators of year one);
 * ``medreg full re-run``: ``monitoring.cumulative_counts`` for all L monthly looks at once
   (sort + cumulative sums + binary search) and the MaxSPRT LLR of every look;
-* ``medreg one look``: the same for the latest look only;
+* ``medreg one look``: the same for the latest look only, plus the look's risk-adjusted CUSUM (the
+  device's procedures whose window closed since the previous look, carried on from its value there;
+  ``cusum.continue_cusum``), as a look of ``run_monitor`` does;
 * ``peer (pandas) full re-run``: the straightforward analyst's code on the same input - for each look,
   filter the DataFrame (evaluable, window closed, device, after the reference period) and sum the
   outcome and the predicted risk - run side by side in the same process on the same arrays;
@@ -15,9 +17,10 @@ odds ratio 1.5, 3 % lost to follow-up. Then, timed separately:
   tables, same fitted model, same look dates: *before* - the first-round row reader
   (``cohort_load.load_cohort``, the whole group as ORM tuples) and the counts; *peer* - the analyst's
   ``pandas.read_sql`` of the group and a per-look filter; *after* - ``service_monitoring.run_monitor``
-  with the columnar readers (which also writes the look and its audit event): the first look (with the
-  fit), the next one (incremental: adds the month whose windows closed), eight weekly incremental looks
-  and a recount from scratch (what follows a late change in the range already counted). All agree.
+  with the columnar readers (which also writes the look and its audit event and carries the CUSUM):
+  the first look (with the fit and the simulation of the CUSUM's h, timed apart), the next one
+  (incremental: adds the month whose windows closed), eight weekly incremental looks and a recount
+  from scratch (what follows a late change in the range already counted). All agree.
 
 Both implementations must give the same counts (checked). Run with ``nice``; sizes are arguments.
 """
@@ -34,8 +37,9 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from medreg.surveillance.cusum import continue_cusum
 from medreg.surveillance.maxsprt import poisson_critical_value, poisson_llr
-from medreg.surveillance.monitoring import Cohort, cumulative_counts, fit_reference_model
+from medreg.surveillance.monitoring import Cohort, cumulative_counts, evaluable_outcomes, fit_reference_model
 
 WINDOW = 180
 START = date(2024, 1, 1).toordinal()
@@ -111,7 +115,7 @@ def _db_look(n: int, seed: int, url: str) -> dict:
     from medreg.core.accounts import Organisation
     from medreg.core.actor import Actor
     from medreg.core.db import Base, make_engine
-    from medreg.surveillance import service_monitoring
+    from medreg.surveillance import service_cusum, service_monitoring
     from medreg.surveillance.cohort_load import load_cohort
     from medreg.surveillance.demo import DEVICES
     from medreg.surveillance.models import Monitor, Outcome, Procedure, SentinelHospital
@@ -165,10 +169,26 @@ def _db_look(n: int, seed: int, url: str) -> dict:
                                                                              "event_date"])
         peer = peer_db_look(df, m, risk, ref[1], as_of[1].toordinal())
         peer_t = time.perf_counter() - t
-        # after: the columnar readers, through the service (writes the look and its audit event too)
-        t = time.perf_counter()
-        looks = [service_monitoring.run_monitor(s, Actor.system(), m, as_of[0])]
-        after_first = time.perf_counter() - t
+        # after: the columnar readers, through the service (writes the look and its audit event too);
+        # the first look simulates the CUSUM's h (service_cusum.ensure_limit), timed apart
+        limit_t: list[float] = []
+        ensure = service_cusum.ensure_limit
+
+        def timed_limit(*args, **kw):
+            t0 = time.perf_counter()
+            try:
+                return ensure(*args, **kw)
+            finally:
+                limit_t.append(time.perf_counter() - t0)
+
+        service_cusum.ensure_limit = timed_limit
+        try:
+            t = time.perf_counter()
+            looks = [service_monitoring.run_monitor(s, Actor.system(), m, as_of[0])]
+            after_first = time.perf_counter() - t
+        finally:
+            service_cusum.ensure_limit = ensure
+        h_sim = limit_t[0]
         t = time.perf_counter()
         looks.append(service_monitoring.run_monitor(s, Actor.system(), m, as_of[1]))
         after_next = time.perf_counter() - t
@@ -200,7 +220,8 @@ def _db_look(n: int, seed: int, url: str) -> dict:
         assert (recounted.procedures, recounted.observed) == (want.procedures[0], want.observed[0])
         assert abs(recounted.expected - want.expected[0]) < 1e-9 * max(1.0, want.expected[0])
         assert lk.procedures <= recounted.procedures
-    return dict(before_first=before_first, before_next=before_next, after_first=after_first,
+    return dict(before_first=before_first, before_next=before_next, after_first=after_first, h_sim=h_sim,
+                cusum_h=m.cusum_h, cusum_horizon=m.cusum_horizon,
                 after_next=after_next, peer=peer_t, device_rows=looks[1].procedures,
                 weekly=statistics.median(weekly), weekly_max=max(weekly), recount=statistics.median(recounts),
                 weekly_cpu=statistics.median(weekly_cpu), recount_cpu=statistics.median(recounts_cpu),
@@ -257,7 +278,9 @@ def print_db(r: dict, n: int, dialect: str = "SQLite") -> None:
           f"next {r['before_next'] * 1e3:7.0f} ms")
     print(f"  peer (pandas.read_sql + per-look filter): {r['peer'] * 1e3:7.0f} ms")
     print("  after, through run_monitor (writes the look and its audit event):")
-    print(f"    first look (reference read + fit + device rows) {r['after_first'] * 1e3:7.0f} ms")
+    print(f"    first look (reference read + fit + h + counts)  {r['after_first'] * 1e3:7.0f} ms, of which "
+          f"simulating the CUSUM's h {r['h_sim'] * 1e3:.0f} ms (h = {r['cusum_h']:.3f} over "
+          f"{r['cusum_horizon']:,} procedures); the rest {(r['after_first'] - r['h_sim']) * 1e3:.0f} ms")
     print(f"    next look, one month added (incremental)        {r['after_next'] * 1e3:7.0f} ms")
     print(f"    weekly incremental looks: median                {r['weekly'] * 1e3:7.1f} ms "
           f"(max {r['weekly_max'] * 1e3:.1f}; CPU {r['weekly_cpu'] * 1e3:.1f} ms)")
@@ -282,7 +305,7 @@ def main(argv=None) -> None:
     reference_end = date(2024, 12, 31).toordinal()
     looks = [(date(2025, 1, 1) + timedelta(days=30 * (k + 1))).toordinal() for k in range(a.looks)]
     cv = poisson_critical_value(200.0, 0.05, min_events=4).critical_value
-    fit_t, full_t, one_t, peer_t = [], [], [], []
+    fit_t, full_t, one_t, peer_t, counts_t = [], [], [], [], []
     signals = 0
     if a.groups == 0:  # database look only
         print_db(db_look(a.db_procedures, a.seed), a.db_procedures)
@@ -298,11 +321,26 @@ def main(argv=None) -> None:
             return counts, poisson_llr(counts.observed, counts.expected)
 
         t_full, (counts, llr) = timed(full, repeat=3)
-        def one(c=c, model=model):
+        def one(c=c, model=model, start=0.0):
+            last = cumulative_counts(c, model, reference_end, WINDOW, looks[-1:])
+            llr = poisson_llr(last.observed, last.expected)
+            # the look's CUSUM: the device's evaluable procedures whose window closed since the previous
+            # look, in the order the windows close, carried on from the previous look's value
+            evaluable, within = evaluable_outcomes(c, WINDOW)
+            new = (c.is_device & evaluable & (c.day > reference_end) & (c.day + WINDOW > looks[-2])
+                   & (c.day + WINDOW <= looks[-1]))
+            order = np.argsort(c.day[new], kind="stable")
+            seg = continue_cusum(start, within[new][order].astype(float),
+                                 model.predict(c.covariates[new][order]), odds_ratio=2.0, control_limit=4.5)
+            return llr, seg.last
+
+        t_one, _ = timed(one, repeat=3)
+
+        def counts_only(c=c, model=model):
             last = cumulative_counts(c, model, reference_end, WINDOW, looks[-1:])
             return poisson_llr(last.observed, last.expected)
 
-        t_one, _ = timed(one, repeat=3)
+        t_counts, _ = timed(counts_only, repeat=3)
         risk_all = model.predict(c.covariates)
         t_peer, peer = timed(lambda c=c, r=risk_all: peer_counts(c, r, reference_end, looks))
         ours = list(zip(counts.procedures, counts.observed, counts.expected, strict=True))
@@ -310,12 +348,14 @@ def main(argv=None) -> None:
                    for p, o in zip(peer, ours, strict=True)), "peer and medreg disagree"
         signals += bool(np.any(llr >= cv))
         fit_t.append(t_fit), full_t.append(t_full), one_t.append(t_one), peer_t.append(t_peer)
+        counts_t.append(t_counts)
     med = statistics.median
     print(f"# {a.groups} groups x {a.procedures:,} procedures, {a.looks} looks per group "
           f"(numpy {np.__version__},"
           f" pandas {pd.__version__}, python {sys.version.split()[0]})")
     print(f"reference fit per group      median {med(fit_t) * 1e3:8.1f} ms   total {sum(fit_t):7.2f} s")
-    print(f"medreg one look per group    median {med(one_t) * 1e3:8.1f} ms")
+    print(f"medreg one look per group    median {med(one_t) * 1e3:8.1f} ms (counts + LLR + CUSUM; "
+          f"without the CUSUM {med(counts_t) * 1e3:.1f} ms)")
     print(f"medreg full re-run per group median {med(full_t) * 1e3:8.1f} ms   "
           f"all groups {sum(full_t):7.2f} s")
     print(f"peer (pandas) full re-run    median {med(peer_t) * 1e3:8.1f} ms   "

@@ -35,12 +35,13 @@ def centre(db, monkeypatch):
 
 def test_monitor_create_takes_the_cusum_design(db, centre):
     r = runner.invoke(app, [*BASE, "--user", centre, "--looks", "3", "--cusum-or", "1.5",
-                            "--cusum-null-or", "1", "--cusum-false-alarm", "0.01"])
+                            "--cusum-null-or", "1", "--cusum-false-alarm", "0.01", "--notes", "from the CLI"])
     assert r.exit_code == 0, r.output
     assert "R_A=1.5" in r.output and "false alarm 0.01" in r.output
     m = db.scalars(select(Monitor).where(Monitor.name == "CLI stent")).one()
     assert (m.cusum_odds_ratio, m.cusum_null_odds_ratio, m.cusum_false_alarm) == (1.5, 1.0, 0.01)
     assert m.look_plan == pytest.approx([10.0, 20.0, 30.0])
+    assert m.notes == "from the CLI"
 
 
 def test_monitor_create_refuses_a_cusum_alternative_equal_to_the_null(db, centre):

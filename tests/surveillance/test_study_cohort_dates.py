@@ -18,7 +18,7 @@ from medreg.evidence import service as evidence
 from medreg.evidence.protocol import protocol_hash
 from medreg.surveillance import service
 from medreg.surveillance.demo import PLANTED_DI, generate, to_csv
-from medreg.surveillance.models import Procedure
+from medreg.surveillance.models import Outcome, Procedure
 from medreg.surveillance.protocol_form import build_protocol
 from medreg.surveillance.service_studies import _protocol, run_study
 from tests.factories import actor_for, make_org, make_user
@@ -55,16 +55,28 @@ def _registry(db):
 
 
 def _expected(db, start, end, min_days) -> int:
-    """The cohort counted directly: stents in the window, adults, followed at least ``min_days``."""
+    """The cohort counted directly: stents in the window, adults, followed at least ``min_days`` or
+    whose follow-up ended by target-lesion failure or death (then the cut-off is ``min_days`` away)."""
     rows = db.execute(
-        select(Procedure.procedure_date, Procedure.follow_up_end).where(
+        select(Procedure.id, Procedure.procedure_date, Procedure.follow_up_end).where(
             Procedure.device_group == "coronary_stent",
             Procedure.procedure_date >= start,
             Procedure.procedure_date <= min(end, CUTOFF),
             Procedure.age >= 18,
         )
     ).all()
-    return sum((min(f, CUTOFF) - d).days >= min_days for d, f in rows)
+    by_id: dict[int, list[date]] = {}
+    for i, d in db.execute(select(Outcome.procedure_id, Outcome.event_date).where(
+            Outcome.kind.in_(("target_lesion_failure", "death")))):
+        by_id.setdefault(i, []).append(d)
+    kept = 0
+    for i, d, f in rows:
+        end_of = min(f, CUTOFF)
+        if any(d <= e <= end_of for e in by_id.get(i, [])):
+            kept += (CUTOFF - d).days >= min_days
+        else:
+            kept += (end_of - d).days >= min_days
+    return kept
 
 
 @pytest.mark.slow
@@ -84,7 +96,7 @@ def test_a_study_with_a_date_window_and_minimum_follow_up_analyses_exactly_that_
     assert row.content["inclusion"][:3] == [
         {"field": "procedure_date", "op": ">=", "value": "2025-01-01", "type": "date"},
         {"field": "procedure_date", "op": "<=", "value": "2025-06-30", "type": "date"},
-        {"field": "days_followed", "op": ">=", "value": 200},
+        {"field": "days_followed_or_event", "op": ">=", "value": 200},
     ]
     db.commit()
     db.expire_all()

@@ -128,6 +128,10 @@ def test_pages_edit_the_design_then_only_the_name_and_define_a_new_monitor(clien
     assert r.status_code == 422 and 'data-field="window_days"' in r.text and 'value="Stent D"' in r.text
     r = client.post(f"/surveillance/monitors/{m['id']}/edit", data=data, follow_redirects=False)
     assert r.status_code == 303, r.text[:800]
+    assert r.headers["location"] == f"/surveillance/monitors/{m['id']}?edited=1"
+    shown = client.get(r.headers["location"], headers={"Accept-Language": "en"}).text
+    assert 'data-done="edit"' in shown and "Changes to the monitor saved." in shown
+    assert 'data-done="edit"' not in client.get(f"/surveillance/monitors/{m['id']}").text
     db.expire_all()
     row = db.get(Monitor, m["id"])
     assert (row.name, row.min_events, row.look_plan) == ("Stent D", 2, None)
@@ -241,3 +245,12 @@ def test_cli_monitor_edit_and_supersede(db, cli_centre):
     new = db.scalar(select(Monitor).where(Monitor.supersedes_id == m.id))
     assert (new.min_events, new.alpha, new.look_plan, new.name) == (4, 0.01, [15.0, 30.0], m.name)
     assert m.status == "stopped"
+
+
+def test_api_takes_notes_at_creation(client, db, centre):
+    h = bearer(client, centre.username)
+    body = {**BODY, "notes": " Agreed on 2024-12-01. "}
+    r = client.post("/api/surveillance/monitors", json=body, headers=h)
+    assert r.status_code == 201 and r.json()["notes"] == "Agreed on 2024-12-01.", r.text
+    r = client.post("/api/surveillance/monitors", json={**BODY, "notes": "x" * 4001}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "notes"

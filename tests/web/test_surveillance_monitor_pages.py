@@ -62,6 +62,17 @@ def test_centre_defines_continuous_and_group_sequential_monitors(client, db, peo
     listed = client.get(done.headers["location"], headers={"Accept-Language": "en"}).text
     assert 'data-new="true"' in listed and f'data-cv="{CV_T10_M4:.6f}"' in listed
     assert 'data-done="create"' in listed
+    # notes given at definition: stored, audited with the creation, shown on its page (as in its JSON)
+    assert 'id="notes" name="notes"' in page.text
+    note = "  Reference period agreed with the registrant.  "
+    assert _post(client, name="Noted", notes=note).status_code == 303
+    noted = db.scalar(select(Monitor).where(Monitor.name == "Noted"))
+    assert noted.notes == "Reference period agreed with the registrant."
+    created = audit.history(db, "surveillance_monitor", noted.id)[0]
+    assert created.after["notes"] == noted.notes
+    assert 'id="monitor-notes"' in client.get(f"/surveillance/monitors/{noted.id}").text
+    assert _post(client, name="Too long", notes="x" * 4001).status_code == 422
+    assert db.scalar(select(Monitor).where(Monitor.name == "Too long")) is None
     # group-sequential: equal looks, and looks at fractions of T (the API's designs)
     assert _post(client, name="G3", looks="planned", planned_looks="3").status_code == 303
     assert _post(client, name="Timed", looks="look_at", look_at="0.25, 0.5, 1").status_code == 303

@@ -78,7 +78,7 @@ def test_the_window_and_minimum_follow_up_from_the_page_are_typed_criteria(clien
     assert row.content["inclusion"] == [
         {"field": "procedure_date", "op": ">=", "value": "2025-01-01", "type": "date"},
         {"field": "procedure_date", "op": "<=", "value": "2025-12-31", "type": "date"},
-        {"field": "days_followed", "op": ">=", "value": 90},
+        {"field": "days_followed_or_event", "op": ">=", "value": 90},
         {"field": "age", "op": ">=", "value": 18},
         {"field": "procedure_date", "op": "!=", "value": "2025-05-01", "type": "date"},
     ]

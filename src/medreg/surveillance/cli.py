@@ -95,6 +95,7 @@ def monitor_create(
     planned_pairs: int = typer.Option(None, "--planned-pairs",
                                       help="DELTA: planned matched pairs (the monitor ends there)."),
     gamma: float = typer.Option(-4.0, "--gamma", help="DELTA --spending hsd: Hwang-Shih-DeCani gamma."),
+    notes: str = typer.Option(None, "--notes", help="Notes on the monitor (editable later)."),
 ) -> None:
     """Define a monitor: a Poisson MaxSPRT, continuous or group-sequential (--looks G or --look-at
     fractions), or a DELTA propensity-matched comparison (--kind delta --margin --min-pairs --caliper;
@@ -113,7 +114,7 @@ def monitor_create(
             min_events=min_events, planned_looks=looks, look_at=fractions, cusum_odds_ratio=cusum_or,
             cusum_null_odds_ratio=cusum_null_or, cusum_false_alarm=cusum_false_alarm, kind=kind,
             delta_margin=margin, delta_min_pairs=min_pairs, delta_caliper=caliper, binomial_z=z,
-            delta_spending=spending, delta_planned_pairs=planned_pairs, delta_hsd_gamma=gamma)
+            delta_spending=spending, delta_planned_pairs=planned_pairs, delta_hsd_gamma=gamma, notes=notes)
         if m.kind == "delta":
             typer.echo(f"monitor {m.id}: DELTA, {delta_rule(m)}")
             return

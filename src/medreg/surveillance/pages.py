@@ -90,6 +90,7 @@ def _monitor_view(request: Request, monitor_id: int, session: Session, actor: Ac
                    "rule": delta_rule(m) if m.kind == "delta" else None, "spending_labels": SPENDING_LABELS,
                    "can_stop": is_centre(actor) and m.status == "active", "error": error, "form": "stop",
                    "stopped": request.query_params.get("stopped"),
+                   "edited": request.query_params.get("edited"),
                    "cert": queries.device_certificate(session, actor, m.udi_di),
                    "related": related_links(session, actor, "surveillance_monitor", m.id)},
                   status_code=status_code)

@@ -32,6 +32,7 @@ from medreg.surveillance.pages_monitors import (
     FIELDS,
     KIND_LABELS,
     LOOKS,
+    SPENDING_LABELS,
     _refusal,
     monitor_values,
 )
@@ -54,7 +55,7 @@ def _values(m) -> dict:
         if design.get(f.name) is not None
     }
     v["name"], v["notes"] = m.name, m.notes or ""
-    for key in ("device_group", "outcome", "kind"):
+    for key in ("device_group", "outcome", "kind", "delta_spending"):
         v[key] = str(design.get(key) or "")
     v["registrant_org_id"] = str(m.registrant_org_id or "")
     if design.get("look_at"):
@@ -91,6 +92,7 @@ def _page(request, session, actor, m, mode: str, values: dict, error=None, statu
             "delta_fields": DELTA,
             "binomial_fields": BINOMIAL,
             "kind_labels": KIND_LABELS,
+            "spending_labels": SPENDING_LABELS,
             "looks_labels": LOOKS,
             "group_labels": GROUP_LABELS,
             "outcome_labels": OUTCOME_LABELS,

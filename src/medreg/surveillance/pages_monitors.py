@@ -151,6 +151,8 @@ def monitor_values(form) -> dict:
     """What the form says, as the JSON body of ``POST /api/surveillance/monitors`` would say it."""
     values = {f.name: str(form.get(f.name) or "").strip() for f in FIELDS}
     values = {k: v for k, v in values.items() if v}
+    if str(form.get("notes") or "").strip():
+        values["notes"] = str(form.get("notes"))
     for name in ("device_group", "outcome", "registrant_org_id", "kind", "delta_spending"):
         if form.get(name):
             values[name] = str(form.get(name))

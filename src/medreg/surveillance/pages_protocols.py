@@ -58,6 +58,8 @@ FIELD_LABELS = {
     "ejection_fraction": _("Left-ventricular ejection fraction"),
     "procedure_date": _("Procedure date"),
     "days_followed": _("Days of follow-up (to the end of follow-up or the data cut-off)"),
+    "days_followed_or_event": _("Days of follow-up, a follow-up ended by the outcome or death counting "
+                                "as complete"),
 }
 assert set(ANALYSIS_LABELS) == set(ANALYSES) and set(CRITERION_FIELDS) | set(COVARIATES) == set(FIELD_LABELS)
 

@@ -6,8 +6,10 @@ value is converted to the field's type (age: whole years, ejection fraction: per
 factors: yes/no, sex: M/F, the procedure date: a date stored with ``type: "date"``, days of follow-up:
 whole days), so that the registered protocol compares like with like when it runs. The procedure-date
 window (``procedure_date_from`` / ``procedure_date_to``) and the minimum follow-up
-(``min_follow_up_days``) become the first inclusion criteria. Every refusal names the field at fault
-(``inclusion-2`` for the second inclusion criterion).
+(``min_follow_up_days``) become the first inclusion criteria; the minimum follow-up is
+``days_followed_or_event >= N`` (a follow-up ended early by the outcome or death is kept; only patients
+censored before N days are excluded - ``service_studies._followed_or_event``). Every refusal names the
+field at fault (``inclusion-2`` for the second inclusion criterion).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ CRITERION_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     # cut-off, whichever comes first (service_studies._rows)
     "procedure_date": ("date", None, None),
     "days_followed": ("int", 0, 3650),
+    # the same, except that a follow-up ended by the study's outcome or death counts as followed to the
+    # data cut-off (service_studies._followed_or_event): what the minimum follow-up compares
+    "days_followed_or_event": ("int", 0, 3650),
 }
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2099, 12, 31)  # dates a criterion may name
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
@@ -180,7 +185,9 @@ def _window(data: Mapping[str, Any]) -> tuple[Criterion, ...]:
         if not 1 <= days <= 3650:
             raise ValidationFailed("The minimum follow-up must be 1 to 3650 days.",
                                    field="min_follow_up_days")
-        out.append(Criterion("days_followed", ">=", days))
+        # not ``days_followed``: that criterion also excludes the patients whose outcome or death came
+        # before N days; protocols registered with it keep it and its meaning (and their hash)
+        out.append(Criterion("days_followed_or_event", ">=", days))
     return tuple(out)
 
 

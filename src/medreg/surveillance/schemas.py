@@ -215,6 +215,7 @@ class MonitorCreate(BaseModel):
     delta_spending: Literal["obf", "pocock", "hsd"] | None = None
     delta_planned_pairs: int | None = Field(default=None, ge=2, le=1_000_000)
     delta_hsd_gamma: float = Field(default=-4.0, ge=-40, le=40)
+    notes: str | None = Field(default=None, max_length=4000)  # descriptive (editable at any time)
 
     @field_validator("sample_size")
     @classmethod
@@ -256,7 +257,6 @@ MonitorEdit = _all_optional(
     "Changes to a monitor: ``name`` and ``notes`` at any time; the design fields (``MonitorCreate``'s) "
     "only before its first look (409 after it: define a new monitor from this one). ``planned_looks`` "
     "and ``look_at`` both null: continuous monitoring.",
-    notes=(str | None, Field(None, max_length=4000)),
 )
 
 
@@ -265,4 +265,3 @@ class MonitorSupersede(MonitorCreate):
     stopped with ``reason`` naming the new one)."""
 
     reason: str = Field(min_length=1, max_length=2000)
-    notes: str | None = Field(None, max_length=4000)

@@ -71,7 +71,9 @@ class CriterionBody(BaseModel):
 
     field: str = Field(
         max_length=32, description="age, sex, diabetes, renal_failure, prior_mi, ejection_fraction, "
-        "procedure_date, days_followed (to the end of follow-up or the data cut-off)"
+        "procedure_date, days_followed (to the end of follow-up or the data cut-off), "
+        "days_followed_or_event (the same, a follow-up ended by the outcome or death counting as followed "
+        "to the cut-off: what min_follow_up_days compares)"
     )
     op: str = Field(max_length=2, description="== != < <= > >= (== and != only for yes/no fields and sex)")
     value: bool | int | float | str = Field(
@@ -102,7 +104,9 @@ class ProtocolCreate(BaseModel):
     # the cohort's procedure-date window and minimum follow-up (the first inclusion criteria)
     procedure_date_from: date | None = None
     procedure_date_to: date | None = None
-    min_follow_up_days: int | None = Field(None, ge=1, le=3650)
+    min_follow_up_days: int | None = Field(
+        None, ge=1, le=3650, description="days_followed_or_event >= N: excludes the patients censored "
+        "(lost, or at the end of the data) before N days, keeps those whose outcome or death came first")
 
 
 class CiteBody(BaseModel):

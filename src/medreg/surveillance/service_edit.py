@@ -57,7 +57,8 @@ NOT_DESIGN = {
 def _params() -> dict[str, inspect.Parameter]:
     """The design parameters ``create_monitor`` takes (a new one is editable without a change here)."""
     sig = inspect.signature(create_monitor)
-    return {k: p for k, p in sig.parameters.items() if k not in ("session", "actor", "name", "dry_run")}
+    return {k: p for k, p in sig.parameters.items()
+            if k not in ("session", "actor", "dry_run", *DESCRIPTIVE)}
 
 
 def design_of(monitor: Monitor) -> dict[str, Any]:

@@ -72,6 +72,7 @@ def create_monitor(
     delta_spending: str | None = None,
     delta_planned_pairs: int | None = None,
     delta_hsd_gamma: float = -4.0,
+    notes: str | None = None,
 ) -> Monitor:
     """Define a monitor; its critical value is fixed now from the design (Kulldorff 2011).
 
@@ -93,6 +94,7 @@ def create_monitor(
     ``delta_spending`` (obf, pocock, hsd with ``delta_hsd_gamma``) and ``delta_planned_pairs``, ``alpha``
     is the overall one-sided false-alert probability, spent across looks (``group_sequential``);
     planned pairs alone end the monitor there.
+    ``notes``: free text (at most 4,000 characters), descriptive like the name (editable at any time).
     ``kind="maxsprt_binomial"``: a matched binomial MaxSPRT (``service_binomial``), each device
     procedure matched to ``binomial_z`` comparators; ``sample_size`` is then N, in events; continuous,
     or group-sequential with the looks in whole events and alpha re-spent at each actual look.
@@ -113,6 +115,9 @@ def create_monitor(
         if org is None or org.kind != OrgKind.REGISTRANT:
             raise ValidationFailed("No such registrant.", field="registrant_org_id")
     check_cusum(cusum_odds_ratio, cusum_null_odds_ratio, cusum_false_alarm)
+    notes = (notes or "").strip() or None
+    if notes is not None and len(notes) > 4000:
+        raise ValidationFailed("At most {limit} characters.", field="notes", params={"limit": 4000})
     if kind not in KINDS:
         raise ValidationFailed("Unknown monitor kind.", field="kind")
     if kind == "delta":
@@ -136,6 +141,7 @@ def create_monitor(
         cusum_odds_ratio=cusum_odds_ratio,
         cusum_null_odds_ratio=cusum_null_odds_ratio,
         cusum_false_alarm=cusum_false_alarm,
+        notes=notes,
     )
     if dry_run:  # service_edit: the checked design of an edit, not stored, not audited
         return monitor
@@ -156,6 +162,7 @@ def create_monitor(
             "cusum_odds_ratio": cusum_odds_ratio,
             "cusum_null_odds_ratio": cusum_null_odds_ratio,
             "cusum_false_alarm": cusum_false_alarm,
+            **({"notes": notes} if notes else {}),
         },
     )
     return monitor

@@ -1,8 +1,11 @@
 """Run a registered real-world evidence study on the surveillance registry.
 
 The cohort is the device group's procedures up to the data cut-off, filtered by the protocol's
-criteria; the device under study (its DIs) is compared with the rest of the group on the protocol's
-first outcome, followed for ``follow_up_days`` (censored at the end of follow-up or at the cut-off).
+criteria (on the fields of ``_rows``: a minimum follow-up registered from the form is a criterion on
+``days_followed_or_event``, which keeps the patients whose follow-up ended early by the outcome or
+death; the older ``days_followed`` keeps its meaning in the protocols that name it); the device under
+study (its DIs) is compared with the rest of the group on the protocol's first outcome, followed for
+``follow_up_days`` (censored at the end of follow-up or at the cut-off).
 The analyses named in the protocol are run (``medreg.evidence``) and the results are stored with their
 hash under the protocol's hash (``evidence.service.record_analysis``).
 """
@@ -37,7 +40,22 @@ def _protocol(content: dict) -> StudyProtocol:
     return StudyProtocol(**c)
 
 
-def _rows(session: Session, group: str, cutoff: date) -> list[dict]:
+def _followed_or_event(p: Procedure, events: dict[str, date], kind: str, cutoff: date) -> int:
+    """``days_followed_or_event``: the days followed (to the end of follow-up or the data cut-off),
+    except that a follow-up ended by the study's outcome ``kind`` or by death counts as followed to the
+    data cut-off - the event is the end of the patient's follow-up, not a loss. ``>= N`` therefore keeps
+    the patients with an outcome or death before N days and excludes only those censored (lost to
+    follow-up, or at the end of the data) before N days; a patient whose procedure lies less than N
+    days before the cut-off is excluded with or without an event (keeping only the ones with an event
+    would leave the events of recent procedures without their event-free peers)."""
+    end = min(p.follow_up_end, cutoff)
+    ended = any(d is not None and p.procedure_date <= d <= end
+                for d in (events.get(kind), events.get("death")))
+    return max(((cutoff if ended else end) - p.procedure_date).days, 0)
+
+
+def _rows(session: Session, group: str, cutoff: date, kind: str) -> list[dict]:
+    """The study rows of the group's procedures up to ``cutoff``; ``kind``: the study's outcome."""
     procs = session.scalars(
         select(Procedure).where(Procedure.device_group == group, Procedure.procedure_date <= cutoff)
     ).all()
@@ -59,6 +77,7 @@ def _rows(session: Session, group: str, cutoff: date) -> list[dict]:
             follow_up_end=p.follow_up_end,
             # days from the procedure to the end of follow-up or the data cut-off, whichever comes first
             days_followed=max((min(p.follow_up_end, cutoff) - p.procedure_date).days, 0),
+            days_followed_or_event=_followed_or_event(p, events.get(p.id, {}), kind, cutoff),
             events=events.get(p.id, {}),
         )
         for p in procs
@@ -91,7 +110,8 @@ def run_study(
     protocol = _protocol(registered.content)
     if not protocol.device_dis:
         raise ValidationFailed("The protocol names no device identifier to study.", field="device_dis")
-    rows, flow = select_cohort(_rows(session, protocol.device_group, data_cutoff), protocol)
+    kind = protocol.outcomes[0]
+    rows, flow = select_cohort(_rows(session, protocol.device_group, data_cutoff, kind), protocol)
     treated = np.array([r["udi_di"] in protocol.device_dis for r in rows], dtype=bool)
     if treated.sum() < 10 or (~treated).sum() < 10:
         raise ValidationFailed(
@@ -99,7 +119,6 @@ def run_study(
         )
     names = list(protocol.covariates or COVARIATES)
     x = np.array([[float(r["male"] if n == "male" else r[n]) for n in names] for r in rows])
-    kind = protocol.outcomes[0]
     t, code = _time_to_event(rows, kind, protocol.follow_up_days, data_cutoff)
     arm = np.where(treated, "device", "comparator")
     matching = match_nearest(propensity_scores(x, treated), treated)
