@@ -135,7 +135,13 @@ def count_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb
         from medreg.signals.counting_spark import count_pairs_spark
 
         return count_pairs_spark(events, master=master, **names)
-    return count_pairs(events, **names)
+    # An analysis table names one device per report and carries one stratum per report, by construction:
+    # each row of a snapshot carries its report's device keys and strata (``queries_signals.report_rows``
+    # reads them once per report; an incremental export replaces a changed report's rows whole; the
+    # catalogue categories are joined on by certificate number, one per number), and ``prepare_events``
+    # keys the device of every row of a report by the same column, leaving out the whole report when its
+    # key is empty. The count checks it anyway (a table that breaks it is counted the plain way).
+    return count_pairs(events, one_device=True, **names)
 
 
 def score_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb",
