@@ -133,7 +133,8 @@ CREATE TEMP TABLE r AS SELECT min(dev) AS dev{smin}, max(dev) <> min(dev){sbad} 
   FROM raw GROUP BY rid;
 """
 _ONE_DEVICE_CODED = """
-CREATE TEMP TABLE c AS SELECT di, ei, {si} AS si, n FROM c0 JOIN devs USING (dev) JOIN evts USING (evt) {join};
+CREATE TEMP TABLE c AS SELECT di, ei, {si} AS si, n
+  FROM c0 JOIN devs USING (dev) JOIN evts USING (evt) {join};
 CREATE TEMP TABLE rm AS SELECT di, {si} AS si, n FROM (SELECT dev{s}, count(*) AS n FROM r GROUP BY ALL)
   JOIN devs USING (dev) {join};
 """
