@@ -197,7 +197,8 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
     run pipeline's analysis tables, ``pipeline.prepare_events``): the margins and totals come from one
     aggregation keyed on the report and sums over the pair table instead of a distinct projection per
     margin. It is checked, not trusted: that same aggregation finds any report with two devices or two
-    strata, and the table is then counted the plain way. The counts are identical either way.
+    strata, and the table is then counted the plain way. The counts are identical either way. Ignored
+    with ``flag_cols``. Meant for Parquet (a CSV would be parsed once per aggregation).
 
     Raises ``ValidationFailed`` (field names the option) when the file or a column is missing or the
     table has no usable row.
