@@ -88,3 +88,14 @@ def test_run_pipeline_on_spark_equals_duckdb_on_the_generated_set(generated, tmp
     assert a.columns.keys() == b.columns.keys() and "ror_mh" in a.columns
     for name, col in a.columns.items():
         assert np.array_equal(col, b.columns[name], equal_nan=col.dtype != object), name
+
+
+@pytest.mark.parametrize("strata", [(), ("year", "sex", "age_band", "reporter_type")])
+def test_spark_counts_an_analysis_table_as_the_one_device_count(tmp_path, strata):
+    """On a table of the run pipeline (one device per report), the DuckDB engine counts with the
+    one-device path and Spark with its plain one: identical counts."""
+    from medreg.signals import pipeline
+    from tests.signals.test_one_device_count import make_snapshot, same
+
+    events = pipeline.prepare_events(make_snapshot(tmp_path), 2, "AE", "category1", strata)
+    same(pipeline.count_events(events, strata, "spark"), pipeline.count_events(events, strata, "duckdb"))

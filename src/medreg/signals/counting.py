@@ -12,6 +12,7 @@ This module does I/O (it reads the file); the statistics stay in the pure module
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -38,7 +39,7 @@ def _source(con: duckdb.DuckDBPyConnection, path: Path) -> str:
 
 
 _ROWS = """
-CREATE TEMP TABLE raw AS
+CREATE TEMP {kind} raw AS
   SELECT {rid} AS rid, CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}
   FROM {src}
   WHERE {r} IS NOT NULL AND {d} IS NOT NULL AND {e} IS NOT NULL{r_empty}
@@ -51,7 +52,7 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
 # codes, in label order, before anything is counted, so that every hash aggregation over the rows keys
 # on (report id, small integers) rather than on three strings.
 _DICT = ("CREATE TEMP TABLE {t} AS SELECT {c}, CAST(row_number() OVER (ORDER BY {c}) - 1 AS INTEGER) "
-         "AS {i} FROM (SELECT DISTINCT {c} FROM raw)")
+         "AS {i} FROM (SELECT DISTINCT {c} FROM {src})")
 _DISTINCT = """
 CREATE TEMP TABLE t AS
   SELECT DISTINCT rid, di, ei, {si} AS si
@@ -118,9 +119,71 @@ _FLAGGED_PARTS = {
 }
 
 
+# One device and one stratum per report (``count_pairs(one_device=True)``, the run pipeline's analysis
+# tables). Two aggregations over the rows: the distinct-report count of each (device, event, stratum)
+# (the floor query, by stratum), and one keyed on the report alone that gives each report's device and
+# stratum and finds any report with two (min <> max). Every other part is a sum over small tables: a
+# report counts once in its device's margin (the per-report table), the event margin is the sum over
+# devices of the pair counts (a report has one device, so it is counted once for each of its events),
+# the crude counts are the sums over strata (a report has one stratum), the totals the sums of the
+# device margins. Repeated rows need no DISTINCT: the pair count is of distinct reports.
+_ONE_DEVICE = """
+CREATE TEMP TABLE c0 AS SELECT dev, evt{s}, count(DISTINCT rid) AS n FROM raw GROUP BY ALL;
+CREATE TEMP TABLE r AS SELECT min(dev) AS dev{smin}, max(dev) <> min(dev){sbad} AS bad
+  FROM raw GROUP BY rid;
+"""
+_ONE_DEVICE_CODED = """
+CREATE TEMP TABLE c AS SELECT di, ei, {si} AS si, n
+  FROM c0 JOIN devs USING (dev) JOIN evts USING (evt) {join};
+CREATE TEMP TABLE rm AS SELECT di, {si} AS si, n FROM (SELECT dev{s}, count(*) AS n FROM r GROUP BY ALL)
+  JOIN devs USING (dev) {join};
+"""
+_ONE_DEVICE_PARTS = {
+    0: "SELECT di, ei, si, n, 0 AS g FROM c",
+    1: "SELECT di, ei, -1 AS si, CAST(sum(n) AS BIGINT) AS n, 1 AS g FROM c GROUP BY di, ei",
+    2: "SELECT di, -1, si, n, 2 FROM rm",
+    4: "SELECT -1, ei, si, CAST(sum(n) AS BIGINT), 4 FROM c GROUP BY ei, si",
+    6: "SELECT -1, -1, si, CAST(sum(n) AS BIGINT), 6 FROM rm GROUP BY si",
+    3: "SELECT di, -1, -1, CAST(sum(n) AS BIGINT), 3 FROM rm GROUP BY di",
+    5: "SELECT -1, ei, -1, CAST(sum(n) AS BIGINT), 5 FROM c GROUP BY ei",
+    7: "SELECT -1, -1, -1, CAST(sum(n) AS BIGINT), 7 FROM rm",
+}
+
+
+def _dictionaries(con: duckdb.DuckDBPyConnection, source: str, stratified: bool) -> str:
+    """The label codes (devs, evts, strs) of the labels of ``source``; the join clause of the strata."""
+    con.execute(_DICT.format(t="devs", c="dev", i="di", src=source))
+    con.execute(_DICT.format(t="evts", c="evt", i="ei", src=source))
+    if stratified:
+        con.execute(_DICT.format(t="strs", c="stratum", i="si", src=source))
+        return "JOIN strs USING (stratum)"
+    con.execute("CREATE TEMP TABLE strs AS SELECT '' AS stratum, 0 AS si")
+    return ""
+
+
+def _one_device_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
+    """The aggregate rows (as ``_aggregate``) of ``raw`` when every report has one device and one
+    stratum, with the label codes made; None when some report has two (nothing else made then)."""
+    con.execute(_ONE_DEVICE.format(s=", stratum" if stratified else "",
+                                   smin=", min(stratum) AS stratum" if stratified else "",
+                                   sbad=" OR max(stratum) <> min(stratum)" if stratified else ""))
+    if con.execute("SELECT bool_or(bad) FROM r").fetchone()[0]:
+        con.execute("DROP TABLE c0; DROP TABLE r")
+        return None
+    join = _dictionaries(con, "c0", stratified)
+    con.execute(_ONE_DEVICE_CODED.format(si="si" if stratified else "0", join=join,
+                                         s=", stratum" if stratified else ""))
+    chosen = _ONE_DEVICE_PARTS if stratified else {g: q for g, q in _ONE_DEVICE_PARTS.items() if g & 1}
+    return con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
+
+
+def _plain_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
+    return con.execute(_aggregate(stratified)).fetchnumpy()
+
+
 def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
                 strata_cols: Sequence[str] = (), threads: int | None = None,
-                flag_cols: Sequence[str] | None = None) -> PairCounts:
+                flag_cols: Sequence[str] | None = None, one_device: bool = False) -> PairCounts:
     """Count every (device, event) pair of a report-level CSV or Parquet file, with margins.
 
     ``flag_cols`` (first of report x device, first of report x event, first of report: 0/1 columns)
@@ -129,6 +192,13 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
     one aggregation over the rows, without reading the report ids. The flags are trusted, not checked:
     they must have been set on this very table (same device and event keys, no row left out), and with
     strata each report must carry one stratum. Otherwise the counts are wrong; leave ``flag_cols`` out.
+
+    ``one_device`` chooses the count for tables whose reports name one device and carry one stratum (the
+    run pipeline's analysis tables, ``pipeline.prepare_events``): the margins and totals come from one
+    aggregation keyed on the report and sums over the pair table instead of a distinct projection per
+    margin. It is checked, not trusted: that same aggregation finds any report with two devices or two
+    strata, and the table is then counted the plain way. The counts are identical either way. Ignored
+    with ``flag_cols``. Meant for Parquet (a CSV would be parsed once per aggregation).
 
     Raises ``ValidationFailed`` (field names the option) when the file or a column is missing or the
     table has no usable row.
@@ -156,30 +226,32 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
         parts = ", ".join(f"coalesce(CAST({_ident(c)} AS VARCHAR), '')" for c in strata_cols)
         stratum = f", concat_ws(chr(31), {parts}) AS stratum" if strata_cols else ""
         r, d, e = _ident(report_col), _ident(device_col), _ident(event_col)
+        agg = None
         if flags:
             fd, fe, fr = (_ident(c) for c in flags)
             con.execute(_FLAGGED.format(d=d, e=e, r=r, s=stratum, fd=fd, fe=fe, fr=fr, src=src))
         else:
             integer_ids = described[report_col] in _INTEGER_TYPES
-            con.execute(_ROWS.format(
-                rid=r if integer_ids else f"CAST({r} AS VARCHAR)",
-                r=r, r_empty="" if integer_ids else f" AND CAST({r} AS VARCHAR) <> ''",
-                d=d, e=e, s=stratum, src=src))
-        con.execute(_DICT.format(t="devs", c="dev", i="di"))
-        con.execute(_DICT.format(t="evts", c="evt", i="ei"))
-        if strata_cols:
-            con.execute(_DICT.format(t="strs", c="stratum", i="si"))
-        else:
-            con.execute("CREATE TEMP TABLE strs AS SELECT '' AS stratum, 0 AS si")
-        join = "JOIN strs USING (stratum)" if strata_cols else ""
-        if flags:
-            con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if strata_cols else '0 AS si'}, n, nd, "
-                        f"ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
-            chosen = _FLAGGED_PARTS if strata_cols else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}
-            agg = con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
-        else:
-            con.execute(_DISTINCT.format(si="si" if strata_cols else "0", join=join))
-            agg = con.execute(_aggregate(bool(strata_cols))).fetchnumpy()
+            rows = partial(_ROWS.format, rid=r if integer_ids else f"CAST({r} AS VARCHAR)",
+                           r=r, r_empty="" if integer_ids else f" AND CAST({r} AS VARCHAR) <> ''",
+                           d=d, e=e, s=stratum, src=src)
+            if one_device:  # its two aggregations read the file directly (a view: not materialised)
+                con.execute(rows(kind="VIEW"))
+                agg = _one_device_aggregate(con, bool(strata_cols))
+                if agg is None:
+                    con.execute("DROP VIEW raw")
+            if agg is None:
+                con.execute(rows(kind="TABLE"))
+        if agg is None:
+            join = _dictionaries(con, "raw", bool(strata_cols))
+            if flags:
+                con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if strata_cols else '0 AS si'}, n, "
+                            f"nd, ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
+                chosen = _FLAGGED_PARTS if strata_cols else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}
+                agg = con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
+            else:
+                con.execute(_DISTINCT.format(si="si" if strata_cols else "0", join=join))
+                agg = _plain_aggregate(con, bool(strata_cols))
         devices = con.execute("SELECT dev FROM devs ORDER BY di").fetchnumpy()["dev"]
         events = con.execute("SELECT evt FROM evts ORDER BY ei").fetchnumpy()["evt"]
         strata = con.execute("SELECT stratum FROM strs ORDER BY si").fetchnumpy()["stratum"]

@@ -10,7 +10,8 @@ that dies resumes at the next step: the snapshot is not exported twice, the scor
 the runs are not queued twice (the checkpoint that lists them is committed with the queued jobs).
 A job of either kind that ends without success (failed on its last attempt, or cancelled) while its
 export was unfinished has that export's files removed (:func:`remove_unfinished_export`): no half
-snapshot is left in the folder.
+snapshot is left in the folder; a ``signals.run`` that ends so before recording also has its score file
+removed (:func:`remove_unrecorded_scores`).
 """
 
 from __future__ import annotations
@@ -80,8 +81,34 @@ def remove_unfinished_export(session, job: Job, reason: str) -> None:
         job.message = f"{job.status}: unfinished snapshot v{version} removed ({', '.join(removed)})"
 
 
+def remove_unrecorded_scores(session, job: Job, reason: str) -> None:
+    """``on_abandon`` of ``signals.run``: the unfinished export as :func:`remove_unfinished_export`, and
+    the score file of this job (Parquet and its JSON side file) unless the run was recorded: a run that
+    failed for good leaves nothing next to the snapshot but the analysis table, which is not the job's
+    own (any run of the same settings on that snapshot writes and reads it). The file is found from the
+    checkpoint, or, when the worker died while scoring (before checkpointing it), from the snapshot
+    version and the settings, as the job names it. Idempotent; touches no table."""
+    remove_unfinished_export(session, job, reason)
+    state = job.checkpoint or {}
+    if "result" in state or "snapshot" not in state:
+        return
+    target = Path(state["scores"]) if "scores" in state else None
+    if target is None:
+        try:
+            settings = settings_of(dict(job.params or {}))
+        except ValidationFailed:
+            return
+        snap = Path(settings.folder) / f"v{int(state['snapshot']):06d}.parquet"
+        target = pipeline.scores_path(pipeline.events_path(snap, settings.level, settings.annexes,
+                                                           settings.device_level, settings.strata_names),
+                                      job.id)
+    removed = pipeline.remove_scored(target)
+    if removed:
+        job.message = f"{job.status}: scores of the unrecorded run removed ({', '.join(removed)})"
+
+
 @job_handler("signals.run", roles=ROLES, validate=_validate, oversee=ROLES,
-             on_abandon=remove_unfinished_export)
+             on_abandon=remove_unrecorded_scores)
 def run_job(ctx: JobContext) -> None:
     settings = settings_of(ctx.params)
     actor = Actor.system()
@@ -104,7 +131,7 @@ def run_job(ctx: JobContext) -> None:
     if "scores" not in state:
         ctx.progress(1, len(STEPS), "score")
         events, scored = score_step(settings, snap)
-        target = events.with_name(f"{events.stem}.job{ctx.job_id}.scores.parquet")
+        target = pipeline.scores_path(events, ctx.job_id)
         pipeline.save_scored(scored, target)
         state.update(events=str(events), scores=str(target))
         ctx.save_checkpoint(state, done=2, total=len(STEPS), message="score")

@@ -94,6 +94,31 @@ def check_engine(engine: str) -> str:
     return engine
 
 
+def events_path(snapshot_path: Path, level: int, annexes: str, device_level: str,
+                strata: Sequence[str]) -> Path:
+    """Where ``prepare_events`` writes the analysis table of these settings, next to the snapshot."""
+    letters = check_settings(level, annexes)
+    tag = "-".join(check_strata(strata)) or "crude"
+    return snapshot_path.with_name(f"{snapshot_path.stem}.{device_level}.L{level}{letters}.{tag}.parquet")
+
+
+def scores_path(events: Path, job_id: int) -> Path:
+    """Where the ``signals.run`` job ``job_id`` keeps the scores of ``events`` (Parquet, and a JSON side
+    file with the same stem, :func:`save_scored`)."""
+    return events.with_name(f"{events.stem}.job{job_id}.scores.parquet")
+
+
+def remove_scored(target: Path) -> list[str]:
+    """Remove a kept score file, its side file and a temporary file of either; the names removed."""
+    removed = []
+    for path in (target, target.with_suffix(".json"), target.with_name(target.name + ".tmp"),
+                 target.with_suffix(".json.tmp")):
+        if path.exists():
+            path.unlink()
+            removed.append(path.name)
+    return removed
+
+
 def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str = "certificate",
                    strata: Sequence[str] = ()) -> Path:
     """Write the analysis table next to the snapshot: report_id, device (the key at ``device_level``),
@@ -106,8 +131,7 @@ def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str =
                                "strata: run with a new export.", field="snapshot_version",
                                params={"version": snap.version})
     src = Path(snap.path)
-    tag = "-".join(strata) or "crude"
-    target = src.with_name(f"{src.stem}.{device_level}.L{level}{letters}.{tag}.parquet")
+    target = events_path(src, level, letters, device_level, strata)
     extra = "".join(f", {STRATA[n]} AS {n}" for n in strata)
     con = duckdb.connect()
     try:
@@ -135,7 +159,13 @@ def count_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb
         from medreg.signals.counting_spark import count_pairs_spark
 
         return count_pairs_spark(events, master=master, **names)
-    return count_pairs(events, **names)
+    # An analysis table names one device per report and carries one stratum per report, by construction:
+    # each row of a snapshot carries its report's device keys and strata (``queries_signals.report_rows``
+    # reads them once per report; an incremental export replaces a changed report's rows whole; the
+    # catalogue categories are joined on by certificate number, one per number), and ``prepare_events``
+    # keys the device of every row of a report by the same column, leaving out the whole report when its
+    # key is empty. The count checks it anyway (a table that breaks it is counted the plain way).
+    return count_pairs(events, one_device=True, **names)
 
 
 def score_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb",

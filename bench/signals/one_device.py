@@ -1,0 +1,99 @@
+"""The count step of a run on an analysis table with one device per report: plain count, the one-device
+count (``count_pairs(one_device=True)``, the run pipeline's) and the floor (made-up data).
+
+``python -m bench.signals.one_device --reports 1000000`` generates the bench set (``generate_coded``),
+keeps each report's first device only (the analysis tables of ``pipeline.prepare_events`` name one device
+per report), writes it as Parquet with integer report ids and the strata year, sex, age band (as the
+snapshot's analysis tables), and measures the CPU time of the process (all DuckDB threads;
+``time.process_time``), best of ``--repeat`` runs alternated between the variants, crude and stratified:
+
+* ``plain``: ``count_pairs`` (a distinct projection per margin);
+* ``one_device``: ``count_pairs(one_device=True)``;
+* ``floor``: ``SELECT device, event, count(DISTINCT report_id) ... GROUP BY device, event`` fetched into
+  NumPy (the floor of the README's benchmarks, on the same Parquet file).
+
+The counts of the two paths are compared field by field before timing. Prints JSON with the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from bench.signals.generate import generate_coded
+
+NAMES = {"report_col": "report_id", "device_col": "device", "event_col": "event"}
+STRATA = ("year", "sex", "age_band")
+
+
+def write_one_device(reports: int, out: Path, seed: int = 20251130) -> int:
+    cols, _, (rid, dv, _) = generate_coded(reports, seed=seed)
+    first = np.r_[True, rid[1:] != rid[:-1]]
+    keep = dv == dv[np.maximum.accumulate(np.where(first, np.arange(rid.size), 0))]
+    con = duckdb.connect()
+    try:
+        con.register("t", {**{k: v[keep] for k, v in cols.items() if k != "report_id"},
+                           "report_id": rid[keep].astype(np.int64)})
+        con.execute(f"COPY (SELECT DISTINCT report_id, device::VARCHAR AS device, event::VARCHAR AS event, "
+                    f"year, sex::VARCHAR AS sex, age_band::VARCHAR AS age_band FROM t ORDER BY 1, 2, 3) "
+                    f"TO '{out}' (FORMAT PARQUET)")
+        return con.execute(f"SELECT count(*) FROM '{out}'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def floor(path: Path) -> None:
+    con = duckdb.connect()
+    try:
+        con.execute(f"SELECT device, event, count(DISTINCT report_id) AS n FROM read_parquet('{path}') "
+                    "GROUP BY device, event").fetchnumpy()
+    finally:
+        con.close()
+
+
+def main() -> None:
+    from medreg.signals.counting import count_pairs
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "one_device.parquet"
+        rows = write_one_device(args.reports, path)
+        for strata in ((), STRATA):  # identical counts before timing
+            a = count_pairs(path, strata_cols=strata, **NAMES)
+            b = count_pairs(path, strata_cols=strata, one_device=True, **NAMES)
+            for name in a.__dataclass_fields__:
+                assert np.array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name))), name
+        variants = {
+            "plain": lambda: count_pairs(path, **NAMES),
+            "one_device": lambda: count_pairs(path, one_device=True, **NAMES),
+            "plain_strata": lambda: count_pairs(path, strata_cols=STRATA, **NAMES),
+            "one_device_strata": lambda: count_pairs(path, strata_cols=STRATA, one_device=True, **NAMES),
+            "floor": lambda: floor(path),
+        }
+        best = {k: (float("inf"), float("inf")) for k in variants}
+        load = [os.getloadavg()]
+        for _ in range(args.repeat):
+            for name, run in variants.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                run()
+                cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+                best[name] = (min(best[name][0], cpu), min(best[name][1], wall))
+        load.append(os.getloadavg())
+    print(json.dumps({"reports": args.reports, "rows": rows, "repeat": args.repeat,
+                      "cpu_s": {k: round(v[0], 3) for k, v in best.items()},
+                      "wall_s": {k: round(v[1], 3) for k, v in best.items()},
+                      "load_before_after": load}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
