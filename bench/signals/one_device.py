@@ -10,7 +10,9 @@ snapshot's analysis tables), and measures the CPU time of the process (all DuckD
 * ``plain``: ``count_pairs`` (a distinct projection per margin);
 * ``one_device``: ``count_pairs(one_device=True)``;
 * ``floor``: ``SELECT device, event, count(DISTINCT report_id) ... GROUP BY device, event`` fetched into
-  NumPy (the floor of the README's benchmarks, on the same Parquet file).
+  NumPy (the floor of the README's benchmarks, on the same Parquet file);
+* with ``--end-to-end``: ``plain_end_to_end`` and ``one_device_end_to_end``, the count then the four
+  statistics (``scoring.score``, prior fitted) and the four criteria (issue 4's "end to end").
 
 The counts of the two paths are compared field by field before timing. Prints JSON with the load average.
 """
@@ -58,12 +60,24 @@ def floor(path: Path) -> None:
         con.close()
 
 
+def end_to_end(path: Path, *, one_device: bool) -> dict[str, int]:
+    """Count, the four statistics (prior fitted) and the four criteria, as a run does before recording."""
+    from medreg.signals.counting import count_pairs
+    from medreg.signals.criteria import RULES, SignalCriteria
+    from medreg.signals.scoring import score
+
+    s = score(count_pairs(path, one_device=one_device, **NAMES))
+    return {k: int(SignalCriteria(k).flags(s.columns).sum()) for k in RULES}
+
+
 def main() -> None:
     from medreg.signals.counting import count_pairs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--end-to-end", action="store_true",
+                        help="also time count + the four statistics + the four criteria, each path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "one_device.parquet"
@@ -80,6 +94,10 @@ def main() -> None:
             "one_device_strata": lambda: count_pairs(path, strata_cols=STRATA, one_device=True, **NAMES),
             "floor": lambda: floor(path),
         }
+        if args.end_to_end:
+            assert end_to_end(path, one_device=False) == end_to_end(path, one_device=True)
+            variants["plain_end_to_end"] = lambda: end_to_end(path, one_device=False)
+            variants["one_device_end_to_end"] = lambda: end_to_end(path, one_device=True)
         best = {k: (float("inf"), float("inf")) for k in variants}
         load = [os.getloadavg()]
         for _ in range(args.repeat):
