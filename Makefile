@@ -9,7 +9,9 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 # pytest-xdist workers per database run (CI has 2 cores); 0 runs the tests in one process
 PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+# (each worker runs its own browser-test server and Spark JVM: xdist's loadgroup, which could keep
+# them on one worker, does not rename node ids under pytest 9)
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 .PHONY: demo test install chromium java pdf postgres test-sqlite test-postgresql lint serve clean \
 	bench-signals bench-surveillance bench-catalog

@@ -93,14 +93,3 @@ def db(engine: Engine) -> Iterator[Session]:
 def dialect(engine: Engine) -> str:
     return engine.dialect.name
 
-
-def pytest_collection_modifyitems(config, items):
-    """Under ``pytest -n N --dist loadgroup`` (``make test``), keep the tests that pay a large set-up
-    once per process on one worker: the browser tests (their live server migrates and loads the demo)
-    and the Spark tests (a JVM per process)."""
-    for item in items:
-        path = str(item.path)
-        if f"{os.sep}e2e{os.sep}" in path:
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-        elif "spark" in item.name or "spark" in item.path.name:
-            item.add_marker(pytest.mark.xdist_group("spark"))
