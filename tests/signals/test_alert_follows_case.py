@@ -129,7 +129,7 @@ def test_the_alert_own_actions_answer_409_while_it_follows_a_case(db, w, client)
     alert = w["alert"]
     centre = actor_for(w["centre"])
     with pytest.raises(Conflict):
-        service_monitoring.transition_alert(db, centre, alert.id, "investigate",
+        service_alerts.transition_alert(db, centre, alert.id, "investigate",
                                             expected_version=alert.version)
     with pytest.raises(Conflict):
         service_alerts.raise_signal_case(db, centre, alert.id, expected_version=alert.version)

@@ -13,7 +13,7 @@ from medreg.core import audit
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.errors import Conflict, PermissionDenied
-from medreg.surveillance import queries, service_monitoring
+from medreg.surveillance import queries, service_alerts, service_monitoring
 from medreg.surveillance.demo import PLANTED_DI
 from medreg.surveillance.demo_load import load_demo
 from medreg.surveillance.maxsprt import poisson_llr
@@ -67,7 +67,7 @@ def _alert_workflow_is_audited_and_guarded(db):
     alert = db.scalars(select(AlertCase)).one()
     assert alert.status == "open" and "LLR" in alert.summary and alert.signal_case_id is not None
     with pytest.raises(Conflict):
-        service_monitoring.transition_alert(db, centre, alert.id, "investigate",
+        service_alerts.transition_alert(db, centre, alert.id, "investigate",
                                             expected_version=alert.version)
     case_id = alert.signal_case_id
     case = signals_service.act(db, centre, case_id, "validate")

@@ -161,7 +161,7 @@ def alert_action(
     if action == "raise":
         return service_alerts.raise_signal_case(session, actor, alert_id,
                                                 expected_version=body.expected_version)
-    return service_monitoring.transition_alert(
+    return service_alerts.transition_alert(
         session, actor, alert_id, action, expected_version=body.expected_version, note=body.note
     )
 

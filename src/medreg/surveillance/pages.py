@@ -18,7 +18,7 @@ from medreg.core.i18n import _, translate, translate_error
 from medreg.core.related import related_links
 from medreg.core.templating import register_nav, render, request_locale
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
-from medreg.surveillance import queries, service, service_alerts, service_monitoring, service_stop
+from medreg.surveillance import queries, service, service_alerts, service_stop
 from medreg.surveillance.access import is_centre
 from medreg.surveillance.charts import boundary_chart_svg
 from medreg.surveillance.charts_lines import line_chart_svg
@@ -181,7 +181,7 @@ async def alert_action(request: Request, alert_id: int = AlertId, action: str = 
         if action == "raise":
             service_alerts.raise_signal_case(session, actor, alert_id, expected_version=version_of(form))
         else:
-            service_monitoring.transition_alert(session, actor, alert_id, action,
+            service_alerts.transition_alert(session, actor, alert_id, action,
                                                 expected_version=version_of(form),
                                                 note=str(form.get("note", "")).strip()[:4000] or None)
     except DomainError as err:

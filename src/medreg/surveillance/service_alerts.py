@@ -9,7 +9,7 @@ alert whose look the case holds take the case's state (``states.FOLLOWS``) and r
 ``signals.bridge`` imports this module, so wherever monitor cases are made the alerts follow them.
 
 An alert without a signal case (opened while the signal workflow was not loaded) keeps the fallback
-workflow (``service_monitoring.transition_alert``) or is raised to a signal case with
+workflow (:func:`transition_alert`) or is raised to a signal case with
 :func:`raise_signal_case`, and then follows it.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from medreg.core import audit, events
 from medreg.core.actor import Actor
-from medreg.core.errors import Conflict, NotFound
+from medreg.core.errors import Conflict, NotFound, ValidationFailed
 from medreg.surveillance.access import is_centre, require_centre
 from medreg.surveillance.models import AlertCase, Look, Monitor
 from medreg.surveillance.service_alert_open import announce_alert
@@ -99,3 +99,45 @@ def raise_signal_case(session: Session, actor: Actor, alert_id: int, *, expected
 
 
 events.subscribe(events.SIGNAL_CASE_MOVED, "surveillance", follow_signal_case)
+
+
+def transition_alert(
+    session: Session,
+    actor: Actor,
+    alert_id: int,
+    action: str,
+    *,
+    expected_version: int,
+    note: str | None = None,
+) -> AlertCase:
+    """Move an alert case through its fallback workflow (investigate, confirm, dismiss, close).
+
+    Refused (409) for an alert that follows a signal case: the signal case is worked instead
+    (``service_alerts``)."""
+    alert = session.get(AlertCase, alert_id)
+    if alert is None:
+        raise NotFound("No such alert.", field="alert_id")
+    require_centre(actor)
+    if alert.signal_case_id is not None:
+        raise Conflict("This alert follows signal case {case}: act on the signal case.", field="alert_id",
+                       params={"case": alert.signal_case_id})
+    if alert.version != expected_version:
+        raise Conflict("Someone else changed this alert first; reload it.", field="expected_version")
+    new = TABLE.next_status(alert.status, action, actor.workflow_roles)
+    if action == "dismiss" and not (note or "").strip():
+        raise ValidationFailed("Give the reasons for dismissing the alert.", field="note")
+    before = {"status": alert.status}
+    alert.status = new
+    if note:
+        alert.resolution = note.strip()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"surveillance.alert.{action}",
+        "surveillance_alert",
+        alert.id,
+        before=before,
+        after={"status": new, "note": note},
+    )
+    return alert

@@ -7,6 +7,7 @@ expected count, ``maxsprt_spending``). A crossing opens an alert case (state mac
 and stops the monitor (``signalled``); reaching the upper limit on the length of surveillance ends it
 without a signal. A MaxSPRT monitor's look also stores its risk-adjusted CUSUM state (``service_cusum``);
 the CUSUM's first crossing of h opens an alert case of its own and leaves the monitor's status alone.
+An alert case's own workflow is in ``service_alerts``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from medreg.core import audit
 from medreg.core.accounts import Organisation, OrgKind
 from medreg.core.actor import Actor
-from medreg.core.errors import Conflict, NotFound, ValidationFailed
+from medreg.core.errors import Conflict, ValidationFailed
 from medreg.surveillance import service_cusum
 from medreg.surveillance.access import require_centre
 from medreg.surveillance.cohort_load import device_totals, load_reference
@@ -38,9 +39,9 @@ from medreg.surveillance.service_alert_open import CUSUM_STATS, open_cusum_alert
 from medreg.surveillance.service_alert_open import announce_alert as _announce
 from medreg.surveillance.service_binomial import binomial_design, binomial_look_values
 from medreg.surveillance.service_delta import delta_design, delta_ended, delta_look_values, delta_summary
-from medreg.surveillance.states import TABLE, AlertStatus
+from medreg.surveillance.states import AlertStatus
 
-__all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors", "transition_alert"]
+__all__ = ["create_monitor", "registry_changed", "run_monitor", "run_monitors"]
 
 
 def create_monitor(
@@ -390,48 +391,6 @@ def run_monitors(session: Session, actor: Actor, as_of: date) -> list[Look]:
         select(Monitor).where(Monitor.status == "active").order_by(Monitor.id).with_for_update()
     ).all()
     return [run_monitor(session, actor, m, as_of) for m in monitors]
-
-
-def transition_alert(
-    session: Session,
-    actor: Actor,
-    alert_id: int,
-    action: str,
-    *,
-    expected_version: int,
-    note: str | None = None,
-) -> AlertCase:
-    """Move an alert case through its fallback workflow (investigate, confirm, dismiss, close).
-
-    Refused (409) for an alert that follows a signal case: the signal case is worked instead
-    (``service_alerts``)."""
-    alert = session.get(AlertCase, alert_id)
-    if alert is None:
-        raise NotFound("No such alert.", field="alert_id")
-    require_centre(actor)
-    if alert.signal_case_id is not None:
-        raise Conflict("This alert follows signal case {case}: act on the signal case.", field="alert_id",
-                       params={"case": alert.signal_case_id})
-    if alert.version != expected_version:
-        raise Conflict("Someone else changed this alert first; reload it.", field="expected_version")
-    new = TABLE.next_status(alert.status, action, actor.workflow_roles)
-    if action == "dismiss" and not (note or "").strip():
-        raise ValidationFailed("Give the reasons for dismissing the alert.", field="note")
-    before = {"status": alert.status}
-    alert.status = new
-    if note:
-        alert.resolution = note.strip()
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        f"surveillance.alert.{action}",
-        "surveillance_alert",
-        alert.id,
-        before=before,
-        after={"status": new, "note": note},
-    )
-    return alert
 
 
 def looks_count(session: Session, monitor_id: int) -> int:
