@@ -1,7 +1,9 @@
 """The run pipeline's count for one device per report gives the plain count, field by field (made-up data).
 
-``pipeline.count_events`` (DuckDB) counts an analysis table with ``count_pairs(one_device=True)``: the
-margins from one aggregation keyed on the report and sums over the pair table. The tables are written by
+``pipeline.count_events`` (DuckDB) counts an analysis table by its first-of-report flags
+(``count_pairs(report_flag=...)``: one aggregation over the rows), and a table without them (written
+before they existed) with ``count_pairs(one_device=True)``: the margins from one aggregation keyed on the
+report and sums over the pair table. The tables are written by
 ``pipeline.prepare_events`` from a generated snapshot that has what the margins must handle: reports
 without the level's key, reports whose codes are all in annexes the run leaves out (no counted row),
 codes that roll up to the same term (A040101 and A040103 at level 1 or 2), codes unknown to the tree,
@@ -96,14 +98,21 @@ def same(a, b):
 def test_the_pipeline_count_equals_the_plain_count(snap, device_level, level, annexes, strata, monkeypatch):
     events = pipeline.prepare_events(snap, level, annexes, device_level, strata)
     plain = count_pairs(events, strata_cols=strata, **NAMES)
+    with monkeypatch.context() as m:  # the run pipeline counts by the table's first-of-report flags
+        m.setattr(counting, "_one_device_aggregate", lambda *a: pytest.fail("fell back to one-device"))
+        m.setattr(counting, "_plain_aggregate", lambda *a: pytest.fail("fell back to the plain count"))
+        got = pipeline.count_events(events, strata)
+    same(got, plain)
+    # a table written before the flags existed: the checked one-device count, the same counts
+    old = events.with_name("old.parquet")
+    duckdb.sql(f"COPY (SELECT * EXCLUDE (first_of_report) FROM '{events}') TO '{old}' (FORMAT PARQUET)")
     calls = []
     original = counting._one_device_aggregate
     monkeypatch.setattr(counting, "_one_device_aggregate",
                         lambda con, stratified: calls.append(1) or original(con, stratified))
     monkeypatch.setattr(counting, "_plain_aggregate", lambda *a: pytest.fail("fell back to the plain count"))
-    got = pipeline.count_events(events, strata)
-    assert calls == [1]  # the run pipeline chose the one-device count by itself
-    same(got, plain)
+    same(pipeline.count_events(old, strata), plain)
+    assert calls == [1]
     # the edge cases are there: reports left out (no key, or no counted code), roll-up merging codes
     con = duckdb.connect()
     try:

@@ -119,6 +119,26 @@ _FLAGGED_PARTS = {
 }
 
 
+# With a first-of-report flag (``count_pairs(report_flag=...)``, the analysis tables of
+# ``pipeline.prepare_events``): distinct (report, device, event) rows, one device and one stratum per
+# report, the flag true on one row of each report. Then a report's rows are its events, so the event margin
+# is the sum of the pair counts (``ne = n``) and the device margin the sum of the flags (``nd = nr``):
+# one GROUP BY over the rows, no report id hashed. ``bad`` counts the rows that would make this wrong (a
+# NULL flag: the table's own finding that a report breaks the layout; a row the plain count would leave
+# out); any such row sends the table to the other counts.
+_REPORT_FLAGGED = """
+CREATE TEMP TABLE raw AS
+  SELECT CAST({d} AS VARCHAR) AS dev, CAST({e} AS VARCHAR) AS evt{s}, count(*) AS n,
+         CAST(count(*) FILTER ({f}) AS BIGINT) AS nr, count(*) AS ne,
+         CAST(count(*) FILTER ({f}) AS BIGINT) AS nd,
+         count(*) FILTER ({f} IS NULL OR {r} IS NULL{r_empty}) AS bad
+  FROM {src}
+  GROUP BY ALL;
+"""
+# (an empty device or event is a key of the grouped table: checked there, not on every row)
+_REPORT_FLAGGED_BAD = ("SELECT coalesce(sum(bad), 0) + count(*) FILTER (dev IS NULL OR evt IS NULL "
+                       "OR dev = '' OR evt = '') FROM raw")
+
 # One device and one stratum per report (``count_pairs(one_device=True)``, the run pipeline's analysis
 # tables). Two aggregations over the rows: the distinct-report count of each (device, event, stratum)
 # (the floor query, by stratum), and one keyed on the report alone that gives each report's device and
@@ -183,7 +203,8 @@ def _plain_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
 
 def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
                 strata_cols: Sequence[str] = (), threads: int | None = None,
-                flag_cols: Sequence[str] | None = None, one_device: bool = False) -> PairCounts:
+                flag_cols: Sequence[str] | None = None, one_device: bool = False,
+                report_flag: str | None = None) -> PairCounts:
     """Count every (device, event) pair of a report-level CSV or Parquet file, with margins.
 
     ``flag_cols`` (first of report x device, first of report x event, first of report: 0/1 columns)
@@ -199,6 +220,14 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
     margin. It is checked, not trusted: that same aggregation finds any report with two devices or two
     strata, and the table is then counted the plain way. The counts are identical either way. Ignored
     with ``flag_cols``. Meant for Parquet (a CSV would be parsed once per aggregation).
+
+    ``report_flag`` names a boolean column true on the first row of each report, false on its other rows,
+    on a table of distinct (report, device, event) rows whose reports name one device and carry one
+    stratum (``pipeline.prepare_events`` writes it, NULL on any row where it finds a report that does not):
+    the counts are then one aggregation over the rows, without hashing the report ids. A NULL flag or a
+    row with an empty key sends the table to the ``one_device`` count (if asked) or the plain one; a flag
+    set wrongly otherwise is not detected, so give it only for tables written that way. Ignored with
+    ``flag_cols``.
 
     Raises ``ValidationFailed`` (field names the option) when the file or a column is missing or the
     table has no usable row.
@@ -219,7 +248,8 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
         columns = list(described)
         for option, col in [("report-col", report_col), ("device-col", device_col),
                             ("event-col", event_col)] + [("strata-cols", c) for c in strata_cols] + [
-                                ("flag-cols", c) for c in flags]:
+                                ("flag-cols", c) for c in flags] + [
+                                ("report-flag", c) for c in (report_flag,) if c and not flags]:
             if col not in columns:
                 raise ValidationFailed("Column '{column}' is not in the file (columns: {columns}).",
                                        field=option, params={"column": col, "columns": ", ".join(columns)})
@@ -227,11 +257,19 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
         stratum = f", concat_ws(chr(31), {parts}) AS stratum" if strata_cols else ""
         r, d, e = _ident(report_col), _ident(device_col), _ident(event_col)
         agg = None
+        integer_ids = described[report_col] in _INTEGER_TYPES
+        flagged = bool(flags)
         if flags:
             fd, fe, fr = (_ident(c) for c in flags)
             con.execute(_FLAGGED.format(d=d, e=e, r=r, s=stratum, fd=fd, fe=fe, fr=fr, src=src))
-        else:
-            integer_ids = described[report_col] in _INTEGER_TYPES
+        elif report_flag:
+            empty_id = "" if integer_ids else f" OR CAST({r} AS VARCHAR) = ''"
+            con.execute(_REPORT_FLAGGED.format(d=d, e=e, r=r, s=stratum, f=_ident(report_flag), src=src,
+                                               r_empty=empty_id))
+            flagged = not con.execute(_REPORT_FLAGGED_BAD).fetchone()[0]
+            if not flagged:
+                con.execute("DROP TABLE raw")
+        if not flagged:
             rows = partial(_ROWS.format, rid=r if integer_ids else f"CAST({r} AS VARCHAR)",
                            r=r, r_empty="" if integer_ids else f" AND CAST({r} AS VARCHAR) <> ''",
                            d=d, e=e, s=stratum, src=src)
@@ -244,7 +282,7 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
                 con.execute(rows(kind="TABLE"))
         if agg is None:
             join = _dictionaries(con, "raw", bool(strata_cols))
-            if flags:
+            if flagged:
                 con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if strata_cols else '0 AS si'}, n, "
                             f"nd, ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
                 chosen = _FLAGGED_PARTS if strata_cols else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}

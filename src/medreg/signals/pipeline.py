@@ -119,10 +119,49 @@ def remove_scored(target: Path) -> list[str]:
     return removed
 
 
+# The layout of an analysis table (part of its fingerprint): 2 added ``first_of_report``.
+TABLE_FORMAT = 2
+
+
+def first_of_report_sql(strata: Sequence[str]) -> str:
+    """The ``first_of_report`` column of an analysis table, over its rows in (report, device, event)
+    order: true on the first row of each report, false on its other rows, NULL on a row that shows the
+    report breaks the one-device layout (a second device, a second stratum, or the same (device, event)
+    twice, e.g. with two registrants). Comparing each row with the one before is enough: in that order a
+    report's rows are adjacent, and equal neighbours all the way make the whole report equal."""
+    w = "OVER (ORDER BY report_id, device, event)"
+    same = "".join(f" AND {n} IS NOT DISTINCT FROM lag({n}) {w}" for n in strata)
+    return (f"CASE WHEN report_id IS DISTINCT FROM lag(report_id) {w} THEN TRUE "
+            f"WHEN device = lag(device) {w} AND event <> lag(event) {w}{same} THEN FALSE END")
+
+
+def _fingerprint(snap: Snapshot, key: str, level: int, letters: str, strata: Sequence[str],
+                 codes: Sequence[str], rolled: Sequence[str]) -> str:
+    """What an analysis table was built from: the snapshot, the settings, the code roll-up (it follows the
+    packaged IMDRF terminology) and the table layout. A table is reused only when this is unchanged."""
+    import hashlib
+    import json
+
+    blob = json.dumps({"format": TABLE_FORMAT, "snapshot": [snap.version, snap.exported_at, snap.rows,
+                                                            snap.reports, snap.schema],
+                       "key": key, "level": level, "annexes": letters, "strata": list(strata),
+                       "roll_up": sorted(zip(codes, rolled, strict=True))}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str = "certificate",
                    strata: Sequence[str] = ()) -> Path:
     """Write the analysis table next to the snapshot: report_id, device (the key at ``device_level``),
-    event (rolled up to ``level``), registrant_org_id and one column per stratum."""
+    event (rolled up to ``level``), registrant_org_id, one column per stratum and ``first_of_report``
+    (:func:`first_of_report_sql`), in (report, device, event) order.
+
+    The table is kept: a later run of the same settings on the same snapshot reuses it when its side
+    file (``<table>.json``, written last) records the same fingerprint (:func:`_fingerprint`); otherwise
+    it is rebuilt. Both files are written under a temporary name and renamed, so an interrupted build
+    leaves no table that looks finished."""
+    import json
+    import os
+
     letters = check_settings(level, annexes)
     key = DEVICE_LEVELS[check_device_level(device_level)]
     strata = check_strata(strata)
@@ -132,21 +171,38 @@ def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str =
                                params={"version": snap.version})
     src = Path(snap.path)
     target = events_path(src, level, letters, device_level, strata)
+    side = target.with_suffix(".json")
     extra = "".join(f", {STRATA[n]} AS {n}" for n in strata)
     con = duckdb.connect()
     try:
         codes = [c for (c,) in con.execute(
-            f"SELECT DISTINCT code FROM read_parquet({_lit(src)}) WHERE list_contains(?, annex)",
+            f"SELECT DISTINCT code FROM read_parquet({_lit(src)}) WHERE list_contains(?, annex) ORDER BY 1",
             [list(letters)]).fetchall()]
+        rolled = roll_up(codes, level, terminology())
+        fingerprint = _fingerprint(snap, key, level, letters, strata, codes, rolled)
+        if target.exists() and side.exists():
+            try:
+                if json.loads(side.read_text(encoding="utf-8")).get("fingerprint") == fingerprint:
+                    return target
+            except ValueError:
+                pass  # an unreadable side file: rebuild
+        side.unlink(missing_ok=True)
         con.register("rolled", {"code": np.asarray(codes, dtype=object),
-                                "event": np.asarray(roll_up(codes, level, terminology()), dtype=object)})
+                                "event": np.asarray(rolled, dtype=object)})
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         con.execute(
-            f"COPY (SELECT DISTINCT s.report_id, {key}::VARCHAR AS device, r.event::VARCHAR AS event, "
+            f"COPY (SELECT *, {first_of_report_sql(strata)} AS first_of_report FROM ("
+            f"SELECT DISTINCT s.report_id, {key}::VARCHAR AS device, r.event::VARCHAR AS event, "
             f"s.registrant_org_id{extra} FROM read_parquet({_lit(src)}) s JOIN rolled r ON r.code = s.code "
-            f"WHERE {key} IS NOT NULL AND {key}::VARCHAR <> '' "
-            f"ORDER BY 1, 2, 3) TO {_lit(target)} (FORMAT PARQUET)")
+            f"WHERE {key} IS NOT NULL AND {key}::VARCHAR <> '') "
+            f"ORDER BY report_id, device, event) TO {_lit(tmp)} (FORMAT PARQUET)")
     finally:
         con.close()
+    tmp.replace(target)
+    side_tmp = side.with_name(f"{side.name}.{os.getpid()}.tmp")
+    side_tmp.write_text(json.dumps({"fingerprint": fingerprint, "format": TABLE_FORMAT}) + "\n",
+                        encoding="utf-8")
+    side_tmp.replace(side)
     return target
 
 
@@ -164,8 +220,20 @@ def count_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb
     # reads them once per report; an incremental export replaces a changed report's rows whole; the
     # catalogue categories are joined on by certificate number, one per number), and ``prepare_events``
     # keys the device of every row of a report by the same column, leaving out the whole report when its
-    # key is empty. The count checks it anyway (a table that breaks it is counted the plain way).
-    return count_pairs(events, one_device=True, **names)
+    # key is empty. Its ``first_of_report`` column marks each report's first row (NULL where a report breaks
+    # that), so the count is one aggregation over the rows; a table that breaks it, or one written before
+    # the column existed, is counted by the checked one-device count, and failing that the plain way.
+    flag = "first_of_report" if "first_of_report" in _columns(events) else None
+    return count_pairs(events, one_device=True, report_flag=flag, **names)
+
+
+def _columns(path: Path) -> list[str]:
+    con = duckdb.connect()
+    try:
+        return [row[0] for row in
+                con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()]
+    finally:
+        con.close()
 
 
 def score_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb",
