@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     file_store_dir: Path = Field(default=Path("./var/files"), description="Content-addressed dossier store.")
     signals_snapshot_dir: Path = Field(default=Path("./var/signals"),
                                        description="Snapshot folder of the signal runs started by hand.")
+    signals_keep_snapshots: int | None = Field(
+        default=None, ge=1,
+        description="Snapshot versions a signals.snapshot job keeps (the newest ones; older versions and "
+                    "their analysis tables are removed after each export). None keeps every version.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, description="Largest accepted attachment.")
     login_max_failures: int = Field(default=5, description="Failed logins allowed per window and username.")
     login_window_seconds: int = Field(default=900, description="Window for login rate limiting.")

@@ -1,4 +1,4 @@
-"""``medreg signals run``, ``list``, ``snapshot`` and ``analyses`` (list, add, set, delete, run,
+"""``medreg signals run``, ``list``, ``snapshot``, ``prune`` and ``analyses`` (list, add, set, delete, run,
 schedule; thin; act as ``--user``)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from medreg.core.clock import to_shanghai
 from medreg.core.errors import ValidationFailed
 from medreg.core.recurrence import weekday_number
 from medreg.core.settings import get_settings
-from medreg.signals import analyses, queries, scheduling
+from medreg.signals import analyses, queries, retention, scheduling
 from medreg.signals.runs import RunSettings, list_runs, run_all
 
 console = Console(width=180)
@@ -83,6 +83,27 @@ def register(app: typer.Typer) -> None:
             snap, job_ids = analyses.export_and_enqueue(session, actor, snapshot_dir, incremental=not full)
             typer.echo(f"snapshot v{snap.version} ({snap.reports} reports); "
                        f"{len(job_ids)} runs queued: {', '.join(map(str, job_ids)) or '-'}")
+
+    @app.command("prune")
+    def prune_cmd(
+        user: str = typer.Option(..., "--user", help="Act as this user (monitoring centre)."),
+        snapshot_dir: Path = typer.Option(..., "--snapshot-dir", help="Folder of the versioned snapshots."),
+        keep: int = typer.Option(..., "--keep", help="Keep the newest N finished versions (N >= 1)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    ) -> None:
+        """Remove old snapshot versions with their analysis tables (audited; runs keep their results)."""
+        with acting(user) as (session, actor):
+            prune = retention.plan(session, actor, snapshot_dir, keep)
+            if not dry_run:
+                retention.record(session, actor, prune)
+        gone = prune.files if dry_run else retention.remove(snapshot_dir, prune.files)
+        def names(versions) -> str:
+            return ", ".join(f"v{v}" for v in versions) or "none"
+
+        busy = f" (in use by queued or running runs: {names(prune.busy)})" if prune.busy else ""
+        typer.echo(f"{'would remove' if dry_run else 'removed'} versions "
+                   f"{names(v['version'] for v in prune.removed)}: {len(gone)} files, "
+                   f"{prune.bytes / 1e6:.1f} MB; kept {names(prune.kept)}{busy}")
 
     @app.command("list")
     def list_cmd(

@@ -24,7 +24,8 @@ from medreg.core.accounts import Role
 from medreg.core.actor import Actor
 from medreg.core.errors import ValidationFailed
 from medreg.core.jobs import Job, JobContext, job_handler
-from medreg.signals import analyses, bridge, pipeline, snapshot  # noqa: F401 (bridge: event handlers)
+from medreg.core.settings import get_settings
+from medreg.signals import analyses, bridge, pipeline, retention, snapshot  # noqa: F401 (bridge: handlers)
 from medreg.signals.runs import RunSettings, export_step, record_step, score_step
 
 STEPS = ("export", "score", "record")
@@ -136,6 +137,7 @@ def run_job(ctx: JobContext) -> None:
         state.update(events=str(events), scores=str(target))
         ctx.save_checkpoint(state, done=2, total=len(STEPS), message="score")
     if "result" in state:  # recorded, but the worker died before the job was marked done
+        pipeline.remove_scored(Path(state["scores"]))
         ctx.set_result(state["result"])
         return
     scored = pipeline.load_scored(Path(state["scores"]))
@@ -148,11 +150,13 @@ def run_job(ctx: JobContext) -> None:
                            "updated": run.updated, "device_level": run.device_level,
                            "strata": run.strata, "engine": run.engine}
         ctx.save_checkpoint(state, done=3, total=len(STEPS), message="record", session=session)
+    # recorded and checkpointed: the scores are in the database, a resumed job no longer reads the file
+    pipeline.remove_scored(Path(state["scores"]))
     ctx.set_result(state["result"])
 
 
 def _validate_snapshot(params: dict) -> dict:
-    unknown = set(params) - {"folder", "incremental"}
+    unknown = set(params) - {"folder", "incremental", "keep"}
     if unknown:
         raise ValidationFailed("Unknown parameter(s) for signals.snapshot: {names}.", field="params",
                                params={"names": ", ".join(sorted(unknown))})
@@ -162,13 +166,25 @@ def _validate_snapshot(params: dict) -> dict:
     incremental = params.get("incremental", True)
     if isinstance(incremental, str):
         incremental = incremental.strip().lower() not in ("0", "false", "no")
-    return {"folder": folder.strip(), "incremental": bool(incremental)}
+    keep = params.get("keep")
+    if keep is not None:
+        try:
+            keep = int(keep)
+        except (TypeError, ValueError):
+            keep = 0
+        if isinstance(params.get("keep"), bool) or keep < 1:
+            raise ValidationFailed("Keep at least the newest snapshot: give a whole number from 1.",
+                                   field="keep")
+    out = {"folder": folder.strip(), "incremental": bool(incremental)}
+    return out | ({"keep": keep} if keep is not None else {})
 
 
 @job_handler("signals.snapshot", roles=ROLES, validate=_validate_snapshot, oversee=ROLES,
              on_abandon=remove_unfinished_export)
 def snapshot_job(ctx: JobContext) -> None:
-    """Export the next snapshot, then queue the configured analyses on it (two checkpointed steps)."""
+    """Export the next snapshot, then queue the configured analyses on it, then, with ``keep`` (the
+    parameter, or the ``signals_keep_snapshots`` setting), remove the older versions
+    (``retention.py``; each step checkpointed)."""
     params = _validate_snapshot(ctx.params)
     folder, actor = Path(params["folder"]), Actor.system()
     state = dict(ctx.checkpoint or {})
@@ -189,4 +205,14 @@ def snapshot_job(ctx: JobContext) -> None:
         with ctx.session(immediate=True) as session:  # reads the analyses, then queues their runs
             state["runs"] = analyses.enqueue_runs(session, actor, folder, state["snapshot"])
             ctx.save_checkpoint(state, done=2, total=2, message="enqueue", session=session)
-    ctx.set_result({"snapshot_version": state["snapshot"], "runs": state["runs"]})
+    keep = params.get("keep", get_settings().signals_keep_snapshots)
+    if keep is not None and "pruned" not in state:
+        with ctx.session(immediate=True) as session:  # audited with the checkpoint that lists the files
+            prune = retention.plan(session, actor, folder, keep)
+            retention.record(session, actor, prune)
+            state["pruned"] = {"versions": [v["version"] for v in prune.removed], "files": prune.files}
+            ctx.save_checkpoint(state, done=3, total=3, message="prune", session=session)
+    if "pruned" in state:  # idempotent: a worker that died while removing removes the rest
+        retention.remove(folder, state["pruned"]["files"])
+    result = {"snapshot_version": state["snapshot"], "runs": state["runs"]}
+    ctx.set_result(result | ({"removed_versions": state["pruned"]["versions"]} if "pruned" in state else {}))
