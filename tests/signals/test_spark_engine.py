@@ -91,11 +91,33 @@ def test_run_pipeline_on_spark_equals_duckdb_on_the_generated_set(generated, tmp
 
 
 @pytest.mark.parametrize("strata", [(), ("year", "sex", "age_band", "reporter_type")])
-def test_spark_counts_an_analysis_table_as_the_one_device_count(tmp_path, strata):
-    """On a table of the run pipeline (one device per report), the DuckDB engine counts with the
-    one-device path and Spark with its plain one: identical counts."""
-    from medreg.signals import pipeline
+def test_spark_counts_an_analysis_table_by_its_flags(tmp_path, strata, monkeypatch):
+    """On a table of the run pipeline (first-of-report flags) both engines count by the flags (one
+    aggregation over the rows): identical counts, and identical to Spark's plain count."""
+    from medreg.signals import counting_spark, pipeline
     from tests.signals.test_one_device_count import make_snapshot, same
 
     events = pipeline.prepare_events(make_snapshot(tmp_path), 2, "AE", "category1", strata)
-    same(pipeline.count_events(events, strata, "spark"), pipeline.count_events(events, strata, "duckdb"))
+    calls = []
+    real = counting_spark._flagged
+    monkeypatch.setattr(counting_spark, "_flagged", lambda *a: calls.append(1) or real(*a))
+    spark = pipeline.count_events(events, strata, "spark")
+    assert calls == [1]
+    same(spark, pipeline.count_events(events, strata, "duckdb"))
+    names = {"report_col": "report_id", "device_col": "device", "event_col": "event", "strata_cols": strata}
+    same(spark, count_pairs_spark(events, **names))
+
+
+def test_spark_counts_a_table_whose_flags_do_not_hold_the_plain_way(tmp_path):
+    import duckdb
+
+    from tests.signals.test_one_device_count import same
+
+    path = tmp_path / "t.parquet"
+    duckdb.sql("COPY (SELECT * FROM (VALUES (1, 'D1', 'E1', true), (1, 'D2', 'E1', NULL), "
+               "(2, 'D1', 'E2', true), (3, '', 'E2', true)) v(report_id, device, event, f)) "
+               f"TO '{path}' (FORMAT PARQUET)")
+    names = {"report_col": "report_id", "device_col": "device", "event_col": "event"}
+    got = count_pairs_spark(path, report_flag="f", **names)
+    same(got, count_pairs(path, **names))
+    assert got.n_total == 2 and list(got.n_event) == [1, 1, 1]

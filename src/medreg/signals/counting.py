@@ -301,6 +301,32 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
                      np.asarray(strata, dtype=object))
 
 
+def flagged_parts(di: IntArray, ei: IntArray, si: IntArray, n: IntArray, nr: IntArray, *,
+                  stratified: bool) -> dict[str, IntArray]:
+    """The aggregate rows (as the SQL parts: columns di, ei, si, n, g) of a first-of-report flagged
+    table from its (device, event, stratum) cells, ``n`` rows and ``nr`` flagged rows each: the sums
+    that ``_FLAGGED_PARTS`` takes in SQL, for an engine that returns the cells (Spark)."""
+    arrays = {"di": di, "ei": ei, "si": si}
+    specs = {1: (("di", "ei"), n), 3: (("di",), nr), 5: (("ei",), n), 7: ((), nr)}
+    if stratified:
+        specs.update({0: (("di", "ei", "si"), n), 2: (("di", "si"), nr), 4: (("ei", "si"), n),
+                      6: (("si",), nr)})
+    out: dict[str, list] = {k: [] for k in ("di", "ei", "si", "n", "g")}
+    for g, (names, values) in specs.items():
+        if names:
+            keys, inverse = np.unique(np.stack([arrays[k] for k in names], axis=1), axis=0,
+                                      return_inverse=True)
+        else:
+            keys, inverse = np.zeros((1, 0), dtype=np.int64), np.zeros(values.size, dtype=np.int64)
+        sums = np.zeros(len(keys), dtype=np.int64)
+        np.add.at(sums, inverse.ravel(), values)
+        for k in ("di", "ei", "si"):
+            out[k].append(keys[:, names.index(k)] if k in names else np.full(len(keys), -1, dtype=np.int64))
+        out["n"].append(sums)
+        out["g"].append(np.full(len(keys), g, dtype=np.int64))
+    return {k: np.concatenate(v).astype(np.int64) for k, v in out.items()}
+
+
 def _col(agg, name: str, mask) -> IntArray:
     return np.asarray(agg[name][mask], dtype=np.int64)
 

@@ -4,8 +4,10 @@ Same input, same rules and the same :class:`~medreg.signals.scoring.PairCounts` 
 (``counting.count_pairs``): distinct (report, device, event, stratum) rows, then the pair x stratum
 counts, crude pair counts, device and event margins per stratum and overall, and report totals, each as
 a ``groupBy().count()`` over a ``distinct()`` projection. Only these aggregates travel to the driver;
-the scoring stays in NumPy. ``master="local[*]"`` runs in-process (tests, one machine); on a cluster
-pass the cluster's master URL or submit with ``spark-submit`` (see docs/signals.md).
+the scoring stays in NumPy. A run pipeline's analysis table (first-of-report flags) is counted by one
+``groupBy`` over its rows instead (``report_flag``). ``master="local[*]"`` runs in-process (tests, one
+machine); on a cluster pass the cluster's master URL or submit with ``spark-submit`` (see
+docs/signals.md).
 
 PySpark is imported lazily so that the rest of medreg does not need it (``pip install medreg[spark]``).
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from medreg.core.errors import ValidationFailed
-from medreg.signals.counting import assemble
+from medreg.signals.counting import assemble, flagged_parts
 from medreg.signals.scoring import PairCounts
 
 
@@ -30,9 +32,40 @@ def _session(master: str):
             .getOrCreate())
 
 
+def _flagged(df, stratum, report_col: str, device_col: str, event_col: str, flag: str):
+    """The counts of a table with a first-of-report flag (``count_pairs(report_flag=...)``): one
+    ``groupBy(device, event, stratum)`` over the rows, its sums gathered on the driver; None when a row
+    breaks the table's layout (a NULL flag, an empty key), which is then counted the plain way."""
+    from pyspark.sql import functions as F
+
+    rid = F.col(report_col)
+    bad = F.col(flag).isNull() | rid.isNull() | (rid.cast("string") == "")
+    keys = (F.col(device_col).cast("string").alias("dev"), F.col(event_col).cast("string").alias("evt"),
+            stratum.alias("stratum"))
+    rows = (df.groupBy(*keys)
+            .agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col(flag), 1).otherwise(0)).alias("nr"),
+                 F.sum(F.when(bad, 1).otherwise(0)).alias("bad"))
+            .collect())
+    if not rows or any(r["bad"] or not r["dev"] or not r["evt"] for r in rows):
+        return None
+    n = np.asarray([r["n"] for r in rows], dtype=np.int64)
+    nr = np.asarray([r["nr"] for r in rows], dtype=np.int64)
+    return [r["dev"] for r in rows], [r["evt"] for r in rows], [r["stratum"] for r in rows], n, nr
+
+
+def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
+    labels = sorted(set(values))
+    index = {v: i for i, v in enumerate(labels)}
+    return labels, np.asarray([index[v] for v in values], dtype=np.int64)
+
+
 def count_pairs_spark(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
-                      strata_cols: Sequence[str] = (), master: str = "local[*]") -> PairCounts:
-    """Count every (device, event) pair of a CSV or Parquet file with Spark; same result as DuckDB."""
+                      strata_cols: Sequence[str] = (), master: str = "local[*]",
+                      report_flag: str | None = None) -> PairCounts:
+    """Count every (device, event) pair of a CSV or Parquet file with Spark; same result as DuckDB.
+
+    ``report_flag`` as in ``counting.count_pairs``: on a table of the run pipeline (first-of-report
+    flags), one aggregation over the rows; a table whose flags do not hold is counted the plain way."""
     from pyspark.sql import functions as F
 
     path = Path(reports)
@@ -50,6 +83,17 @@ def count_pairs_spark(reports: str | Path, *, report_col: str, device_col: str, 
                                    field=option, params={"column": col, "columns": ", ".join(df.columns)})
     stratum = (F.concat_ws(chr(31), *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in strata_cols])
                if strata_cols else F.lit(""))
+    if report_flag:
+        if report_flag not in df.columns:
+            raise ValidationFailed("Column '{column}' is not in the file (columns: {columns}).",
+                                   field="report-flag",
+                                   params={"column": report_flag, "columns": ", ".join(df.columns)})
+        got = _flagged(df, stratum, report_col, device_col, event_col, report_flag)
+        if got is not None:
+            (devices, di), (events, ei), (strata, si) = (_codes(v) for v in got[:3])
+            agg = flagged_parts(di, ei, si, got[3], got[4], stratified=bool(strata_cols))
+            return assemble(agg, np.asarray(devices, dtype=object), np.asarray(events, dtype=object),
+                            np.asarray(strata, dtype=object))
     t = (df.select(F.col(report_col).cast("string").alias("rid"),
                    F.col(device_col).cast("string").alias("dev"),
                    F.col(event_col).cast("string").alias("evt"), stratum.alias("stratum"))

@@ -211,10 +211,12 @@ def count_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb
     """The pair counts of an analysis table with the chosen engine (the same PairCounts either way)."""
     names = {"report_col": "report_id", "device_col": "device", "event_col": "event",
              "strata_cols": tuple(strata)}
-    if check_engine(engine) == "spark":
+    spark = check_engine(engine) == "spark"
+    flag = "first_of_report" if "first_of_report" in _columns(events) else None
+    if spark:
         from medreg.signals.counting_spark import count_pairs_spark
 
-        return count_pairs_spark(events, master=master, **names)
+        return count_pairs_spark(events, master=master, report_flag=flag, **names)
     # An analysis table names one device per report and carries one stratum per report, by construction:
     # each row of a snapshot carries its report's device keys and strata (``queries_signals.report_rows``
     # reads them once per report; an incremental export replaces a changed report's rows whole; the
@@ -223,7 +225,6 @@ def count_events(events: Path, strata: Sequence[str] = (), engine: str = "duckdb
     # key is empty. Its ``first_of_report`` column marks each report's first row (NULL where a report breaks
     # that), so the count is one aggregation over the rows; a table that breaks it, or one written before
     # the column existed, is counted by the checked one-device count, and failing that the plain way.
-    flag = "first_of_report" if "first_of_report" in _columns(events) else None
     return count_pairs(events, one_device=True, report_flag=flag, **names)
 
 
