@@ -14,6 +14,7 @@ from bench.signals.generate import generate, write
 from scipy import optimize, special
 
 from medreg.signals import ebgm as ebgm_module
+from medreg.signals import scoring
 from medreg.signals.counting import count_pairs
 from medreg.signals.distinct import distinct, distinct_pairs, stable_order
 from medreg.signals.ebgm import GPSPrior, ebgm, posterior_quantile, posterior_weight
@@ -135,3 +136,26 @@ def test_score_is_unchanged_by_the_thread_count(generated, monkeypatch):
     one = score(c).columns
     for name, values in two.items():
         np.testing.assert_array_equal(values, one[name])
+
+
+@pytest.mark.parametrize("strata", [False, True])
+def test_prr_ror_ic_beside_the_prior_fit_give_the_same_scores(generated, monkeypatch, strata):
+    """On a large table PRR, ROR and IC run on a second thread while the prior is fitted (the
+    generated table is made "large" here); every column, the prior and the fit are the same."""
+    path, c = generated
+    if strata:
+        c = count_pairs(path, report_col="report_id", device_col="device", event_col="event",
+                        strata_cols=("sex", "age_band"))
+    serial = score(c)
+    monkeypatch.setattr(scoring, "PARALLEL_PAIRS", 0)
+    threads = []
+    real = scoring.ThreadPoolExecutor
+    monkeypatch.setattr(scoring, "ThreadPoolExecutor", lambda n: threads.append(n) or real(n))
+    side = score(c)
+    assert threads == [1] and serial.prior == side.prior and serial.fit == side.fit
+    assert serial.columns.keys() == side.columns.keys()
+    for name, values in serial.columns.items():
+        np.testing.assert_array_equal(values, side.columns[name])
+    with pytest.raises(ValueError):  # an error on the side thread reaches the caller
+        monkeypatch.setattr(scoring, "prr", lambda *a, **k: (_ for _ in ()).throw(ValueError("boom")))
+        score(c)

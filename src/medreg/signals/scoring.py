@@ -8,6 +8,8 @@ column, in the order of ``COLUMNS``.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +27,7 @@ COLUMNS = ("n11", "expected", "prr", "prr_lower", "prr_upper", "ror", "ror_lower
            "ic", "ic025", "ic975", "ebgm", "eb05", "eb95")
 MH_COLUMNS = ("prr_mh", "prr_mh_lower", "prr_mh_upper", "ror_mh", "ror_mh_lower", "ror_mh_upper")
 CHUNK = 100_000
+PARALLEL_PAIRS = 200_000  # from this many pairs PRR/ROR/IC run beside the prior fit and EBGM
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,24 @@ def score(counts: PairCounts, *, prior: GPSPrior | None = None, squash: bool = T
     n11 = counts.n11.astype(np.float64)
     args = (n11, counts.n_device, counts.n_event, counts.n_total)
     e = expected_counts(counts)
-    p, r = prr(*args, level=level), ror(*args, level=level)
-    ic = information_component(n11, e, level=level)
+
+    def frequentist():
+        return prr(*args, level=level), ror(*args, level=level), information_component(n11, e, level=level)
+
+    # PRR, ROR and IC do not depend on the prior: on a large table they run on a second thread while the
+    # prior is fitted and EBGM computed (NumPy and SciPy release the GIL; the values are the same)
+    pool = ThreadPoolExecutor(1) if n11.size >= PARALLEL_PAIRS and (os.cpu_count() or 1) > 1 else None
+    classic = pool.submit(frequentist) if pool is not None else None
+    try:
+        return _with_ebgm(counts, n11, e, classic.result if classic else frequentist, prior=prior,
+                          squash=squash, n_star=n_star, level=level)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _with_ebgm(counts: PairCounts, n11, e, classic, *, prior: GPSPrior | None, squash: bool, n_star: int,
+               level: float) -> Scores:
     fit, points = None, None
     if prior is None:
         keep = n11 >= n_star
@@ -114,6 +133,7 @@ def score(counts: PairCounts, *, prior: GPSPrior | None = None, squash: bool = T
             fit = fit_prior(n11[keep], e[keep], n_star=n_star, boundary_fallback=True)
         prior = fit.prior
     eb = ebgm(prior, n11, e, quantiles=(0.05, 0.95))
+    p, r, ic = classic()
     cols = {"n11": counts.n11, "expected": e, "prr": p.estimate, "prr_lower": p.lower,
             "prr_upper": p.upper, "ror": r.estimate, "ror_lower": r.lower, "ror_upper": r.upper,
             "ic": ic.ic, "ic025": ic.lower, "ic975": ic.upper, "ebgm": eb.ebgm, "eb05": eb.lower,
