@@ -108,6 +108,21 @@ def test_spark_counts_an_analysis_table_by_its_flags(tmp_path, strata, monkeypat
     same(spark, count_pairs_spark(events, **names))
 
 
+def test_spark_gathers_the_cells_without_arrow_too(tmp_path, monkeypatch):
+    """Without pyarrow (or Spark < 4) the cells come back as Row objects: the same counts."""
+    from pyspark.sql import DataFrame
+
+    from medreg.signals import counting_spark, pipeline
+    from tests.signals.test_one_device_count import make_snapshot, same
+
+    assert counting_spark._arrow_available() and hasattr(DataFrame, "toArrow")  # the Arrow path first
+    events = pipeline.prepare_events(make_snapshot(tmp_path, reports=800), 2, "AE", "certificate", ("sex",))
+    arrow = pipeline.count_events(events, ("sex",), "spark")
+    monkeypatch.setattr(counting_spark, "_arrow_available", lambda: False)
+    same(pipeline.count_events(events, ("sex",), "spark"), arrow)
+    same(arrow, pipeline.count_events(events, ("sex",), "duckdb"))
+
+
 def test_spark_counts_a_table_whose_flags_do_not_hold_the_plain_way(tmp_path):
     import duckdb
 

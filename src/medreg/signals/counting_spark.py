@@ -42,15 +42,33 @@ def _flagged(df, stratum, report_col: str, device_col: str, event_col: str, flag
     bad = F.col(flag).isNull() | rid.isNull() | (rid.cast("string") == "")
     keys = (F.col(device_col).cast("string").alias("dev"), F.col(event_col).cast("string").alias("evt"),
             stratum.alias("stratum"))
-    rows = (df.groupBy(*keys)
-            .agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col(flag), 1).otherwise(0)).alias("nr"),
-                 F.sum(F.when(bad, 1).otherwise(0)).alias("bad"))
-            .collect())
-    if not rows or any(r["bad"] or not r["dev"] or not r["evt"] for r in rows):
+    cells = (df.groupBy(*keys)
+             .agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col(flag), 1).otherwise(0)).alias("nr"),
+                  F.sum(F.when(bad, 1).otherwise(0)).alias("bad")))
+    got = _gather(cells, ("dev", "evt", "stratum", "n", "nr", "bad"))
+    dev, evt = got["dev"], got["evt"]
+    if dev.size == 0 or got["bad"].any() or any(v is None or v == "" for v in (*dev, *evt)):
         return None
-    n = np.asarray([r["n"] for r in rows], dtype=np.int64)
-    nr = np.asarray([r["nr"] for r in rows], dtype=np.int64)
-    return [r["dev"] for r in rows], [r["evt"] for r in rows], [r["stratum"] for r in rows], n, nr
+    return (list(dev), list(evt), list(got["stratum"]), got["n"].astype(np.int64),
+            got["nr"].astype(np.int64))
+
+
+def _gather(frame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The columns of a (small) result on the driver: through Arrow when pyarrow is there and Spark has
+    ``toArrow`` (4.0+), otherwise as Row objects (slower: a Python object per value)."""
+    if _arrow_available() and hasattr(frame, "toArrow"):
+        table = frame.toArrow()
+        return {n: table.column(n).to_numpy(zero_copy_only=False) for n in names}
+    rows = frame.collect()
+    return {n: np.asarray([r[n] for r in rows], dtype=object) for n in names}
+
+
+def _arrow_available() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
