@@ -119,7 +119,8 @@ def remove_scored(target: Path) -> list[str]:
     return removed
 
 
-# The layout of an analysis table (part of its fingerprint): 2 added ``first_of_report``.
+# The layout of an analysis table, part of its fingerprint: raise it whenever what ``prepare_events``
+# writes changes, so that kept tables are rebuilt. 2 added ``first_of_report``.
 TABLE_FORMAT = 2
 
 
