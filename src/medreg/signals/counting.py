@@ -280,51 +280,53 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
                     con.execute("DROP VIEW raw")
             if agg is None:
                 con.execute(rows(kind="TABLE"))
-        if agg is None:
+        if agg is None and flagged:
+            agg = _flagged_aggregate(con, bool(strata_cols))
+        elif agg is None:
             join = _dictionaries(con, "raw", bool(strata_cols))
-            if flagged:
-                con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if strata_cols else '0 AS si'}, n, "
-                            f"nd, ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
-                chosen = _FLAGGED_PARTS if strata_cols else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}
-                agg = con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
-            else:
-                con.execute(_DISTINCT.format(si="si" if strata_cols else "0", join=join))
-                agg = _plain_aggregate(con, bool(strata_cols))
-        devices = con.execute("SELECT dev FROM devs ORDER BY di").fetchnumpy()["dev"]
-        events = con.execute("SELECT evt FROM evts ORDER BY ei").fetchnumpy()["evt"]
-        strata = con.execute("SELECT stratum FROM strs ORDER BY si").fetchnumpy()["stratum"]
+            con.execute(_DISTINCT.format(si="si" if strata_cols else "0", join=join))
+            agg = _plain_aggregate(con, bool(strata_cols))
+        return _assembled(con, agg)
     finally:
         con.close()
+
+
+def _flagged_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
+    """The aggregate rows (as ``_aggregate``) from the flagged cells in ``raw`` (dev, evt, [stratum], n,
+    nd, ne, nr), with the label codes made."""
+    join = _dictionaries(con, "raw", stratified)
+    con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if stratified else '0 AS si'}, n, "
+                f"nd, ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
+    chosen = _FLAGGED_PARTS if stratified else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}
+    return con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
+
+
+def _assembled(con: duckdb.DuckDBPyConnection, agg) -> PairCounts:
+    devices = con.execute("SELECT dev FROM devs ORDER BY di").fetchnumpy()["dev"]
+    events = con.execute("SELECT evt FROM evts ORDER BY ei").fetchnumpy()["evt"]
+    strata = con.execute("SELECT stratum FROM strs ORDER BY si").fetchnumpy()["stratum"]
     if devices.size == 0:
         raise ValidationFailed("No row has a report id, a device and an event.", field="reports")
     return assemble(agg, np.asarray(devices, dtype=object), np.asarray(events, dtype=object),
-                     np.asarray(strata, dtype=object))
+                    np.asarray(strata, dtype=object))
 
 
-def flagged_parts(di: IntArray, ei: IntArray, si: IntArray, n: IntArray, nr: IntArray, *,
-                  stratified: bool) -> dict[str, IntArray]:
-    """The aggregate rows (as the SQL parts: columns di, ei, si, n, g) of a first-of-report flagged
-    table from its (device, event, stratum) cells, ``n`` rows and ``nr`` flagged rows each: the sums
-    that ``_FLAGGED_PARTS`` takes in SQL, for an engine that returns the cells (Spark)."""
-    arrays = {"di": di, "ei": ei, "si": si}
-    specs = {1: (("di", "ei"), n), 3: (("di",), nr), 5: (("ei",), n), 7: ((), nr)}
-    if stratified:
-        specs.update({0: (("di", "ei", "si"), n), 2: (("di", "si"), nr), 4: (("ei", "si"), n),
-                      6: (("si",), nr)})
-    out: dict[str, list] = {k: [] for k in ("di", "ei", "si", "n", "g")}
-    for g, (names, values) in specs.items():
-        if names:
-            keys, inverse = np.unique(np.stack([arrays[k] for k in names], axis=1), axis=0,
-                                      return_inverse=True)
-        else:
-            keys, inverse = np.zeros((1, 0), dtype=np.int64), np.zeros(values.size, dtype=np.int64)
-        sums = np.zeros(len(keys), dtype=np.int64)
-        np.add.at(sums, inverse.ravel(), values)
-        for k in ("di", "ei", "si"):
-            out[k].append(keys[:, names.index(k)] if k in names else np.full(len(keys), -1, dtype=np.int64))
-        out["n"].append(sums)
-        out["g"].append(np.full(len(keys), g, dtype=np.int64))
-    return {k: np.concatenate(v).astype(np.int64) for k, v in out.items()}
+def count_flagged_cells(cells, *, stratified: bool) -> PairCounts | None:
+    """The counts of a first-of-report flagged table (``count_pairs(report_flag=...)``) from its
+    (device, event, stratum) cells computed elsewhere (Spark): ``cells`` is an Arrow table or a dict of
+    arrays with columns dev, evt, stratum (with ``stratified``), n (rows), nr (flagged rows) and bad
+    (rows that break the layout). The margins are summed here by the same SQL as the DuckDB count. None
+    when a cell has bad rows or an empty key (count the table the plain way then)."""
+    con = duckdb.connect()
+    try:
+        con.register("cells", cells)
+        s = ", stratum" if stratified else ""
+        con.execute(f"CREATE TEMP TABLE raw AS SELECT dev, evt{s}, n, nr AS nd, n AS ne, nr, bad FROM cells")
+        if con.execute(_REPORT_FLAGGED_BAD).fetchone()[0]:
+            return None
+        return _assembled(con, _flagged_aggregate(con, stratified))
+    finally:
+        con.close()
 
 
 def _col(agg, name: str, mask) -> IntArray:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from medreg.core.errors import ValidationFailed
-from medreg.signals.counting import assemble, flagged_parts
+from medreg.signals.counting import assemble, count_flagged_cells
 from medreg.signals.scoring import PairCounts
 
 
@@ -32,10 +32,12 @@ def _session(master: str):
             .getOrCreate())
 
 
-def _flagged(df, stratum, report_col: str, device_col: str, event_col: str, flag: str):
+def _flagged(df, stratum, report_col: str, device_col: str, event_col: str, flag: str,
+             stratified: bool) -> PairCounts | None:
     """The counts of a table with a first-of-report flag (``count_pairs(report_flag=...)``): one
-    ``groupBy(device, event, stratum)`` over the rows, its sums gathered on the driver; None when a row
-    breaks the table's layout (a NULL flag, an empty key), which is then counted the plain way."""
+    ``groupBy(device, event, stratum)`` over the rows; the cells are brought to the driver and their
+    margins summed by DuckDB (``counting.count_flagged_cells``). None when a row breaks the table's
+    layout (a NULL flag, an empty key), which is then counted the plain way."""
     from pyspark.sql import functions as F
 
     rid = F.col(report_col)
@@ -45,22 +47,18 @@ def _flagged(df, stratum, report_col: str, device_col: str, event_col: str, flag
     cells = (df.groupBy(*keys)
              .agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col(flag), 1).otherwise(0)).alias("nr"),
                   F.sum(F.when(bad, 1).otherwise(0)).alias("bad")))
-    got = _gather(cells, ("dev", "evt", "stratum", "n", "nr", "bad"))
-    dev, evt = got["dev"], got["evt"]
-    if dev.size == 0 or got["bad"].any() or any(v is None or v == "" for v in (*dev, *evt)):
-        return None
-    return (list(dev), list(evt), list(got["stratum"]), got["n"].astype(np.int64),
-            got["nr"].astype(np.int64))
+    return count_flagged_cells(_gather(cells, ("dev", "evt", "stratum", "n", "nr", "bad")),
+                               stratified=stratified)
 
 
-def _gather(frame, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The columns of a (small) result on the driver: through Arrow when pyarrow is there and Spark has
-    ``toArrow`` (4.0+), otherwise as Row objects (slower: a Python object per value)."""
+def _gather(frame, names: Sequence[str]):
+    """A (small) result on the driver: an Arrow table when pyarrow is there and Spark has ``toArrow``
+    (4.0+), otherwise a dict of arrays from Row objects (slower: a Python object per value)."""
     if _arrow_available() and hasattr(frame, "toArrow"):
-        table = frame.toArrow()
-        return {n: table.column(n).to_numpy(zero_copy_only=False) for n in names}
+        return frame.toArrow()
     rows = frame.collect()
-    return {n: np.asarray([r[n] for r in rows], dtype=object) for n in names}
+    return {n: np.asarray([r[n] for r in rows], dtype=object if n in ("dev", "evt", "stratum") else np.int64)
+            for n in names}
 
 
 def _arrow_available() -> bool:
@@ -69,12 +67,6 @@ def _arrow_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
-    labels = sorted(set(values))
-    index = {v: i for i, v in enumerate(labels)}
-    return labels, np.asarray([index[v] for v in values], dtype=np.int64)
 
 
 def count_pairs_spark(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
@@ -106,12 +98,9 @@ def count_pairs_spark(reports: str | Path, *, report_col: str, device_col: str, 
             raise ValidationFailed("Column '{column}' is not in the file (columns: {columns}).",
                                    field="report-flag",
                                    params={"column": report_flag, "columns": ", ".join(df.columns)})
-        got = _flagged(df, stratum, report_col, device_col, event_col, report_flag)
+        got = _flagged(df, stratum, report_col, device_col, event_col, report_flag, bool(strata_cols))
         if got is not None:
-            (devices, di), (events, ei), (strata, si) = (_codes(v) for v in got[:3])
-            agg = flagged_parts(di, ei, si, got[3], got[4], stratified=bool(strata_cols))
-            return assemble(agg, np.asarray(devices, dtype=object), np.asarray(events, dtype=object),
-                            np.asarray(strata, dtype=object))
+            return got
     t = (df.select(F.col(report_col).cast("string").alias("rid"),
                    F.col(device_col).cast("string").alias("dev"),
                    F.col(event_col).cast("string").alias("evt"), stratum.alias("stratum"))
