@@ -140,3 +140,22 @@ def test_a_roll_up_change_rebuilds_the_table(snap, monkeypatch):
     assert (events.stat().st_mtime_ns, events.stat().st_ino) != before
     assert _one(f"SELECT count(*) FROM '{events}' WHERE event = 'A07'")[0] == 0
     assert np.isfinite(pipeline.score_events(events).columns["prr"]).any()
+
+
+def test_a_build_that_fails_leaves_nothing(snap, monkeypatch):
+    """The COPY fails half way (an error raised on a late row): no table, no side file, no temporary file
+    (DuckDB removes the file it was writing); the next build writes the table."""
+    monkeypatch.setattr(pipeline, "first_of_report_sql",
+                        lambda strata: "CASE WHEN report_id > 700 THEN error('disk full') ELSE TRUE END")
+    with pytest.raises(duckdb.Error):
+        pipeline.prepare_events(snap, 1, "A", "certificate", ())
+    assert sorted(p.name for p in snap_folder(snap).iterdir()) == ["v000001.parquet"]
+    monkeypatch.undo()
+    events = pipeline.prepare_events(snap, 1, "A", "certificate", ())
+    assert _flags(events)[1] == 0 and events.with_suffix(".json").exists()
+
+
+def snap_folder(snap):
+    from pathlib import Path
+
+    return Path(snap.path).parent

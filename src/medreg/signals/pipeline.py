@@ -190,12 +190,14 @@ def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str =
         side.unlink(missing_ok=True)
         con.register("rolled", {"code": np.asarray(codes, dtype=object),
                                 "event": np.asarray(rolled, dtype=object)})
+        # (a COPY that fails removes its own file: test_a_build_that_fails_leaves_nothing; a killed
+        # process leaves the temporary file, which ``retention`` removes once it is an hour old)
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         con.execute(
             f"COPY (SELECT *, {first_of_report_sql(strata)} AS first_of_report FROM ("
             f"SELECT DISTINCT s.report_id, {key}::VARCHAR AS device, r.event::VARCHAR AS event, "
-            f"s.registrant_org_id{extra} FROM read_parquet({_lit(src)}) s JOIN rolled r ON r.code = s.code "
-            f"WHERE {key} IS NOT NULL AND {key}::VARCHAR <> '') "
+            f"s.registrant_org_id{extra} FROM read_parquet({_lit(src)}) s "
+            f"JOIN rolled r ON r.code = s.code WHERE {key} IS NOT NULL AND {key}::VARCHAR <> '') "
             f"ORDER BY report_id, device, event) TO {_lit(tmp)} (FORMAT PARQUET)")
     finally:
         con.close()
