@@ -144,7 +144,7 @@ def test_a_roll_up_change_rebuilds_the_table(snap, monkeypatch):
 
 def test_a_build_that_fails_leaves_nothing(snap, monkeypatch):
     """The COPY fails half way (an error raised on a late row): no table, no side file, no temporary file
-    (DuckDB removes the file it was writing); the next build writes the table."""
+    is left; the next build writes the table."""
     monkeypatch.setattr(pipeline, "first_of_report_sql",
                         lambda strata: "CASE WHEN report_id > 700 THEN error('disk full') ELSE TRUE END")
     with pytest.raises(duckdb.Error):

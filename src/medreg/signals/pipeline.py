@@ -190,7 +190,7 @@ def prepare_events(snap: Snapshot, level: int, annexes: str, device_level: str =
         side.unlink(missing_ok=True)
         con.register("rolled", {"code": np.asarray(codes, dtype=object),
                                 "event": np.asarray(rolled, dtype=object)})
-        # (a COPY that fails removes its own file: test_a_build_that_fails_leaves_nothing; a killed
+        # (a COPY that fails leaves no file: test_a_build_that_fails_leaves_nothing; a killed
         # process leaves the temporary file, which ``retention`` removes once it is an hour old)
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         con.execute(
