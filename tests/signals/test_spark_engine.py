@@ -136,3 +136,16 @@ def test_spark_counts_a_table_whose_flags_do_not_hold_the_plain_way(tmp_path):
     got = count_pairs_spark(path, report_flag="f", **names)
     same(got, count_pairs(path, **names))
     assert got.n_total == 2 and list(got.n_event) == [1, 1, 1]
+
+
+def test_a_session_on_another_master_is_replaced(generated):
+    """A process that counted on one master and then asks for another gets the one it asked for."""
+    from pyspark.sql import SparkSession
+
+    names = {"report_col": "report_id", "device_col": "device", "event_col": "event"}
+    first = count_pairs_spark(generated, master="local[1]", **names)
+    assert SparkSession.getActiveSession().sparkContext.master == "local[1]"
+    second = count_pairs_spark(generated, master="local[2]", **names)
+    assert SparkSession.getActiveSession().sparkContext.master == "local[2]"
+    _same(first, second)
+    count_pairs_spark(generated, master="local[*]", **names)  # as the other tests expect it

@@ -25,8 +25,13 @@ from medreg.signals.scoring import PairCounts
 
 
 def _session(master: str):
+    """The Spark session on ``master``. ``getOrCreate`` would return an active session on another master
+    (a worker that ran a job on ``local[*]`` and then one for a cluster): that one is stopped first."""
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        active.stop()
     return (SparkSession.builder.master(master).appName("medreg-signals")
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
             .getOrCreate())
