@@ -83,7 +83,6 @@ _CRUDE = {
     5: _PARTS[5],
     7: "SELECT -1, -1, -1, count(DISTINCT rid), 7 FROM td",
 }
-_ALIAS = {0: 1, 2: 3, 4: 5, 6: 7}
 
 
 def _aggregate(stratified: bool) -> str:
@@ -334,43 +333,52 @@ def _col(agg, name: str, mask) -> IntArray:
 
 
 def assemble(agg, devices, events, strata) -> PairCounts:
-    """PairCounts from the aggregate rows (columns di, ei, si, n, g; g as in the query above)."""
+    """PairCounts from the aggregate rows (columns di, ei, si, n, g; g as in the query above).
+
+    Unstratified aggregates (no g = 0 rows, one stratum) carry only the crude parts: the one stratum's
+    cells, margins and total are those. The pairs are put in (device, event) order and the cells in
+    (pair, stratum) order, whatever order the engine returned them in; the cells' pairs are found by a
+    search of sorted keys (a search in random order would miss the cache on every row)."""
     g, n = np.asarray(agg["g"]), np.asarray(agg["n"], dtype=np.int64)
-    if strata.size == 1 and not np.any(g == 0):  # unstratified: one stratum, equal to the crude parts
-        extra = [(agg_g, g == crude) for agg_g, crude in _ALIAS.items()]
-        agg = {k: np.concatenate([np.asarray(agg[k])] + [np.asarray(agg[k])[m] for _, m in extra])
-               for k in ("di", "ei", "si", "n")}
-        agg["g"] = np.concatenate([g] + [np.full(int(m.sum()), a) for a, m in extra])
-        agg["si"] = np.where(agg["si"] < 0, 0, agg["si"])
-        g, n = agg["g"], np.asarray(agg["n"], dtype=np.int64)
-    # GROUPING(di, ei, si) bits: 4 = di rolled up, 2 = ei rolled up, 1 = si rolled up
-    cells = g == 0
-    cell_pair_dev, cell_ev, cell_s, cell_n = (_col(agg, "di", cells), _col(agg, "ei", cells),
-                                              _col(agg, "si", cells), n[cells])
+    crude = strata.size == 1 and not np.any(g == 0)
     n_dev, n_evt, n_str = devices.size, events.size, strata.size
+
+    def part(grouping: int, *cols: str):
+        # GROUPING(di, ei, si) bits: 4 = di rolled up, 2 = ei rolled up, 1 = si rolled up
+        m = g == (grouping | 1 if crude else grouping)
+        return [np.zeros(int(m.sum()), dtype=np.int64) if crude and c == "si" else _col(agg, c, m)
+                for c in cols] + [n[m]]
+
     device_margin = np.zeros((n_dev, n_str), dtype=np.int64)
-    m = g == 2
-    device_margin[_col(agg, "di", m), _col(agg, "si", m)] = n[m]
+    di, si, v = part(2, "di", "si")
+    device_margin[di, si] = v
     event_margin = np.zeros((n_evt, n_str), dtype=np.int64)
-    m = g == 4
-    event_margin[_col(agg, "ei", m), _col(agg, "si", m)] = n[m]
+    ei, si, v = part(4, "ei", "si")
+    event_margin[ei, si] = v
     stratum_total = np.zeros(n_str, dtype=np.int64)
-    m = g == 6
-    stratum_total[_col(agg, "si", m)] = n[m]
+    si, v = part(6, "si")
+    stratum_total[si] = v
     crude_dev = np.zeros(n_dev, dtype=np.int64)
-    m = g == 3
-    crude_dev[_col(agg, "di", m)] = n[m]
+    di, v = part(3, "di")
+    crude_dev[di] = v
     crude_evt = np.zeros(n_evt, dtype=np.int64)
-    m = g == 5
-    crude_evt[_col(agg, "ei", m)] = n[m]
+    ei, v = part(5, "ei")
+    crude_evt[ei] = v
     n_total = int(n[g == 7][0])
-    m = g == 1  # crude pair counts: distinct reports over all strata
-    pair_key = _col(agg, "di", m) * n_evt + _col(agg, "ei", m)
-    order = np.argsort(pair_key, kind="stable")
-    pair_key, pair_n11 = pair_key[order], n[m][order]
-    cell_pair = np.searchsorted(pair_key, cell_pair_dev * n_evt + cell_ev)
-    canon = np.lexsort((cell_s, cell_pair))  # cells in (pair, stratum) order, whatever the engine
-    cell_pair, cell_s, cell_n = cell_pair[canon], cell_s[canon], cell_n[canon]
+    di, ei, pair_n11 = part(1, "di", "ei")  # crude pair counts: distinct reports over all strata
+    pair_key = di * n_evt + ei
+    if pair_key.size > 1 and not np.all(pair_key[1:] > pair_key[:-1]):
+        order = np.argsort(pair_key, kind="stable")
+        pair_key, pair_n11 = pair_key[order], pair_n11[order]
+    if crude:  # one cell per pair, in the one stratum
+        cell_pair, cell_s, cell_n = (np.arange(pair_key.size, dtype=np.int64),
+                                     np.zeros(pair_key.size, dtype=np.int64), pair_n11.copy())
+    else:
+        di, ei, cell_s, cell_n = part(0, "di", "ei", "si")
+        cell_key = di * n_evt + ei
+        canon = np.lexsort((cell_s, cell_key))  # cells in (pair, stratum) order
+        cell_key, cell_s, cell_n = cell_key[canon], cell_s[canon], cell_n[canon]
+        cell_pair = np.searchsorted(pair_key, cell_key)
     pair_device, pair_event = pair_key // n_evt, pair_key % n_evt
     return PairCounts(devices=devices, events=events, strata=strata, pair_device=pair_device,
                       pair_event=pair_event, n11=pair_n11, n_device=crude_dev[pair_device],
