@@ -197,8 +197,9 @@ def _solve_all(q: float, args: tuple, x0: FloatArray, count_code, e: FloatArray)
     x = np.empty(m)
     x[order[at]] = _solve(q, args, x0[order[at]], order[at], TOL_SEED)
     pos = np.flatnonzero(~anchor)
-    right = at[np.searchsorted(at, pos)]
-    left = at[np.searchsorted(at, pos) - 1]
+    rank = np.arange(m)  # each pair's nearest anchors on either side (the first and last pairs are anchors)
+    left = np.maximum.accumulate(np.where(anchor, rank, 0))[pos]
+    right = np.minimum.accumulate(np.where(anchor, rank, m)[::-1])[::-1][pos]
     i, il, ir = order[pos], order[left], order[right]
     with np.errstate(all="ignore"):
         le, lx = np.log(e), np.log(x)
@@ -283,8 +284,34 @@ def posterior_weight(prior: GPSPrior, n: ArrayLike, e: ArrayLike, *,
         return np.exp(l1 - np.logaddexp(l1, l2))
 
 
+@dataclass(frozen=True)
+class ScoredPairs:
+    """The pairs ``ebgm`` scores: ``ok`` marks the valid input pairs, ``n``/``e`` are their distinct
+    (n, E) values (sorted by n then E) and ``back`` the index of each valid pair's distinct value. They
+    do not depend on the prior: ``scoring.score`` finds them while the prior is fitted."""
+
+    ok: NDArray[np.bool_]
+    n: FloatArray
+    e: FloatArray
+    back: NDArray[np.intp]
+    shape: tuple[int, ...]
+
+
+def scored_pairs(n: ArrayLike, e: ArrayLike) -> ScoredPairs:
+    """The valid pairs of (n, E) and their distinct values (see ``ebgm``)."""
+    n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
+        np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
+    with np.errstate(all="ignore"):
+        ok = (e > 0) & np.isfinite(e) & np.isfinite(n) & (n >= 0)
+    # every score is a function of (n, E) alone, and a report table repeats pairs: the counts and the
+    # margin products of rare devices and terms recur, so a million pairs have about half as many
+    # distinct (n, E). Each is scored once and gathered back (the same arithmetic on the same values).
+    un, ue, back = distinct_pairs(n[ok], e[ok])
+    return ScoredPairs(ok=ok, n=un, e=ue, back=back, shape=n.shape)
+
+
 def ebgm(prior: GPSPrior, n: ArrayLike, e: ArrayLike,
-         quantiles: tuple[float, float] = (0.05, 0.95)) -> EBGMResult:
+         quantiles: tuple[float, float] = (0.05, 0.95), *, pairs: ScoredPairs | None = None) -> EBGMResult:
     r"""EBGM and posterior percentiles for every pair.
 
     .. math::
@@ -294,24 +321,18 @@ def ebgm(prior: GPSPrior, n: ArrayLike, e: ArrayLike,
         \mathrm{EBGM} = e^{E[\ln\lambda]}
 
     (DuMouchel 1999 eqs. 9-11; openEBGM ``Qn``, ``ebgm``, ``quantBisect``, which rounds to 2 decimals.)
+    ``pairs`` is ``scored_pairs(n, e)`` when it was found beforehand (of these very ``n`` and ``e``).
 
     >>> prior = GPSPrior(3.25379356, 0.39988854, 2.02612692, 1.90807970, 0.06534557)  # openEBGM vignette04
     >>> r = ebgm(prior, [16], [0.40643623])   # REUMOFAN PLUS | WEIGHT INCREASED: 23.26, 15.68, 33.48
     >>> [round(float(x), 2) for x in (r.ebgm[0], r.lower[0], r.upper[0])]
     [23.26, 15.69, 33.48]
     """
-    n, e = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(
-        np.asarray(n, dtype=np.float64), np.asarray(e, dtype=np.float64)))
-    with np.errstate(all="ignore"):
-        ok = (e > 0) & np.isfinite(e) & np.isfinite(n) & (n >= 0)
-    # every score is a function of (n, E) alone, and a report table repeats pairs: the counts and the
-    # margin products of rare devices and terms recur, so a million pairs have about half as many
-    # distinct (n, E). Each is scored once and gathered back (the same arithmetic on the same values).
-    un, ue, back = distinct_pairs(n[ok], e[ok])
-    qn, ebgm_, lower, upper = (np.full(n.shape, np.nan) for _ in range(4))
-    for out, values in zip((qn, ebgm_, lower, upper), _ebgm_distinct(prior, un, ue, quantiles),
+    sp = pairs if pairs is not None else scored_pairs(n, e)
+    qn, ebgm_, lower, upper = (np.full(sp.shape, np.nan) for _ in range(4))
+    for out, values in zip((qn, ebgm_, lower, upper), _ebgm_distinct(prior, sp.n, sp.e, quantiles),
                            strict=True):
-        out[ok] = values[back]
+        out[sp.ok] = values[sp.back]
     return EBGMResult(qn=qn, ebgm=ebgm_, lower=lower, upper=upper, quantiles=quantiles)
 
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from medreg.signals.bcpnn import information_component
 from medreg.signals.disproportionality import prr, ror
-from medreg.signals.ebgm import GPSPrior, ebgm
+from medreg.signals.ebgm import GPSPrior, ebgm, scored_pairs
 from medreg.signals.ebgm_fit import PriorFit, fit_prior
 from medreg.signals.squashing import auto_squash
 from medreg.signals.stratified import mh_prr, mh_ror
@@ -108,20 +108,25 @@ def score(counts: PairCounts, *, prior: GPSPrior | None = None, squash: bool = T
     def frequentist():
         return prr(*args, level=level), ror(*args, level=level), information_component(n11, e, level=level)
 
-    # PRR, ROR and IC do not depend on the prior: on a large table they run on a second thread while the
-    # prior is fitted and EBGM computed (NumPy and SciPy release the GIL; the values are the same)
+    # PRR, ROR and IC, and the distinct (n, E) that EBGM scores, do not depend on the prior: on a large
+    # table they are found on a second thread while the prior is fitted, and PRR, ROR and IC while EBGM
+    # is computed (NumPy and SciPy release the GIL; the values are the same)
     pool = ThreadPoolExecutor(1) if n11.size >= PARALLEL_PAIRS and (os.cpu_count() or 1) > 1 else None
-    classic = pool.submit(frequentist) if pool is not None else None
+    if pool is None:
+        classic, pairs = frequentist, None
+    else:
+        pairs = pool.submit(scored_pairs, n11, e).result
+        classic = pool.submit(frequentist).result
     try:
-        return _with_ebgm(counts, n11, e, classic.result if classic else frequentist, prior=prior,
-                          squash=squash, n_star=n_star, level=level)
+        return _with_ebgm(counts, n11, e, classic, pairs, prior=prior, squash=squash, n_star=n_star,
+                          level=level)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
 
 
-def _with_ebgm(counts: PairCounts, n11, e, classic, *, prior: GPSPrior | None, squash: bool, n_star: int,
-               level: float) -> Scores:
+def _with_ebgm(counts: PairCounts, n11, e, classic, pairs, *, prior: GPSPrior | None, squash: bool,
+               n_star: int, level: float) -> Scores:
     fit, points = None, None
     if prior is None:
         keep = n11 >= n_star
@@ -132,7 +137,7 @@ def _with_ebgm(counts: PairCounts, n11, e, classic, *, prior: GPSPrior | None, s
         else:
             fit = fit_prior(n11[keep], e[keep], n_star=n_star, boundary_fallback=True)
         prior = fit.prior
-    eb = ebgm(prior, n11, e, quantiles=(0.05, 0.95))
+    eb = ebgm(prior, n11, e, quantiles=(0.05, 0.95), pairs=pairs() if pairs else None)
     p, r, ic = classic()
     cols = {"n11": counts.n11, "expected": e, "prr": p.estimate, "prr_lower": p.lower,
             "prr_upper": p.upper, "ror": r.estimate, "ror_lower": r.lower, "ror_upper": r.upper,
