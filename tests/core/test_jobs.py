@@ -348,3 +348,16 @@ def test_in_process_worker_thread_runs_jobs_until_stopped(committed_jobs):
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_the_jobs_menu_reaches_every_role_that_oversees_a_kind_of_job(db):
+    import medreg.web.app  # noqa: F401  (registers every domain's job kinds)
+    from medreg.core.templating import nav_for
+    from medreg.web.jobs_pages import NAV_ROLES
+
+    overseers = {role for spec in jobs._REGISTRY.values() for role in spec.oversee}
+    assert Role.MONITORING_CENTRE in overseers and overseers <= set(NAV_ROLES)
+    centre = make_actor(db, Role.MONITORING_CENTRE, OrgKind.MONITORING_CENTRE)
+    registrant = make_actor(db, Role.REGISTRANT, OrgKind.REGISTRANT)
+    assert "/jobs/" in [item.path for item in nav_for(centre)]
+    assert "/jobs/" not in [item.path for item in nav_for(registrant)]

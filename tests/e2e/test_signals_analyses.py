@@ -65,6 +65,7 @@ def test_centre_creates_runs_and_disables_an_analysis(visitors, locale):
 SCHEDULE_ERROR = {"zh_CN": "时间格式为 HH:MM（北京时间，00:00 至 23:59）。",
                   "en": "Give the time as HH:MM (Beijing time, 00:00 to 23:59)."}
 EVERY_FRIDAY = {"zh_CN": "每周五 22:30", "en": "Every Friday at 22:30"}
+KEEP_THREE = {"zh_CN": "最新的 3 个版本", "en": "The newest 3 version(s)"}
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
@@ -76,13 +77,17 @@ def test_centre_sets_the_snapshot_schedule(visitors, locale):
     page.select_option("#schedule-every", "weekly")
     page.select_option("#schedule-weekday", "5")
     page.fill("#schedule-at", "10pm")
+    page.fill("#schedule-keep", "3")
     page.click('[data-testid="schedule-save"]')
     error = page.wait_for_selector('#snapshot-schedule [data-testid="field-error"][data-field="at"]')
     assert error.inner_text() == SCHEDULE_ERROR[locale]
     assert page.input_value("#schedule-at") == "10pm"  # what was typed kept
+    assert page.input_value("#schedule-keep") == "3"
     page.fill("#schedule-at", "22:30")
     page.click('[data-testid="schedule-save"]')
     page.wait_for_selector('[data-testid="done"][data-done="schedule"]')
     assert EVERY_FRIDAY[locale] in page.inner_text('[data-testid="schedule-state"]')
     assert page.inner_text('[data-testid="next-run"]') != "—"
+    assert page.get_attribute('[data-testid="schedule-keep"]', "data-keep") == "3"
+    assert KEEP_THREE[locale] in page.inner_text('[data-testid="schedule-keep"]')
     v.screenshot("signals-snapshot-schedule")

@@ -18,6 +18,7 @@ from medreg.core import jobs as core_jobs
 from medreg.core.accounts import OrgKind, Role
 from medreg.core.actor import Actor
 from medreg.core.audit import AuditEvent
+from medreg.core.errors import ValidationFailed
 from medreg.core.settings import get_settings
 from medreg.signals import analyses, scheduling
 from tests.factories import actor_for, make_org, make_user
@@ -98,6 +99,7 @@ def test_centre_sets_the_schedule_on_the_page_and_sees_the_scheduled_job(client,
     ({"every": "interval", "interval_minutes": "4"}, "interval_minutes"),
     ({"every": "interval", "interval_minutes": "9" * 40}, "interval_minutes"),
     ({"expected_version": "abc"}, "expected_version"),
+    ({"keep": "0"}, "keep"), ({"keep": "two"}, "keep"), ({"keep": "10001"}, "keep"), ({"keep": "-1"}, "keep"),
 ])
 def test_bad_schedule_input_re_renders_the_page_with_field_and_reason(client, site, db, changes,  # noqa: F811
                                                                       field):
@@ -131,6 +133,49 @@ def test_api_reads_and_sets_the_schedule(client, site, db):  # noqa: F811
     assert db.scalar(select(schedules.Schedule)).version == 2
 
 
+def test_the_schedule_keeps_the_versions_it_is_told_to(client, site, db, monkeypatch):  # noqa: F811
+    h = site["centre"] | {"Accept-Language": "en"}
+    page = client.get("/signals/analyses/", headers=h)
+    assert 'data-testid="schedule-keep" data-keep=""' in page.text and "Every version" in page.text
+    r = client.post("/signals/analyses/schedule", data=WEEKLY | {"keep": " 3 "}, headers=h,
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    sch = schedules.by_name(db, scheduling.NAME)
+    assert sch.params["keep"] == 3
+    page = client.get("/signals/analyses/", headers=site["centre"] | {"Accept-Language": "zh-CN"})
+    assert 'data-testid="schedule-keep" data-keep="3"' in page.text and "最新的 3 个版本" in page.text
+    assert 'name="keep"' in page.text and 'value="3"' in page.text
+    # the job the tick starts carries it (the snapshot job prunes to it: test_retention.py)
+    (fired,) = schedules.tick(sch.next_run_at)
+    db.commit()
+    assert db.get(core_jobs.Job, fired.job_id).params["keep"] == 3
+    # emptied: the installation's setting applies (every version unless it is set); audited
+    monkeypatch.setattr(get_settings(), "signals_keep_snapshots", 5)
+    db.refresh(sch)
+    r = client.post("/signals/analyses/schedule", headers=h, follow_redirects=False,
+                    data=WEEKLY | {"keep": "", "expected_version": str(sch.version)})
+    assert r.status_code == 303, r.text
+    db.refresh(sch)
+    assert "keep" not in sch.params
+    page = client.get("/signals/analyses/", headers=h)
+    assert 'data-keep="5"' in page.text and "(the installation's setting)" in page.text
+    update = db.scalars(select(AuditEvent).where(AuditEvent.action == "schedule.update")).all()[-1]
+    assert update.before["params"]["keep"] == 3 and "keep" not in update.after["params"]
+    # the API reads and sets it, with the field named when it is wrong
+    body = client.get("/api/signals/schedule", headers=h).json()
+    assert (body["keep"], body["kept_versions"]) == (None, 5)
+    r = client.put("/api/signals/schedule", json={"every": "daily", "at": "03:30", "keep": 2,
+                                                  "expected_version": sch.version}, headers=h)
+    assert r.status_code == 200 and (r.json()["keep"], r.json()["kept_versions"]) == (2, 2), r.text
+    for bad in (0, 10_001, "many", True):
+        r = client.put("/api/signals/schedule", headers=h,
+                       json={"every": "daily", "at": "03:30", "keep": bad})
+        assert (r.status_code, r.json().get("field")) == (422, "keep"), r.text
+    with pytest.raises(ValidationFailed) as err:
+        scheduling.set_schedule(db, site["centre_actor"], {"every": "daily", "at": "03:30", "keep": 0})
+    assert err.value.field == "keep"
+
+
 def test_cli_sets_shows_and_turns_off_the_schedule(site, db):
     user, runner = site["centre_actor"].username, CliRunner()
     res = runner.invoke(cli, ["signals", "schedule", "show", "--user", user])
@@ -143,8 +188,16 @@ def test_cli_sets_shows_and_turns_off_the_schedule(site, db):
     res = runner.invoke(cli, ["signals", "schedule", "set", "--user", user, "--every", "weekly", "--weekday",
                               "funday", "--at", "22:00"])
     assert res.exit_code == 2 and "[weekday]" in res.output
+    res = runner.invoke(cli, ["signals", "schedule", "show", "--user", user])
+    assert "keeps every snapshot version (the installation's setting)" in res.output
+    daily = ["signals", "schedule", "set", "--user", user, "--every", "daily", "--at", "01:00"]
+    res = runner.invoke(cli, [*daily, "--keep", "4"])
+    assert res.exit_code == 0 and "keeps the newest 4 snapshot version(s)" in res.output
+    res = runner.invoke(cli, [*daily, "--keep", "0"])
+    assert res.exit_code == 2 and "[keep]" in res.output
     res = runner.invoke(cli, ["signals", "schedule", "off", "--user", user])
     assert res.exit_code == 0 and ", off" in res.output and "next run: -" in res.output
+    assert "keeps the newest 4" in res.output  # turning it off keeps what it keeps
     reg = site["reg_actor"].username
     res = runner.invoke(cli, ["signals", "schedule", "set", "--user", reg, "--every", "daily",
                               "--at", "01:00"])

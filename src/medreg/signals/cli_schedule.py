@@ -26,7 +26,10 @@ def _print(current: scheduling.SnapshotSchedule) -> None:
         return
     typer.echo(f"snapshot schedule: {s.recurrence.describe()}, {'on' if s.enabled else 'off'} "
                f"(version {s.version}); folder {s.params.get('folder')}")
-    typer.echo(f"next run: {_when(s.next_run_at)}")
+    kept = scheduling.kept_versions(s)
+    typer.echo(f"next run: {_when(s.next_run_at)}; keeps "
+               + (f"the newest {kept} snapshot version(s)" if kept else "every snapshot version")
+               + ("" if s.params.get("keep") else " (the installation's setting)"))
     last = f"{s.last_outcome} for {_when(s.last_due_at)}" if s.last_outcome else "-"
     typer.echo(f"last: {last}" + (f"; job {job.id} {job.status}" if job else "")
                + (f" ({s.last_note})" if s.last_note else "") + f"; skipped so far: {s.skipped_runs}")
@@ -48,6 +51,8 @@ def set_cmd(
     day_of_month: int | None = typer.Option(None, "--day-of-month",
                                             help="1-31 (monthly; beyond the month's end: its last day)."),
     interval_minutes: int | None = typer.Option(None, "--interval-minutes", help="5 to 44640 (interval)."),
+    keep: int | None = typer.Option(None, "--keep", help="Snapshot versions to keep after each export "
+                                    "(older ones are removed); default: the signals_keep_snapshots setting."),
 ) -> None:
     """Schedule the snapshot and the enabled analyses, e.g. --every weekly --weekday mon --at 02:15."""
     try:
@@ -57,7 +62,7 @@ def set_cmd(
     with acting(user) as (session, actor):
         current = scheduling.set_schedule(session, actor, {
             "every": every, "at": at, "weekday": day, "day_of_month": day_of_month,
-            "interval_minutes": interval_minutes, "enabled": True})
+            "interval_minutes": interval_minutes, "enabled": True, "keep": keep})
         _print(current)
 
 
@@ -70,5 +75,5 @@ def off_cmd(user: str = typer.Option(..., "--user", help="Act as this user (moni
             raise report_error(ValidationFailed("No snapshot schedule is set.", field="schedule"))
         s = current.schedule
         values = {"every": s.every, "at": s.at_time, "weekday": s.weekday, "day_of_month": s.day_of_month,
-                  "interval_minutes": s.interval_minutes, "enabled": False}
+                  "interval_minutes": s.interval_minutes, "enabled": False, "keep": s.params.get("keep")}
         _print(scheduling.set_schedule(session, actor, values))

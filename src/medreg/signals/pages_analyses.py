@@ -131,7 +131,8 @@ def recurrence_values(form: FormData) -> dict:
 
 def schedule_values(form: FormData) -> dict:
     """The snapshot schedule of a posted form (the service checks the recurrence)."""
-    return recurrence_values(form) | {"enabled": str(form.get("enabled") or "") in FLAGS}
+    keep = _whole(form, "keep", scheduling.MAX_KEEP) if str(form.get("keep") or "").strip() else None
+    return recurrence_values(form) | {"enabled": str(form.get("enabled") or "") in FLAGS, "keep": keep}
 
 
 def _snapshot_version(form: FormData) -> int | None:
@@ -145,6 +146,7 @@ def _list(request: Request, session: Session, actor: Actor, error=None, status_c
     context = {"rows": rows, "error": error, "job_labels": JOB_LABELS, **_choices(),
                "done_labels": DONE_LABELS, "polling": any(r.pending for r in rows),
                "may_see_job": lambda job: may_see(actor, job), "snap": scheduling.current(session, actor),
+               "keep_setting": get_settings().signals_keep_snapshots,
                "every_labels": EVERY_LABELS, "weekday_labels": WEEKDAY_LABELS,
                "outcome_labels": OUTCOME_LABELS,
                "snapshots": analyses.snapshots(get_settings().signals_snapshot_dir, limit=20)}

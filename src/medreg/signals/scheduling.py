@@ -33,7 +33,8 @@ from medreg.signals.states import CENTRE
 
 NAME = "signals.snapshot"  # the schedule's name (one per installation)
 KIND = "signals.snapshot"
-KEYS = ("every", "interval_minutes", "at", "weekday", "day_of_month", "enabled")
+KEYS = ("every", "interval_minutes", "at", "weekday", "day_of_month", "enabled", "keep")
+MAX_KEEP = 10_000  # snapshot versions a schedule may keep
 AFTER_SNAPSHOT = "snapshot"  # an analysis' ``every`` when it has no schedule of its own
 
 
@@ -47,6 +48,10 @@ class SnapshotSchedule:
     @property
     def next_run_at(self) -> datetime | None:
         return self.schedule.next_run_at if self.schedule is not None else None
+
+    @property
+    def kept_versions(self) -> int | None:
+        return kept_versions(self.schedule)
 
 
 def _centre(actor: Actor) -> None:
@@ -86,12 +91,14 @@ def _unknown(values: Mapping, keys: tuple[str, ...]) -> None:
 def set_schedule(session: Session, actor: Actor, values: Mapping, *, expected_version: int | None = None,
                  now: datetime | None = None) -> SnapshotSchedule:
     """Create or change the snapshot schedule from ``values`` (KEYS; ``enabled`` False turns it off and
-    keeps the recurrence). Audited by the kernel (``schedule.create`` / ``schedule.update``)."""
+    keeps the recurrence; ``keep``: the snapshot versions each scheduled export keeps, older ones and
+    their analysis tables removed, None for the ``signals_keep_snapshots`` setting). Audited by the
+    kernel (``schedule.create`` / ``schedule.update``, the parameters before and after)."""
     _centre(actor)
     _unknown(values, KEYS)
     enabled = bool(values.get("enabled", True))
     rec = recurrence_of(values)
-    params = {"folder": folder(), "incremental": True}
+    params = {"folder": folder(), "incremental": True} | _keep(values.get("keep"))
     sch = schedules.by_name(session, NAME)
     if sch is None:
         sch = schedules.create(session, actor, NAME, KIND, rec, params=params, enabled=enabled, now=now)
@@ -99,6 +106,23 @@ def set_schedule(session: Session, actor: Actor, values: Mapping, *, expected_ve
         sch = schedules.change(session, actor, sch.id, recurrence=rec, params=params, enabled=enabled,
                                expected_version=expected_version, now=now)
     return SnapshotSchedule(sch, schedules.last_job(session, sch))
+
+
+def _keep(value) -> dict:
+    """The ``keep`` parameter of the snapshot job (checked again by the job's own validation)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_KEEP:
+        raise ValidationFailed("Keep at least the newest snapshot: give a whole number from 1 to {limit}.",
+                               field="keep", params={"limit": MAX_KEEP})
+    return {"keep": value}
+
+
+def kept_versions(sch: schedules.Schedule | None) -> int | None:
+    """The snapshot versions the scheduled exports keep: the schedule's own ``keep``, else the setting
+    (None: every version)."""
+    own = sch.params.get("keep") if sch is not None else None
+    return own if own is not None else get_settings().signals_keep_snapshots
 
 
 def analysis_schedule_name(analysis_id: int) -> str:

@@ -249,6 +249,10 @@ class ScheduleSet(BaseModel):
     day_of_month: int | None = Field(default=None, ge=1, le=31,
                                      description="1-31 (monthly; beyond the month's end: its last day)")
     enabled: bool = True
+    keep: int | None = Field(default=None, ge=1, le=10_000, strict=True,
+                             description="snapshot versions to keep after each scheduled export (older "
+                                         "versions and their analysis tables are removed); none: the "
+                                         "installation's signals_keep_snapshots setting")
     expected_version: int | None = Field(default=None, ge=1, le=MAX_ID,
                                          description="the version you saw (none when creating it)")
 
@@ -270,6 +274,9 @@ class ScheduleRead(BaseModel):
     last_outcome: str | None = None
     last_note: str | None = None
     skipped_runs: int = 0
+    keep: int | None = Field(default=None, description="the schedule's own number of versions to keep")
+    kept_versions: int | None = Field(default=None, description="the versions each scheduled export keeps "
+                                      "(its own keep, else the setting; none: every version)")
     last_job: JobBrief | None = None
 
     @classmethod
@@ -281,5 +288,6 @@ class ScheduleRead(BaseModel):
                    interval_minutes=s.interval_minutes, at=s.at_time, weekday=s.weekday,
                    day_of_month=s.day_of_month, next_run_at=s.next_run_at, last_due_at=s.last_due_at,
                    last_outcome=s.last_outcome,
-                   last_note=s.last_note, skipped_runs=s.skipped_runs,
+                   last_note=s.last_note, skipped_runs=s.skipped_runs, keep=s.params.get("keep"),
+                   kept_versions=current.kept_versions,
                    last_job=JobBrief.model_validate(current.last_job) if current.last_job else None)

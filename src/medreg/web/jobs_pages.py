@@ -23,8 +23,12 @@ from medreg.core.templating import register_nav, render
 pages = pages_router(prefix="/jobs", tags=["jobs"])
 api = api_router(prefix="/api/jobs", tags=["jobs"])
 
-register_nav("/jobs/", _("Background jobs"), roles=["admin"],
-             description=_("Long-running work with its progress: audit-chain and file-store checks."))
+# shown to the roles that see jobs other than their own: administrators, and the roles that oversee a
+# kind of job (the monitoring centre: signal snapshots and runs; tests/core/test_jobs.py checks the list)
+NAV_ROLES = ("admin", "monitoring_centre")
+register_nav("/jobs/", _("Background jobs"), roles=NAV_ROLES,
+             description=_("Long-running work with its progress: audit-chain and file-store checks, "
+                           "signal snapshots and runs."))
 
 
 STATUS_LABELS = jobs.STATUS_LABELS
