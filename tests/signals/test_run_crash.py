@@ -33,8 +33,8 @@ BLOCKS = {  # (target, block_at): where the worker is killed
     "scoring": ("medreg.core.jobs:JobContext.save_checkpoint", 2),  # the scores written, not checkpointed
     "recording": ("medreg.signals.service:SignalCaseReport", 1),  # the run and a case flushed
 }
-SNAPSHOT_FILES = ["v000001.certificate.L2A.crude.json", "v000001.certificate.L2A.crude.parquet",
-                  "v000001.json", "v000001.parquet"]
+SNAPSHOT_FILES = [".export.lock", "v000001.certificate.L2A.crude.json",
+                  "v000001.certificate.L2A.crude.parquet", "v000001.json", "v000001.parquet"]
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ def test_killed_mid_snapshot_the_next_worker_resumes_and_exports_the_same_snapsh
     assert (resumed.version, resumed.reports, resumed.rows, resumed.base_version, resumed.schema) == (
         reference.version, reference.reports, reference.rows, reference.base_version, reference.schema)
     assert resumed.reports == 30 and _rows(resumed.path) == _rows(reference.path)
-    assert sorted(p.name for p in folder.iterdir()) == ["v000001.json", "v000001.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == [".export.lock", "v000001.json", "v000001.parquet"]
     (exported,) = _exports()
     assert (exported["version"], exported["reports"]) == (1, 30)
     with session_scope() as s:  # the active analyses queued once on the resumed snapshot
@@ -163,7 +163,7 @@ def test_killed_mid_snapshot_on_the_last_attempt_the_job_fails_and_leaves_no_hal
     job = _job(job_id)
     assert (job.attempts, job.worker_id, job.result) == (3, None, None) and "lease expired" in job.error
     assert job.message == "failed: unfinished snapshot v1 removed (v000001.parquet)"
-    assert list(folder.iterdir()) == [] and snapshot.latest(folder) is None
+    assert [p.name for p in folder.iterdir()] == [snapshot.LOCK_NAME] and snapshot.latest(folder) is None
     assert _exports() == []
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(jobs.Job).where(jobs.Job.id > job_id)) == 0
@@ -171,6 +171,6 @@ def test_killed_mid_snapshot_on_the_last_attempt_the_job_fails_and_leaves_no_hal
     # the hook is idempotent, and the next export starts again at version 1
     with session_scope() as s:
         jobs.rerun_abandon(s, Actor.system(), job_id)
-    assert list(folder.iterdir()) == []
+    assert [p.name for p in folder.iterdir()] == [snapshot.LOCK_NAME]
     with session_scope() as s:
         assert snapshot.export(s, Actor.system(), folder).version == 1

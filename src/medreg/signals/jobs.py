@@ -49,20 +49,23 @@ def _validate(params: dict) -> dict:
     return asdict(settings_of(params))
 
 
-def _export_once(ctx: JobContext, state: dict, folder: Path, export: Callable[[], snapshot.Snapshot]) -> int:
+def _export_once(ctx: JobContext, state: dict, folder: Path,
+                 export: Callable[[Callable[[int], None]], snapshot.Snapshot]) -> int:
     """The snapshot version of this job: exported once, even when the worker died right after writing it
-    (the version before the export is checkpointed first; a manifest is written last, so a newer
-    manifest found on resume is this job's complete export)."""
+    (the version before the export is checkpointed first, under the folder's export lock, so it is the
+    one this job writes after; a manifest is written last, so a newer manifest found on resume is this
+    job's complete export, or a later one)."""
     if "snapshot" in state:
         return state["snapshot"]
     before = state.get("exporting_after")
     if before is not None and (latest := snapshot.latest(folder)) is not None and latest.version > before:
         version = before + 1
     else:
-        base = snapshot.latest(folder)
-        state["exporting_after"] = base.version if base else 0
-        ctx.save_checkpoint(state)
-        version = export().version
+        def started(newest: int) -> None:
+            state["exporting_after"] = newest
+            ctx.save_checkpoint(state)
+
+        version = export(started).version
     state["snapshot"] = version
     state.pop("exporting_after", None)
     return version
@@ -118,9 +121,9 @@ def run_job(ctx: JobContext) -> None:
     if "snapshot" not in state:
         ctx.progress(0, len(STEPS), "export")
 
-        def export() -> snapshot.Snapshot:
+        def export(started=None) -> snapshot.Snapshot:
             with ctx.session() as session:
-                return export_step(session, actor, settings)
+                return export_step(session, actor, settings, started)
 
         newest = snapshot.latest(folder) if settings.latest else None
         if settings.snapshot_version is not None or newest is not None:  # an existing snapshot
@@ -191,11 +194,12 @@ def snapshot_job(ctx: JobContext) -> None:
     if "snapshot" not in state:
         ctx.progress(0, 2, "export")
 
-        def export() -> snapshot.Snapshot:
+        def export(started) -> snapshot.Snapshot:
             # reads only: on SQLite a unit that reads for long and then writes fails ("database is
             # locked": its WAL read snapshot cannot become a write once the heartbeat has committed)
             with ctx.session() as session:
-                return snapshot.export(session, actor, folder, incremental=params["incremental"])
+                return snapshot.export(session, actor, folder, incremental=params["incremental"],
+                                       started=started)
 
         _export_once(ctx, state, folder, export)
         with ctx.session(immediate=True) as session:  # audited once, with the checkpoint that records it

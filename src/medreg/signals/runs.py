@@ -9,6 +9,7 @@ updates the cases and links each appended statistic to its reports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,8 +81,10 @@ def _centre(actor: Actor) -> None:
         raise PermissionDenied("Only the monitoring centre records signal runs.", field="actor")
 
 
-def export_step(session: Session, actor: Actor, settings: RunSettings) -> snapshot.Snapshot:
-    """The next snapshot version, or the given existing one (``latest``: the newest one, if any)."""
+def export_step(session: Session, actor: Actor, settings: RunSettings,
+                started: Callable[[int], None] | None = None) -> snapshot.Snapshot:
+    """The next snapshot version, or the given existing one (``latest``: the newest one, if any);
+    ``started`` as in ``snapshot.export`` (called only when a version is exported)."""
     _centre(actor)
     if settings.latest and (newest := snapshot.latest(Path(settings.folder))) is not None:
         return newest
@@ -91,7 +94,8 @@ def export_step(session: Session, actor: Actor, settings: RunSettings) -> snapsh
             raise ValidationFailed("No snapshot version {version}.", field="snapshot_version",
                                    params={"version": settings.snapshot_version})
         return snapshot.load(folder, settings.snapshot_version)
-    return snapshot.export(session, actor, Path(settings.folder), incremental=settings.incremental)
+    return snapshot.export(session, actor, Path(settings.folder), incremental=settings.incremental,
+                           started=started)
 
 
 def score_step(settings: RunSettings, snap: snapshot.Snapshot) -> tuple[Path, pipeline.Scored]:

@@ -22,12 +22,23 @@ from the database; the new version is the old rows minus every changed report pl
 reports' current rows (so a report that became a duplicate or lost a code leaves the counts). The
 export time is taken before the query, so a change made during the export is read again next time. A
 previous snapshot of an older schema is not built on: the export is then a full one.
+
+One export at a time: :func:`export` holds an exclusive lock on the folder (``flock`` on
+``.export.lock``, released by the kernel when the process dies, so a killed worker leaves no stale
+lock) from choosing its version until its manifest is written; a second export into the same folder
+(a job and a ``medreg signals snapshot`` by hand, two jobs) waits and then writes the next version.
+The clean-up of an abandoned export (:func:`remove_unfinished`) does nothing while another export
+holds the lock: that export owns the unfinished version's files and will finish them. The folder must
+be on a file system whose ``flock`` is seen by every worker writing to it (a local disk, or NFSv4).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,9 +95,40 @@ def load(folder: Path, version: int) -> Snapshot:
     return Snapshot(**json.loads((folder / f"v{version:06d}.json").read_text(encoding="utf-8")))
 
 
-def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = True) -> Snapshot:
-    """Write the next snapshot version into ``folder`` and return its manifest."""
+LOCK_NAME = ".export.lock"
+
+
+@contextmanager
+def export_lock(folder: Path, *, wait: bool = True) -> Iterator[bool]:
+    """The folder's export lock (see the module): yields True once held; with ``wait=False`` yields
+    False at once when another process or thread holds it."""
     folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_NAME, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def export(session: Session, actor: Actor, folder: Path, *, incremental: bool = True,
+           started: Callable[[int], None] | None = None) -> Snapshot:
+    """Write the next snapshot version into ``folder`` and return its manifest (under the folder's
+    export lock: a concurrent export waits, then writes the version after this one). ``started`` is
+    called under the lock, before anything is written, with the newest finished version (0: none), so
+    that a job can record which version it is about to write."""
+    with export_lock(folder):
+        if started is not None:
+            newest = latest(folder)
+            started(newest.version if newest else 0)
+        return _export(session, actor, folder, incremental=incremental)
+
+
+def _export(session: Session, actor: Actor, folder: Path, *, incremental: bool) -> Snapshot:
     base = latest(folder) if incremental else None
     if base is not None and base.schema != SCHEMA:
         base = None  # an older layout: rebuild from the store
@@ -165,13 +207,17 @@ def _write_manifest(folder: Path, snap: Snapshot) -> None:
 
 def remove_unfinished(folder: Path, version: int) -> list[str]:
     """Remove the files of an export of ``version`` that did not finish (no manifest): its data file and
-    temporary files. A finished version is left alone. Idempotent; the names removed."""
-    if (folder / f"v{version:06d}.json").exists():
+    temporary files. A finished version is left alone, and so is everything while another export holds
+    the folder's lock (it is writing that version, or will overwrite it). Idempotent; the names removed."""
+    if not folder.is_dir() or (folder / f"v{version:06d}.json").exists():
         return []
-    removed = []
-    for name in (f"v{version:06d}.parquet", f"v{version:06d}.parquet.tmp", f"v{version:06d}.json.tmp"):
-        path = folder / name
-        if path.exists():
-            path.unlink()
-            removed.append(name)
-    return removed
+    with export_lock(folder, wait=False) as held:
+        if not held or (folder / f"v{version:06d}.json").exists():
+            return []
+        removed = []
+        for name in (f"v{version:06d}.parquet", f"v{version:06d}.parquet.tmp", f"v{version:06d}.json.tmp"):
+            path = folder / name
+            if path.exists():
+                path.unlink()
+                removed.append(name)
+        return removed
