@@ -13,7 +13,8 @@ import pytest
 from bench.signals.generate import FLAG_COLS, first_flags, generate_coded, write
 
 from medreg.core.errors import ValidationFailed
-from medreg.signals.counting import count_pairs
+from medreg.signals import counting
+from medreg.signals.counting import assemble, count_pairs
 from tests.signals.refdata import count
 
 NAMES = {"report_col": "report_id", "device_col": "device", "event_col": "event"}
@@ -101,3 +102,37 @@ def test_score_command_with_flag_cols_writes_the_same_file(tables, tmp_path):
         assert result.exit_code == 0, result.output
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+def _aggregate_rows(c) -> dict[str, np.ndarray]:
+    """The aggregate rows (di, ei, si, n, g) that ``assemble`` turns into ``c``."""
+    dev_pairs, first = np.unique(c.pair_device, return_index=True)
+    evt_pairs, first_e = np.unique(c.pair_event, return_index=True)
+    dm, em = np.nonzero(c.device_margin), np.nonzero(c.event_margin)
+    none = np.full
+    parts = [  # (di, ei, si, n, g)
+        (c.pair_device[c.cell_pair], c.pair_event[c.cell_pair], c.cell_stratum, c.cell_n11, 0),
+        (c.pair_device, c.pair_event, none(c.n11.size, -1), c.n11, 1),
+        (dm[0], none(dm[0].size, -1), dm[1], c.device_margin[dm], 2),
+        (none(em[0].size, -1), em[0], em[1], c.event_margin[em], 4),
+        (none(c.strata.size, -1), none(c.strata.size, -1), np.arange(c.strata.size), c.stratum_total, 6),
+        (dev_pairs, none(dev_pairs.size, -1), none(dev_pairs.size, -1), c.n_device[first], 3),
+        (none(evt_pairs.size, -1), evt_pairs, none(evt_pairs.size, -1), c.n_event[first_e], 5),
+        ([-1], [-1], [-1], [c.n_total], 7)]
+    return {name: np.concatenate([np.asarray(part[i], dtype=np.int64) if i < 4 else
+                                  np.full(len(part[0]), part[4]) for part in parts])
+            for i, name in enumerate(("di", "ei", "si", "n", "g"))}
+
+
+@pytest.mark.parametrize("one_key", [True, False])
+def test_assemble_does_not_depend_on_the_order_of_the_rows(tables, monkeypatch, one_key):
+    """Spark returns the aggregate rows in any order, DuckDB's ``_union`` sorted: the same counts, by the
+    one-key sort or (tables too large for one int64 key) the two-key lexsort."""
+    c = count_pairs(tables["plain"], strata_cols=STRATA, **NAMES)
+    assert c.cell_n11.size > c.n11.size  # pairs in several strata
+    rows = _aggregate_rows(c)
+    _same(assemble(rows, c.devices, c.events, c.strata), c)
+    if not one_key:
+        monkeypatch.setattr(counting, "ONE_KEY_LIMIT", 0)
+    shuffled = np.random.default_rng(4).permutation(rows["g"].size)
+    _same(assemble({k: v[shuffled] for k, v in rows.items()}, c.devices, c.events, c.strata), c)

@@ -85,11 +85,20 @@ _CRUDE = {
 }
 
 
-def _aggregate(stratified: bool) -> str:
-    if stratified:
-        return "\nUNION ALL ".join(_PARTS.values())
-    return ("CREATE TEMP TABLE td AS SELECT DISTINCT rid, di FROM t;\n"
-            + "\nUNION ALL ".join(_CRUDE.values()))
+def _union(con: duckdb.DuckDBPyConnection, parts: dict[int, str]) -> dict[str, np.ndarray]:
+    """The aggregate rows of ``parts`` (grouping -> query; columns di, ei, si, n, g). The cells (g = 0)
+    come first, in (di, ei, si) order, then the pairs (g = 1) in (di, ei) order, then the rest: DuckDB
+    sorts in parallel, and ``assemble`` then finds them in order (a NumPy sort of the 6.8 M cells of a
+    stratified 10M-report table took 1.6-1.8 s, DuckDB's ORDER BY 0.5-0.6 s with the fetch)."""
+    ordered = [f"SELECT * FROM ({parts[g]}) ORDER BY {keys}" for g, keys in ((0, "1, 2, 3"), (1, "1, 2"))
+               if g in parts]
+    rest = [q for g, q in parts.items() if g > 1]
+    fetched = [con.execute(q).fetchnumpy() for q in ordered]
+    if rest:
+        fetched.append(con.execute("\nUNION ALL ".join(rest)).fetchnumpy())
+    names = ("di", "ei", "si", "n", "g")
+    return {name: np.concatenate([np.asarray(list(f.values())[i]) for f in fetched])
+            for i, name in enumerate(names)}
 
 
 # With first-occurrence flags (``count_pairs(flag_cols=...)``): one GROUP BY over the rows, no report id
@@ -181,7 +190,7 @@ def _dictionaries(con: duckdb.DuckDBPyConnection, source: str, stratified: bool)
 
 
 def _one_device_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
-    """The aggregate rows (as ``_aggregate``) of ``raw`` when every report has one device and one
+    """The aggregate rows (as ``_union``) of ``raw`` when every report has one device and one
     stratum, with the label codes made; None when some report has two (nothing else made then)."""
     con.execute(_ONE_DEVICE.format(s=", stratum" if stratified else "",
                                    smin=", min(stratum) AS stratum" if stratified else "",
@@ -193,11 +202,15 @@ def _one_device_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
     con.execute(_ONE_DEVICE_CODED.format(si="si" if stratified else "0", join=join,
                                          s=", stratum" if stratified else ""))
     chosen = _ONE_DEVICE_PARTS if stratified else {g: q for g, q in _ONE_DEVICE_PARTS.items() if g & 1}
-    return con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
+    return _union(con, chosen)
 
 
 def _plain_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
-    return con.execute(_aggregate(stratified)).fetchnumpy()
+    if stratified:
+        return _union(con, _PARTS)
+    # without strata every (rid, di, ei) row of t is distinct; td: the (report, device) rows
+    con.execute("CREATE TEMP TABLE td AS SELECT DISTINCT rid, di FROM t")
+    return _union(con, _CRUDE)
 
 
 def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_col: str,
@@ -291,13 +304,13 @@ def count_pairs(reports: str | Path, *, report_col: str, device_col: str, event_
 
 
 def _flagged_aggregate(con: duckdb.DuckDBPyConnection, stratified: bool):
-    """The aggregate rows (as ``_aggregate``) from the flagged cells in ``raw`` (dev, evt, [stratum], n,
+    """The aggregate rows (as ``_union``) from the flagged cells in ``raw`` (dev, evt, [stratum], n,
     nd, ne, nr), with the label codes made."""
     join = _dictionaries(con, "raw", stratified)
     con.execute(f"CREATE TEMP TABLE c AS SELECT di, ei, {'si' if stratified else '0 AS si'}, n, "
                 f"nd, ne, nr FROM raw JOIN devs USING (dev) JOIN evts USING (evt) {join}")
     chosen = _FLAGGED_PARTS if stratified else {g: q for g, q in _FLAGGED_PARTS.items() if g & 1}
-    return con.execute("\nUNION ALL ".join(chosen.values())).fetchnumpy()
+    return _union(con, chosen)
 
 
 def _assembled(con: duckdb.DuckDBPyConnection, agg) -> PairCounts:
@@ -332,6 +345,9 @@ def _col(agg, name: str, mask) -> IntArray:
     return np.asarray(agg[name][mask], dtype=np.int64)
 
 
+ONE_KEY_LIMIT = 1 << 62  # devices x events x strata below this: a cell's (pair, stratum) fits one int64
+
+
 def assemble(agg, devices, events, strata) -> PairCounts:
     """PairCounts from the aggregate rows (columns di, ei, si, n, g; g as in the query above).
 
@@ -346,7 +362,11 @@ def assemble(agg, devices, events, strata) -> PairCounts:
     def part(grouping: int, *cols: str):
         # GROUPING(di, ei, si) bits: 4 = di rolled up, 2 = ei rolled up, 1 = si rolled up
         m = g == (grouping | 1 if crude else grouping)
-        return [np.zeros(int(m.sum()), dtype=np.int64) if crude and c == "si" else _col(agg, c, m)
+        size = int(np.count_nonzero(m))
+        first, last = int(m.argmax()), m.size - 1 - int(m[::-1].argmax())
+        if size and last - first + 1 == size:  # one block (``_union`` returns them so): a slice, no copy
+            m = slice(first, last + 1)
+        return [np.zeros(size, dtype=np.int64) if crude and c == "si" else _col(agg, c, m)
                 for c in cols] + [n[m]]
 
     device_margin = np.zeros((n_dev, n_str), dtype=np.int64)
@@ -376,8 +396,15 @@ def assemble(agg, devices, events, strata) -> PairCounts:
     else:
         di, ei, cell_s, cell_n = part(0, "di", "ei", "si")
         cell_key = di * n_evt + ei
-        canon = np.lexsort((cell_s, cell_key))  # cells in (pair, stratum) order
-        cell_key, cell_s, cell_n = cell_key[canon], cell_s[canon], cell_n[canon]
+        if n_dev * n_evt * n_str < ONE_KEY_LIMIT:  # one key per cell: a single sort, not a two-key lexsort
+            key = cell_key * n_str + cell_s
+            if key.size > 1 and not np.all(key[1:] > key[:-1]):
+                canon = np.argsort(key)  # the keys are distinct: any sort gives the (pair, stratum) order
+                cell_key, cell_s = np.divmod(key[canon], n_str)
+                cell_n = cell_n[canon]
+        else:
+            canon = np.lexsort((cell_s, cell_key))  # cells in (pair, stratum) order
+            cell_key, cell_s, cell_n = cell_key[canon], cell_s[canon], cell_n[canon]
         cell_pair = np.searchsorted(pair_key, cell_key)
     pair_device, pair_event = pair_key // n_evt, pair_key % n_evt
     return PairCounts(devices=devices, events=events, strata=strata, pair_device=pair_device,
