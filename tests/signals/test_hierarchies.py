@@ -275,11 +275,8 @@ def test_the_snapshot_job_queues_the_active_analyses_once_after_a_crash(world, m
     assert run.label == "categories by sex v1" and snapshot.latest(world["folder"]).version == 1
 
 
-def test_a_worker_that_died_after_writing_the_snapshot_does_not_export_twice(world, monkeypatch):
-    db = world["db"]
-    _analyses(world)
-    params = {"folder": str(world["folder"]), "incremental": True}
-    ctx = FakeContext(db, params)
+def die_after_export(monkeypatch) -> None:
+    """``snapshot.export`` writes its snapshot, then raises: a worker that died after the manifest."""
     real_export = snapshot.export
 
     def export_then_die(*a, **k):
@@ -287,6 +284,14 @@ def test_a_worker_that_died_after_writing_the_snapshot_does_not_export_twice(wor
         raise RuntimeError("worker died after the manifest was written")
 
     monkeypatch.setattr(snapshot, "export", export_then_die)
+
+
+def test_a_worker_that_died_after_writing_the_snapshot_does_not_export_twice(world, monkeypatch):
+    db = world["db"]
+    _analyses(world)
+    params = {"folder": str(world["folder"]), "incremental": True}
+    ctx = FakeContext(db, params)
+    die_after_export(monkeypatch)
     with pytest.raises(RuntimeError):
         jobs.snapshot_job(ctx)
     assert ctx.checkpoint == {"exporting_after": 0}

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from medreg.signals import jobs, snapshot
-from tests.signals.test_hierarchies import world  # noqa: F401  (fixture)
+from tests.signals.test_hierarchies import die_after_export, world  # noqa: F401  (world: fixture)
 from tests.signals.test_runs import FakeContext
 
 
@@ -72,13 +72,7 @@ def test_the_job_checkpoints_under_the_lock_the_version_it_writes_after(world, m
     snapshot.export(db, world["centre"], folder)
     params = {"folder": str(folder), "incremental": True}
     ctx = FakeContext(db, params)
-    real_export = snapshot.export
-
-    def export_then_die(*a, **k):
-        real_export(*a, **k)
-        raise RuntimeError("worker died after the manifest was written")
-
-    monkeypatch.setattr(snapshot, "export", export_then_die)
+    die_after_export(monkeypatch)
     with OtherExport(folder), pytest.raises(RuntimeError):
         jobs.snapshot_job(ctx)
     # the other export finished version 2 while the job waited: the job wrote 3, after 2
