@@ -13,8 +13,9 @@ import pytest
 from bench.signals.generate import FLAG_COLS, first_flags, generate_coded, write
 
 from medreg.core.errors import ValidationFailed
-from medreg.signals import counting
-from medreg.signals.counting import assemble, count_pairs
+from medreg.signals import assembly
+from medreg.signals.assembly import assemble
+from medreg.signals.counting import count_pairs
 from tests.signals.refdata import count
 
 NAMES = {"report_col": "report_id", "device_col": "device", "event_col": "event"}
@@ -133,6 +134,6 @@ def test_assemble_does_not_depend_on_the_order_of_the_rows(tables, monkeypatch, 
     rows = _aggregate_rows(c)
     _same(assemble(rows, c.devices, c.events, c.strata), c)
     if not one_key:
-        monkeypatch.setattr(counting, "ONE_KEY_LIMIT", 0)
+        monkeypatch.setattr(assembly, "ONE_KEY_LIMIT", 0)
     shuffled = np.random.default_rng(4).permutation(rows["g"].size)
     _same(assemble({k: v[shuffled] for k, v in rows.items()}, c.devices, c.events, c.strata), c)

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from medreg.core.errors import ValidationFailed
-from medreg.signals.counting import assemble, count_flagged_cells
+from medreg.signals.assembly import assemble
+from medreg.signals.counting import count_flagged_cells
 from medreg.signals.scoring import PairCounts
 
 
