@@ -158,6 +158,9 @@ def run_job(ctx: JobContext) -> None:
     ctx.set_result(state["result"])
 
 
+MAX_KEEP = 10_000  # snapshot versions a signals.snapshot job (and the schedule that starts it) may keep
+
+
 def _validate_snapshot(params: dict) -> dict:
     unknown = set(params) - {"folder", "incremental", "keep"}
     if unknown:
@@ -175,9 +178,10 @@ def _validate_snapshot(params: dict) -> dict:
             keep = int(keep)
         except (TypeError, ValueError):
             keep = 0
-        if isinstance(params.get("keep"), bool) or keep < 1:
-            raise ValidationFailed("Keep at least the newest snapshot: give a whole number from 1.",
-                                   field="keep")
+        if isinstance(params.get("keep"), bool) or not 1 <= keep <= MAX_KEEP:
+            raise ValidationFailed(
+                "Keep at least the newest snapshot: give a whole number from 1 to {limit}.", field="keep",
+                params={"limit": MAX_KEEP})
     out = {"folder": folder.strip(), "incremental": bool(incremental)}
     return out | ({"keep": keep} if keep is not None else {})
 

@@ -31,6 +31,7 @@ from medreg.core.templating import register_nav, render
 from medreg.premarket.innovation.pages_forms import form_error, refused, see_other, version_of
 from medreg.signals import analyses, pipeline, scheduling
 from medreg.signals.criteria import RULES
+from medreg.signals.jobs import MAX_KEEP
 from medreg.signals.pages import LEVEL_LABELS, STATUS_LABELS, posted
 from medreg.signals.runs import get_run, run_cases
 from medreg.signals.states import CENTRE
@@ -131,7 +132,7 @@ def recurrence_values(form: FormData) -> dict:
 
 def schedule_values(form: FormData) -> dict:
     """The snapshot schedule of a posted form (the service checks the recurrence)."""
-    keep = _whole(form, "keep", scheduling.MAX_KEEP) if str(form.get("keep") or "").strip() else None
+    keep = _whole(form, "keep", MAX_KEEP) if str(form.get("keep") or "").strip() else None
     return recurrence_values(form) | {"enabled": str(form.get("enabled") or "") in FLAGS, "keep": keep}
 
 

@@ -34,7 +34,6 @@ from medreg.signals.states import CENTRE
 NAME = "signals.snapshot"  # the schedule's name (one per installation)
 KIND = "signals.snapshot"
 KEYS = ("every", "interval_minutes", "at", "weekday", "day_of_month", "enabled", "keep")
-MAX_KEEP = 10_000  # snapshot versions a schedule may keep
 AFTER_SNAPSHOT = "snapshot"  # an analysis' ``every`` when it has no schedule of its own
 
 
@@ -98,7 +97,8 @@ def set_schedule(session: Session, actor: Actor, values: Mapping, *, expected_ve
     _unknown(values, KEYS)
     enabled = bool(values.get("enabled", True))
     rec = recurrence_of(values)
-    params = {"folder": folder(), "incremental": True} | _keep(values.get("keep"))
+    keep = values.get("keep")  # checked by the job's own validation (``jobs.MAX_KEEP``), field "keep"
+    params = {"folder": folder(), "incremental": True} | ({"keep": keep} if keep not in (None, "") else {})
     sch = schedules.by_name(session, NAME)
     if sch is None:
         sch = schedules.create(session, actor, NAME, KIND, rec, params=params, enabled=enabled, now=now)
@@ -106,16 +106,6 @@ def set_schedule(session: Session, actor: Actor, values: Mapping, *, expected_ve
         sch = schedules.change(session, actor, sch.id, recurrence=rec, params=params, enabled=enabled,
                                expected_version=expected_version, now=now)
     return SnapshotSchedule(sch, schedules.last_job(session, sch))
-
-
-def _keep(value) -> dict:
-    """The ``keep`` parameter of the snapshot job (checked again by the job's own validation)."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_KEEP:
-        raise ValidationFailed("Keep at least the newest snapshot: give a whole number from 1 to {limit}.",
-                               field="keep", params={"limit": MAX_KEEP})
-    return {"keep": value}
 
 
 def kept_versions(sch: schedules.Schedule | None) -> int | None:
